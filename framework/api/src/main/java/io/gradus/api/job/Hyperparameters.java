@@ -1,0 +1,83 @@
+package io.gradus.api.job;
+
+/**
+ * Optimisation settings of a job. Any field left out of the job file takes the default shown.
+ *
+ * @param steps optimizer steps (default 100)
+ * @param batchSize sequences per micro-batch (default 8)
+ * @param seqLen tokens per sequence (default 128)
+ * @param gradAccumulation micro-batches per optimizer step (default 1)
+ * @param learningRate peak learning rate (default 3e-4)
+ * @param warmupSteps linear warm-up steps (default 0)
+ * @param schedule {@code cosine}, {@code linear} or {@code constant} decay after warm-up (default cosine)
+ * @param weightDecay AdamW decoupled weight decay (default 0.0)
+ * @param beta1 AdamW first-moment decay (default 0.9)
+ * @param beta2 AdamW second-moment decay (default 0.999)
+ * @param epsilon AdamW epsilon (default 1e-8)
+ * @param maxGradNorm clip the global gradient norm to this value; 0 disables (default 1.0)
+ */
+public record Hyperparameters(
+        Integer steps,
+        Integer batchSize,
+        Integer seqLen,
+        Integer gradAccumulation,
+        Double learningRate,
+        Integer warmupSteps,
+        String schedule,
+        Double weightDecay,
+        Double beta1,
+        Double beta2,
+        Double epsilon,
+        Double maxGradNorm) {
+
+    public Hyperparameters {
+        steps = positive("steps", steps, 100);
+        batchSize = positive("batchSize", batchSize, 8);
+        seqLen = positive("seqLen", seqLen, 128);
+        gradAccumulation = positive("gradAccumulation", gradAccumulation, 1);
+        learningRate = nonNegative("learningRate", learningRate, 3e-4);
+        warmupSteps = warmupSteps == null ? 0 : warmupSteps;
+        if (warmupSteps < 0) {
+            throw new IllegalArgumentException("warmupSteps must be >= 0, was " + warmupSteps);
+        }
+        schedule = schedule == null ? "cosine" : schedule;
+        if (!schedule.equals("cosine") && !schedule.equals("linear") && !schedule.equals("constant")) {
+            throw new IllegalArgumentException(
+                    "schedule must be one of cosine, linear, constant; was '" + schedule + "'");
+        }
+        weightDecay = nonNegative("weightDecay", weightDecay, 0.0);
+        beta1 = unitInterval("beta1", beta1, 0.9);
+        beta2 = unitInterval("beta2", beta2, 0.999);
+        epsilon = nonNegative("epsilon", epsilon, 1e-8);
+        maxGradNorm = nonNegative("maxGradNorm", maxGradNorm, 1.0);
+    }
+
+    /** All defaults. */
+    public static Hyperparameters defaults() {
+        return new Hyperparameters(null, null, null, null, null, null, null, null, null, null, null, null);
+    }
+
+    private static int positive(String field, Integer value, int fallback) {
+        int v = value == null ? fallback : value;
+        if (v <= 0) {
+            throw new IllegalArgumentException(field + " must be > 0, was " + v);
+        }
+        return v;
+    }
+
+    private static double nonNegative(String field, Double value, double fallback) {
+        double v = value == null ? fallback : value;
+        if (!(v >= 0) || Double.isInfinite(v)) {
+            throw new IllegalArgumentException(field + " must be a finite number >= 0, was " + v);
+        }
+        return v;
+    }
+
+    private static double unitInterval(String field, Double value, double fallback) {
+        double v = value == null ? fallback : value;
+        if (!(v >= 0 && v < 1)) {
+            throw new IllegalArgumentException(field + " must be in [0, 1), was " + v);
+        }
+        return v;
+    }
+}

@@ -1,0 +1,49 @@
+package io.gradus.api.job;
+
+import java.util.Objects;
+
+/**
+ * One training job: base model + tuner + objective + data + hyper-parameters.
+ *
+ * @param name a name for people and for the output folder (default {@code job})
+ * @param model folder of a Hugging Face model ({@code config.json}, {@code model.safetensors},
+ *     {@code tokenizer.json}); {@code null} means the built-in default model
+ * @param tuner how parameters change, e.g. {@code {"name": "lora", "config": {"r": 8}}}
+ * @param objective what the loss is, e.g. {@code {"name": "sft"}}
+ * @param data training and evaluation data
+ * @param hyper optimisation settings; {@code null} means all defaults
+ * @param output folder the results are written to
+ * @param seed seed of every random choice in the job (default 42)
+ */
+public record JobSpec(
+        String name,
+        String model,
+        TechniqueRef tuner,
+        TechniqueRef objective,
+        DataSpec data,
+        Hyperparameters hyper,
+        String output,
+        Long seed) {
+
+    public JobSpec {
+        name = name == null ? "job" : name;
+        Objects.requireNonNull(tuner, "tuner is required (e.g. {\"name\": \"full\"})");
+        Objects.requireNonNull(objective, "objective is required (e.g. {\"name\": \"pretrain\"})");
+        Objects.requireNonNull(data, "data is required (e.g. {\"train\": \"train.jsonl\"})");
+        hyper = hyper == null ? Hyperparameters.defaults() : hyper;
+        seed = seed == null ? 42L : seed;
+    }
+
+    /**
+     * Where the data of a job comes from.
+     *
+     * @param train JSONL file of training examples
+     * @param eval JSONL file of held-out examples, or {@code null} for none
+     */
+    public record DataSpec(String train, String eval) {
+
+        public DataSpec {
+            Objects.requireNonNull(train, "data.train is required");
+        }
+    }
+}

@@ -1,0 +1,13 @@
+/**
+ * The model as techniques see it: named parameters with trainable flags, token batches, and the
+ * {@link io.gradus.api.model.ModelRunner} through which objectives run forward and backward passes.
+ *
+ * <p>Shapes are row-major over flat {@code float[]} arrays; the legend used throughout Gradus is
+ * B = batch size, T = sequence length, C = hidden size, V = vocabulary size.
+ */
+@Export
+@Version("1.0.0")
+package io.gradus.api.model;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

@@ -1,0 +1,16 @@
+/**
+ * Techniques: the two families of pluggable training methods.
+ *
+ * <p>A <em>tuner</em> ({@link io.gradus.api.technique.Tuner}) decides which parameters change and how
+ * the model is rewritten (full fine-tuning, LoRA, adapters, NF4 + LoRA). An <em>objective</em>
+ * ({@link io.gradus.api.technique.Objective}) decides what the loss is (pre-training, SFT, reward,
+ * DPO, PPO). A bundle contributes a technique by registering one of these interfaces as an OSGi
+ * service with a {@link io.gradus.api.technique.TechniqueName} property; the technique's version is
+ * the version of the bundle that registers it.
+ */
+@Export
+@Version("1.0.0")
+package io.gradus.api.technique;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

@@ -1,0 +1,337 @@
+package io.gradus.host;
+
+import io.gradus.api.event.BundleChanged;
+import io.gradus.api.event.EventHub;
+import io.gradus.api.event.Problem;
+import io.gradus.api.runtime.BundleAdmin;
+import io.gradus.api.technique.TechniqueCatalog;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleEvent;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.launch.Framework;
+import org.osgi.framework.launch.FrameworkFactory;
+
+/**
+ * The Gradus host: an embedded Apache Felix framework with the runtime bundles of the
+ * distribution, a watched deploy folder (Felix FileInstall) for technique bundles, and the host's
+ * own services ({@link EventHub}, {@link TechniqueCatalog}, {@link BundleAdmin}) in its registry.
+ *
+ * <p>Nothing a bundle does can take the host down: install, resolve and start failures are caught,
+ * explained (which bundle, which missing import) and published as {@link Problem} events.
+ */
+public final class GradusHost implements AutoCloseable {
+
+    /** Framework property: the address the console binds to. */
+    public static final String CONSOLE_HOST = "gradus.console.host";
+    /** Framework property: the console's port (0 = any free port, -1 = no console). */
+    public static final String CONSOLE_PORT = "gradus.console.port";
+    /** Framework property: the token that authorises the console's mutating calls. */
+    public static final String CONSOLE_TOKEN = "gradus.console.token";
+    /** Service property with which the console registers its base URI once it listens. */
+    public static final String CONSOLE_URL_PROPERTY = "gradus.console.url";
+
+    private static final String FILEINSTALL_LOGGER = "fileinstall";
+
+    private final HostSettings settings;
+    private final Framework framework;
+    private final HostEventHub events = new HostEventHub();
+    private final List<Problem> problems = new CopyOnWriteArrayList<>();
+    private final RegistryTechniqueCatalog catalog;
+    private final FrameworkBundleAdmin bundleAdmin;
+    private final String consoleToken;
+    /** Held strongly: java.util.logging keeps only weak references to its loggers. */
+    private final Logger fileInstallLogger = Logger.getLogger(FILEINSTALL_LOGGER);
+    private final Handler deployFolderProblems;
+
+    private GradusHost(HostSettings settings) throws BundleException, IOException {
+        this.settings = settings;
+        events.subscribe(event -> {
+            if (event instanceof Problem problem) {
+                problems.add(problem);
+            }
+        });
+        Files.createDirectories(settings.deployDir());
+        this.consoleToken = settings.consolePort() >= 0 ? ConsoleToken.create(settings.stateDir()) : null;
+        this.deployFolderProblems = captureDeployFolderProblems();
+
+        this.framework = frameworkFactory().newFramework(frameworkProperties());
+        framework.init();
+        BundleContext context = framework.getBundleContext();
+        context.addBundleListener(this::onBundleEvent);
+        context.addFrameworkListener(this::onFrameworkEvent);
+        this.catalog = new RegistryTechniqueCatalog(context, events);
+        this.bundleAdmin = new FrameworkBundleAdmin(context, settings.deployDir(), catalog);
+        context.registerService(EventHub.class, events, null);
+        context.registerService(TechniqueCatalog.class, catalog, null);
+        context.registerService(BundleAdmin.class, bundleAdmin, null);
+        installSystemBundles(context);
+        framework.start();
+    }
+
+    /**
+     * Boots the framework: installs and starts every bundle of {@code settings.systemDir()}, then
+     * lets the deploy-folder watcher install the technique bundles.
+     *
+     * @throws IOException if the folders cannot be read or created
+     * @throws BundleException if the framework itself cannot start
+     */
+    public static GradusHost start(HostSettings settings) throws IOException, BundleException {
+        return new GradusHost(settings);
+    }
+
+    private Map<String, String> frameworkProperties() {
+        Map<String, String> p = new HashMap<>();
+        p.put(Constants.FRAMEWORK_STORAGE, settings.stateDir().resolve("cache").toAbsolutePath().toString());
+        // The distribution and the deploy folder define what is installed; no state survives a restart.
+        p.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
+        p.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, SystemPackages.extraExports());
+        p.put("felix.log.level", "1");
+        p.put("felix.fileinstall.dir", settings.deployDir().toAbsolutePath().toString());
+        p.put("felix.fileinstall.poll", "500");
+        p.put("felix.fileinstall.noInitialDelay", "true");
+        p.put("felix.fileinstall.bundles.new.start", "true");
+        p.put("felix.fileinstall.filter", ".*\\.(jar|cfg|config)");
+        // FileInstall logs through java.util.logging; the host turns its warnings into Problem events.
+        p.put("felix.fileinstall.log.default", "jul");
+        p.put("felix.fileinstall.log.level", "2");
+        p.put(CONSOLE_HOST, settings.consoleHost());
+        p.put(CONSOLE_PORT, Integer.toString(settings.consolePort()));
+        if (consoleToken != null) {
+            p.put(CONSOLE_TOKEN, consoleToken);
+        }
+        return p;
+    }
+
+    private static FrameworkFactory frameworkFactory() {
+        return ServiceLoader.load(FrameworkFactory.class, GradusHost.class.getClassLoader())
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException(
+                        "no OSGi framework on the class path (org.apache.felix.framework jar missing from lib/)"));
+    }
+
+    private void installSystemBundles(BundleContext context) throws IOException {
+        List<Bundle> installed = new ArrayList<>();
+        try (Stream<Path> jars = Files.list(settings.systemDir())) {
+            for (Path jar : jars.filter(f -> f.toString().endsWith(".jar")).sorted().toList()) {
+                try {
+                    installed.add(context.installBundle(jar.toUri().toString()));
+                } catch (BundleException e) {
+                    problem(jar.getFileName().toString(), "cannot install: " + e.getMessage());
+                }
+            }
+        }
+        for (Bundle bundle : installed) {
+            if (bundle.getHeaders("").get(Constants.FRAGMENT_HOST) != null) {
+                continue;
+            }
+            try {
+                // Marks the bundle for start; it starts (in dependency order) when the framework starts.
+                bundle.start();
+            } catch (BundleException e) {
+                problem(FrameworkBundleAdmin.describe(bundle), "cannot start: " + e.getMessage());
+            }
+        }
+    }
+
+    private void onBundleEvent(BundleEvent event) {
+        Bundle b = event.getBundle();
+        events.publish(new BundleChanged(Instant.now(), b.getBundleId(), b.getSymbolicName(),
+                b.getVersion().toString(), FrameworkBundleAdmin.stateName(b.getState()), bundleChange(event.getType())));
+    }
+
+    private void onFrameworkEvent(FrameworkEvent event) {
+        if (event.getType() == FrameworkEvent.ERROR) {
+            Throwable error = event.getThrowable();
+            problem(FrameworkBundleAdmin.describe(event.getBundle()),
+                    error == null ? "framework error" : String.valueOf(error.getMessage()));
+        }
+    }
+
+    private void problem(String source, String message) {
+        events.publish(new Problem(Instant.now(), source, message));
+    }
+
+    /** Turns FileInstall's warnings and errors into {@link Problem} events instead of bare log lines. */
+    private Handler captureDeployFolderProblems() {
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (record.getLevel().intValue() < Level.WARNING.intValue()) {
+                    return;
+                }
+                String message = record.getMessage();
+                Throwable thrown = record.getThrown();
+                if (thrown != null && thrown.getMessage() != null) {
+                    message += ": " + thrown.getMessage();
+                }
+                problem("deploy folder " + settings.deployDir(), message);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        fileInstallLogger.addHandler(handler);
+        fileInstallLogger.setUseParentHandlers(false);
+        return handler;
+    }
+
+    private static String bundleChange(int type) {
+        return switch (type) {
+            case BundleEvent.INSTALLED -> "INSTALLED";
+            case BundleEvent.RESOLVED -> "RESOLVED";
+            case BundleEvent.STARTING -> "STARTING";
+            case BundleEvent.STARTED -> "STARTED";
+            case BundleEvent.STOPPING -> "STOPPING";
+            case BundleEvent.STOPPED -> "STOPPED";
+            case BundleEvent.UPDATED -> "UPDATED";
+            case BundleEvent.UNRESOLVED -> "UNRESOLVED";
+            case BundleEvent.UNINSTALLED -> "UNINSTALLED";
+            case BundleEvent.LAZY_ACTIVATION -> "LAZY_ACTIVATION";
+            default -> "UNKNOWN(" + type + ")";
+        };
+    }
+
+    public HostSettings settings() {
+        return settings;
+    }
+
+    /** The system bundle's context: full access to the framework. */
+    public BundleContext context() {
+        return framework.getBundleContext();
+    }
+
+    public EventHub events() {
+        return events;
+    }
+
+    public TechniqueCatalog catalog() {
+        return catalog;
+    }
+
+    public BundleAdmin bundleAdmin() {
+        return bundleAdmin;
+    }
+
+    /** Every problem published since start, oldest first. */
+    public List<Problem> problems() {
+        return List.copyOf(problems);
+    }
+
+    /** The console token, if a console was requested. */
+    public Optional<String> consoleToken() {
+        return Optional.ofNullable(consoleToken);
+    }
+
+    /** The file holding the console token. */
+    public Path consoleTokenFile() {
+        return settings.stateDir().resolve(ConsoleToken.FILE_NAME);
+    }
+
+    /**
+     * Waits until the console listens and returns its base URI.
+     *
+     * @return empty if no console was requested or it did not come up within {@code timeout}
+     */
+    public Optional<URI> awaitConsole(Duration timeout) throws InterruptedException {
+        if (settings.consolePort() < 0) {
+            return Optional.empty();
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        do {
+            ServiceReference<?>[] refs;
+            try {
+                refs = context().getServiceReferences((String) null, "(" + CONSOLE_URL_PROPERTY + "=*)");
+            } catch (InvalidSyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+            if (refs != null && refs.length > 0) {
+                return Optional.of(URI.create(String.valueOf(refs[0].getProperty(CONSOLE_URL_PROPERTY))));
+            }
+            Thread.sleep(50);
+        } while (System.nanoTime() < deadline);
+        return Optional.empty();
+    }
+
+    /**
+     * Waits until the deploy-folder watcher has dealt with every jar in the folder: installed it as
+     * a bundle, or reported a problem about it.
+     *
+     * @return true if it has, false on timeout
+     */
+    public boolean awaitDeployFolder(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        do {
+            if (pendingDeployFiles().isEmpty()) {
+                return true;
+            }
+            Thread.sleep(50);
+        } while (System.nanoTime() < deadline);
+        return false;
+    }
+
+    private List<Path> pendingDeployFiles() {
+        List<Path> pending = new ArrayList<>();
+        try (Stream<Path> files = Files.list(settings.deployDir())) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".jar")).toList()) {
+                Path abs = file.toAbsolutePath().normalize();
+                boolean installed = Stream.of(context().getBundles())
+                        .anyMatch(b -> bundleAdmin.deployFile(b).filter(abs::equals).isPresent());
+                boolean reported = problems.stream().anyMatch(p -> p.message().contains(abs.toString()));
+                if (!installed && !reported) {
+                    pending.add(abs);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return pending;
+    }
+
+    /** Blocks until the framework has stopped (after {@link #close()} or a stop of bundle 0). */
+    public void awaitStopped() throws InterruptedException {
+        framework.waitForStop(0);
+    }
+
+    /** Stops every bundle and the framework. */
+    @Override
+    public void close() {
+        try {
+            catalog.close();
+            framework.stop();
+            framework.waitForStop(30_000);
+        } catch (BundleException e) {
+            throw new IllegalStateException("the framework did not stop cleanly: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            fileInstallLogger.removeHandler(deployFolderProblems);
+        }
+    }
+}

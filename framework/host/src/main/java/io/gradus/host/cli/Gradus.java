@@ -1,0 +1,33 @@
+package io.gradus.host.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** The {@code gradus} command line. Each subcommand lives in its own class of this package. */
+@Command(
+        name = "gradus",
+        mixinStandardHelpOptions = true,
+        versionProvider = GradusVersion.class,
+        description = "Fine-tune Llama-architecture language models with hot-swappable technique bundles.",
+        subcommands = {StartCommand.class, BundlesCommand.class, CommandLine.HelpCommand.class})
+public final class Gradus implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line, also used by tests. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Gradus()).setCaseInsensitiveEnumValuesAllowed(true);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}
