@@ -1,0 +1,47 @@
+package io.gradus.plugin.pretrain;
+
+import io.gradus.api.model.ModelRunner;
+import io.gradus.api.model.TokenBatch;
+import io.gradus.api.technique.Objective;
+import io.gradus.api.technique.StepResult;
+import io.gradus.api.technique.TechniqueName;
+import java.util.Map;
+import org.osgi.service.component.annotations.Component;
+
+/**
+ * The {@code pretrain} objective: self-supervised next-token prediction.
+ *
+ * <p>loss = (1/N) * sum over labelled positions i of -log softmax(logits_i)[label_i], where N is the
+ * number of labelled positions in the batch. Its gradient with respect to the logits,
+ * (softmax - onehot) / N, comes from the same fused kernel and is handed to the backward pass.
+ */
+@Component(service = Objective.class)
+@TechniqueName("pretrain")
+public final class PretrainTechnique implements Objective<PretrainConfig> {
+
+    @Override
+    public Class<PretrainConfig> configType() {
+        return PretrainConfig.class;
+    }
+
+    @Override
+    public String description() {
+        return "Pre-training: next-token cross-entropy on raw text";
+    }
+
+    @Override
+    public StepResult step(PretrainConfig config, TokenBatch batch, ModelRunner runner, float gradScale) {
+        int labelled = batch.countLabels();
+        if (labelled == 0) {
+            return new StepResult(0, 0, Map.of());
+        }
+        int rows = batch.batchSize() * batch.seqLen();
+        int vocab = runner.vocabSize();
+        float[] logits = runner.forward(batch);
+        float[] dLogits = new float[logits.length];
+        double lossSum = runner.kernels().crossEntropy(logits, rows, vocab, batch.labels(), dLogits, gradScale / labelled);
+        runner.backward(dLogits);
+        double loss = lossSum / labelled;
+        return new StepResult(loss, labelled, Map.of("perplexity", Math.exp(loss)));
+    }
+}

@@ -1,0 +1,101 @@
+package io.gradus.plugin.pretrain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.gradus.api.model.TokenBatch;
+import io.gradus.api.technique.StepResult;
+import io.gradus.kernels.cpu.CpuKernelBackend;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class PretrainTechniqueTest {
+
+    private static final int VOCAB = 6;
+    private final PretrainTechnique objective = new PretrainTechnique();
+    private final CpuKernelBackend kernels = new CpuKernelBackend();
+
+    @Test
+    @DisplayName("an untrained model scores log(V) per token, the uniform-guess loss")
+    void untrainedLossIsLogV() {
+        BigramRunner model = new BigramRunner(VOCAB, kernels);
+        TokenBatch batch = TokenBatch.nextToken(2, 5, new int[] {0, 1, 2, 3, 4, 5, 4, 3, 2, 1});
+
+        StepResult result = objective.step(new PretrainConfig(), batch, model, 1f);
+
+        assertThat(result.tokens()).isEqualTo(8); // 2 rows x 4 next-token targets
+        assertThat(result.loss()).isCloseTo(Math.log(VOCAB), within(1e-6));
+        assertThat(result.metrics().get("perplexity")).isCloseTo(VOCAB, within(1e-4));
+    }
+
+    @Test
+    @DisplayName("the gradient it back-propagates matches finite differences of its loss")
+    void gradientMatchesFiniteDifferences() {
+        BigramRunner model = new BigramRunner(VOCAB, kernels);
+        Random random = new Random(3);
+        float[] w = model.table.values();
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) random.nextGaussian();
+        }
+        TokenBatch batch = TokenBatch.nextToken(2, 6, new int[] {0, 1, 2, 0, 1, 2, 5, 5, 3, 3, 4, 0});
+        objective.step(new PretrainConfig(), batch, model, 1f);
+        float[] analytic = model.table.gradient().clone();
+
+        double h = 1e-2;
+        double maxError = 0;
+        for (int i = 0; i < w.length; i++) {
+            float saved = w[i];
+            w[i] = (float) (saved + h);
+            double up = lossOnly(model, batch);
+            w[i] = (float) (saved - h);
+            double down = lossOnly(model, batch);
+            w[i] = saved;
+            maxError = Math.max(maxError, Math.abs((up - down) / (2 * h) - analytic[i]));
+        }
+        assertThat(maxError).as("max |analytic - numeric|").isLessThan(1e-3);
+    }
+
+    @Test
+    @DisplayName("gradient descent with it learns a deterministic sequence: loss falls towards zero")
+    void lossFallsWhenTraining() {
+        BigramRunner model = new BigramRunner(VOCAB, kernels);
+        int[] cycle = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3};
+        TokenBatch batch = TokenBatch.nextToken(1, cycle.length, cycle);
+
+        double first = Double.NaN;
+        double last = Double.NaN;
+        for (int step = 0; step < 200; step++) {
+            Arrays.fill(model.table.gradient(), 0f);
+            last = objective.step(new PretrainConfig(), batch, model, 1f).loss();
+            if (step == 0) {
+                first = last;
+            }
+            float[] w = model.table.values();
+            float[] g = model.table.gradient();
+            for (int i = 0; i < w.length; i++) {
+                w[i] -= 5f * g[i];
+            }
+        }
+        assertThat(first).isCloseTo(Math.log(VOCAB), within(1e-6));
+        assertThat(last).isLessThan(0.05 * first);
+    }
+
+    @Test
+    @DisplayName("a batch without labels takes no loss and touches no gradient")
+    void unlabelledBatch() {
+        BigramRunner model = new BigramRunner(VOCAB, kernels);
+        int[] ignore = new int[4];
+        Arrays.fill(ignore, TokenBatch.IGNORE);
+        StepResult result = objective.step(new PretrainConfig(), new TokenBatch(1, 4, new int[] {1, 2, 3, 4}, ignore), model, 1f);
+        assertThat(result.tokens()).isZero();
+        assertThat(model.table.gradient()).containsOnly(0f);
+    }
+
+    private double lossOnly(BigramRunner model, TokenBatch batch) {
+        float[] logits = model.forward(batch);
+        return kernels.crossEntropy(logits, batch.batchSize() * batch.seqLen(), VOCAB, batch.labels(), null, 1f)
+                / batch.countLabels();
+    }
+}
