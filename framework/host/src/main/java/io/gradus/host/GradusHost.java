@@ -66,6 +66,7 @@ public final class GradusHost implements AutoCloseable {
     /** Held strongly: java.util.logging keeps only weak references to its loggers. */
     private final Logger fileInstallLogger = Logger.getLogger(FILEINSTALL_LOGGER);
     private final Handler deployFolderProblems;
+    private final DeployFolderAudit deployFolderAudit;
 
     private GradusHost(HostSettings settings) throws BundleException, IOException {
         this.settings = settings;
@@ -90,6 +91,7 @@ public final class GradusHost implements AutoCloseable {
         context.registerService(BundleAdmin.class, bundleAdmin, null);
         installSystemBundles(context);
         framework.start();
+        this.deployFolderAudit = new DeployFolderAudit(settings.deployDir(), this::isInstalled, this::problem);
     }
 
     /**
@@ -301,10 +303,8 @@ public final class GradusHost implements AutoCloseable {
         try (Stream<Path> files = Files.list(settings.deployDir())) {
             for (Path file : files.filter(f -> f.toString().endsWith(".jar")).toList()) {
                 Path abs = file.toAbsolutePath().normalize();
-                boolean installed = Stream.of(context().getBundles())
-                        .anyMatch(b -> bundleAdmin.deployFile(b).filter(abs::equals).isPresent());
                 boolean reported = problems.stream().anyMatch(p -> p.message().contains(abs.toString()));
-                if (!installed && !reported) {
+                if (!isInstalled(abs) && !reported) {
                     pending.add(abs);
                 }
             }
@@ -312,6 +312,11 @@ public final class GradusHost implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         return pending;
+    }
+
+    private boolean isInstalled(Path deployFile) {
+        return Stream.of(context().getBundles())
+                .anyMatch(b -> bundleAdmin.deployFile(b).filter(deployFile::equals).isPresent());
     }
 
     /** Blocks until the framework has stopped (after {@link #close()} or a stop of bundle 0). */
@@ -323,6 +328,7 @@ public final class GradusHost implements AutoCloseable {
     @Override
     public void close() {
         try {
+            deployFolderAudit.close();
             catalog.close();
             framework.stop();
             framework.waitForStop(30_000);

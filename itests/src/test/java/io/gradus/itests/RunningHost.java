@@ -1,0 +1,126 @@
+package io.gradus.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gradus.api.event.GradusEvent;
+import io.gradus.host.GradusHost;
+import io.gradus.host.HostSettings;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * A real Gradus host for one test class: the assembled distribution's system bundles, a private
+ * copy of its deploy folder, a private state folder, and the console on a free port.
+ */
+final class RunningHost implements BeforeAllCallback, AfterAllCallback {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private Path workDir;
+    private GradusHost host;
+    private URI console;
+    private final List<GradusEvent> events = new CopyOnWriteArrayList<>();
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        Path distribution = Path.of(System.getProperty("gradus.distribution"));
+        assertThat(distribution.resolve("system")).as("assembled distribution (mvn package builds it)").isDirectory();
+        workDir = Files.createTempDirectory("gradus-itest-");
+        Path deploy = Files.createDirectories(workDir.resolve("deploy"));
+        try (Stream<Path> jars = Files.list(distribution.resolve("deploy"))) {
+            for (Path jar : jars.toList()) {
+                Files.copy(jar, deploy.resolve(jar.getFileName()));
+            }
+        }
+        host = GradusHost.start(new HostSettings(
+                distribution.resolve("system"), deploy, workDir.resolve("var"), "127.0.0.1", 0));
+        host.events().subscribe(events::add);
+        assertThat(host.awaitDeployFolder(Duration.ofSeconds(30))).as("deploy folder processed").isTrue();
+        console = host.awaitConsole(Duration.ofSeconds(30)).orElseThrow(() -> new AssertionError(
+                "console did not come up; problems: " + host.problems()));
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws IOException {
+        if (host != null) {
+            host.close();
+        }
+        if (workDir != null) {
+            try (Stream<Path> paths = Files.walk(workDir)) {
+                for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    GradusHost host() {
+        return host;
+    }
+
+    Path deployDir() {
+        return host.settings().deployDir();
+    }
+
+    /** Every event published since the host started. */
+    List<GradusEvent> events() {
+        return List.copyOf(events);
+    }
+
+    String token() {
+        return host.consoleToken().orElseThrow();
+    }
+
+    URI url(String path) {
+        return console.resolve(path);
+    }
+
+    /** Sends a request to the console; {@code token} may be null. */
+    Response send(String method, String path, byte[] body, String token) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(url(path))
+                .timeout(Duration.ofSeconds(60))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        if (body != null) {
+            request.header("Content-Type", "application/java-archive");
+        }
+        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return new Response(response.statusCode(), JSON.readTree(response.body()));
+    }
+
+    HttpClient http() {
+        return http;
+    }
+
+    record Response(int status, JsonNode json) {}
+
+    /** Polls {@code condition} until it holds, failing with {@code what} after {@code seconds}. */
+    static void await(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + seconds + " s waiting until " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+}
