@@ -1,6 +1,7 @@
 package io.gradus.itests;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.api.kernel.KernelBackend;
@@ -10,6 +11,7 @@ import io.gradus.api.runtime.BundleInfo;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.Tuner;
 import io.gradus.api.technique.Tuning;
+import io.gradus.host.GradusHost;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.StreamSupport;
@@ -93,6 +95,16 @@ class HostBootTest {
         assertThat(full.at("/techniques/0/name").asText()).isEqualTo("full");
         assertThat(full.at("/techniques/0/family").asText()).isEqualTo("tuner");
         assertThat(response.json().size()).isEqualTo(HOST.host().bundleAdmin().bundles().size());
+    }
+
+    @Test
+    @DisplayName("a second host on the same state folder is refused with a clear message")
+    void secondHostOnSameStateIsRefused() {
+        var settings = HOST.host().settings().withConsole("127.0.0.1", -1);
+        assertThatThrownBy(() -> GradusHost.start(settings))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("another Gradus host is already running");
+        assertThat(HOST.host().bundleAdmin().bundles()).allSatisfy(b -> assertThat(b.state()).isEqualTo("ACTIVE"));
     }
 
     @Test

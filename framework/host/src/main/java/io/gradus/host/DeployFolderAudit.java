@@ -70,7 +70,7 @@ final class DeployFolderAudit implements AutoCloseable {
                     why = "it holds " + identity + ", which is not installed (is the same bundle and version "
                             + "installed from another file?)";
                 } catch (BundleOperationException e) {
-                    why = e.getMessage() + "; the deploy folder ignores it";
+                    why = e.getMessage() + "; the deploy folder watcher ignores it";
                 }
                 reported.put(jar, modified);
                 problems.accept("deploy folder " + deployDir, jar + ": " + why);

@@ -281,7 +281,7 @@ final class FrameworkBundleAdmin implements BundleAdmin {
         try {
             return in.readAllBytes();
         } catch (IOException e) {
-            throw new BundleOperationException(INVALID, "could not read the uploaded jar: " + e.getMessage(), e);
+            throw new BundleOperationException(INVALID, "could not read the jar: " + e.getMessage(), e);
         }
     }
 
@@ -313,10 +313,10 @@ final class FrameworkBundleAdmin implements BundleAdmin {
             try (JarInputStream jar = new JarInputStream(new ByteArrayInputStream(bytes))) {
                 manifest = jar.getManifest();
                 if (manifest == null && jar.getNextJarEntry() == null) {
-                    throw new BundleOperationException(INVALID, "the upload is not a jar (no zip entries could be read)");
+                    throw new BundleOperationException(INVALID, "not a jar file (no zip entries could be read)");
                 }
             } catch (IOException e) {
-                throw new BundleOperationException(INVALID, "the upload is not a valid jar: " + e.getMessage(), e);
+                throw new BundleOperationException(INVALID, "not a valid jar file: " + e.getMessage(), e);
             }
             if (manifest == null) {
                 throw new BundleOperationException(INVALID, "the jar has no META-INF/MANIFEST.MF, so it is not an OSGi bundle");

@@ -8,8 +8,12 @@ import io.gradus.api.technique.TechniqueCatalog;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -67,31 +71,38 @@ public final class GradusHost implements AutoCloseable {
     private final Logger fileInstallLogger = Logger.getLogger(FILEINSTALL_LOGGER);
     private final Handler deployFolderProblems;
     private final DeployFolderAudit deployFolderAudit;
+    private final FileChannel stateLock;
 
     private GradusHost(HostSettings settings) throws BundleException, IOException {
         this.settings = settings;
-        events.subscribe(event -> {
-            if (event instanceof Problem problem) {
-                problems.add(problem);
-            }
-        });
-        Files.createDirectories(settings.deployDir());
-        this.consoleToken = settings.consolePort() >= 0 ? ConsoleToken.create(settings.stateDir()) : null;
-        this.deployFolderProblems = captureDeployFolderProblems();
+        this.stateLock = lockStateDir(settings.stateDir());
+        try {
+            events.subscribe(event -> {
+                if (event instanceof Problem problem) {
+                    problems.add(problem);
+                }
+            });
+            Files.createDirectories(settings.deployDir());
+            this.consoleToken = settings.consolePort() >= 0 ? ConsoleToken.create(settings.stateDir()) : null;
+            this.deployFolderProblems = captureDeployFolderProblems();
 
-        this.framework = frameworkFactory().newFramework(frameworkProperties());
-        framework.init();
-        BundleContext context = framework.getBundleContext();
-        context.addBundleListener(this::onBundleEvent);
-        context.addFrameworkListener(this::onFrameworkEvent);
-        this.catalog = new RegistryTechniqueCatalog(context, events);
-        this.bundleAdmin = new FrameworkBundleAdmin(context, settings.deployDir(), catalog);
-        context.registerService(EventHub.class, events, null);
-        context.registerService(TechniqueCatalog.class, catalog, null);
-        context.registerService(BundleAdmin.class, bundleAdmin, null);
-        installSystemBundles(context);
-        framework.start();
-        this.deployFolderAudit = new DeployFolderAudit(settings.deployDir(), this::isInstalled, this::problem);
+            this.framework = frameworkFactory().newFramework(frameworkProperties());
+            framework.init();
+            BundleContext context = framework.getBundleContext();
+            context.addBundleListener(this::onBundleEvent);
+            context.addFrameworkListener(this::onFrameworkEvent);
+            this.catalog = new RegistryTechniqueCatalog(context, events);
+            this.bundleAdmin = new FrameworkBundleAdmin(context, settings.deployDir(), catalog);
+            context.registerService(EventHub.class, events, null);
+            context.registerService(TechniqueCatalog.class, catalog, null);
+            context.registerService(BundleAdmin.class, bundleAdmin, null);
+            installSystemBundles(context);
+            framework.start();
+            this.deployFolderAudit = new DeployFolderAudit(settings.deployDir(), this::isInstalled, this::problem);
+        } catch (IOException | BundleException | RuntimeException e) {
+            stateLock.close();
+            throw e;
+        }
     }
 
     /**
@@ -103,6 +114,28 @@ public final class GradusHost implements AutoCloseable {
      */
     public static GradusHost start(HostSettings settings) throws IOException, BundleException {
         return new GradusHost(settings);
+    }
+
+    /**
+     * Takes the state folder for this host alone: two hosts on one framework cache would delete each
+     * other's bundles, and the second would overwrite the first's console token.
+     */
+    private static FileChannel lockStateDir(Path stateDir) throws IOException {
+        Files.createDirectories(stateDir);
+        Path lockFile = stateDir.resolve("host.lock");
+        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            channel.close();
+            throw new IllegalStateException("another Gradus host is already running on " + stateDir.toAbsolutePath()
+                    + " (it holds " + lockFile.getFileName() + "); stop it first, or use 'gradus bundles' to inspect it");
+        }
+        return channel;
     }
 
     private Map<String, String> frameworkProperties() {
@@ -338,6 +371,11 @@ public final class GradusHost implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             fileInstallLogger.removeHandler(deployFolderProblems);
+            try {
+                stateLock.close();
+            } catch (IOException e) {
+                // Closing releases the lock; nothing more to do if the channel is already gone.
+            }
         }
     }
 }

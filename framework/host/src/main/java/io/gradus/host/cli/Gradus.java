@@ -23,7 +23,21 @@ public final class Gradus implements Runnable {
 
     /** The configured command line, also used by tests. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Gradus()).setCaseInsensitiveEnumValuesAllowed(true);
+        return new CommandLine(new Gradus())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler(Gradus::reportFailure);
+    }
+
+    /**
+     * A failed command prints what went wrong in one line and exits with 1; the stack trace is for
+     * developers and only printed when {@code GRADUS_DEBUG} is set.
+     */
+    private static int reportFailure(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+        commandLine.getErr().println("gradus " + commandLine.getCommandName() + ": " + e.getMessage());
+        if (System.getenv("GRADUS_DEBUG") != null) {
+            e.printStackTrace(commandLine.getErr());
+        }
+        return 1;
     }
 
     @Override
