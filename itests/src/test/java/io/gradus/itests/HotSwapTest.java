@@ -10,7 +10,6 @@ import io.gradus.api.technique.TechniqueName;
 import io.gradus.api.technique.Tuner;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.DisplayName;
@@ -32,11 +31,11 @@ class HotSwapTest {
     @DisplayName("through the deploy folder: replacing the jar updates the bundle in place and swaps its service")
     void throughDeployFolder() throws Exception {
         String bsn = TestBundles.SAMPLE + ".folder";
-        Path jar = HOST.deployDir().resolve(bsn + ".jar");
+        String jarName = bsn + ".jar";
         Bundle framework = HOST.host().context().getBundle(0);
         long frameworkStarted = framework.getLastModified();
 
-        write(jar, TestBundles.sample(bsn, "1.0.0"));
+        Path jar = HOST.deploy(jarName, TestBundles.sample(bsn, "1.0.0"));
         await("the sample technique 1.0.0 is registered", 20, () -> sampleVersion().equals(Optional.of("1.0.0")));
         TechniqueDescriptor before = HOST.host().catalog().tuner("sample", null).orElseThrow().descriptor();
 
@@ -46,7 +45,7 @@ class HotSwapTest {
             assertThat(oldReference.getBundle().getVersion()).hasToString("1.0.0");
             int eventsBefore = HOST.events().size();
 
-            write(jar, TestBundles.sample(bsn, "1.1.0"));
+            HOST.deploy(jarName, TestBundles.sample(bsn, "1.1.0"));
             await("the sample technique 1.1.0 replaces 1.0.0", 20, () -> sampleVersion().equals(Optional.of("1.1.0")));
             await("the consumer sees 1.1.0", 10, () -> consumer.currentVersion().equals("1.1.0"));
 
@@ -112,12 +111,6 @@ class HotSwapTest {
                 .map(TechniqueChanged.class::cast)
                 .map(t -> t.change() + " " + t.name() + " " + t.version())
                 .toList();
-    }
-
-    private static void write(Path target, byte[] jar) throws Exception {
-        Path tmp = Files.createTempFile(target.getParent(), ".tmp-", ".part");
-        Files.write(tmp, jar);
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Tracks the "sample" tuner service, as any consumer of a technique would. */

@@ -14,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
@@ -77,6 +78,18 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
 
     Path deployDir() {
         return host.settings().deployDir();
+    }
+
+    /**
+     * Puts a jar into the deploy folder the way a careful operator does: written aside, then moved
+     * in one step, so the watcher never sees half a file.
+     */
+    Path deploy(String fileName, byte[] jar) throws IOException {
+        Path target = deployDir().resolve(fileName);
+        Path tmp = Files.createTempFile(deployDir(), ".tmp-", ".part");
+        Files.write(tmp, jar);
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return target;
     }
 
     /** Every event published since the host started. */

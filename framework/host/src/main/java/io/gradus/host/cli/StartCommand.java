@@ -6,6 +6,7 @@ import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.osgi.framework.Bundle;
@@ -52,11 +53,15 @@ final class StartCommand implements Callable<Integer> {
 
         GradusHost gradus = GradusHost.start(settings);
         gradus.events().subscribe(terminal);
-        Runtime.getRuntime().addShutdownHook(new Thread(gradus::close, "gradus-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            terminal.showBundleChanges(false);
+            out.println("Stopping Gradus...");
+            gradus.close();
+        }, "gradus-shutdown"));
         gradus.awaitDeployFolder(Duration.ofSeconds(30));
         Optional<URI> console = gradus.awaitConsole(Duration.ofSeconds(15));
 
-        long active = java.util.Arrays.stream(gradus.context().getBundles())
+        long active = Arrays.stream(gradus.context().getBundles())
                 .filter(b -> b.getState() == Bundle.ACTIVE)
                 .count();
         out.printf("Gradus %s: %d bundles active, %d techniques; deploy folder %s%n", Distribution.version(), active,
@@ -72,7 +77,7 @@ final class StartCommand implements Callable<Integer> {
             out.println("PROBLEM console: it did not start on " + host + ":" + port + " (see the lines above)");
         }
         out.println("Press Ctrl+C to stop.");
-        terminal.showBundleChanges();
+        terminal.showBundleChanges(true);
         gradus.awaitStopped();
         return 0;
     }

@@ -25,9 +25,9 @@ final class TerminalEvents implements Consumer<GradusEvent> {
         this.out = out;
     }
 
-    /** From now on, print bundle changes too (they are summarised during boot). */
-    void showBundleChanges() {
-        quietBundles = false;
+    /** Prints bundle and technique changes too, or (false) only problems: during boot and shutdown. */
+    void showBundleChanges(boolean show) {
+        quietBundles = !show;
     }
 
     @Override
