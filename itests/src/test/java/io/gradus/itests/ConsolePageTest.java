@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -61,14 +61,13 @@ class ConsolePageTest {
 
         // Changes made outside the page appear on it without a reload.
         Path deployed = HOST.deploy(jarName, TestBundles.sample(bsn, "1.0.0"));
-        WebElement row = awaitRow(bsn);
-        String rowId = row.getAttribute("id");
+        String rowId = awaitRow(bsn);
         awaitText(rowId, ".version", "1.0.0");
-        assertThat(row.findElement(By.cssSelector(".technique")).getText()).isEqualTo("tuner sample");
+        awaitText(rowId, ".technique", "tuner sample");
         HOST.deploy(jarName, TestBundles.sample(bsn, "1.1.0"));
         awaitText(rowId, ".version", "1.1.0");
         awaitText(rowId, ".state", "ACTIVE");
-        assertThat(awaitRow(bsn).getAttribute("id")).as("updated in place, same bundle id").isEqualTo(rowId);
+        assertThat(awaitRow(bsn)).as("updated in place, same bundle id").isEqualTo(rowId);
 
         // The page's own buttons, with the token typed in.
         browser.findElement(By.id("token")).sendKeys(HOST.token());
@@ -90,9 +89,11 @@ class ConsolePageTest {
         assertThat(browser.findElement(By.id("log")).getText()).contains("UNREGISTERED", "UPDATED", "UNINSTALLED");
     }
 
-    private static WebElement awaitRow(String symbolicName) {
+    /** The id of the table row that shows {@code symbolicName}, once there is one. */
+    private static String awaitRow(String symbolicName) {
         return wait(Duration.ofSeconds(20)).until(d -> d.findElements(By.cssSelector("#bundles tr")).stream()
                 .filter(r -> r.getText().contains(symbolicName))
+                .map(r -> r.getAttribute("id"))
                 .findFirst()
                 .orElse(null));
     }
@@ -102,11 +103,16 @@ class ConsolePageTest {
     }
 
     private static void click(String rowId, String button) {
-        wait(Duration.ofSeconds(10)).until(ExpectedConditions.elementToBeClickable(By.cssSelector("#" + rowId + " " + button)))
-                .click();
+        wait(Duration.ofSeconds(10)).until(d -> {
+            d.findElement(By.cssSelector("#" + rowId + " " + button)).click();
+            return true;
+        });
     }
 
+    /** The page redraws its table on every event, so elements found a moment ago may be gone: retry. */
     private static WebDriverWait wait(Duration timeout) {
-        return new WebDriverWait(browser, timeout);
+        WebDriverWait wait = new WebDriverWait(browser, timeout);
+        wait.ignoring(StaleElementReferenceException.class);
+        return wait;
     }
 }
