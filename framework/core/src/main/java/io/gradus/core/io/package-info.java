@@ -1,0 +1,10 @@
+/**
+ * Reading and writing the files users already have: safetensors (single file or sharded with an
+ * index) in F32, F16 or BF16.
+ */
+@Export
+@Version("0.1.0")
+package io.gradus.core.io;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;
