@@ -1,20 +1,28 @@
 package io.gradus.kernels.cpu;
 
 import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.kernel.MatmulLayout;
+import io.gradus.kernels.reference.AttentionKernels;
+import io.gradus.kernels.reference.ElementwiseKernels;
+import io.gradus.kernels.reference.EmbeddingKernels;
 import io.gradus.kernels.reference.LossKernels;
+import io.gradus.kernels.reference.MatmulKernels;
+import io.gradus.kernels.reference.NormKernels;
+import io.gradus.kernels.reference.RopeKernels;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
 import org.osgi.service.component.annotations.Component;
 
 /**
- * The pure-Java backend, the default everywhere. Work is split over row blocks on a shared
- * fork-join pool; each block runs the reference kernel, so both agree bit for bit on every row.
+ * The pure-Java backend, the default everywhere. Each kernel's independent outer loop (rows,
+ * heads, columns) is split into blocks on a shared fork-join pool and every block runs the
+ * reference kernel, so the results equal the reference's for every row.
  */
 @Component(property = KernelBackend.NAME_PROPERTY + "=cpu")
 public final class CpuKernelBackend implements KernelBackend {
 
-    /** Below this many elements a job runs on the calling thread: forking would cost more than it saves. */
-    private static final int SEQUENTIAL_ELEMENTS = 1 << 15;
+    /** Work (inner iterations) below which a block is not split further: forking would cost more. */
+    private static final long GRAIN = 1 << 15;
 
     private final ForkJoinPool pool;
 
@@ -49,9 +57,7 @@ public final class CpuKernelBackend implements KernelBackend {
             }
         }
         float[] rowLoss = new float[rows];
-        int rowsPerBlock = Math.max(1, SEQUENTIAL_ELEMENTS / Math.max(1, vocab));
-        pool.invoke(new RowBlocks(0, rows, rowsPerBlock,
-                (from, to) -> LossKernels.crossEntropyRows(logits, vocab, targets, rowLoss, dLogits, gradScale, from, to)));
+        parallel(rows, vocab, (from, to) -> LossKernels.crossEntropyRows(logits, vocab, targets, rowLoss, dLogits, gradScale, from, to));
         double total = 0;
         for (float loss : rowLoss) {
             total += loss;
@@ -59,21 +65,108 @@ public final class CpuKernelBackend implements KernelBackend {
         return total;
     }
 
-    /** A kernel over a half-open range of rows. */
+    @Override
+    public void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
+        long work = (long) n * k;
+        switch (layout) {
+            case AB -> parallel(m, work, (from, to) -> MatmulKernels.ab(c, a, b, n, k, accumulate, from, to));
+            case ABT -> parallel(m, work, (from, to) -> MatmulKernels.abt(c, a, b, n, k, accumulate, from, to));
+            case ATB -> parallel(m, work, (from, to) -> MatmulKernels.atb(c, a, b, m, n, k, accumulate, from, to));
+        }
+    }
+
+    @Override
+    public void add(float[] y, float[] x, int n) {
+        parallel(n, 1, (from, to) -> ElementwiseKernels.add(y, x, from, to));
+    }
+
+    @Override
+    public void rmsNormForward(float[] out, float[] rstd, float[] x, float[] weight, int rows, int dim, float eps) {
+        parallel(rows, dim, (from, to) -> NormKernels.rmsNormForward(out, rstd, x, weight, dim, eps, from, to));
+    }
+
+    @Override
+    public void rmsNormBackward(float[] dx, float[] dWeight, float[] dOut, float[] x, float[] weight, float[] rstd,
+            int rows, int dim) {
+        parallel(rows, dim, (from, to) -> NormKernels.rmsNormBackward(dx, dOut, x, weight, rstd, dim, from, to));
+        if (dWeight != null) {
+            parallel(dim, rows, (from, to) -> NormKernels.rmsNormWeightGradient(dWeight, dOut, x, rstd, rows, dim, from, to));
+        }
+    }
+
+    @Override
+    public void rope(float[] x, float[] cos, float[] sin, int batch, int seq, int heads, int headDim, boolean inverse) {
+        parallel(batch * seq, (long) heads * headDim,
+                (from, to) -> RopeKernels.rope(x, cos, sin, seq, heads, headDim, inverse, from, to));
+    }
+
+    @Override
+    public void attentionForward(float[] out, float[] att, float[] q, float[] k, float[] v, int batch, int seq,
+            int heads, int kvHeads, int headDim) {
+        parallel(batch * heads * seq, (long) seq * headDim,
+                (from, to) -> AttentionKernels.forward(out, att, q, k, v, seq, heads, kvHeads, headDim, from, to));
+    }
+
+    @Override
+    public void attentionBackward(float[] dq, float[] dk, float[] dv, float[] dOut, float[] att, float[] q, float[] k,
+            float[] v, int batch, int seq, int heads, int kvHeads, int headDim) {
+        float[] scratch = new float[batch * kvHeads * seq];
+        parallel(batch * kvHeads, (long) (heads / kvHeads) * seq * seq * headDim,
+                (from, to) -> AttentionKernels.backward(dq, dk, dv, dOut, att, q, k, v, scratch, seq, heads, kvHeads,
+                        headDim, from, to));
+    }
+
+    @Override
+    public void swigluForward(float[] h, float[] g, float[] u, int n) {
+        parallel(n, 8, (from, to) -> ElementwiseKernels.swigluForward(h, g, u, from, to));
+    }
+
+    @Override
+    public void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
+        parallel(n, 8, (from, to) -> ElementwiseKernels.swigluBackward(dg, du, dh, g, u, from, to));
+    }
+
+    @Override
+    public void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim) {
+        for (int i = 0; i < n; i++) {
+            if (ids[i] < 0 || (long) (ids[i] + 1) * dim > table.length) {
+                throw new IllegalArgumentException("embedding: token id " + ids[i] + " at position " + i
+                        + " is outside the vocabulary of " + table.length / dim);
+            }
+        }
+        parallel(n, dim, (from, to) -> EmbeddingKernels.forward(out, table, ids, dim, from, to));
+    }
+
+    @Override
+    public void embeddingBackward(float[] dTable, float[] dOut, int[] ids, int n, int dim) {
+        parallel(dim, n, (from, to) -> EmbeddingKernels.backward(dTable, dOut, ids, n, dim, from, to));
+    }
+
+    /** Runs {@code kernel} over [0, count) in blocks of at least {@link #GRAIN} work each. */
+    private void parallel(int count, long workPerItem, RangeKernel kernel) {
+        int block = (int) Math.max(1, Math.min(count, GRAIN / Math.max(1, workPerItem)));
+        if (count <= block) {
+            kernel.run(0, count);
+        } else {
+            pool.invoke(new Blocks(0, count, block, kernel));
+        }
+    }
+
+    /** A kernel over a half-open range of its outer index. */
     @FunctionalInterface
-    interface RowKernel {
+    interface RangeKernel {
         void run(int from, int to);
     }
 
     /** Splits [from, to) in halves until blocks are small, then runs the kernel on each block. */
-    private static final class RowBlocks extends RecursiveAction {
+    private static final class Blocks extends RecursiveAction {
         private static final long serialVersionUID = 1L;
         private final int from;
         private final int to;
         private final int block;
-        private final transient RowKernel kernel;
+        private final transient RangeKernel kernel;
 
-        RowBlocks(int from, int to, int block, RowKernel kernel) {
+        Blocks(int from, int to, int block, RangeKernel kernel) {
             this.from = from;
             this.to = to;
             this.block = block;
@@ -87,7 +180,7 @@ public final class CpuKernelBackend implements KernelBackend {
                 return;
             }
             int mid = (from + to) >>> 1;
-            invokeAll(new RowBlocks(from, mid, block, kernel), new RowBlocks(mid, to, block, kernel));
+            invokeAll(new Blocks(from, mid, block, kernel), new Blocks(mid, to, block, kernel));
         }
     }
 }

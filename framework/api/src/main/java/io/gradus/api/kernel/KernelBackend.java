@@ -34,4 +34,75 @@ public interface KernelBackend {
      * @return the sum of the row losses over counted rows
      */
     double crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] dLogits, float gradScale);
+
+    /**
+     * {@code C[m,n] = op(A)·op(B)}, or {@code C += op(A)·op(B)} when {@code accumulate}.
+     *
+     * @see MatmulLayout for the shapes of A and B in each layout
+     */
+    void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate);
+
+    /** {@code y[i] += x[i]} for i in [0, n): residual connections and gradient sums. */
+    void add(float[] y, float[] x, int n);
+
+    /**
+     * RMSNorm of each row: {@code out = weight * x * rstd}, {@code rstd = 1/sqrt(mean(x²) + eps)}.
+     *
+     * @param rstd rows outputs, kept for the backward pass
+     */
+    void rmsNormForward(float[] out, float[] rstd, float[] x, float[] weight, int rows, int dim, float eps);
+
+    /**
+     * Backward of {@link #rmsNormForward}: with x̂ = x·rstd and g = dOut·weight,
+     * {@code dx += rstd·(g − x̂·mean(g·x̂))} and {@code dWeight += Σ_rows dOut·x̂}.
+     *
+     * @param dWeight may be null when the weight is frozen
+     */
+    void rmsNormBackward(float[] dx, float[] dWeight, float[] dOut, float[] x, float[] weight, float[] rstd,
+            int rows, int dim);
+
+    /**
+     * Rotary position embedding in place, Hugging Face's rotate-half convention: for each row (one
+     * position t = row mod seq) and head, element i pairs with i + D/2:
+     * {@code (a, b) -> (a·cos − b·sin, b·cos + a·sin)} with the angle t·θ^(−2i/D). With
+     * {@code inverse} the rotation is undone (angle −t·θ^(−2i/D)), which is also its backward pass.
+     *
+     * @param x [batch·seq, heads, headDim]
+     * @param cos [seq, headDim/2] cosines of the angles
+     * @param sin [seq, headDim/2] sines of the angles
+     */
+    void rope(float[] x, float[] cos, float[] sin, int batch, int seq, int heads, int headDim, boolean inverse);
+
+    /**
+     * Causal scaled-dot-product attention with grouped-query heads: query head h uses key/value head
+     * h / (heads / kvHeads); scores are q·k/√D for keys at positions ≤ the query's.
+     *
+     * @param out [batch, seq, heads, headDim] output
+     * @param att [batch, heads, seq, seq] softmax probabilities, kept for the backward pass (zero
+     *     above the diagonal)
+     * @param q [batch, seq, heads, headDim]
+     * @param k [batch, seq, kvHeads, headDim]
+     * @param v [batch, seq, kvHeads, headDim]
+     */
+    void attentionForward(float[] out, float[] att, float[] q, float[] k, float[] v, int batch, int seq, int heads,
+            int kvHeads, int headDim);
+
+    /** Backward of {@link #attentionForward}: accumulates into {@code dq}, {@code dk} and {@code dv}. */
+    void attentionBackward(float[] dq, float[] dk, float[] dv, float[] dOut, float[] att, float[] q, float[] k,
+            float[] v, int batch, int seq, int heads, int kvHeads, int headDim);
+
+    /** SwiGLU's gate: {@code h = silu(g)·u} with silu(g) = g·σ(g), over n elements. */
+    void swigluForward(float[] h, float[] g, float[] u, int n);
+
+    /**
+     * Backward of {@link #swigluForward}, overwriting {@code dg} and {@code du}:
+     * {@code du = dh·silu(g)}, {@code dg = dh·u·σ(g)·(1 + g·(1 − σ(g)))}.
+     */
+    void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n);
+
+    /** Gathers rows of {@code table} [vocab, dim]: {@code out[i] = table[ids[i]]} for n ids. */
+    void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim);
+
+    /** Scatter-adds {@code dOut} [n, dim] into the rows of {@code dTable} named by {@code ids}. */
+    void embeddingBackward(float[] dTable, float[] dOut, int[] ids, int n, int dim);
 }

@@ -1,0 +1,119 @@
+package io.gradus.core.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradus.api.model.Parameter;
+import io.gradus.api.model.TokenBatch;
+import io.gradus.kernels.cpu.CpuKernelBackend;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Every parameter kind's gradient against central finite differences of the loss, on tiny models. */
+class LlamaGradientTest {
+
+    private static final CpuKernelBackend KERNELS = new CpuKernelBackend();
+
+    static LlamaModel tinyModel(boolean tied, long seed) {
+        // Grouped-query attention (4 query heads share 2 key/value heads), 2 layers.
+        LlamaConfig config = new LlamaConfig(11, 8, 12, 2, 4, 2, 2, 1e-5, 10000.0, 64, tied, 1, 2);
+        LlamaModel model = LlamaModel.initialize(config, seed);
+        Random random = new Random(seed + 1);
+        // Larger weights than the 0.02 initialiser, so every gradient is well above rounding noise.
+        for (Parameter p : model.parameters()) {
+            float[] w = p.values();
+            boolean norm = p.name().endsWith("norm.weight");
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) (norm ? 1 + 0.2 * random.nextGaussian() : 0.5 * random.nextGaussian());
+            }
+        }
+        return model;
+    }
+
+    static TokenBatch batch(LlamaConfig config, long seed) {
+        Random random = new Random(seed);
+        int b = 2;
+        int t = 5;
+        int[] ids = new int[b * t];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = random.nextInt(config.vocabSize());
+        }
+        return TokenBatch.nextToken(b, t, ids);
+    }
+
+    private static double loss(LlamaEngine engine, TokenBatch batch, float[] dLogits) {
+        float[] logits = engine.forward(batch);
+        int labelled = batch.countLabels();
+        return KERNELS.crossEntropy(logits, batch.batchSize() * batch.seqLen(), engine.vocabSize(), batch.labels(),
+                dLogits, 1f / labelled) / labelled;
+    }
+
+    @ParameterizedTest(name = "tied embeddings: {0}")
+    @ValueSource(booleans = {false, true})
+    @DisplayName("the gradient of every parameter matches finite differences")
+    void gradientsMatchFiniteDifferences(boolean tied) {
+        LlamaModel model = tinyModel(tied, 5);
+        model.parameters().forEach(p -> p.setTrainable(true));
+        LlamaEngine engine = new LlamaEngine(model, KERNELS);
+        TokenBatch batch = batch(model.config(), 9);
+
+        float[] dLogits = new float[batch.batchSize() * batch.seqLen() * model.config().vocabSize()];
+        loss(engine, batch, dLogits);
+        engine.backward(dLogits);
+
+        Random random = new Random(3);
+        List<String> failures = new ArrayList<>();
+        double worst = 0;
+        for (Parameter p : model.parameters()) {
+            float[] w = p.values();
+            float[] g = p.gradient();
+            for (int sample = 0; sample < 6; sample++) {
+                int i = random.nextInt(w.length);
+                float saved = w[i];
+                double h = 1e-2;
+                w[i] = (float) (saved + h);
+                double up = loss(engine, batch, null);
+                w[i] = (float) (saved - h);
+                double down = loss(engine, batch, null);
+                w[i] = saved;
+                double numeric = (up - down) / (2 * h);
+                double error = Math.abs(numeric - g[i]);
+                worst = Math.max(worst, error);
+                if (error > 2e-3 + 0.02 * Math.abs(numeric)) {
+                    failures.add(p.name() + "[" + i + "]: analytic " + g[i] + " numeric " + numeric);
+                }
+            }
+        }
+        assertThat(failures).as("gradients off by more than 2e-3 + 2%% (worst abs error %.2e)", worst).isEmpty();
+    }
+
+    @ParameterizedTest(name = "tied embeddings: {0}")
+    @ValueSource(booleans = {false, true})
+    @DisplayName("frozen parameters get no gradient buffer and do not change the trainable ones' gradients")
+    void frozenParameters(boolean tied) {
+        LlamaModel all = tinyModel(tied, 5);
+        LlamaModel some = tinyModel(tied, 5);
+        all.parameters().forEach(p -> p.setTrainable(true));
+        some.parameters().forEach(p -> p.setTrainable(p.name().contains("q_proj") || p.name().contains("down_proj")));
+        TokenBatch batch = batch(all.config(), 9);
+        for (LlamaModel model : List.of(all, some)) {
+            LlamaEngine engine = new LlamaEngine(model, KERNELS);
+            float[] dLogits = new float[batch.batchSize() * batch.seqLen() * model.config().vocabSize()];
+            loss(engine, batch, dLogits);
+            engine.backward(dLogits);
+        }
+        for (int i = 0; i < all.parameters().size(); i++) {
+            Parameter p = some.parameters().get(i);
+            if (p.trainable()) {
+                assertThat(p.gradient()).as(p.name()).containsExactly(all.parameters().get(i).gradient());
+            }
+        }
+        assertThat(some.parameters()).filteredOn(Parameter::trainable).hasSize(4);
+        assertThat(Arrays.stream(some.parameters().toArray(Parameter[]::new)).filter(p -> !p.trainable()))
+                .allSatisfy(p -> assertThat(p.trainable()).isFalse());
+    }
+}

@@ -1,0 +1,32 @@
+package io.gradus.kernels.reference;
+
+/** Element-wise kernels over index ranges [from, to): residual adds and the SwiGLU gate. */
+public final class ElementwiseKernels {
+
+    private ElementwiseKernels() {}
+
+    /** y[i] += x[i]. */
+    public static void add(float[] y, float[] x, int from, int to) {
+        for (int i = from; i < to; i++) {
+            y[i] += x[i];
+        }
+    }
+
+    /** h = silu(g)·u, silu(g) = g·σ(g). */
+    public static void swigluForward(float[] h, float[] g, float[] u, int from, int to) {
+        for (int i = from; i < to; i++) {
+            float sigmoid = 1f / (1f + (float) Math.exp(-g[i]));
+            h[i] = g[i] * sigmoid * u[i];
+        }
+    }
+
+    /** du = dh·silu(g); dg = dh·u·σ(g)·(1 + g·(1 − σ(g))), the derivative of g·σ(g). */
+    public static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int from, int to) {
+        for (int i = from; i < to; i++) {
+            float sigmoid = 1f / (1f + (float) Math.exp(-g[i]));
+            float silu = g[i] * sigmoid;
+            du[i] = dh[i] * silu;
+            dg[i] = dh[i] * u[i] * sigmoid * (1f + g[i] * (1f - sigmoid));
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package io.gradus.kernels.reference;
+
+/**
+ * Matrix products over row-major flat arrays, one output row per outer iteration (the loop a GPU
+ * backend runs in parallel). Sums are accumulated in float, in order of the shared dimension.
+ */
+public final class MatmulKernels {
+
+    private MatmulKernels() {}
+
+    /** Rows [from, to) of C[m,n] (+)= A[m,k] · B[k,n]. */
+    public static void ab(float[] c, float[] a, float[] b, int n, int k, boolean accumulate, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int ci = i * n;
+            if (!accumulate) {
+                for (int j = 0; j < n; j++) {
+                    c[ci + j] = 0f;
+                }
+            }
+            for (int p = 0; p < k; p++) {
+                float aip = a[i * k + p];
+                int bp = p * n;
+                for (int j = 0; j < n; j++) {
+                    c[ci + j] += aip * b[bp + j];
+                }
+            }
+        }
+    }
+
+    /** Rows [from, to) of C[m,n] (+)= A[m,k] · B[n,k]ᵀ. */
+    public static void abt(float[] c, float[] a, float[] b, int n, int k, boolean accumulate, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int ai = i * k;
+            for (int j = 0; j < n; j++) {
+                int bj = j * k;
+                float sum = 0f;
+                for (int p = 0; p < k; p++) {
+                    sum += a[ai + p] * b[bj + p];
+                }
+                c[i * n + j] = accumulate ? c[i * n + j] + sum : sum;
+            }
+        }
+    }
+
+    /** Rows [from, to) of C[m,n] (+)= A[k,m]ᵀ · B[k,n]. */
+    public static void atb(float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int ci = i * n;
+            if (!accumulate) {
+                for (int j = 0; j < n; j++) {
+                    c[ci + j] = 0f;
+                }
+            }
+            for (int p = 0; p < k; p++) {
+                float api = a[p * m + i];
+                int bp = p * n;
+                for (int j = 0; j < n; j++) {
+                    c[ci + j] += api * b[bp + j];
+                }
+            }
+        }
+    }
+}
