@@ -86,7 +86,7 @@ public final class GradusHost implements AutoCloseable {
             this.consoleToken = settings.consolePort() >= 0 ? ConsoleToken.create(settings.stateDir()) : null;
             this.deployFolderProblems = captureDeployFolderProblems();
 
-            this.framework = frameworkFactory().newFramework(frameworkProperties());
+            this.framework = newFramework();
             framework.init();
             BundleContext context = framework.getBundleContext();
             context.addBundleListener(this::onBundleEvent);
@@ -144,7 +144,6 @@ public final class GradusHost implements AutoCloseable {
         // The distribution and the deploy folder define what is installed; no state survives a restart.
         p.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         p.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, SystemPackages.extraExports());
-        p.put("felix.log.level", "1");
         p.put("felix.fileinstall.dir", settings.deployDir().toAbsolutePath().toString());
         p.put("felix.fileinstall.poll", "500");
         p.put("felix.fileinstall.noInitialDelay", "true");
@@ -161,11 +160,16 @@ public final class GradusHost implements AutoCloseable {
         return p;
     }
 
-    private static FrameworkFactory frameworkFactory() {
-        return ServiceLoader.load(FrameworkFactory.class, GradusHost.class.getClassLoader())
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private Framework newFramework() {
+        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class, GradusHost.class.getClassLoader())
                 .findFirst()
                 .orElseThrow(() -> new IllegalStateException(
                         "no OSGi framework on the class path (org.apache.felix.framework jar missing from lib/)"));
+        // Felix takes a logger object among its (otherwise string) properties.
+        Map properties = frameworkProperties();
+        properties.put("felix.log.logger", new FelixLog(this::problem));
+        return factory.newFramework(properties);
     }
 
     private void installSystemBundles(BundleContext context) throws IOException {
@@ -310,6 +314,29 @@ public final class GradusHost implements AutoCloseable {
                 return Optional.of(URI.create(String.valueOf(refs[0].getProperty(CONSOLE_URL_PROPERTY))));
             }
             Thread.sleep(50);
+        } while (System.nanoTime() < deadline);
+        return Optional.empty();
+    }
+
+    /**
+     * Waits for a service registered under {@code type} that matches {@code filter} (or any, if null).
+     *
+     * @return the service, valid while its bundle runs, or empty on timeout
+     */
+    public <T> Optional<T> awaitService(Class<T> type, String filter, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        do {
+            try {
+                for (ServiceReference<T> ref : context().getServiceReferences(type, filter)) {
+                    T service = context().getService(ref);
+                    if (service != null) {
+                        return Optional.of(service);
+                    }
+                }
+            } catch (InvalidSyntaxException e) {
+                throw new IllegalArgumentException("bad service filter " + filter, e);
+            }
+            Thread.sleep(20);
         } while (System.nanoTime() < deadline);
         return Optional.empty();
     }

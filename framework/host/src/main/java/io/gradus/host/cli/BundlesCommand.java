@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.gradus.api.runtime.BundleInfo;
-import io.gradus.host.GradusHost;
-import io.gradus.host.HostSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
@@ -15,8 +13,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -99,22 +95,8 @@ final class BundlesCommand implements Callable<Integer> {
     }
 
     private static List<BundleInfo> fromOfflineBoot() throws Exception {
-        HostSettings dist = Distribution.settings();
-        Path state = Files.createTempDirectory("gradus-bundles-");
-        HostSettings settings = new HostSettings(dist.systemDir(), dist.deployDir(), state, dist.consoleHost(), -1);
-        try (GradusHost host = GradusHost.start(settings)) {
-            host.awaitDeployFolder(Duration.ofSeconds(30));
-            return host.bundleAdmin().bundles();
-        } finally {
-            deleteRecursively(state);
-        }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try (QuietHost quiet = new QuietHost()) {
+            return quiet.host().bundleAdmin().bundles();
         }
     }
 }

@@ -1,0 +1,29 @@
+package io.gradus.host;
+
+import java.util.function.BiConsumer;
+import org.apache.felix.framework.Logger;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.ServiceReference;
+
+/**
+ * Felix's own log, routed away from standard output (which belongs to commands such as
+ * {@code gradus forward}, whose output is JSON): errors and warnings become problems, reported with
+ * the bundle they concern.
+ */
+final class FelixLog extends Logger {
+
+    private final BiConsumer<String, String> problems;
+
+    /** @param problems receives (source, message) of each error or warning */
+    FelixLog(BiConsumer<String, String> problems) {
+        this.problems = problems;
+        setLogLevel(LOG_WARNING);
+    }
+
+    @Override
+    protected void doLog(Bundle bundle, ServiceReference sr, int level, String message, Throwable throwable) {
+        String source = bundle != null ? FrameworkBundleAdmin.describe(bundle) : "framework";
+        String detail = throwable == null || throwable.getMessage() == null ? "" : ": " + throwable.getMessage();
+        problems.accept(source, message + detail);
+    }
+}
