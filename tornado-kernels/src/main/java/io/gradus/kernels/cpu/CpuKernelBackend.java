@@ -8,6 +8,7 @@ import io.gradus.kernels.reference.EmbeddingKernels;
 import io.gradus.kernels.reference.LossKernels;
 import io.gradus.kernels.reference.MatmulKernels;
 import io.gradus.kernels.reference.NormKernels;
+import io.gradus.kernels.reference.OptimizerKernels;
 import io.gradus.kernels.reference.RopeKernels;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
@@ -23,6 +24,9 @@ public final class CpuKernelBackend implements KernelBackend {
 
     /** Work (inner iterations) below which a block is not split further: forking would cost more. */
     private static final long GRAIN = 1 << 15;
+
+    /** Elements per partial sum of {@link #sumOfSquares}. */
+    private static final int SUM_BLOCK = 1 << 14;
 
     private final ForkJoinPool pool;
 
@@ -140,6 +144,39 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void embeddingBackward(float[] dTable, float[] dOut, int[] ids, int n, int dim) {
         parallel(dim, n, (from, to) -> EmbeddingKernels.backward(dTable, dOut, ids, n, dim, from, to));
+    }
+
+    @Override
+    public double sumOfSquares(float[] x, int n) {
+        // Fixed blocks summed in block order: the result does not depend on thread timing.
+        int blocks = (n + SUM_BLOCK - 1) / SUM_BLOCK;
+        double[] partial = new double[blocks];
+        parallel(blocks, SUM_BLOCK, (from, to) -> {
+            for (int blk = from; blk < to; blk++) {
+                partial[blk] = OptimizerKernels.sumOfSquares(x, blk * SUM_BLOCK, Math.min(n, (blk + 1) * SUM_BLOCK));
+            }
+        });
+        double sum = 0;
+        for (double p : partial) {
+            sum += p;
+        }
+        return sum;
+    }
+
+    @Override
+    public void scale(float[] x, float factor, int n) {
+        parallel(n, 1, (from, to) -> OptimizerKernels.scale(x, factor, from, to));
+    }
+
+    @Override
+    public void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
+            float weightDecay, int step) {
+        if (step < 1) {
+            throw new IllegalArgumentException("adamw: step is 1-based, was " + step);
+        }
+        float bc1 = (float) (1 - Math.pow(beta1, step));
+        float bc2 = (float) (1 - Math.pow(beta2, step));
+        parallel(n, 8, (from, to) -> OptimizerKernels.adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2, from, to));
     }
 
     /** Runs {@code kernel} over [0, count) in blocks of at least {@link #GRAIN} work each. */

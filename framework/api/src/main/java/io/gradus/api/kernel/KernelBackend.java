@@ -105,4 +105,21 @@ public interface KernelBackend {
 
     /** Scatter-adds {@code dOut} [n, dim] into the rows of {@code dTable} named by {@code ids}. */
     void embeddingBackward(float[] dTable, float[] dOut, int[] ids, int n, int dim);
+
+    /** Σ x[i]² over [0, n), accumulated in double: the squared L2 norm, for gradient clipping. */
+    double sumOfSquares(float[] x, int n);
+
+    /** {@code x[i] *= factor} over [0, n). */
+    void scale(float[] x, float factor, int n);
+
+    /**
+     * One AdamW step (Loshchilov &amp; Hutter 2019; PyTorch's {@code torch.optim.AdamW}) over n
+     * parameters: m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g², then
+     * p −= lr·(weightDecay·p + m̂/(√v̂ + eps)) with the bias corrections m̂ = m/(1−β1^step) and
+     * v̂ = v/(1−β2^step). The decay is decoupled: it is not part of the gradient moments.
+     *
+     * @param step the 1-based number of this update
+     */
+    void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
+            float weightDecay, int step);
 }

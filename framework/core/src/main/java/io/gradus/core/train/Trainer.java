@@ -1,0 +1,242 @@
+package io.gradus.core.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gradus.api.job.Hyperparameters;
+import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.ModelRunner;
+import io.gradus.api.model.Parameter;
+import io.gradus.api.technique.Objective;
+import io.gradus.api.technique.StepResult;
+import io.gradus.core.io.SafeTensors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The training loop. One optimizer step:
+ * <ol>
+ *   <li>zero the gradients of the trainable parameters;</li>
+ *   <li>for each of {@code gradAccumulation} micro-batches, let the objective run forward, loss and
+ *       backward, with its loss gradient scaled by 1/accumulation (so the sum is the mean);</li>
+ *   <li>clip the global gradient norm to {@code maxGradNorm};</li>
+ *   <li>update with AdamW at the scheduled learning rate;</li>
+ *   <li>report the step's metrics.</li>
+ * </ol>
+ * Everything that determines the next steps (trainable weights, AdamW moments, step count, data
+ * position) is in a checkpoint, so a resumed run computes exactly what the uninterrupted one would.
+ *
+ * @param <C> the objective's configuration
+ */
+public final class Trainer<C> {
+
+    /**
+     * What one optimizer step reports.
+     *
+     * @param step optimizer steps done, including this one
+     * @param loss mean loss over the step's micro-batches
+     * @param gradNorm global gradient L2 norm before clipping
+     * @param tokens tokens that took a loss in this step
+     * @param tokensPerSecond input tokens through the model per second of this step
+     * @param etaSeconds estimated time to the last step, from the mean step time so far
+     * @param metrics the objective's own figures (mean over micro-batches)
+     */
+    public record StepMetrics(
+            int step,
+            int totalSteps,
+            double loss,
+            double learningRate,
+            double gradNorm,
+            long tokens,
+            double tokensPerSecond,
+            double etaSeconds,
+            Map<String, Double> metrics) {}
+
+    /** Receives the metrics of every step. */
+    @FunctionalInterface
+    public interface Listener {
+        void onStep(StepMetrics metrics);
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String STATE_FILE = "trainer_state.json";
+    private static final String WEIGHTS_FILE = "trainable.safetensors";
+    private static final String OPTIMIZER_FILE = "optimizer.safetensors";
+
+    private final ModelRunner runner;
+    private final List<Parameter> trainable;
+    private final Objective<C> objective;
+    private final C config;
+    private final BatchSource data;
+    private final Hyperparameters hyper;
+    private final KernelBackend kernels;
+    private final AdamW optimizer;
+    private int step;
+    private double secondsSpent;
+
+    public Trainer(ModelRunner runner, List<Parameter> trainable, Objective<C> objective, C config, BatchSource data,
+            Hyperparameters hyper) {
+        if (trainable.isEmpty()) {
+            throw new IllegalArgumentException("nothing to train: the tuner left no trainable parameter");
+        }
+        this.runner = runner;
+        this.trainable = List.copyOf(trainable);
+        this.objective = objective;
+        this.config = config;
+        this.data = data;
+        this.hyper = hyper;
+        this.kernels = runner.kernels();
+        this.optimizer = new AdamW(kernels, hyper.beta1(), hyper.beta2(), hyper.epsilon(), hyper.weightDecay());
+    }
+
+    /** Optimizer steps done. */
+    public int step() {
+        return step;
+    }
+
+    /** Runs optimizer steps until {@code untilStep} (at most the job's {@code steps}). */
+    public void run(int untilStep, Listener listener) {
+        int last = Math.min(untilStep, hyper.steps());
+        while (step < last) {
+            listener.onStep(trainStep());
+        }
+    }
+
+    private StepMetrics trainStep() {
+        long started = System.nanoTime();
+        for (Parameter p : trainable) {
+            Arrays.fill(p.gradient(), 0f);
+        }
+        int accumulation = hyper.gradAccumulation();
+        double loss = 0;
+        long tokens = 0;
+        long inputTokens = 0;
+        Map<String, Double> metrics = new HashMap<>();
+        for (int micro = 0; micro < accumulation; micro++) {
+            var batch = data.next();
+            StepResult result = objective.step(config, batch, runner, 1f / accumulation);
+            loss += result.loss() / accumulation;
+            tokens += result.tokens();
+            inputTokens += (long) batch.batchSize() * batch.seqLen();
+            result.metrics().forEach((k, v) -> metrics.merge(k, v / accumulation, Double::sum));
+        }
+        double gradNorm = clipGradients();
+        double lr = LearningRateSchedule.at(hyper, step);
+        optimizer.step(trainable, lr);
+        step++;
+
+        double seconds = (System.nanoTime() - started) / 1e9;
+        secondsSpent += seconds;
+        double eta = secondsSpent / step * (hyper.steps() - step);
+        return new StepMetrics(step, hyper.steps(), loss, lr, gradNorm, tokens, inputTokens / seconds, eta, metrics);
+    }
+
+    /** Scales the gradients so their global L2 norm is at most maxGradNorm; returns the norm before. */
+    private double clipGradients() {
+        double sumSquares = 0;
+        for (Parameter p : trainable) {
+            sumSquares += kernels.sumOfSquares(p.gradient(), p.size());
+        }
+        double norm = Math.sqrt(sumSquares);
+        double max = hyper.maxGradNorm();
+        if (max > 0 && norm > max) {
+            // As torch.nn.utils.clip_grad_norm_: the small epsilon guards against a zero norm.
+            float factor = (float) (max / (norm + 1e-6));
+            for (Parameter p : trainable) {
+                kernels.scale(p.gradient(), factor, p.size());
+            }
+        }
+        return norm;
+    }
+
+    /**
+     * Writes a checkpoint folder: trainable weights, AdamW moments and the loop state. Written
+     * aside and renamed into place, so an interruption never leaves a half checkpoint.
+     */
+    public void saveCheckpoint(Path dir) throws IOException {
+        Path parent = dir.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path partial = Files.createTempDirectory(parent, dir.getFileName() + ".partial-");
+        var weights = new LinkedHashMap<String, SafeTensors.Tensor>();
+        var moments = new LinkedHashMap<String, SafeTensors.Tensor>();
+        for (Parameter p : trainable) {
+            weights.put(p.name(), new SafeTensors.Tensor(p.shape(), p.values()));
+            AdamW.Moments m = optimizer.moments().get(p.name());
+            if (m != null) {
+                moments.put(p.name() + ".exp_avg", new SafeTensors.Tensor(p.shape(), m.first()));
+                moments.put(p.name() + ".exp_avg_sq", new SafeTensors.Tensor(p.shape(), m.second()));
+            }
+        }
+        SafeTensors.write(partial.resolve(WEIGHTS_FILE), weights, Map.of("format", "pt"));
+        SafeTensors.write(partial.resolve(OPTIMIZER_FILE), moments, Map.of());
+        ObjectNode state = JSON.createObjectNode();
+        state.put("step", step);
+        state.put("optimizer_steps", optimizer.steps());
+        state.put("data_position", data.position());
+        state.put("seconds_spent", secondsSpent);
+        state.set("hyperparameters", JSON.valueToTree(hyper));
+        JSON.writerWithDefaultPrettyPrinter().writeValue(partial.resolve(STATE_FILE).toFile(), state);
+
+        Path old = parent.resolve(dir.getFileName() + ".old");
+        deleteRecursively(old);
+        if (Files.exists(dir)) {
+            Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+        deleteRecursively(old);
+    }
+
+    /**
+     * Restores a checkpoint written by {@link #saveCheckpoint}: weights, moments, step and data
+     * position. The trainable parameters must be the same (names and shapes).
+     */
+    public void resume(Path dir) throws IOException {
+        JsonNode state = JSON.readTree(dir.resolve(STATE_FILE).toFile());
+        try (SafeTensors weights = SafeTensors.open(dir.resolve(WEIGHTS_FILE));
+                SafeTensors moments = SafeTensors.open(dir.resolve(OPTIMIZER_FILE))) {
+            if (!weights.tensors().keySet().equals(trainable.stream().map(Parameter::name).collect(
+                    java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)))) {
+                throw new IOException(dir + ": the checkpoint trains " + weights.tensors().keySet()
+                        + " but this job trains " + trainable.stream().map(Parameter::name).toList());
+            }
+            Map<String, AdamW.Moments> restored = new LinkedHashMap<>();
+            for (Parameter p : trainable) {
+                if (!Arrays.equals(weights.tensors().get(p.name()).shape(), p.shape())) {
+                    throw new IOException(dir + ": tensor " + p.name() + " has shape "
+                            + Arrays.toString(weights.tensors().get(p.name()).shape()) + ", the model has "
+                            + Arrays.toString(p.shape()));
+                }
+                float[] values = weights.read(p.name());
+                System.arraycopy(values, 0, p.values(), 0, values.length);
+                if (moments.tensors().containsKey(p.name() + ".exp_avg")) {
+                    restored.put(p.name(), new AdamW.Moments(
+                            moments.read(p.name() + ".exp_avg"), moments.read(p.name() + ".exp_avg_sq")));
+                }
+            }
+            optimizer.restore(state.path("optimizer_steps").asInt(), restored);
+        }
+        step = state.path("step").asInt();
+        secondsSpent = state.path("seconds_spent").asDouble();
+        data.seek(state.path("data_position").asLong());
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

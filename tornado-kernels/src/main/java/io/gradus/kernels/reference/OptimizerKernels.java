@@ -1,0 +1,39 @@
+package io.gradus.kernels.reference;
+
+/** Optimizer kernels over index ranges [from, to). */
+public final class OptimizerKernels {
+
+    private OptimizerKernels() {}
+
+    /**
+     * AdamW with decoupled weight decay, as {@code torch.optim.AdamW}: first p ·= 1 − lr·wd, then
+     * p −= lr·m̂/(√v̂ + eps). {@code biasCorrection1} = 1 − β1^step, {@code biasCorrection2} = 1 − β2^step.
+     */
+    public static void adamw(float[] p, float[] g, float[] m, float[] v, float lr, float beta1, float beta2, float eps,
+            float weightDecay, float biasCorrection1, float biasCorrection2, int from, int to) {
+        for (int i = from; i < to; i++) {
+            float grad = g[i];
+            m[i] = beta1 * m[i] + (1f - beta1) * grad;
+            v[i] = beta2 * v[i] + (1f - beta2) * grad * grad;
+            float mHat = m[i] / biasCorrection1;
+            float vHat = v[i] / biasCorrection2;
+            p[i] = p[i] * (1f - lr * weightDecay) - lr * mHat / ((float) Math.sqrt(vHat) + eps);
+        }
+    }
+
+    /** Per-block partial sums of squares: partial[block] = Σ x[i]² for i in the block's range. */
+    public static double sumOfSquares(float[] x, int from, int to) {
+        double sum = 0;
+        for (int i = from; i < to; i++) {
+            sum += (double) x[i] * x[i];
+        }
+        return sum;
+    }
+
+    /** x[i] *= factor. */
+    public static void scale(float[] x, float factor, int from, int to) {
+        for (int i = from; i < to; i++) {
+            x[i] *= factor;
+        }
+    }
+}
