@@ -121,6 +121,14 @@ public final class CpuKernelBackend implements KernelBackend {
     }
 
     @Override
+    public void attentionDecode(float[] out, float[] q, float[] kCache, float[] vCache, int length, int heads,
+            int kvHeads, int headDim) {
+        float[] scores = new float[heads * length];
+        parallel(heads, (long) length * headDim,
+                (from, to) -> AttentionKernels.decode(out, q, kCache, vCache, scores, length, heads, kvHeads, headDim, from, to));
+    }
+
+    @Override
     public void swigluForward(float[] h, float[] g, float[] u, int n) {
         parallel(n, 8, (from, to) -> ElementwiseKernels.swigluForward(h, g, u, from, to));
     }

@@ -104,4 +104,46 @@ public final class AttentionKernels {
             }
         }
     }
+
+    /**
+     * Heads [from, to) of one query over a cache of {@code length} positions: out = softmax(q·kᵀ/√D)·v.
+     *
+     * @param scores at least length floats per head in [from, to)
+     */
+    public static void decode(float[] out, float[] q, float[] kCache, float[] vCache, float[] scores, int length,
+            int heads, int kvHeads, int headDim, int from, int to) {
+        float scale = 1f / (float) Math.sqrt(headDim);
+        int group = heads / kvHeads;
+        for (int h = from; h < to; h++) {
+            int kvh = h / group;
+            int qBase = h * headDim;
+            int sBase = h * length;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int s = 0; s < length; s++) {
+                int kBase = (s * kvHeads + kvh) * headDim;
+                float dot = 0f;
+                for (int i = 0; i < headDim; i++) {
+                    dot += q[qBase + i] * kCache[kBase + i];
+                }
+                scores[sBase + s] = dot * scale;
+                max = Math.max(max, dot * scale);
+            }
+            float sum = 0f;
+            for (int s = 0; s < length; s++) {
+                float e = (float) Math.exp(scores[sBase + s] - max);
+                scores[sBase + s] = e;
+                sum += e;
+            }
+            for (int i = 0; i < headDim; i++) {
+                out[qBase + i] = 0f;
+            }
+            for (int s = 0; s < length; s++) {
+                float p = scores[sBase + s] / sum;
+                int vBase = (s * kvHeads + kvh) * headDim;
+                for (int i = 0; i < headDim; i++) {
+                    out[qBase + i] += p * vCache[vBase + i];
+                }
+            }
+        }
+    }
 }

@@ -87,6 +87,18 @@ public interface KernelBackend {
     void attentionForward(float[] out, float[] att, float[] q, float[] k, float[] v, int batch, int seq, int heads,
             int kvHeads, int headDim);
 
+    /**
+     * Attention of one new query per head over a key/value cache, for generation: the query sees all
+     * {@code length} cached positions (the newest one included).
+     *
+     * @param out [heads, headDim]
+     * @param q [heads, headDim]
+     * @param kCache [≥ length, kvHeads, headDim]
+     * @param vCache [≥ length, kvHeads, headDim]
+     */
+    void attentionDecode(float[] out, float[] q, float[] kCache, float[] vCache, int length, int heads, int kvHeads,
+            int headDim);
+
     /** Backward of {@link #attentionForward}: accumulates into {@code dq}, {@code dk} and {@code dv}. */
     void attentionBackward(float[] dq, float[] dk, float[] dv, float[] dOut, float[] att, float[] q, float[] k,
             float[] v, int batch, int seq, int heads, int kvHeads, int headDim);
