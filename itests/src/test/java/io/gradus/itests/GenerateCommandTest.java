@@ -1,0 +1,54 @@
+package io.gradus.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradus.api.kernel.KernelBackend;
+import io.gradus.core.llama.Generator;
+import io.gradus.core.llama.LlamaConfig;
+import io.gradus.core.llama.LlamaModel;
+import io.gradus.core.tokenizer.HfTokenizer;
+import io.gradus.host.cli.Gradus;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("gradus generate")
+class GenerateCommandTest {
+
+    @RegisterExtension
+    static final RunningHost HOST = new RunningHost();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @DisplayName("prints the prompt and its greedy continuation, decoded by the model's tokenizer")
+    void greedyContinuation() throws Exception {
+        // A byte-level BPE tokenizer of 261 tokens and a random model of that vocabulary.
+        Files.copy(Path.of(GenerateCommandTest.class.getResource("/byte-bpe/tokenizer.json").toURI()),
+                dir.resolve("tokenizer.json"));
+        LlamaModel model = LlamaModel.initialize(new LlamaConfig(261, 16, 24, 1, 2, 1, 8, 1e-5, 10000.0, 64, false, 259, 260), 4);
+        model.save(dir);
+
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
+        int exit = Gradus.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+                .execute("generate", "--model", dir.toString(), "--prompt", "hello", "--max-new-tokens", "8");
+        assertThat(exit).as(err.toString()).isZero();
+
+        KernelBackend kernels = HOST.host().awaitService(KernelBackend.class, null, Duration.ofSeconds(10)).orElseThrow();
+        try (HfTokenizer tokenizer = HfTokenizer.load(dir)) {
+            int[] continuation = new Generator(LlamaModel.load(dir), kernels, 32)
+                    .generate(tokenizer.encode("hello"), Generator.Sampling.greedy(8), 260, t -> {});
+            String expected = "hello" + tokenizer.decode(continuation, true);
+            assertThat(out.toString().stripTrailing()).isEqualTo(expected.stripTrailing());
+        }
+    }
+}
