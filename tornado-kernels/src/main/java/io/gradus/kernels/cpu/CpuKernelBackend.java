@@ -13,6 +13,7 @@ import io.gradus.kernels.reference.RopeKernels;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 
 /**
  * The pure-Java backend, the default everywhere. Each kernel's independent outer loop (rows,
@@ -28,14 +29,27 @@ public final class CpuKernelBackend implements KernelBackend {
     /** Elements per partial sum of {@link #sumOfSquares}. */
     private static final int SUM_BLOCK = 1 << 14;
 
+    /** System property: worker threads of the backend (default: one per available processor). */
+    public static final String THREADS_PROPERTY = "gradus.kernel.threads";
+
     private final ForkJoinPool pool;
 
+    /**
+     * A backend with its own pool of {@value #THREADS_PROPERTY} threads (default: all processors).
+     * Not the common pool: that one has one thread fewer than the machine has processors.
+     */
     public CpuKernelBackend() {
-        this(ForkJoinPool.commonPool());
+        this(new ForkJoinPool(Integer.getInteger(THREADS_PROPERTY, Runtime.getRuntime().availableProcessors())));
     }
 
     public CpuKernelBackend(ForkJoinPool pool) {
         this.pool = pool;
+    }
+
+    /** Stops the worker threads when the component goes away (bundle stopped or updated). */
+    @Deactivate
+    void deactivate() {
+        pool.shutdown();
     }
 
     @Override
