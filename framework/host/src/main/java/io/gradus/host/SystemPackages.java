@@ -15,7 +15,16 @@ final class SystemPackages {
 
     private SystemPackages() {}
 
+    /** JDK packages outside java.* that bundles may use, exported when the JVM has their module. */
+    private static final String VECTOR_API = "jdk.incubator.vector";
+
     static String extraExports() {
+        String api = apiExports();
+        // The CPU kernels need the Vector API; the JVM has it only when started with --add-modules.
+        return ModuleLayer.boot().findModule(VECTOR_API).isPresent() ? api + "," + VECTOR_API : api;
+    }
+
+    private static String apiExports() {
         String exports = CodeSource.manifest(TechniqueCatalog.class).getMainAttributes().getValue(Constants.EXPORT_PACKAGE);
         if (exports == null) {
             throw new IllegalStateException("the Gradus API at " + CodeSource.of(TechniqueCatalog.class)

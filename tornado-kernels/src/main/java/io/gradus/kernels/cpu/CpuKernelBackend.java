@@ -6,7 +6,6 @@ import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
 import io.gradus.kernels.reference.LossKernels;
-import io.gradus.kernels.reference.MatmulKernels;
 import io.gradus.kernels.reference.NormKernels;
 import io.gradus.kernels.reference.OptimizerKernels;
 import io.gradus.kernels.reference.RopeKernels;
@@ -86,10 +85,11 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
         long work = (long) n * k;
+        // Blocks of whole 4-row tiles, so the register-blocked micro-kernels run on every full tile.
         switch (layout) {
-            case AB -> parallel(m, work, (from, to) -> MatmulKernels.ab(c, a, b, n, k, accumulate, from, to));
-            case ABT -> parallel(m, work, (from, to) -> MatmulKernels.abt(c, a, b, n, k, accumulate, from, to));
-            case ATB -> parallel(m, work, (from, to) -> MatmulKernels.atb(c, a, b, m, n, k, accumulate, from, to));
+            case AB -> parallelTiles(m, work, (from, to) -> VectorMatmul.axpyRows(c, a, b, n, k, k, 1, accumulate, from, to));
+            case ABT -> parallelTiles(m, work, (from, to) -> VectorMatmul.abt(c, a, b, n, k, accumulate, from, to));
+            case ATB -> parallelTiles(m, work, (from, to) -> VectorMatmul.axpyRows(c, a, b, n, k, 1, m, accumulate, from, to));
         }
     }
 
@@ -199,6 +199,12 @@ public final class CpuKernelBackend implements KernelBackend {
         float bc1 = (float) (1 - Math.pow(beta1, step));
         float bc2 = (float) (1 - Math.pow(beta2, step));
         parallel(n, 8, (from, to) -> OptimizerKernels.adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2, from, to));
+    }
+
+    /** Like {@link #parallel}, over tiles of 4 rows: the last block alone may hold a partial tile. */
+    private void parallelTiles(int rows, long workPerRow, RangeKernel kernel) {
+        int tiles = (rows + 3) / 4;
+        parallel(tiles, 4 * workPerRow, (from, to) -> kernel.run(from * 4, Math.min(rows, to * 4)));
     }
 
     /** Runs {@code kernel} over [0, count) in blocks of at least {@link #GRAIN} work each. */

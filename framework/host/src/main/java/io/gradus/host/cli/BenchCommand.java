@@ -61,8 +61,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "full", description = "full or infer. Default: ${DEFAULT-VALUE}.")
     String mode;
 
-    @Option(names = "--steps", defaultValue = "7", description = "Measured steps after 2 warm-up steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", defaultValue = "7", description = "Measured steps. Default: ${DEFAULT-VALUE}.")
     int steps;
+
+    @Option(names = "--warmup", defaultValue = "3",
+            description = "Unmeasured steps first, for the JIT compiler (the reference takes 2). Default: ${DEFAULT-VALUE}.")
+    int warmup;
 
     @Option(names = "--threads", defaultValue = "2", description = "Kernel threads. Default: ${DEFAULT-VALUE}.")
     int threads;
@@ -137,7 +141,7 @@ final class BenchCommand implements Callable<Integer> {
             Trainer<Object> trainer = new Trainer<>(engine, model.parameters(), typed, objectiveConfig, same, hyper);
             step = () -> trainer.run(trainer.step() + 1, m -> {});
         }
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < warmup; i++) {
             step.run();
         }
         List<Double> times = new ArrayList<>();
