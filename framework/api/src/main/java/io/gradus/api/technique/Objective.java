@@ -1,7 +1,10 @@
 package io.gradus.api.technique;
 
+import io.gradus.api.data.Example;
+import io.gradus.api.data.TextTokenizer;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.TokenBatch;
+import java.util.Map;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
@@ -25,4 +28,12 @@ public interface Objective<C> extends Technique<C> {
      * @param gradScale factor applied to the loss gradient (1 / gradient-accumulation steps)
      */
     StepResult step(C config, TokenBatch batch, ModelRunner runner, float gradScale);
+
+    /**
+     * Turns one record of the job's JSONL data (a parsed JSON object) into an example.
+     *
+     * @throws IllegalArgumentException when the record lacks what this objective reads, with a message
+     *     naming the field; the trainer adds the file and line
+     */
+    Example encode(C config, Map<String, Object> record, TextTokenizer tokenizer);
 }

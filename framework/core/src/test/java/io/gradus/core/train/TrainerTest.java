@@ -3,6 +3,8 @@ package io.gradus.core.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.gradus.api.data.Example;
+import io.gradus.api.data.TextTokenizer;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.Parameter;
@@ -47,6 +49,11 @@ class TrainerTest {
                     batch.labels(), d, gradScale / n);
             runner.backward(d);
             return new StepResult(sum / n, n, Map.of());
+        }
+
+        @Override
+        public Example encode(Void config, Map<String, Object> record, TextTokenizer tokenizer) {
+            return Example.allTargets(tokenizer.encode((String) record.get("text")));
         }
     }
 

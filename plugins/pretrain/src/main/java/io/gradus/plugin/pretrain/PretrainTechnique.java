@@ -1,5 +1,7 @@
 package io.gradus.plugin.pretrain;
 
+import io.gradus.api.data.Example;
+import io.gradus.api.data.TextTokenizer;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.api.technique.Objective;
@@ -43,5 +45,30 @@ public final class PretrainTechnique implements Objective<PretrainConfig> {
         runner.backward(dLogits);
         double loss = lossSum / labelled;
         return new StepResult(loss, labelled, Map.of("perplexity", Math.exp(loss)));
+    }
+
+    /**
+     * A document {@code {"text": "..."}} becomes BOS + its tokens + EOS, every token after BOS a
+     * target: the model learns where documents end, and packing never lets one document's tokens
+     * predict the next one's first token without the boundary in between.
+     */
+    @Override
+    public Example encode(PretrainConfig config, Map<String, Object> record, TextTokenizer tokenizer) {
+        if (!(record.get("text") instanceof String text)) {
+            throw new IllegalArgumentException("a pre-training record needs a \"text\" string field; this one has "
+                    + record.keySet());
+        }
+        int[] tokens = tokenizer.encode(text);
+        int bos = tokenizer.bosId() >= 0 ? 1 : 0;
+        int eos = tokenizer.eosId() >= 0 ? 1 : 0;
+        int[] ids = new int[bos + tokens.length + eos];
+        if (bos == 1) {
+            ids[0] = tokenizer.bosId();
+        }
+        System.arraycopy(tokens, 0, ids, bos, tokens.length);
+        if (eos == 1) {
+            ids[ids.length - 1] = tokenizer.eosId();
+        }
+        return Example.allTargets(ids);
     }
 }

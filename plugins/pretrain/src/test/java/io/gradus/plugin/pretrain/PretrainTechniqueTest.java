@@ -1,12 +1,16 @@
 package io.gradus.plugin.pretrain;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.gradus.api.data.Example;
+import io.gradus.api.data.TextTokenizer;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.api.technique.StepResult;
 import io.gradus.kernels.cpu.CpuKernelBackend;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -91,6 +95,38 @@ class PretrainTechniqueTest {
         StepResult result = objective.step(new PretrainConfig(), new TokenBatch(1, 4, new int[] {1, 2, 3, 4}, ignore), model, 1f);
         assertThat(result.tokens()).isZero();
         assertThat(model.table.gradient()).containsOnly(0f);
+    }
+
+    @Test
+    @DisplayName("a text record becomes BOS + tokens + EOS, all targets but BOS; a record without text is refused")
+    void encodesTextRecords() {
+        TextTokenizer chars = new TextTokenizer() {
+            @Override
+            public int[] encode(String text) {
+                return text.chars().map(c -> c - 'a' + 2).toArray();
+            }
+
+            @Override
+            public String decode(int[] ids) {
+                throw new UnsupportedOperationException("not used by encode");
+            }
+
+            @Override
+            public int bosId() {
+                return 0;
+            }
+
+            @Override
+            public int eosId() {
+                return 1;
+            }
+        };
+        Example example = objective.encode(new PretrainConfig(), Map.of("text", "abc"), chars);
+        assertThat(example.ids()).containsExactly(0, 2, 3, 4, 1);
+        assertThat(example.targets()).containsExactly(false, true, true, true, true);
+        assertThatThrownBy(() -> objective.encode(new PretrainConfig(), Map.of("prompt", "x"), chars))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("\"text\"");
     }
 
     private double lossOnly(BigramRunner model, TokenBatch batch) {

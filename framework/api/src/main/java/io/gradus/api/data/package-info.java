@@ -1,0 +1,10 @@
+/**
+ * Data as techniques see it: a tokenizer, and examples as token ids with the positions that take a
+ * loss. Objectives turn the records of a JSONL data set into examples; the trainer batches them.
+ */
+@Export
+@Version("1.0.0")
+package io.gradus.api.data;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

@@ -1,0 +1,113 @@
+package io.gradus.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.gradus.core.llama.LlamaConfig;
+import io.gradus.core.llama.LlamaModel;
+import io.gradus.host.cli.Gradus;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("gradus train")
+class TrainCommandTest {
+
+    @TempDir
+    Path dir;
+
+    /** What the last command wrote to standard error. */
+    private StringWriter err;
+
+    @BeforeEach
+    void baseModelAndData() throws Exception {
+        System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
+        Path base = Files.createDirectories(dir.resolve("base"));
+        Files.copy(Path.of(TrainCommandTest.class.getResource("/byte-bpe/tokenizer.json").toURI()), base.resolve("tokenizer.json"));
+        LlamaModel.initialize(new LlamaConfig(261, 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, 128, false, 259, 260), 1).save(base);
+        Random random = new Random(0);
+        String[] words = "the cat sat on a mat and the dog ran to the park".split(" ");
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < 100; i++) {
+            StringBuilder text = new StringBuilder();
+            for (int w = 0; w < 6 + random.nextInt(6); w++) {
+                text.append(w == 0 ? "" : " ").append(words[random.nextInt(words.length)]);
+            }
+            jsonl.append("{\"text\": \"").append(text).append(".\"}\n");
+        }
+        Files.writeString(dir.resolve("train.jsonl"), jsonl);
+    }
+
+    private int train(String job, String... extra) throws Exception {
+        Path file = dir.resolve("job.yaml");
+        Files.writeString(file, job);
+        String[] args = new String[2 + extra.length];
+        args[0] = "train";
+        args[1] = file.toString();
+        System.arraycopy(extra, 0, args, 2, extra.length);
+        return Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err = new StringWriter()))
+                .execute(args);
+    }
+
+    private static final String JOB = """
+            name: tiny
+            model: base
+            tuner: {name: full, version: "[1.0,2.0)"}
+            objective: {name: pretrain}
+            data: {train: train.jsonl}
+            hyper: {steps: STEPS, batchSize: 4, seqLen: 32, learningRate: 0.003, warmupSteps: 2, schedule: linear}
+            output: out
+            """;
+
+    @Test
+    @DisplayName("trains a full fine-tune from a YAML job: loss falls; model, metrics, checkpoint and provenance are written")
+    void trains() throws Exception {
+        assertThat(train(JOB.replace("STEPS", "24"))).as(String.valueOf(err)).isZero();
+
+        Path out = dir.resolve("out");
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+        assertThat(lines).hasSize(24);
+        double first = RunningHost.JSON.readTree(lines.getFirst()).get("loss").asDouble();
+        double last = RunningHost.JSON.readTree(lines.getLast()).get("loss").asDouble();
+        assertThat(last).as("loss after 24 steps, from %.3f", first).isLessThan(0.7 * first);
+        assertThat(LlamaModel.load(out.resolve("model")).config().vocabSize()).isEqualTo(261);
+        assertThat(out.resolve("model/tokenizer.json")).exists();
+        assertThat(out.resolve("checkpoint/trainer_state.json")).exists();
+        JsonNode provenance = RunningHost.JSON.readTree(out.resolve("provenance.json").toFile());
+        assertThat(provenance.at("/tuner/bundleSymbolicName").asText()).isEqualTo("io.gradus.plugin.full");
+        assertThat(provenance.at("/objective/version").asText()).isEqualTo("1.0.0");
+        assertThat(provenance.get("data_sha256").asText()).hasSize(64);
+        assertThat(RunningHost.JSON.readTree(out.resolve("job.json").toFile()).at("/hyper/steps").asInt()).isEqualTo(24);
+    }
+
+    @Test
+    @DisplayName("--resume continues from the checkpoint: the metrics go on from the step where it stopped")
+    void resumes() throws Exception {
+        assertThat(train(JOB.replace("STEPS", "10"))).as(String.valueOf(err)).isZero();
+        assertThat(train(JOB.replace("STEPS", "16"), "--resume")).as(String.valueOf(err)).isZero();
+        List<String> lines = Files.readAllLines(dir.resolve("out/metrics.jsonl"));
+        assertThat(lines).hasSize(16);
+        assertThat(RunningHost.JSON.readTree(lines.get(10)).get("step").asInt()).isEqualTo(11);
+    }
+
+    @Test
+    @DisplayName("errors name what is wrong: an unknown technique with what is installed, a bad data line with file:line")
+    void clearErrors() throws Exception {
+        assertThat(train(JOB.replace("STEPS", "2").replace("name: full", "name: qlora"))).isNotZero();
+        assertThat(err.toString()).contains("no tuner 'qlora'", "installed tuners: full 1.0.0");
+
+        assertThat(train(JOB.replace("STEPS", "2").replace("seqLen: 32", "seq_len: 32"))).isNotZero();
+        assertThat(err.toString()).contains("job.yaml", "seq_len");
+
+        Files.writeString(dir.resolve("train.jsonl"), "{\"text\": \"fine\"}\n{\"prompt\": \"no text here\"}\n");
+        assertThat(train(JOB.replace("STEPS", "2"))).isNotZero();
+        assertThat(err.toString()).contains("train.jsonl:2", "\"text\"");
+    }
+}
