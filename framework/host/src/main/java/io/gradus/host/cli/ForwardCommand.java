@@ -31,8 +31,8 @@ final class ForwardCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model folder: config.json and model.safetensors (or a sharded index).")
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Hugging Face model folder (default: the built-in model of gradus pretrain): config.json and model.safetensors (or a sharded index).")
     Path model;
 
     @Option(names = "--ids", required = true, split = ",", paramLabel = "IDS", hideParamSyntax = true,
@@ -44,6 +44,7 @@ final class ForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        model = DefaultModel.orDefault(model, spec.commandLine());
         LlamaModel llama = LlamaModel.load(model);
         int vocab = llama.config().vocabSize();
         int[] tokens = ids.stream().mapToInt(Integer::intValue).toArray();

@@ -26,8 +26,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model folder: config.json, model.safetensors and tokenizer.json.")
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Hugging Face model folder (default: the built-in model of gradus pretrain): config.json, model.safetensors and tokenizer.json.")
     Path model;
 
     @Option(names = "--prompt", required = true, description = "The text to continue.")
@@ -59,6 +59,7 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        model = DefaultModel.orDefault(model, spec.commandLine());
         LlamaModel llama = LlamaModel.load(model);
         PrintWriter out = spec.commandLine().getOut();
         try (HfTokenizer tokenizer = HfTokenizer.load(model); QuietHost quiet = new QuietHost()) {

@@ -48,7 +48,8 @@ final class TrainCommand implements Callable<Integer> {
             KernelBackend kernels = quiet.host()
                     .awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=" + backend + ")", Duration.ofSeconds(10))
                     .orElseThrow(() -> new IllegalArgumentException("--backend: no kernel backend named '" + backend + "' is running"));
-            JobRunner.Outcome outcome = new JobRunner(quiet.host().catalog(), quiet.host().events(), kernels, System.out)
+            JobRunner.Outcome outcome = new JobRunner(quiet.host().catalog(), quiet.host().events(), kernels, System.out,
+                    DefaultModel.runFolder().resolve("model"))
                     .run(job, jobFile.toAbsolutePath().getParent(), resume);
             spec.commandLine().getOut().printf("done: %d steps, loss %.4f -> %.4f; model in %s%n", outcome.steps(),
                     outcome.firstLoss(), outcome.lastLoss(), outcome.output().resolve("model"));

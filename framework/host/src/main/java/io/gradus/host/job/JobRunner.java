@@ -67,12 +67,18 @@ public final class JobRunner {
     private final EventHub events;
     private final KernelBackend kernels;
     private final PrintStream terminal;
+    private final Path defaultModel;
 
-    public JobRunner(TechniqueCatalog catalog, EventHub events, KernelBackend kernels, PrintStream terminal) {
+    /**
+     * @param defaultModel the model folder of jobs that name none (the built-in model)
+     */
+    public JobRunner(TechniqueCatalog catalog, EventHub events, KernelBackend kernels, PrintStream terminal,
+            Path defaultModel) {
         this.catalog = catalog;
         this.events = events;
         this.kernels = kernels;
         this.terminal = terminal;
+        this.defaultModel = defaultModel;
     }
 
     /** What a finished job reports. */
@@ -96,7 +102,12 @@ public final class JobRunner {
         Object tunerConfig = bind(tuner, job.tuner(), "tuner");
         Object objectiveConfig = bind(objective, job.objective(), "objective");
 
-        Path modelDir = baseDir.resolve(require(job.model(), "model")).normalize();
+        Path modelDir = job.model() != null ? baseDir.resolve(job.model()).normalize() : defaultModel;
+        if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
+            throw new IOException(job.model() != null ? "model folder " + modelDir + " has no config.json"
+                    : "the job names no model and the built-in one does not exist yet (" + modelDir
+                            + "); create it with: ./gradus pretrain");
+        }
         LlamaModel model = LlamaModel.load(modelDir);
         Tuning tuning = tuner.apply(model, tunerConfig);
         terminal.printf("model %s: %,d parameters, %,d trainable (%.2f%%) with %s %s%n", modelDir, model.parameterCount(),
