@@ -54,7 +54,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder. Default: the built-in model's folder, ${GRADUS_CACHE:-~/.cache/gradus}/models/wordnet.")
     Path out;
 
-    @Option(names = "--steps", defaultValue = "400", description = "Optimizer steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", defaultValue = "700", description = "Optimizer steps. Default: ${DEFAULT-VALUE}.")
     int steps;
 
     @Option(names = "--vocab", defaultValue = "2048", description = "Tokenizer vocabulary size. Default: ${DEFAULT-VALUE}.")
