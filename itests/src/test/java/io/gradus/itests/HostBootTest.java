@@ -56,7 +56,7 @@ class HostBootTest {
 
         // The service from the bundle is usable from the host's class space: one API, one set of classes.
         List<Parameter> parameters = List.of(new Parameter("w", new int[] {2, 3}, new float[6]));
-        Model model = () -> parameters;
+        Model model = Model.of(parameters);
         @SuppressWarnings("unchecked")
         Tuner<Object> tuner = (Tuner<Object>) full.technique();
         Object config = RunningHost.JSON.convertValue(Map.of(), tuner.configType());

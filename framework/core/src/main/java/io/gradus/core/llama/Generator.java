@@ -123,13 +123,14 @@ public final class Generator {
         float[] hidden = new float[n * f];
         float[] attRow = new float[h * d];
         float[] qRow = new float[h * d];
+        float[] projected = new float[n * c];
         kernels.embeddingForward(x, model.embedTokens().values(), tokens, n, c);
         for (int l = 0; l < config.numLayers(); l++) {
             LlamaModel.Layer w = model.layers().get(l);
             kernels.rmsNormForward(norm, rstd, x, w.inputNorm().values(), n, c, eps);
-            kernels.matmul(ABT, q, norm, w.q().values(), n, h * d, c, false);
-            kernels.matmul(ABT, k, norm, w.k().values(), n, kv * d, c, false);
-            kernels.matmul(ABT, v, norm, w.v().values(), n, kv * d, c, false);
+            model.linear(l, "self_attn.q_proj").forward(norm, q, n, kernels);
+            model.linear(l, "self_attn.k_proj").forward(norm, k, n, kernels);
+            model.linear(l, "self_attn.v_proj").forward(norm, v, n, kernels);
             kernels.rope(q, cos, sin, 1, n, h, d, false);
             kernels.rope(k, cos, sin, 1, n, kv, d, false);
             System.arraycopy(k, 0, keyCache[l], length * kv * d, n * kv * d);
@@ -140,12 +141,14 @@ public final class Generator {
                 kernels.attentionDecode(attRow, qRow, keyCache[l], valueCache[l], length + i + 1, h, kv, d);
                 System.arraycopy(attRow, 0, att, i * h * d, h * d);
             }
-            kernels.matmul(ABT, x, att, w.o().values(), n, c, h * d, true);
+            model.linear(l, "self_attn.o_proj").forward(att, projected, n, kernels);
+            kernels.add(x, projected, n * c);
             kernels.rmsNormForward(norm, rstd, x, w.postAttentionNorm().values(), n, c, eps);
-            kernels.matmul(ABT, gate, norm, w.gate().values(), n, f, c, false);
-            kernels.matmul(ABT, up, norm, w.up().values(), n, f, c, false);
+            model.linear(l, "mlp.gate_proj").forward(norm, gate, n, kernels);
+            model.linear(l, "mlp.up_proj").forward(norm, up, n, kernels);
             kernels.swigluForward(hidden, gate, up, n * f);
-            kernels.matmul(ABT, x, hidden, w.down().values(), n, c, f, true);
+            model.linear(l, "mlp.down_proj").forward(hidden, projected, n, kernels);
+            kernels.add(x, projected, n * c);
         }
         length += n;
         float[] last = Arrays.copyOfRange(x, (n - 1) * c, n * c);

@@ -22,8 +22,10 @@ import java.util.List;
  *   a   = x + Wo · attention(rope(Wq·rms1(x)), rope(Wk·rms1(x)), Wv·rms1(x))
  *   x'  = a + Wd · (silu(Wg·rms2(a)) ⊙ Wu·rms2(a))
  * </pre>
- * and the model is logits = Wlm · rmsF(layers(embed(ids))). The forward pass keeps what the
- * backward pass needs in {@link Activations}; gradients go only to trainable parameters.
+ * and the model is logits = Wlm · rmsF(layers(embed(ids))). The W· products are the model's
+ * {@link io.gradus.api.model.Linear} modules, which tuners may replace (LoRA, NF4). The forward
+ * pass keeps what the backward pass needs in {@link Activations}; gradients go only to trainable
+ * parameters.
  */
 public final class LlamaEngine implements ModelRunner {
 
@@ -144,6 +146,7 @@ public final class LlamaEngine implements ModelRunner {
 
         float[] x = acts.layers.isEmpty() ? acts.last : acts.layers.getFirst().input;
         kernels.embeddingForward(x, model.embedTokens().values(), acts.ids, n, c);
+        float[] projected = new float[n * c];
         for (int l = 0; l < config.numLayers(); l++) {
             LlamaModel.Layer w = model.layers().get(l);
             LayerActivations a = acts.layers.get(l);
@@ -151,22 +154,24 @@ public final class LlamaEngine implements ModelRunner {
 
             // Attention block: a = x + Wo · attention(...)
             kernels.rmsNormForward(a.norm1, a.rstd1, a.input, w.inputNorm().values(), n, c, eps);
-            kernels.matmul(ABT, a.q, a.norm1, w.q().values(), n, h * d, c, false);
-            kernels.matmul(ABT, a.k, a.norm1, w.k().values(), n, kv * d, c, false);
-            kernels.matmul(ABT, a.v, a.norm1, w.v().values(), n, kv * d, c, false);
+            model.linear(l, "self_attn.q_proj").forward(a.norm1, a.q, n, kernels);
+            model.linear(l, "self_attn.k_proj").forward(a.norm1, a.k, n, kernels);
+            model.linear(l, "self_attn.v_proj").forward(a.norm1, a.v, n, kernels);
             kernels.rope(a.q, acts.ropeCos, acts.ropeSin, b, t, h, d, false);
             kernels.rope(a.k, acts.ropeCos, acts.ropeSin, b, t, kv, d, false);
             kernels.attentionForward(a.attOut, a.att, a.q, a.k, a.v, b, t, h, kv, d);
+            model.linear(l, "self_attn.o_proj").forward(a.attOut, projected, n, kernels);
             System.arraycopy(a.input, 0, a.mid, 0, n * c);
-            kernels.matmul(ABT, a.mid, a.attOut, w.o().values(), n, c, h * d, true);
+            kernels.add(a.mid, projected, n * c);
 
             // MLP block: x' = a + Wd · (silu(Wg·rms2(a)) ⊙ Wu·rms2(a))
             kernels.rmsNormForward(a.norm2, a.rstd2, a.mid, w.postAttentionNorm().values(), n, c, eps);
-            kernels.matmul(ABT, a.gate, a.norm2, w.gate().values(), n, f, c, false);
-            kernels.matmul(ABT, a.up, a.norm2, w.up().values(), n, f, c, false);
+            model.linear(l, "mlp.gate_proj").forward(a.norm2, a.gate, n, kernels);
+            model.linear(l, "mlp.up_proj").forward(a.norm2, a.up, n, kernels);
             kernels.swigluForward(a.hidden, a.gate, a.up, n * f);
+            model.linear(l, "mlp.down_proj").forward(a.hidden, projected, n, kernels);
             System.arraycopy(a.mid, 0, next, 0, n * c);
-            kernels.matmul(ABT, next, a.hidden, w.down().values(), n, c, f, true);
+            kernels.add(next, projected, n * c);
         }
         kernels.rmsNormForward(acts.normF, acts.rstdF, acts.last, model.finalNorm().values(), n, c, eps);
         kernels.matmul(ABT, acts.logits, acts.normF, model.lmHead().values(), n, config.vocabSize(), c, false);
@@ -195,7 +200,9 @@ public final class LlamaEngine implements ModelRunner {
         // logits = rmsF(x)·Wlmᵀ
         float[] dNormF = new float[n * c];
         kernels.matmul(AB, dNormF, dLogits, model.lmHead().values(), n, c, vocab, false);
-        weightGradient(model.lmHead(), dLogits, acts.normF, vocab, c, n);
+        if (model.lmHead().trainable()) {
+            kernels.matmul(ATB, model.lmHead().gradient(), dLogits, acts.normF, vocab, c, n, true);
+        }
         float[] dx = new float[n * c]; // gradient of the residual stream, walked back layer by layer
         kernels.rmsNormBackward(dx, gradientOrNull(model.finalNorm()), dNormF, acts.last, model.finalNorm().values(),
                 acts.rstdF, n, c);
@@ -213,43 +220,33 @@ public final class LlamaEngine implements ModelRunner {
             LayerActivations a = acts.layers.get(l);
 
             // MLP block. dx is d(x'), which flows unchanged into d(a) through the residual.
-            kernels.matmul(AB, dHidden, dx, w.down().values(), n, f, c, false);
-            weightGradient(w.down(), dx, a.hidden, c, f, n);
+            Arrays.fill(dHidden, 0f);
+            model.linear(l, "mlp.down_proj").backward(a.hidden, dx, dHidden, n, kernels);
             kernels.swigluBackward(dGate, dUp, dHidden, a.gate, a.up, n * f);
-            kernels.matmul(AB, dNorm, dGate, w.gate().values(), n, c, f, false);
-            kernels.matmul(AB, dNorm, dUp, w.up().values(), n, c, f, true);
-            weightGradient(w.gate(), dGate, a.norm2, f, c, n);
-            weightGradient(w.up(), dUp, a.norm2, f, c, n);
+            Arrays.fill(dNorm, 0f);
+            model.linear(l, "mlp.gate_proj").backward(a.norm2, dGate, dNorm, n, kernels);
+            model.linear(l, "mlp.up_proj").backward(a.norm2, dUp, dNorm, n, kernels);
             kernels.rmsNormBackward(dx, gradientOrNull(w.postAttentionNorm()), dNorm, a.mid,
                     w.postAttentionNorm().values(), a.rstd2, n, c);
 
             // Attention block. dx is now d(a), which flows unchanged into d(x).
-            kernels.matmul(AB, dAttOut, dx, w.o().values(), n, h * d, c, false);
-            weightGradient(w.o(), dx, a.attOut, c, h * d, n);
+            Arrays.fill(dAttOut, 0f);
+            model.linear(l, "self_attn.o_proj").backward(a.attOut, dx, dAttOut, n, kernels);
             Arrays.fill(dq, 0f);
             Arrays.fill(dk, 0f);
             Arrays.fill(dv, 0f);
             kernels.attentionBackward(dq, dk, dv, dAttOut, a.att, a.q, a.k, a.v, b, t, h, kv, d);
             kernels.rope(dq, acts.ropeCos, acts.ropeSin, b, t, h, d, true);
             kernels.rope(dk, acts.ropeCos, acts.ropeSin, b, t, kv, d, true);
-            kernels.matmul(AB, dNorm, dq, w.q().values(), n, c, h * d, false);
-            kernels.matmul(AB, dNorm, dk, w.k().values(), n, c, kv * d, true);
-            kernels.matmul(AB, dNorm, dv, w.v().values(), n, c, kv * d, true);
-            weightGradient(w.q(), dq, a.norm1, h * d, c, n);
-            weightGradient(w.k(), dk, a.norm1, kv * d, c, n);
-            weightGradient(w.v(), dv, a.norm1, kv * d, c, n);
+            Arrays.fill(dNorm, 0f);
+            model.linear(l, "self_attn.q_proj").backward(a.norm1, dq, dNorm, n, kernels);
+            model.linear(l, "self_attn.k_proj").backward(a.norm1, dk, dNorm, n, kernels);
+            model.linear(l, "self_attn.v_proj").backward(a.norm1, dv, dNorm, n, kernels);
             kernels.rmsNormBackward(dx, gradientOrNull(w.inputNorm()), dNorm, a.input, w.inputNorm().values(),
                     a.rstd1, n, c);
         }
         if (model.embedTokens().trainable()) {
             kernels.embeddingBackward(model.embedTokens().gradient(), dx, acts.ids, n, c);
-        }
-    }
-
-    /** dW[out, in] += dYᵀ · X for a linear layer y = x·Wᵀ, when W trains. */
-    private void weightGradient(Parameter weight, float[] dY, float[] x, int out, int in, int rows) {
-        if (weight.trainable()) {
-            kernels.matmul(ATB, weight.gradient(), dY, x, out, in, rows, true);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.gradus.core.llama;
 
+import io.gradus.api.model.Linear;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
 import io.gradus.core.io.SafeTensors;
@@ -9,11 +10,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Random;
+import java.util.SequencedMap;
 import java.util.Set;
 
 /**
@@ -24,24 +28,19 @@ import java.util.Set;
  */
 public final class LlamaModel implements Model {
 
-    /** The weights of one decoder layer. */
-    public record Layer(
-            Parameter inputNorm,
-            Parameter q,
-            Parameter k,
-            Parameter v,
-            Parameter o,
-            Parameter postAttentionNorm,
-            Parameter gate,
-            Parameter up,
-            Parameter down) {}
+    /** The norm weights of one decoder layer; its linear modules are in {@link #linears()}. */
+    public record Layer(Parameter inputNorm, Parameter postAttentionNorm) {}
+
+    /** The linear modules of a decoder layer, by their name under {@code model.layers.N.}. */
+    public static final List<String> LAYER_LINEARS = List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+            "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
 
     private final LlamaConfig config;
     private final Parameter embedTokens;
     private final List<Layer> layers;
     private final Parameter finalNorm;
     private final Parameter lmHead;
-    private final List<Parameter> parameters;
+    private final SequencedMap<String, Linear> linears = new LinkedHashMap<>();
 
     private LlamaModel(LlamaConfig config, Map<String, float[]> values) {
         this.config = config;
@@ -49,29 +48,31 @@ public final class LlamaModel implements Model {
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
         int kvDim = config.numKvHeads() * config.headDim();
-        List<Parameter> all = new ArrayList<>();
-        this.embedTokens = param(all, values, "model.embed_tokens.weight", config.vocabSize(), c);
+        this.embedTokens = param(values, "model.embed_tokens.weight", config.vocabSize(), c);
         List<Layer> list = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
             String p = "model.layers." + i + ".";
-            list.add(new Layer(
-                    param(all, values, p + "input_layernorm.weight", c),
-                    param(all, values, p + "self_attn.q_proj.weight", qDim, c),
-                    param(all, values, p + "self_attn.k_proj.weight", kvDim, c),
-                    param(all, values, p + "self_attn.v_proj.weight", kvDim, c),
-                    param(all, values, p + "self_attn.o_proj.weight", c, qDim),
-                    param(all, values, p + "post_attention_layernorm.weight", c),
-                    param(all, values, p + "mlp.gate_proj.weight", f, c),
-                    param(all, values, p + "mlp.up_proj.weight", f, c),
-                    param(all, values, p + "mlp.down_proj.weight", c, f)));
+            Parameter inputNorm = param(values, p + "input_layernorm.weight", c);
+            linear(values, p + "self_attn.q_proj", qDim, c);
+            linear(values, p + "self_attn.k_proj", kvDim, c);
+            linear(values, p + "self_attn.v_proj", kvDim, c);
+            linear(values, p + "self_attn.o_proj", c, qDim);
+            Parameter postNorm = param(values, p + "post_attention_layernorm.weight", c);
+            linear(values, p + "mlp.gate_proj", f, c);
+            linear(values, p + "mlp.up_proj", f, c);
+            linear(values, p + "mlp.down_proj", c, f);
+            list.add(new Layer(inputNorm, postNorm));
         }
         this.layers = List.copyOf(list);
-        this.finalNorm = param(all, values, "model.norm.weight", c);
-        this.lmHead = config.tieWordEmbeddings() ? embedTokens : param(all, values, "lm_head.weight", config.vocabSize(), c);
-        this.parameters = List.copyOf(all);
+        this.finalNorm = param(values, "model.norm.weight", c);
+        this.lmHead = config.tieWordEmbeddings() ? embedTokens : param(values, "lm_head.weight", config.vocabSize(), c);
     }
 
-    private static Parameter param(List<Parameter> all, Map<String, float[]> values, String name, int... shape) {
+    private void linear(Map<String, float[]> values, String module, int out, int in) {
+        linears.put(module, new DenseLinear(param(values, module + ".weight", out, in)));
+    }
+
+    private static Parameter param(Map<String, float[]> values, String name, int... shape) {
         float[] data = values.get(name);
         int size = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
         if (data == null) {
@@ -81,9 +82,7 @@ public final class LlamaModel implements Model {
             throw new IllegalArgumentException("tensor " + name + " has " + data.length + " values; the config needs shape "
                     + Arrays.toString(shape) + " = " + size);
         }
-        Parameter p = new Parameter(name, shape, data);
-        all.add(p);
-        return p;
+        return new Parameter(name, shape, data);
     }
 
     /**
@@ -198,12 +197,16 @@ public final class LlamaModel implements Model {
         return files;
     }
 
-    /** Writes {@code config.json} and {@code model.safetensors} (F32) into {@code dir}. */
+    /**
+     * Writes {@code config.json} and {@code model.safetensors} (F32) into {@code dir}: the base
+     * model's tensors only, under their Hugging Face names (a tuner saves its own weights).
+     */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
         config.write(dir.resolve("config.json"));
         var tensors = new LinkedHashMap<String, SafeTensors.Tensor>();
-        for (Parameter p : parameters) {
+        for (String name : expectedShapes(config).keySet()) {
+            Parameter p = parameter(name);
             tensors.put(p.name(), new SafeTensors.Tensor(p.shape(), p.values()));
         }
         SafeTensors.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
@@ -213,9 +216,48 @@ public final class LlamaModel implements Model {
         return config;
     }
 
+    /** In model order: embeddings, then per layer its norms and its linear modules' parameters. */
     @Override
     public List<Parameter> parameters() {
-        return parameters;
+        List<Parameter> all = new ArrayList<>();
+        all.add(embedTokens);
+        for (int i = 0; i < layers.size(); i++) {
+            String p = "model.layers." + i + ".";
+            all.add(layers.get(i).inputNorm());
+            all.add(layers.get(i).postAttentionNorm());
+            for (String name : LAYER_LINEARS) {
+                all.addAll(linears.get(p + name).parameters());
+            }
+        }
+        all.add(finalNorm);
+        if (lmHead != embedTokens) {
+            all.add(lmHead);
+        }
+        return all;
+    }
+
+    @Override
+    public SequencedMap<String, Linear> linears() {
+        return Collections.unmodifiableSequencedMap(linears);
+    }
+
+    /** The linear module {@code name} under layer {@code layer}, e.g. (0, "self_attn.q_proj"). */
+    public Linear linear(int layer, String name) {
+        return linears.get("model.layers." + layer + "." + name);
+    }
+
+    @Override
+    public void replaceLinear(String name, Linear replacement) {
+        Linear current = linears.get(name);
+        if (current == null) {
+            throw new NoSuchElementException("the model has no linear module named " + name + "; it has "
+                    + linears.keySet().stream().limit(7).toList() + "...");
+        }
+        if (current.inFeatures() != replacement.inFeatures() || current.outFeatures() != replacement.outFeatures()) {
+            throw new IllegalArgumentException("replacement for " + name + " maps " + replacement.inFeatures() + " -> "
+                    + replacement.outFeatures() + ", the module maps " + current.inFeatures() + " -> " + current.outFeatures());
+        }
+        linears.put(name, replacement);
     }
 
     public Parameter embedTokens() {

@@ -18,7 +18,7 @@ class FullTechniqueTest {
                 new Parameter("model.embed_tokens.weight", new int[] {10, 4}, new float[40]),
                 new Parameter("model.layers.0.self_attn.q_proj.weight", new int[] {4, 4}, new float[16]),
                 new Parameter("lm_head.weight", new int[] {10, 4}, new float[40]));
-        return () -> parameters;
+        return Model.of(parameters);
     }
 
     @Test

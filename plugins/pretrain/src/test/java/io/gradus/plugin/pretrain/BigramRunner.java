@@ -1,17 +1,15 @@
 package io.gradus.plugin.pretrain;
 
 import io.gradus.api.kernel.KernelBackend;
-import io.gradus.api.model.Model;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.TokenBatch;
-import java.util.List;
 
 /**
  * The smallest real language model for objective tests: a bigram table, logits(position) =
  * W[input token]. Forward is a row gather, backward a row scatter-add into W's gradient.
  */
-final class BigramRunner implements ModelRunner, Model {
+final class BigramRunner implements ModelRunner {
 
     final Parameter table;
     private final KernelBackend kernels;
@@ -23,11 +21,6 @@ final class BigramRunner implements ModelRunner, Model {
         this.kernels = kernels;
         this.table = new Parameter("bigram.weight", new int[] {vocab, vocab}, new float[vocab * vocab]);
         table.setTrainable(true);
-    }
-
-    @Override
-    public List<Parameter> parameters() {
-        return List.of(table);
     }
 
     @Override
