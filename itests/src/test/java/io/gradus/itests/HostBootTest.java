@@ -39,7 +39,8 @@ class HostBootTest {
                 "io.gradus.console",
                 "io.gradus.tornado.kernels",
                 "io.gradus.plugin.full",
-                "io.gradus.plugin.pretrain");
+                "io.gradus.plugin.pretrain",
+                "io.gradus.plugin.lora");
         assertThat(HOST.host().problems()).isEmpty();
     }
 

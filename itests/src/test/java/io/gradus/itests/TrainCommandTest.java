@@ -88,6 +88,34 @@ class TrainCommandTest {
     }
 
     @Test
+    @DisplayName("LoRA trains only the low-rank factors and writes the adapter in PEFT's layout")
+    void trainsLora() throws Exception {
+        String lora = JOB.replace("STEPS", "16").replace("tuner: {name: full, version: \"[1.0,2.0)\"}",
+                "tuner: {name: lora, config: {r: 4, loraAlpha: 8, targetModules: [q_proj, v_proj, down_proj]}}")
+                .replace("learningRate: 0.003", "learningRate: 0.01");
+        assertThat(train(lora)).as(String.valueOf(err)).isZero();
+
+        Path adapter = dir.resolve("out/adapter");
+        JsonNode config = RunningHost.JSON.readTree(adapter.resolve("adapter_config.json").toFile());
+        assertThat(config.get("peft_type").asText()).isEqualTo("LORA");
+        assertThat(config.get("task_type").asText()).isEqualTo("CAUSAL_LM");
+        assertThat(config.get("r").asInt()).isEqualTo(4);
+        assertThat(config.get("lora_alpha").asDouble()).isEqualTo(8.0);
+        assertThat(config.get("target_modules").toString()).isEqualTo("[\"down_proj\",\"q_proj\",\"v_proj\"]");
+        assertThat(config.get("base_model_name_or_path").asText()).endsWith("base");
+        var tensors = new io.gradus.host.SafetensorsFiles().read(adapter.resolve("adapter_model.safetensors"));
+        assertThat(tensors).hasSize(2 * 3 * 2);
+        assertThat(tensors.get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").shape()).containsExactly(4, 32);
+        assertThat(tensors.get("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight").shape()).containsExactly(32, 4);
+        assertThat(tensors.get("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight").values())
+                .as("B trained away from zero").isNotEqualTo(new float[32 * 4]);
+        List<String> lines = Files.readAllLines(dir.resolve("out/metrics.jsonl"));
+        assertThat(RunningHost.JSON.readTree(lines.getLast()).get("loss").asDouble())
+                .isLessThan(RunningHost.JSON.readTree(lines.getFirst()).get("loss").asDouble());
+        assertThat(dir.resolve("out/model")).doesNotExist();
+    }
+
+    @Test
     @DisplayName("--resume continues from the checkpoint: the metrics go on from the step where it stopped")
     void resumes() throws Exception {
         assertThat(train(JOB.replace("STEPS", "10"))).as(String.valueOf(err)).isZero();

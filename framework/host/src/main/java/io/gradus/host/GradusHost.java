@@ -3,6 +3,7 @@ package io.gradus.host;
 import io.gradus.api.event.BundleChanged;
 import io.gradus.api.event.EventHub;
 import io.gradus.api.event.Problem;
+import io.gradus.api.model.TensorFiles;
 import io.gradus.api.runtime.BundleAdmin;
 import io.gradus.api.technique.TechniqueCatalog;
 import java.io.IOException;
@@ -96,6 +97,7 @@ public final class GradusHost implements AutoCloseable {
             context.registerService(EventHub.class, events, null);
             context.registerService(TechniqueCatalog.class, catalog, null);
             context.registerService(BundleAdmin.class, bundleAdmin, null);
+            context.registerService(TensorFiles.class, new SafetensorsFiles(), null);
             installSystemBundles(context);
             framework.start();
             this.deployFolderAudit = new DeployFolderAudit(settings.deployDir(), this::isInstalled, this::problem);

@@ -120,7 +120,7 @@ final class PretrainCommand implements Callable<Integer> {
                     .run(job, folder, resume);
 
             Path model = folder.resolve("model");
-            copyTree(outcome.output().resolve("model"), model);
+            copyTree(outcome.result(), model);
             double wall = (System.nanoTime() - started) / 1e9;
             ObjectNode eval = evaluate(model, heldOut, kernels, quiet.host().catalog(), outcome, wall);
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(folder.resolve("eval.json").toFile(), eval);

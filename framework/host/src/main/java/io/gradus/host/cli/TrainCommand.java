@@ -51,8 +51,8 @@ final class TrainCommand implements Callable<Integer> {
             JobRunner.Outcome outcome = new JobRunner(quiet.host().catalog(), quiet.host().events(), kernels, System.out,
                     DefaultModel.runFolder().resolve("model"))
                     .run(job, jobFile.toAbsolutePath().getParent(), resume);
-            spec.commandLine().getOut().printf("done: %d steps, loss %.4f -> %.4f; model in %s%n", outcome.steps(),
-                    outcome.firstLoss(), outcome.lastLoss(), outcome.output().resolve("model"));
+            spec.commandLine().getOut().printf("done: %d steps, loss %.4f -> %.4f; result in %s%n", outcome.steps(),
+                    outcome.firstLoss(), outcome.lastLoss(), outcome.result());
             spec.commandLine().getOut().flush();
         }
         return 0;

@@ -24,6 +24,7 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.HfTokenizer;
 import io.gradus.core.train.PackedTokens;
 import io.gradus.core.train.Trainer;
+import io.gradus.host.SafetensorsFiles;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,7 +50,8 @@ import java.util.stream.Collectors;
  * registry, binds their configuration, loads the base model and its tokenizer, encodes the JSONL
  * data through the objective, trains, and writes the output folder:
  * <pre>
- *   OUTPUT/model/            the trained model in the Hugging Face layout (full fine-tuning)
+ *   OUTPUT/model/            the trained model in the Hugging Face layout (full fine-tuning), or
+ *   OUTPUT/adapter/          what the tuner saves of its own (LoRA: PEFT's adapter layout)
  *   OUTPUT/checkpoint/       the latest checkpoint; --resume continues from it
  *   OUTPUT/metrics.jsonl     one JSON line per optimizer step
  *   OUTPUT/job.json          the job as run (defaults filled in)
@@ -82,7 +84,7 @@ public final class JobRunner {
     }
 
     /** What a finished job reports. */
-    public record Outcome(Path output, int steps, double firstLoss, double lastLoss) {}
+    public record Outcome(Path output, Path result, int steps, double firstLoss, double lastLoss) {}
 
     /**
      * Runs {@code job}, resolving relative paths against {@code baseDir} (the job file's folder).
@@ -163,11 +165,15 @@ public final class JobRunner {
             events.publish(new JobStateChanged(Instant.now(), jobId, "FAILED", String.valueOf(e.getMessage())));
             throw e;
         }
-        saveModel(model, modelDir, output.resolve("model"));
-        events.publish(new JobStateChanged(Instant.now(), jobId, "SUCCEEDED", "model in " + output.resolve("model")));
+        Path result = output.resolve("adapter");
+        if (!tuning.save(result, new SafetensorsFiles(), modelDir.toString())) {
+            result = output.resolve("model");
+            saveModel(model, modelDir, result);
+        }
+        events.publish(new JobStateChanged(Instant.now(), jobId, "SUCCEEDED", "result in " + result));
         double first = losses.isEmpty() ? Double.NaN : losses.getFirst();
         double last = losses.isEmpty() ? Double.NaN : losses.getLast();
-        return new Outcome(output, trainer.step(), first, last);
+        return new Outcome(output, result, trainer.step(), first, last);
     }
 
     /** Reads the JSONL file through the objective; a bad line is an error naming file and line. */

@@ -1,0 +1,57 @@
+package io.gradus.plugin.lora;
+
+import java.util.List;
+
+/**
+ * Configuration of LoRA, with PEFT's field names and defaults.
+ *
+ * @param r rank of the update B·A (default 8)
+ * @param loraAlpha scaling numerator: the update is multiplied by loraAlpha/r, or loraAlpha/√r with
+ *     rsLoRA (default 16)
+ * @param loraDropout dropout on the LoRA branch's input; only 0 is implemented so far (default 0)
+ * @param targetModules module names or suffixes to adapt (default q_proj, v_proj); the single entry
+ *     {@code all-linear} adapts every linear module except the output head
+ * @param useRslora rank-stabilised scaling α/√r (Kalajdzievski 2023) instead of α/r (default false)
+ */
+public record LoraConfig(Integer r, Double loraAlpha, Double loraDropout, List<String> targetModules, Boolean useRslora) {
+
+    public LoraConfig {
+        r = r == null ? 8 : r;
+        loraAlpha = loraAlpha == null ? 16.0 : loraAlpha;
+        loraDropout = loraDropout == null ? 0.0 : loraDropout;
+        targetModules = targetModules == null || targetModules.isEmpty() ? List.of("q_proj", "v_proj") : List.copyOf(targetModules);
+        useRslora = useRslora != null && useRslora;
+        if (r <= 0) {
+            throw new IllegalArgumentException("r must be > 0, was " + r);
+        }
+        if (!(loraAlpha > 0)) {
+            throw new IllegalArgumentException("loraAlpha must be > 0, was " + loraAlpha);
+        }
+        if (loraDropout != 0.0) {
+            throw new IllegalArgumentException("loraDropout " + loraDropout + " is not implemented yet; use 0");
+        }
+    }
+
+    /** PEFT's defaults: r 8, α 16, no dropout, q_proj and v_proj. */
+    public static LoraConfig defaults() {
+        return new LoraConfig(null, null, null, null, null);
+    }
+
+    /** The factor applied to B·A·x. */
+    public double scaling() {
+        return useRslora ? loraAlpha / Math.sqrt(r) : loraAlpha / r;
+    }
+
+    /** Whether the module {@code name} (e.g. model.layers.0.self_attn.q_proj) is adapted. */
+    public boolean targets(String name) {
+        if (targetModules.equals(List.of("all-linear"))) {
+            return true;
+        }
+        for (String target : targetModules) {
+            if (name.equals(target) || name.endsWith("." + target)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,155 @@
+package io.gradus.plugin.lora;
+
+import io.gradus.api.model.Linear;
+import io.gradus.api.model.Model;
+import io.gradus.api.model.Parameter;
+import io.gradus.api.model.TensorFiles;
+import io.gradus.api.technique.TechniqueException;
+import io.gradus.api.technique.TechniqueName;
+import io.gradus.api.technique.Tuner;
+import io.gradus.api.technique.Tuning;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SequencedMap;
+import org.osgi.service.component.annotations.Component;
+
+/**
+ * The {@code lora} tuner: freezes the whole model and wraps each targeted linear module in a
+ * {@link LoraLayer}; only the low-rank factors train. For a 12,288×12,288 matrix at rank 8 that is
+ * 8·(12,288 + 12,288) ≈ 197k trainable numbers instead of 151M.
+ */
+@Component(service = Tuner.class)
+@TechniqueName("lora")
+public final class LoraTechnique implements Tuner<LoraConfig> {
+
+    @Override
+    public Class<LoraConfig> configType() {
+        return LoraConfig.class;
+    }
+
+    @Override
+    public String description() {
+        return "LoRA: frozen base, trainable low-rank updates B·A on the target modules";
+    }
+
+    @Override
+    public LoraTuning apply(Model model, LoraConfig config) {
+        model.parameters().forEach(p -> p.setTrainable(false));
+        Map<String, LoraLayer> layers = new LinkedHashMap<>();
+        for (var entry : List.copyOf(model.linears().entrySet())) {
+            String name = entry.getKey();
+            if (!config.targets(name)) {
+                continue;
+            }
+            Linear base = entry.getValue();
+            LoraLayer layer = new LoraLayer(base, initA(name, config.r(), base.inFeatures()),
+                    new Parameter(name + ".lora_B.weight", new int[] {base.outFeatures(), config.r()},
+                            new float[base.outFeatures() * config.r()]),
+                    config.scaling());
+            layer.loraA().setTrainable(true);
+            layer.loraB().setTrainable(true);
+            model.replaceLinear(name, layer);
+            layers.put(name, layer);
+        }
+        if (layers.isEmpty()) {
+            throw new TechniqueException("lora: target modules " + config.targetModules() + " match no linear module; "
+                    + "the model has e.g. " + model.linears().keySet().stream().limit(7).toList());
+        }
+        return new LoraTuning(config, layers);
+    }
+
+    /**
+     * A ~ U(−1/√in, 1/√in): PyTorch's Kaiming-uniform with a = √5, PEFT's default for lora_A. Seeded
+     * by the module name, so the same model and configuration always start from the same adapter.
+     */
+    private static Parameter initA(String module, int r, int in) {
+        Random random = new Random(module.hashCode());
+        float bound = (float) (1 / Math.sqrt(in));
+        float[] values = new float[r * in];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (random.nextFloat() * 2 - 1) * bound;
+        }
+        return new Parameter(module + ".lora_A.weight", new int[] {r, in}, values);
+    }
+
+    /** PEFT prefixes module names with the wrapper path of its PeftModel. */
+    static final String PEFT_PREFIX = "base_model.model.";
+
+    /** The result of applying LoRA: the adapted modules and their trainable factors. */
+    public static final class LoraTuning implements Tuning {
+        private final LoraConfig config;
+        private final Map<String, LoraLayer> layers;
+
+        LoraTuning(LoraConfig config, Map<String, LoraLayer> layers) {
+            this.config = config;
+            this.layers = layers;
+        }
+
+        @Override
+        public List<Parameter> trainableParameters() {
+            List<Parameter> trainable = new ArrayList<>();
+            for (LoraLayer layer : layers.values()) {
+                trainable.add(layer.loraA());
+                trainable.add(layer.loraB());
+            }
+            return trainable;
+        }
+
+        public LoraConfig config() {
+            return config;
+        }
+
+        /** The adapted modules by name. */
+        public Map<String, LoraLayer> layers() {
+            return layers;
+        }
+
+        /**
+         * Writes the adapter in PEFT's layout: {@code adapter_config.json} and
+         * {@code adapter_model.safetensors} with tensors named
+         * {@code base_model.model.<module>.lora_A.weight} [r, in] and {@code ...lora_B.weight} [out, r].
+         */
+        @Override
+        public boolean save(Path dir, TensorFiles files, String baseModel) throws IOException {
+            Files.createDirectories(dir);
+            SequencedMap<String, Parameter> tensors = new LinkedHashMap<>();
+            for (LoraLayer layer : layers.values()) {
+                for (Parameter p : List.of(layer.loraA(), layer.loraB())) {
+                    tensors.put(PEFT_PREFIX + p.name(), p);
+                }
+            }
+            files.write(dir.resolve("adapter_model.safetensors"), tensors, Map.of("format", "pt"));
+            Map<String, Object> adapterConfig = new LinkedHashMap<>();
+            adapterConfig.put("peft_type", "LORA");
+            adapterConfig.put("task_type", "CAUSAL_LM");
+            adapterConfig.put("r", config.r());
+            adapterConfig.put("lora_alpha", config.loraAlpha());
+            adapterConfig.put("lora_dropout", config.loraDropout());
+            adapterConfig.put("target_modules", layers.keySet().stream()
+                    .map(n -> n.substring(n.lastIndexOf('.') + 1)).distinct().sorted().toList());
+            adapterConfig.put("bias", "none");
+            adapterConfig.put("use_rslora", config.useRslora());
+            adapterConfig.put("base_model_name_or_path", baseModel);
+            adapterConfig.put("fan_in_fan_out", false);
+            adapterConfig.put("inference_mode", true);
+            Files.writeString(dir.resolve("adapter_config.json"), Json.write(adapterConfig));
+            return true;
+        }
+
+        /** Folds every update into its base weight. */
+        public void merge(io.gradus.api.kernel.KernelBackend kernels) {
+            layers.values().forEach(l -> l.merge(kernels));
+        }
+
+        /** Takes every update out of its base weight again. */
+        public void unmerge(io.gradus.api.kernel.KernelBackend kernels) {
+            layers.values().forEach(l -> l.unmerge(kernels));
+        }
+    }
+}
