@@ -1,6 +1,8 @@
 package io.gradus.api.technique;
 
 import io.gradus.api.model.Model;
+import io.gradus.api.model.Parameter;
+import java.util.SequencedMap;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
@@ -20,4 +22,15 @@ public interface Tuner<C> extends Technique<C> {
      *     target module that the model does not have), with a message naming what is wrong
      */
     Tuning apply(Model model, C config);
+
+    /**
+     * Applies this tuner with weights it saved earlier (see {@link Tuning#save}), e.g. a PEFT
+     * adapter: like {@link #apply}, then the saved tensors replace the fresh ones.
+     *
+     * @param tensors the saved tensors by their names in the saved file
+     * @throws TechniqueException if this tuner saves no weights of its own, or the tensors do not fit
+     */
+    default Tuning load(Model model, C config, SequencedMap<String, Parameter> tensors) {
+        throw new TechniqueException(getClass().getSimpleName() + " keeps no weights of its own to load");
+    }
 }

@@ -1,5 +1,6 @@
 package io.gradus.api.technique;
 
+import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.TensorFiles;
 import java.io.IOException;
@@ -23,6 +24,21 @@ public interface Tuning {
      *     fine-tuning): the trainer then saves the model
      */
     default boolean save(Path dir, TensorFiles files, String baseModel) throws IOException {
+        return false;
+    }
+
+    /**
+     * Folds the tuner's extra weights into the base weights, so inference runs at base-model cost
+     * (LoRA: W += s·B·A).
+     *
+     * @return false if there is nothing to fold (the tuning changed the weights themselves)
+     */
+    default boolean merge(KernelBackend kernels) {
+        return false;
+    }
+
+    /** Undoes {@link #merge}; false if there is nothing to undo. */
+    default boolean unmerge(KernelBackend kernels) {
         return false;
     }
 

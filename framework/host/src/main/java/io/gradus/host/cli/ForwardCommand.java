@@ -7,6 +7,7 @@ import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
+import io.gradus.host.job.Adapters;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,6 +43,12 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cpu", description = "Kernel backend. Default: ${DEFAULT-VALUE}.")
     String backend;
 
+    @Option(names = "--adapter", paramLabel = "DIR", description = "Apply an adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors).")
+    Path adapter;
+
+    @Option(names = "--merge", description = "With --adapter: fold the adapter into the base weights first (same results, base-model speed).")
+    boolean merge;
+
     @Override
     public Integer call() throws Exception {
         model = DefaultModel.orDefault(model, spec.commandLine());
@@ -59,6 +66,12 @@ final class ForwardCommand implements Callable<Integer> {
                     .awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=" + backend + ")", Duration.ofSeconds(10))
                     .orElseThrow(() -> new ParameterException(spec.commandLine(), "--backend: no kernel backend named '"
                             + backend + "' is running"));
+            if (adapter != null) {
+                var tuning = Adapters.apply(llama, adapter, quiet.host().catalog());
+                if (merge) {
+                    tuning.merge(kernels);
+                }
+            }
             LlamaEngine engine = new LlamaEngine(llama, kernels);
             TokenBatch batch = TokenBatch.nextToken(1, tokens.length, tokens);
             float[] logits = engine.forward(batch);

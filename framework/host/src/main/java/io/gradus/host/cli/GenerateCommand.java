@@ -3,6 +3,7 @@ package io.gradus.host.cli;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.core.llama.Generator;
 import io.gradus.core.llama.LlamaModel;
+import io.gradus.host.job.Adapters;
 import io.gradus.core.tokenizer.HfTokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -51,6 +52,12 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cpu", description = "Kernel backend. Default: ${DEFAULT-VALUE}.")
     String backend;
 
+    @Option(names = "--adapter", paramLabel = "DIR", description = "Apply an adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors).")
+    Path adapter;
+
+    @Option(names = "--merge", description = "With --adapter: fold the adapter into the base weights first (same results, base-model speed).")
+    boolean merge;
+
     @Override
     public Integer call() throws Exception {
         Generator.Sampling sampling;
@@ -67,6 +74,12 @@ final class GenerateCommand implements Callable<Integer> {
                     .awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=" + backend + ")", Duration.ofSeconds(10))
                     .orElseThrow(() -> new ParameterException(spec.commandLine(), "--backend: no kernel backend named '"
                             + backend + "' is running"));
+            if (adapter != null) {
+                var tuning = Adapters.apply(llama, adapter, quiet.host().catalog());
+                if (merge) {
+                    tuning.merge(kernels);
+                }
+            }
             int[] ids = tokenizer.encode(prompt);
             Generator generator = new Generator(llama, kernels, ids.length + maxNewTokens + 1);
             out.print(prompt);

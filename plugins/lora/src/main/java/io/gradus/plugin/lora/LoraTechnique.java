@@ -65,6 +65,36 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
     }
 
     /**
+     * Applies LoRA and loads saved factors, named as PEFT names them
+     * ({@code base_model.model.<module>.lora_A.weight}); every adapted module needs both.
+     */
+    @Override
+    public LoraTuning load(Model model, LoraConfig config, SequencedMap<String, Parameter> tensors) {
+        LoraTuning tuning = apply(model, config);
+        int loaded = 0;
+        for (var entry : tuning.layers().entrySet()) {
+            for (Parameter target : List.of(entry.getValue().loraA(), entry.getValue().loraB())) {
+                Parameter saved = tensors.get(PEFT_PREFIX + target.name());
+                if (saved == null) {
+                    throw new TechniqueException("lora: the adapter has no tensor " + PEFT_PREFIX + target.name());
+                }
+                if (!java.util.Arrays.equals(saved.shape(), target.shape())) {
+                    throw new TechniqueException("lora: tensor " + PEFT_PREFIX + target.name() + " has shape "
+                            + java.util.Arrays.toString(saved.shape()) + ", the model needs "
+                            + java.util.Arrays.toString(target.shape()));
+                }
+                System.arraycopy(saved.values(), 0, target.values(), 0, target.size());
+                loaded++;
+            }
+        }
+        if (loaded != tensors.size()) {
+            throw new TechniqueException("lora: the adapter has " + tensors.size() + " tensors but its configuration "
+                    + "targets " + loaded + " (target_modules " + config.targetModules() + ")");
+        }
+        return tuning;
+    }
+
+    /**
      * A ~ U(−1/√in, 1/√in): PyTorch's Kaiming-uniform with a = √5, PEFT's default for lora_A. Seeded
      * by the module name, so the same model and configuration always start from the same adapter.
      */
@@ -143,13 +173,17 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
         }
 
         /** Folds every update into its base weight. */
-        public void merge(io.gradus.api.kernel.KernelBackend kernels) {
+        @Override
+        public boolean merge(io.gradus.api.kernel.KernelBackend kernels) {
             layers.values().forEach(l -> l.merge(kernels));
+            return true;
         }
 
         /** Takes every update out of its base weight again. */
-        public void unmerge(io.gradus.api.kernel.KernelBackend kernels) {
+        @Override
+        public boolean unmerge(io.gradus.api.kernel.KernelBackend kernels) {
             layers.values().forEach(l -> l.unmerge(kernels));
+            return true;
         }
     }
 }

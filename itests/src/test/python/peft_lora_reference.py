@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Writes a base model and a LoRA adapter in PEFT's layout, and the logits PyTorch computes with it.
+
+The LoRA math is PEFT's: every adapted linear computes x @ W.T + (alpha / r) * (x @ A.T) @ B.T, with
+A = lora_A.weight [r, in] and B = lora_B.weight [out, r], stored as
+base_model.model.<module>.lora_A.weight. ForwardAdapterTest checks that `gradus forward --adapter`
+(merged or not) gives the same logits.
+
+Run (Debian: apt-get install python3-torch):
+    /usr/bin/python3 itests/src/test/python/peft_lora_reference.py itests/src/test/resources/peft-lora
+"""
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "framework", "core", "src", "test", "python"))
+from llama_reference import parameter_shapes, save_safetensors, rms_norm, rotate_half  # noqa: E402
+
+CONFIG = dict(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4,
+              num_key_value_heads=2, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False)
+R, ALPHA, TARGETS = 4, 8, ["q_proj", "v_proj", "down_proj"]
+
+
+def linear(w, lora, name, x):
+    y = x @ w[name + ".weight"].T
+    if name in lora:
+        a, b = lora[name]
+        y = y + (ALPHA / R) * ((x @ a.T) @ b.T)
+    return y
+
+
+def logits_with_lora(c, w, lora, ids):
+    hd = c["hidden_size"] // c["num_attention_heads"]
+    nh, nkv = c["num_attention_heads"], c["num_key_value_heads"]
+    b, t = ids.shape
+    inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
+    angles = torch.outer(torch.arange(t).float(), inv_freq)
+    cos, sin = torch.cat((angles, angles), -1).cos(), torch.cat((angles, angles), -1).sin()
+    mask = torch.full((t, t), float("-inf")).triu(1)
+    x = w["model.embed_tokens.weight"][ids]
+    for i in range(c["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        n = rms_norm(x, w[p + "input_layernorm.weight"], c["rms_norm_eps"])
+        q = linear(w, lora, p + "self_attn.q_proj", n).view(b, t, nh, hd).transpose(1, 2)
+        k = linear(w, lora, p + "self_attn.k_proj", n).view(b, t, nkv, hd).transpose(1, 2)
+        v = linear(w, lora, p + "self_attn.v_proj", n).view(b, t, nkv, hd).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
+        y = (torch.softmax((q @ k.transpose(-1, -2)) * hd ** -0.5 + mask, dim=-1) @ v).transpose(1, 2).reshape(b, t, -1)
+        x = x + linear(w, lora, p + "self_attn.o_proj", y)
+        n = rms_norm(x, w[p + "post_attention_layernorm.weight"], c["rms_norm_eps"])
+        hidden = F.silu(linear(w, lora, p + "mlp.gate_proj", n)) * linear(w, lora, p + "mlp.up_proj", n)
+        x = x + linear(w, lora, p + "mlp.down_proj", hidden)
+    x = rms_norm(x, w["model.norm.weight"], c["rms_norm_eps"])
+    return x @ w["lm_head.weight"].T
+
+
+def main(out):
+    torch.manual_seed(7)
+    weights = {n: (1 + 0.1 * torch.randn(s)) if n.endswith("norm.weight") else 0.3 * torch.randn(s)
+               for n, s in parameter_shapes(CONFIG).items()}
+    base = os.path.join(out, "base")
+    os.makedirs(base, exist_ok=True)
+    with open(os.path.join(base, "config.json"), "w") as f:
+        json.dump(dict(CONFIG, architectures=["LlamaForCausalLM"], model_type="llama", hidden_act="silu",
+                       max_position_embeddings=64, bos_token_id=1, eos_token_id=2), f, indent=2)
+    save_safetensors(os.path.join(base, "model.safetensors"), weights, "F32")
+
+    lora, tensors = {}, {}
+    for name in weights:
+        module = name[: -len(".weight")]
+        if any(module.endswith("." + t) for t in TARGETS):
+            out_f, in_f = weights[name].shape
+            a, b = 0.3 * torch.randn(R, in_f), 0.3 * torch.randn(out_f, R)  # B nonzero: a trained adapter
+            lora[module] = (a, b)
+            tensors[f"base_model.model.{module}.lora_A.weight"] = a
+            tensors[f"base_model.model.{module}.lora_B.weight"] = b
+    adapter = os.path.join(out, "adapter")
+    os.makedirs(adapter, exist_ok=True)
+    save_safetensors(os.path.join(adapter, "adapter_model.safetensors"), tensors, "F32")
+    with open(os.path.join(adapter, "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": R, "lora_alpha": ALPHA, "lora_dropout": 0.0,
+                   "target_modules": TARGETS, "bias": "none", "use_rslora": False, "fan_in_fan_out": False,
+                   "inference_mode": True, "base_model_name_or_path": "base", "modules_to_save": None,
+                   "init_lora_weights": True, "layers_to_transform": None}, f, indent=2)
+
+    ids = torch.randint(0, CONFIG["vocab_size"], (1, 9))
+    logits = logits_with_lora(CONFIG, weights, lora, ids)
+    with open(os.path.join(out, "golden.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "ids": ids[0].tolist(),
+                   "logits": [round(v, 7) for v in logits[0].reshape(-1).tolist()]}, f)
+    print("adapter with", len(tensors), "tensors ->", out)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "peft-lora")
