@@ -40,7 +40,8 @@ class HostBootTest {
                 "io.gradus.tornado.kernels",
                 "io.gradus.plugin.full",
                 "io.gradus.plugin.pretrain",
-                "io.gradus.plugin.lora");
+                "io.gradus.plugin.lora",
+                "io.gradus.plugin.sft");
         assertThat(HOST.host().problems()).isEmpty();
     }
 

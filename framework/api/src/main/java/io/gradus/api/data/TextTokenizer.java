@@ -1,5 +1,6 @@
 package io.gradus.api.data;
 
+import java.util.List;
 import org.osgi.annotation.versioning.ProviderType;
 
 /** The tokenizer of the model being trained. Provided by the trainer. */
@@ -17,4 +18,12 @@ public interface TextTokenizer {
 
     /** End-of-sequence token, or -1 if the model has none. */
     int eosId();
+
+    /**
+     * The conversation rendered with the model's chat template; with {@code addGenerationPrompt} it
+     * ends with the header of an assistant turn.
+     *
+     * @throws IllegalStateException if the model has no chat template Gradus can render
+     */
+    String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt);
 }

@@ -146,23 +146,7 @@ final class PretrainCommand implements Callable<Integer> {
             @SuppressWarnings("unchecked")
             var objective = (io.gradus.api.technique.Objective<Object>) catalog.objective("pretrain", null).orElseThrow().technique();
             Object config = new ObjectMapper().convertValue(Map.of(), objective.configType());
-            var adapter = new io.gradus.api.data.TextTokenizer() {
-                public int[] encode(String text) {
-                    return tokenizer.encodePlain(text);
-                }
-
-                public String decode(int[] ids) {
-                    return tokenizer.decode(ids, true);
-                }
-
-                public int bosId() {
-                    return model.config().bosTokenId();
-                }
-
-                public int eosId() {
-                    return model.config().eosTokenId();
-                }
-            };
+            var adapter = io.gradus.host.job.TokenizerAdapter.of(tokenizer, model.config(), modelDir);
             List<Example> examples = new ArrayList<>();
             for (String text : heldOut) {
                 examples.add(objective.encode(config, Map.of("text", text), adapter));

@@ -119,7 +119,7 @@ public final class JobRunner {
         Path trainFile = baseDir.resolve(job.data().train()).normalize();
         List<Example> examples;
         try (HfTokenizer tokenizer = HfTokenizer.load(modelDir)) {
-            examples = encode(trainFile, objective, objectiveConfig, new TokenizerAdapter(tokenizer, model.config()));
+            examples = encode(trainFile, objective, objectiveConfig, TokenizerAdapter.of(tokenizer, model.config(), modelDir));
         }
         var hyper = job.hyper();
         PackedTokens data = PackedTokens.of(examples, hyper.batchSize(), hyper.seqLen());

@@ -4,6 +4,7 @@ import io.gradus.api.data.Example;
 import io.gradus.api.data.TextTokenizer;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.TokenBatch;
+import io.gradus.api.technique.NextTokenLoss;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.StepResult;
 import io.gradus.api.technique.TechniqueName;
@@ -33,18 +34,7 @@ public final class PretrainTechnique implements Objective<PretrainConfig> {
 
     @Override
     public StepResult step(PretrainConfig config, TokenBatch batch, ModelRunner runner, float gradScale) {
-        int labelled = batch.countLabels();
-        if (labelled == 0) {
-            return new StepResult(0, 0, Map.of());
-        }
-        int rows = batch.batchSize() * batch.seqLen();
-        int vocab = runner.vocabSize();
-        float[] logits = runner.forward(batch);
-        float[] dLogits = new float[logits.length];
-        double lossSum = runner.kernels().crossEntropy(logits, rows, vocab, batch.labels(), dLogits, gradScale / labelled);
-        runner.backward(dLogits);
-        double loss = lossSum / labelled;
-        return new StepResult(loss, labelled, Map.of("perplexity", Math.exp(loss)));
+        return NextTokenLoss.step(batch, runner, gradScale);
     }
 
     /**

@@ -120,6 +120,11 @@ class PretrainTechniqueTest {
             public int eosId() {
                 return 1;
             }
+
+            @Override
+            public String renderChat(java.util.List<io.gradus.api.data.ChatMessage> messages, boolean addGenerationPrompt) {
+                throw new UnsupportedOperationException("not used by encode");
+            }
         };
         Example example = objective.encode(new PretrainConfig(), Map.of("text", "abc"), chars);
         assertThat(example.ids()).containsExactly(0, 2, 3, 4, 1);
