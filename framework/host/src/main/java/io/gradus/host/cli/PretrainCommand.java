@@ -16,6 +16,7 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.BpeTrainer;
 import io.gradus.core.tokenizer.HfTokenizer;
 import io.gradus.core.train.PackedTokens;
+import io.gradus.host.job.Evaluation;
 import io.gradus.host.job.JobRunner;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -168,24 +169,21 @@ final class PretrainCommand implements Callable<Integer> {
                     }
                 }
             }
-            PackedTokens packed = PackedTokens.of(examples, 1, Math.min(model.config().maxPositions(), seq));
-            int windows = (int) Math.min(200, packed.length() / seq);
             LlamaEngine engine = new LlamaEngine(model, kernels);
-            double modelLoss = 0;
+            Evaluation.Result heldOutLoss = Evaluation.loss(engine, kernels, examples, seq, 200);
+            // The unigram model over the same target tokens: the same packing gives the same labels.
+            PackedTokens packed = PackedTokens.of(examples, 1, seq);
             double unigramLoss = 0;
             long targets = 0;
-            for (int w = 0; w < windows; w++) {
-                TokenBatch b = packed.next();
-                float[] logits = engine.forward(b);
-                modelLoss += kernels.crossEntropy(logits, b.seqLen(), v, b.labels(), null, 1f);
-                for (int label : b.labels()) {
+            while (targets < heldOutLoss.targets()) {
+                for (int label : packed.next().labels()) {
                     if (label != TokenBatch.IGNORE) {
                         unigramLoss -= Math.log((counts[label] + 1.0) / (total + v));
                         targets++;
                     }
                 }
             }
-            eval.put("heldout_loss", modelLoss / targets);
+            eval.put("heldout_loss", heldOutLoss.loss());
             eval.put("unigram_loss", unigramLoss / targets);
             eval.put("heldout_tokens", targets);
             eval.put("tokens_seen", (long) outcome.steps() * batch * seq);
