@@ -14,48 +14,24 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "framework", "core", "src", "test", "python"))
-from llama_reference import parameter_shapes, save_safetensors, rms_norm, rotate_half  # noqa: E402
+from llama_reference import dense, llama_logits, parameter_shapes, save_safetensors  # noqa: E402
 
 CONFIG = dict(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4,
               num_key_value_heads=2, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False)
 R, ALPHA, TARGETS = 4, 8, ["q_proj", "v_proj", "down_proj"]
 
 
-def linear(w, lora, name, x):
-    y = x @ w[name + ".weight"].T
-    if name in lora:
-        a, b = lora[name]
-        y = y + (ALPHA / R) * ((x @ a.T) @ b.T)
-    return y
-
-
-def logits_with_lora(c, w, lora, ids):
-    hd = c["hidden_size"] // c["num_attention_heads"]
-    nh, nkv = c["num_attention_heads"], c["num_key_value_heads"]
-    b, t = ids.shape
-    inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
-    angles = torch.outer(torch.arange(t).float(), inv_freq)
-    cos, sin = torch.cat((angles, angles), -1).cos(), torch.cat((angles, angles), -1).sin()
-    mask = torch.full((t, t), float("-inf")).triu(1)
-    x = w["model.embed_tokens.weight"][ids]
-    for i in range(c["num_hidden_layers"]):
-        p = f"model.layers.{i}."
-        n = rms_norm(x, w[p + "input_layernorm.weight"], c["rms_norm_eps"])
-        q = linear(w, lora, p + "self_attn.q_proj", n).view(b, t, nh, hd).transpose(1, 2)
-        k = linear(w, lora, p + "self_attn.k_proj", n).view(b, t, nkv, hd).transpose(1, 2)
-        v = linear(w, lora, p + "self_attn.v_proj", n).view(b, t, nkv, hd).transpose(1, 2)
-        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-        k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
-        y = (torch.softmax((q @ k.transpose(-1, -2)) * hd ** -0.5 + mask, dim=-1) @ v).transpose(1, 2).reshape(b, t, -1)
-        x = x + linear(w, lora, p + "self_attn.o_proj", y)
-        n = rms_norm(x, w[p + "post_attention_layernorm.weight"], c["rms_norm_eps"])
-        hidden = F.silu(linear(w, lora, p + "mlp.gate_proj", n)) * linear(w, lora, p + "mlp.up_proj", n)
-        x = x + linear(w, lora, p + "mlp.down_proj", hidden)
-    x = rms_norm(x, w["model.norm.weight"], c["rms_norm_eps"])
-    return x @ w["lm_head.weight"].T
+def with_lora(lora):
+    """PEFT's LoRA forward for the adapted modules: x @ W.T + (alpha / r) * (x @ A.T) @ B.T."""
+    def linear(w, name, x):
+        y = dense(w, name, x)
+        if name in lora:
+            a, b = lora[name]
+            y = y + (ALPHA / R) * ((x @ a.T) @ b.T)
+        return y
+    return linear
 
 
 def main(out):
@@ -88,7 +64,7 @@ def main(out):
                    "init_lora_weights": True, "layers_to_transform": None}, f, indent=2)
 
     ids = torch.randint(0, CONFIG["vocab_size"], (1, 9))
-    logits = logits_with_lora(CONFIG, weights, lora, ids)
+    logits = llama_logits(CONFIG, weights, ids, with_lora(lora))
     with open(os.path.join(out, "golden.json"), "w") as f:
         json.dump({"torch": torch.__version__, "ids": ids[0].tolist(),
                    "logits": [round(v, 7) for v in logits[0].reshape(-1).tolist()]}, f)

@@ -83,7 +83,13 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def llama_logits(c, w, ids):
+def dense(w, name, x):
+    """A linear module of the checkpoint: x @ W.T."""
+    return x @ w[name + ".weight"].T
+
+
+def llama_logits(c, w, ids, linear=dense):
+    """Logits of LlamaForCausalLM; `linear(w, module_name, x)` computes each projection."""
     hd = c["hidden_size"] // c["num_attention_heads"]
     nh, nkv = c["num_attention_heads"], c["num_key_value_heads"]
     b, t = ids.shape
@@ -96,17 +102,17 @@ def llama_logits(c, w, ids):
     for i in range(c["num_hidden_layers"]):
         p = f"model.layers.{i}."
         n = rms_norm(x, w[p + "input_layernorm.weight"], c["rms_norm_eps"])
-        q = (n @ w[p + "self_attn.q_proj.weight"].T).view(b, t, nh, hd).transpose(1, 2)
-        k = (n @ w[p + "self_attn.k_proj.weight"].T).view(b, t, nkv, hd).transpose(1, 2)
-        v = (n @ w[p + "self_attn.v_proj.weight"].T).view(b, t, nkv, hd).transpose(1, 2)
+        q = linear(w, p + "self_attn.q_proj", n).view(b, t, nh, hd).transpose(1, 2)
+        k = linear(w, p + "self_attn.k_proj", n).view(b, t, nkv, hd).transpose(1, 2)
+        v = linear(w, p + "self_attn.v_proj", n).view(b, t, nkv, hd).transpose(1, 2)
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
         scores = (q @ k.transpose(-1, -2)) * hd ** -0.5 + mask
         y = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, t, nh * hd)
-        x = x + y @ w[p + "self_attn.o_proj.weight"].T
+        x = x + linear(w, p + "self_attn.o_proj", y)
         n = rms_norm(x, w[p + "post_attention_layernorm.weight"], c["rms_norm_eps"])
-        x = x + (F.silu(n @ w[p + "mlp.gate_proj.weight"].T) * (n @ w[p + "mlp.up_proj.weight"].T)) \
-            @ w[p + "mlp.down_proj.weight"].T
+        x = x + linear(w, p + "mlp.down_proj",
+                       F.silu(linear(w, p + "mlp.gate_proj", n)) * linear(w, p + "mlp.up_proj", n))
     x = rms_norm(x, w["model.norm.weight"], c["rms_norm_eps"])
     head = w["model.embed_tokens.weight"] if c["tie_word_embeddings"] else w["lm_head.weight"]
     return x @ head.T

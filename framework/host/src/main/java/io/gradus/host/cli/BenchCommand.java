@@ -19,7 +19,6 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -85,9 +84,7 @@ final class BenchCommand implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper();
         ObjectNode gradus;
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.host()
-                    .awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=cpu)", Duration.ofSeconds(10))
-                    .orElseThrow(() -> new IllegalStateException("the cpu kernel backend is not running"));
+            KernelBackend kernels = quiet.kernels("cpu");
             gradus = measure(json, shape, kernels, quiet.host().catalog().objective("pretrain", null)
                     .orElseThrow(() -> new IllegalStateException("the pretrain objective bundle is not running"))
                     .technique());

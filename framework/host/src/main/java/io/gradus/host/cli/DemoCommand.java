@@ -25,7 +25,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -90,9 +89,7 @@ final class DemoCommand implements Callable<Integer> {
 
         try (QuietHost quiet = new QuietHost()) {
             TechniqueCatalog catalog = quiet.host().catalog();
-            KernelBackend kernels = quiet.host()
-                    .awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=cpu)", Duration.ofSeconds(10))
-                    .orElseThrow(() -> new IllegalStateException("the cpu kernel backend is not running"));
+            KernelBackend kernels = quiet.kernels("cpu");
             List<Map<String, Object>> shown = heldOut.subList(0, 4);
             Report before = report(base, null, heldOut, shown, kernels, catalog);
 

@@ -10,7 +10,6 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.host.job.Adapters;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -62,10 +61,7 @@ final class ForwardCommand implements Callable<Integer> {
             }
         }
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.host()
-                    .awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=" + backend + ")", Duration.ofSeconds(10))
-                    .orElseThrow(() -> new ParameterException(spec.commandLine(), "--backend: no kernel backend named '"
-                            + backend + "' is running"));
+            KernelBackend kernels = quiet.kernels(backend);
             if (adapter != null) {
                 var tuning = Adapters.apply(llama, adapter, quiet.host().catalog());
                 if (merge) {

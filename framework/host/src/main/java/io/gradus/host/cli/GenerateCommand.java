@@ -7,7 +7,6 @@ import io.gradus.host.job.Adapters;
 import io.gradus.core.tokenizer.HfTokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -70,10 +69,7 @@ final class GenerateCommand implements Callable<Integer> {
         LlamaModel llama = LlamaModel.load(model);
         PrintWriter out = spec.commandLine().getOut();
         try (HfTokenizer tokenizer = HfTokenizer.load(model); QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.host()
-                    .awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=" + backend + ")", Duration.ofSeconds(10))
-                    .orElseThrow(() -> new ParameterException(spec.commandLine(), "--backend: no kernel backend named '"
-                            + backend + "' is running"));
+            KernelBackend kernels = quiet.kernels(backend);
             if (adapter != null) {
                 var tuning = Adapters.apply(llama, adapter, quiet.host().catalog());
                 if (merge) {

@@ -24,7 +24,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -109,9 +108,7 @@ final class PretrainCommand implements Callable<Integer> {
         }
 
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.host()
-                    .awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=cpu)", Duration.ofSeconds(10))
-                    .orElseThrow(() -> new IllegalStateException("the cpu kernel backend is not running"));
+            KernelBackend kernels = quiet.kernels("cpu");
             Hyperparameters hyper = new Hyperparameters(steps, batch, seq, 1, learningRate, Math.max(1, steps / 20), "cosine",
                     0.1, 0.9, 0.95, 1e-8, 1.0);
             JobSpec job = new JobSpec("wordnet-pretrain", init.toString(), new TechniqueRef("full", null, Map.of()),

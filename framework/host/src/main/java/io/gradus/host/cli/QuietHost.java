@@ -1,5 +1,6 @@
 package io.gradus.host.cli;
 
+import io.gradus.api.kernel.KernelBackend;
 import io.gradus.host.GradusHost;
 import io.gradus.host.HostSettings;
 import java.io.IOException;
@@ -27,6 +28,12 @@ final class QuietHost implements AutoCloseable {
 
     GradusHost host() {
         return host;
+    }
+
+    /** The running kernel backend called {@code name}, or an error saying there is none. */
+    KernelBackend kernels(String name) throws InterruptedException {
+        return host.awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=" + name + ")", Duration.ofSeconds(10))
+                .orElseThrow(() -> new IllegalArgumentException("--backend: no kernel backend named '" + name + "' is running"));
     }
 
     @Override

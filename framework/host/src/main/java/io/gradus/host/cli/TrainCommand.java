@@ -11,7 +11,6 @@ import io.gradus.host.job.JobRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -45,9 +44,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         JobSpec job = read(jobFile);
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.host()
-                    .awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=" + backend + ")", Duration.ofSeconds(10))
-                    .orElseThrow(() -> new IllegalArgumentException("--backend: no kernel backend named '" + backend + "' is running"));
+            KernelBackend kernels = quiet.kernels(backend);
             JobRunner.Outcome outcome = new JobRunner(quiet.host().catalog(), quiet.host().events(), kernels, System.out,
                     DefaultModel.runFolder().resolve("model"))
                     .run(job, jobFile.toAbsolutePath().getParent(), resume);
