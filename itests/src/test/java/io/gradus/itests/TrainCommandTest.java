@@ -43,6 +43,7 @@ class TrainCommandTest {
             jsonl.append("{\"text\": \"").append(text).append(".\"}\n");
         }
         Files.writeString(dir.resolve("train.jsonl"), jsonl);
+        Files.writeString(dir.resolve("eval.jsonl"), String.join("\n", jsonl.toString().lines().limit(20).toList()));
     }
 
     private int train(String job, String... extra) throws Exception {
@@ -61,7 +62,7 @@ class TrainCommandTest {
             model: base
             tuner: {name: full, version: "[1.0,2.0)"}
             objective: {name: pretrain}
-            data: {train: train.jsonl}
+            data: {train: train.jsonl, eval: eval.jsonl}
             hyper: {steps: STEPS, batchSize: 4, seqLen: 32, learningRate: 0.003, warmupSteps: 2, schedule: linear}
             output: out
             """;
@@ -80,6 +81,11 @@ class TrainCommandTest {
         assertThat(LlamaModel.load(out.resolve("model")).config().vocabSize()).isEqualTo(261);
         assertThat(out.resolve("model/tokenizer.json")).exists();
         assertThat(out.resolve("checkpoint/trainer_state.json")).exists();
+        List<String> evals = Files.readAllLines(out.resolve("eval.jsonl"));
+        assertThat(evals).as("one per checkpoint: every 24/10 = 2 steps").hasSize(12);
+        double firstEval = RunningHost.JSON.readTree(evals.getFirst()).get("loss").asDouble();
+        double lastEval = RunningHost.JSON.readTree(evals.getLast()).get("loss").asDouble();
+        assertThat(lastEval).as("held-out loss at the end, from %.3f", firstEval).isLessThan(firstEval);
         JsonNode provenance = RunningHost.JSON.readTree(out.resolve("provenance.json").toFile());
         assertThat(provenance.at("/tuner/bundleSymbolicName").asText()).isEqualTo("io.gradus.plugin.full");
         assertThat(provenance.at("/objective/version").asText()).isEqualTo("1.0.0");

@@ -147,7 +147,8 @@ final class DemoCommand implements Callable<Integer> {
                 int[] ids = tokenizer.encode(prompt);
                 // Mild, seeded sampling: greedy decoding of a model this small loops on its favourite phrase.
                 int[] answer = generator.generate(ids, new Generator.Sampling(0.7, 0, 0.9, 1, 40), stop, t -> {});
-                answers.add(tokenizer.decode(answer, true).strip());
+                // One line each; a sample cut inside a multi-byte character decodes to U+FFFD: drop it.
+                answers.add(tokenizer.decode(answer, true).replace('\n', ' ').replace("\uFFFD", "").strip());
             }
             return new Report(loss, answers);
         }

@@ -54,12 +54,16 @@ import java.util.stream.Collectors;
  *   OUTPUT/adapter/          what the tuner saves of its own (LoRA: PEFT's adapter layout)
  *   OUTPUT/checkpoint/       the latest checkpoint; --resume continues from it
  *   OUTPUT/metrics.jsonl     one JSON line per optimizer step
+ *   OUTPUT/eval.jsonl        held-out loss at every checkpoint, when the job names data.eval
  *   OUTPUT/job.json          the job as run (defaults filled in)
  *   OUTPUT/provenance.json   technique bundles and versions, base-model and data hashes, seed, backend
  * </pre>
  * Progress goes to the terminal and, as {@link JobProgress} events, to the console.
  */
 public final class JobRunner {
+
+    /** Windows of seqLen tokens the held-out loss is measured on (the same ones every time). */
+    private static final int EVAL_WINDOWS = 32;
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -117,9 +121,15 @@ public final class JobRunner {
                 tunerFound.descriptor().name(), tunerFound.descriptor().version());
 
         Path trainFile = baseDir.resolve(job.data().train()).normalize();
+        Path evalFile = job.data().eval() == null ? null : baseDir.resolve(job.data().eval()).normalize();
         List<Example> examples;
+        List<Example> evalExamples = List.of();
         try (HfTokenizer tokenizer = HfTokenizer.load(modelDir)) {
-            examples = encode(trainFile, objective, objectiveConfig, TokenizerAdapter.of(tokenizer, model.config(), modelDir));
+            TokenizerAdapter text = TokenizerAdapter.of(tokenizer, model.config(), modelDir);
+            examples = encode(trainFile, objective, objectiveConfig, text);
+            if (evalFile != null) {
+                evalExamples = encode(evalFile, objective, objectiveConfig, text);
+            }
         }
         var hyper = job.hyper();
         PackedTokens data = PackedTokens.of(examples, hyper.batchSize(), hyper.seqLen());
@@ -144,8 +154,14 @@ public final class JobRunner {
         List<Double> losses = new ArrayList<>();
         int checkpointEvery = Math.max(1, hyper.steps() / 10);
         ProgressLine progress = new ProgressLine(terminal);
+        // Held-out loss at every checkpoint, on its own engine so the training activations stay put.
+        LlamaEngine evalEngine = new LlamaEngine(model, kernels);
+        List<Example> heldOut = evalExamples;
+        StandardOpenOption mode = resume ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING;
         try (Writer metrics = Files.newBufferedWriter(output.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, resume ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
+                StandardOpenOption.CREATE, mode);
+                Writer evals = Files.newBufferedWriter(output.resolve("eval.jsonl"), StandardCharsets.UTF_8,
+                        StandardOpenOption.CREATE, mode)) {
             trainer.run(hyper.steps(), m -> {
                 losses.add(m.loss());
                 progress.onStep(m);
@@ -156,6 +172,13 @@ public final class JobRunner {
                     metrics.flush();
                     if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
                         trainer.saveCheckpoint(checkpoint);
+                        if (!heldOut.isEmpty()) {
+                            var eval = Evaluation.loss(evalEngine, kernels, heldOut, hyper.seqLen(), EVAL_WINDOWS);
+                            evals.write(JSON.writeValueAsString(Map.of("step", m.step(), "loss", eval.loss(),
+                                    "targets", eval.targets())) + "\n");
+                            evals.flush();
+                            terminal.printf("%nheld-out loss %.4f at step %d%n", eval.loss(), m.step());
+                        }
                     }
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException("cannot write to " + output, e);
