@@ -85,6 +85,14 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
         long work = (long) n * k;
+        if (layout != MatmulLayout.ABT && VectorMatmul.narrow(n)) {
+            // Outputs too narrow for row vectors (a LoRA rank, say): transpose the operands into
+            // rows and take dot products along k instead.
+            float[] rowsA = layout == MatmulLayout.AB ? a : transpose(a, k, m);
+            float[] rowsB = transpose(b, k, n);
+            parallelTiles(m, work, (from, to) -> VectorMatmul.abt(c, rowsA, rowsB, n, k, accumulate, from, to));
+            return;
+        }
         // Blocks of whole 4-row tiles, so the register-blocked micro-kernels run on every full tile.
         switch (layout) {
             case AB -> parallelTiles(m, work, (from, to) -> VectorMatmul.axpyRows(c, a, b, n, k, k, 1, accumulate, from, to));
@@ -199,6 +207,19 @@ public final class CpuKernelBackend implements KernelBackend {
         float bc1 = (float) (1 - Math.pow(beta1, step));
         float bc2 = (float) (1 - Math.pow(beta2, step));
         parallel(n, 8, (from, to) -> OptimizerKernels.adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2, from, to));
+    }
+
+    /** The [cols, rows] transpose of a row-major [rows, cols] matrix. */
+    private float[] transpose(float[] x, int rows, int cols) {
+        float[] t = new float[rows * cols];
+        parallel(cols, rows, (from, to) -> {
+            for (int j = from; j < to; j++) {
+                for (int i = 0; i < rows; i++) {
+                    t[j * rows + i] = x[i * cols + j];
+                }
+            }
+        });
+        return t;
     }
 
     /** Like {@link #parallel}, over tiles of 4 rows: the last block alone may hold a partial tile. */

@@ -19,6 +19,11 @@ final class VectorMatmul {
 
     private VectorMatmul() {}
 
+    /** Whether rows of {@code n} outputs are too short for the row-vector kernels (under two vectors). */
+    static boolean narrow(int n) {
+        return n < 2 * L;
+    }
+
     /** Rows [from, to) of C[m,n] (+)= A[m,k] · B[n,k]ᵀ. */
     static void abt(float[] c, float[] a, float[] b, int n, int k, boolean accumulate, int from, int to) {
         int kv = k - k % L;

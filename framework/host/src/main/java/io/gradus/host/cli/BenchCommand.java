@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.TokenBatch;
+import io.gradus.api.model.Parameter;
 import io.gradus.api.technique.Objective;
+import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.api.technique.Tuner;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
@@ -57,7 +60,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--config", defaultValue = "small", description = "small or medium. Default: ${DEFAULT-VALUE}.")
     String config;
 
-    @Option(names = "--mode", defaultValue = "full", description = "full or infer. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--mode", defaultValue = "full",
+            description = "full, lora (r 8, alpha 16 on q,k,v,o,gate,up,down) or infer. Default: ${DEFAULT-VALUE}.")
     String mode;
 
     @Option(names = "--steps", defaultValue = "7", description = "Measured steps. Default: ${DEFAULT-VALUE}.")
@@ -77,17 +81,15 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Shape shape = SHAPES.get(config);
-        if (shape == null || !(mode.equals("full") || mode.equals("infer"))) {
-            throw new ParameterException(spec.commandLine(), "--config must be small or medium and --mode full or infer");
+        if (shape == null || !List.of("full", "lora", "infer").contains(mode)) {
+            throw new ParameterException(spec.commandLine(), "--config must be small or medium and --mode full, lora or infer");
         }
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
         ObjectMapper json = new ObjectMapper();
         ObjectNode gradus;
         try (QuietHost quiet = new QuietHost()) {
             KernelBackend kernels = quiet.kernels("cpu");
-            gradus = measure(json, shape, kernels, quiet.host().catalog().objective("pretrain", null)
-                    .orElseThrow(() -> new IllegalStateException("the pretrain objective bundle is not running"))
-                    .technique());
+            gradus = measure(json, shape, kernels, quiet.host().catalog());
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println(json.writeValueAsString(gradus));
@@ -103,7 +105,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     @SuppressWarnings("unchecked")
-    private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, Objective<?> objective) {
+    private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog) {
+        Objective<?> objective = catalog.objective("pretrain", null)
+                .orElseThrow(() -> new IllegalStateException("the pretrain objective bundle is not running")).technique();
         LlamaModel model = LlamaModel.initialize(shape.config(), 0);
         Random random = new Random(1);
         int[] ids = new int[shape.batch() * shape.seq()];
@@ -116,7 +120,17 @@ final class BenchCommand implements Callable<Integer> {
         if (mode.equals("infer")) {
             step = () -> engine.forward(batch);
         } else {
-            model.parameters().forEach(p -> p.setTrainable(true));
+            List<Parameter> trainable;
+            if (mode.equals("lora")) {
+                Tuner<Object> lora = (Tuner<Object>) catalog.tuner("lora", null)
+                        .orElseThrow(() -> new IllegalStateException("the lora tuner bundle is not running")).technique();
+                Object config = new ObjectMapper().convertValue(Map.of("r", 8, "loraAlpha", 16, "targetModules",
+                        List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")), lora.configType());
+                trainable = lora.apply(model, config).trainableParameters();
+            } else {
+                model.parameters().forEach(p -> p.setTrainable(true));
+                trainable = model.parameters();
+            }
             BatchSource same = new BatchSource() {
                 @Override
                 public TokenBatch next() {
@@ -135,7 +149,7 @@ final class BenchCommand implements Callable<Integer> {
                     "constant", 0.0, null, null, null, 0.0);
             Objective<Object> typed = (Objective<Object>) objective;
             Object objectiveConfig = new ObjectMapper().convertValue(Map.of(), typed.configType());
-            Trainer<Object> trainer = new Trainer<>(engine, model.parameters(), typed, objectiveConfig, same, hyper);
+            Trainer<Object> trainer = new Trainer<>(engine, trainable, typed, objectiveConfig, same, hyper);
             step = () -> trainer.run(trainer.step() + 1, m -> {});
         }
         for (int i = 0; i < warmup; i++) {
