@@ -60,6 +60,7 @@ public final class GradusHost implements AutoCloseable {
     public static final String CONSOLE_URL_PROPERTY = "gradus.console.url";
 
     private static final String FILEINSTALL_LOGGER = "fileinstall";
+    private static final int MAX_PROBLEMS = 500;
 
     private final HostSettings settings;
     private final Framework framework;
@@ -280,7 +281,7 @@ public final class GradusHost implements AutoCloseable {
         return bundleAdmin;
     }
 
-    /** Every problem published since start, oldest first. */
+    /** The problems published since start (the latest 500), oldest first. */
     public List<Problem> problems() {
         return List.copyOf(problems);
     }
