@@ -7,12 +7,12 @@ import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.host.job.Adapters;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -31,26 +31,16 @@ final class ForwardCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR",
-            description = "Hugging Face model folder (default: the built-in model of gradus pretrain): config.json and model.safetensors (or a sharded index).")
-    Path model;
+    @Mixin
+    ModelOptions options;
 
     @Option(names = "--ids", required = true, split = ",", paramLabel = "IDS", hideParamSyntax = true,
             description = "Comma-separated token ids, e.g. 1,2,3.")
     List<Integer> ids;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "Kernel backend. Default: ${DEFAULT-VALUE}.")
-    String backend;
-
-    @Option(names = "--adapter", paramLabel = "DIR", description = "Apply an adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors).")
-    Path adapter;
-
-    @Option(names = "--merge", description = "With --adapter: fold the adapter into the base weights first (same results, base-model speed).")
-    boolean merge;
-
     @Override
     public Integer call() throws Exception {
-        model = DefaultModel.orDefault(model, spec.commandLine());
+        Path model = options.folder(spec.commandLine());
         LlamaModel llama = LlamaModel.load(model);
         int vocab = llama.config().vocabSize();
         int[] tokens = ids.stream().mapToInt(Integer::intValue).toArray();
@@ -61,13 +51,7 @@ final class ForwardCommand implements Callable<Integer> {
             }
         }
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.kernels(backend);
-            if (adapter != null) {
-                var tuning = Adapters.apply(llama, adapter, quiet.host().catalog());
-                if (merge) {
-                    tuning.merge(kernels);
-                }
-            }
+            KernelBackend kernels = options.prepare(quiet, llama);
             LlamaEngine engine = new LlamaEngine(llama, kernels);
             TokenBatch batch = TokenBatch.nextToken(1, tokens.length, tokens);
             float[] logits = engine.forward(batch);

@@ -3,7 +3,6 @@ package io.gradus.host.cli;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.core.llama.Generator;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.host.job.Adapters;
 import io.gradus.core.tokenizer.HfTokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -11,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -26,9 +26,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR",
-            description = "Hugging Face model folder (default: the built-in model of gradus pretrain): config.json, model.safetensors and tokenizer.json.")
-    Path model;
+    @Mixin
+    ModelOptions options;
 
     @Option(names = "--prompt", required = true, description = "The text to continue.")
     String prompt;
@@ -48,15 +47,6 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Sampling seed. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "Kernel backend. Default: ${DEFAULT-VALUE}.")
-    String backend;
-
-    @Option(names = "--adapter", paramLabel = "DIR", description = "Apply an adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors).")
-    Path adapter;
-
-    @Option(names = "--merge", description = "With --adapter: fold the adapter into the base weights first (same results, base-model speed).")
-    boolean merge;
-
     @Override
     public Integer call() throws Exception {
         Generator.Sampling sampling;
@@ -65,17 +55,11 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        model = DefaultModel.orDefault(model, spec.commandLine());
+        Path model = options.folder(spec.commandLine());
         LlamaModel llama = LlamaModel.load(model);
         PrintWriter out = spec.commandLine().getOut();
         try (HfTokenizer tokenizer = HfTokenizer.load(model); QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.kernels(backend);
-            if (adapter != null) {
-                var tuning = Adapters.apply(llama, adapter, quiet.host().catalog());
-                if (merge) {
-                    tuning.merge(kernels);
-                }
-            }
+            KernelBackend kernels = options.prepare(quiet, llama);
             int[] ids = tokenizer.encode(prompt);
             Generator generator = new Generator(llama, kernels, ids.length + maxNewTokens + 1);
             out.print(prompt);

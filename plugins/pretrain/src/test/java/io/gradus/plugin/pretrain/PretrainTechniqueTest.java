@@ -108,7 +108,8 @@ class PretrainTechniqueTest {
 
             @Override
             public String decode(int[] ids) {
-                throw new UnsupportedOperationException("not used by encode");
+                return java.util.Arrays.stream(ids).mapToObj(id -> String.valueOf((char) (id + 'a' - 2)))
+                        .collect(java.util.stream.Collectors.joining());
             }
 
             @Override
@@ -123,7 +124,7 @@ class PretrainTechniqueTest {
 
             @Override
             public String renderChat(java.util.List<io.gradus.api.data.ChatMessage> messages, boolean addGenerationPrompt) {
-                throw new UnsupportedOperationException("not used by encode");
+                throw new IllegalStateException("this tokenizer has no chat template");
             }
         };
         Example example = objective.encode(new PretrainConfig(), Map.of("text", "abc"), chars);
