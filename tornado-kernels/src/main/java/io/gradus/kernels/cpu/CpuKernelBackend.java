@@ -151,6 +151,14 @@ public final class CpuKernelBackend implements KernelBackend {
     }
 
     @Override
+    public void dropout(float[] out, float[] x, int n, float p, long seed) {
+        if (!(p >= 0 && p < 1)) {
+            throw new IllegalArgumentException("dropout probability must be in [0, 1), was " + p);
+        }
+        parallel(n, 8, (from, to) -> ElementwiseKernels.dropout(out, x, p, seed, from, to));
+    }
+
+    @Override
     public void swigluForward(float[] h, float[] g, float[] u, int n) {
         parallel(n, 8, (from, to) -> ElementwiseKernels.swigluForward(h, g, u, from, to));
     }

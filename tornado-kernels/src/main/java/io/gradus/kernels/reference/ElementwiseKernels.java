@@ -29,4 +29,20 @@ public final class ElementwiseKernels {
             dg[i] = dh[i] * u[i] * sigmoid * (1f + g[i] * (1f - sigmoid));
         }
     }
+
+    /**
+     * Inverted dropout over [from, to): keeps x[i]/(1−p) when the uniform number of element i,
+     * SplitMix64(seed + i) mapped to [0, 1), is at least p.
+     */
+    public static void dropout(float[] out, float[] x, float p, long seed, int from, int to) {
+        float scale = 1f / (1f - p);
+        for (int i = from; i < to; i++) {
+            long z = seed + (i + 1) * 0x9E3779B97F4A7C15L;
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            z = z ^ (z >>> 31);
+            double uniform = (z >>> 11) * 0x1.0p-53;
+            out[i] = uniform >= p ? x[i] * scale : 0f;
+        }
+    }
 }

@@ -134,4 +134,11 @@ public interface KernelBackend {
      */
     void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
             float weightDecay, int step);
+
+    /**
+     * Inverted dropout: {@code out[i] = x[i] / (1 − p)} with probability 1 − p, else 0. Element i's
+     * decision is a pure function of {@code seed} and i (a counter-based generator), so the same
+     * seed gives the same mask on any backend and any thread count.
+     */
+    void dropout(float[] out, float[] x, int n, float p, long seed);
 }

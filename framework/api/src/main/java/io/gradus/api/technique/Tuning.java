@@ -42,6 +42,12 @@ public interface Tuning {
         return false;
     }
 
+    /**
+     * Switches between training and inference behaviour (dropout on or off). Tunings are created
+     * in inference mode; the trainer switches them to training for its steps.
+     */
+    default void setTraining(boolean training) {}
+
     /** Number of trainable scalars, for the "trainable / total" report. */
     default long trainableCount() {
         return trainableParameters().stream().mapToLong(Parameter::size).sum();

@@ -162,6 +162,7 @@ public final class JobRunner {
                 StandardOpenOption.CREATE, mode);
                 Writer evals = Files.newBufferedWriter(output.resolve("eval.jsonl"), StandardCharsets.UTF_8,
                         StandardOpenOption.CREATE, mode)) {
+            tuning.setTraining(true);
             trainer.run(hyper.steps(), m -> {
                 losses.add(m.loss());
                 progress.onStep(m);
@@ -173,7 +174,9 @@ public final class JobRunner {
                     if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
                         trainer.saveCheckpoint(checkpoint);
                         if (!heldOut.isEmpty()) {
+                            tuning.setTraining(false);
                             var eval = Evaluation.loss(evalEngine, kernels, heldOut, hyper.seqLen(), EVAL_WINDOWS);
+                            tuning.setTraining(true);
                             evals.write(JSON.writeValueAsString(Map.of("step", m.step(), "loss", eval.loss(),
                                     "targets", eval.targets())) + "\n");
                             evals.flush();
@@ -188,6 +191,7 @@ public final class JobRunner {
             events.publish(new JobStateChanged(Instant.now(), jobId, "FAILED", String.valueOf(e.getMessage())));
             throw e;
         }
+        tuning.setTraining(false);
         Path result = output.resolve("adapter");
         if (!tuning.save(result, new SafetensorsFiles(), modelDir.toString())) {
             result = output.resolve("model");

@@ -8,7 +8,7 @@ import java.util.List;
  * @param r rank of the update B·A (default 8)
  * @param loraAlpha scaling numerator: the update is multiplied by loraAlpha/r, or loraAlpha/√r with
  *     rsLoRA (default 16)
- * @param loraDropout dropout on the LoRA branch's input; only 0 is implemented so far (default 0)
+ * @param loraDropout dropout probability on the LoRA branch's input, in training only (default 0)
  * @param targetModules module names or suffixes to adapt (default q_proj, v_proj); the single entry
  *     {@code all-linear} adapts every linear module except the output head
  * @param useRslora rank-stabilised scaling α/√r (Kalajdzievski 2023) instead of α/r (default false)
@@ -27,8 +27,8 @@ public record LoraConfig(Integer r, Double loraAlpha, Double loraDropout, List<S
         if (!(loraAlpha > 0)) {
             throw new IllegalArgumentException("loraAlpha must be > 0, was " + loraAlpha);
         }
-        if (loraDropout != 0.0) {
-            throw new IllegalArgumentException("loraDropout " + loraDropout + " is not implemented yet; use 0");
+        if (!(loraDropout >= 0 && loraDropout < 1)) {
+            throw new IllegalArgumentException("loraDropout must be in [0, 1), was " + loraDropout);
         }
     }
 

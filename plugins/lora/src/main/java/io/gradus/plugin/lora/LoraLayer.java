@@ -19,7 +19,8 @@ import java.util.List;
  * <pre>
  *   dB += s · dyᵀ·h      dh = s · dy·B      dA += dhᵀ·x      dx += dh·A  (+ the base's dx)
  * </pre>
- * A starts Kaiming-uniform and B at zero, so training starts exactly from the base model.
+ * A starts Kaiming-uniform and B at zero, so training starts exactly from the base model. In
+ * training, dropout applies to the branch's input x (PEFT's lora_dropout).
  */
 public final class LoraLayer implements Linear {
 
@@ -27,13 +28,41 @@ public final class LoraLayer implements Linear {
     private final Parameter a;
     private final Parameter b;
     private final float scaling;
+    private final float dropout;
+    private final long nameHash;
     private boolean merged;
+    private boolean training;
 
-    LoraLayer(Linear base, Parameter a, Parameter b, double scaling) {
+    LoraLayer(Linear base, Parameter a, Parameter b, double scaling, double dropout, String name) {
         this.base = base;
         this.a = a;
         this.b = b;
         this.scaling = (float) scaling;
+        this.dropout = (float) dropout;
+        this.nameHash = name.hashCode() * 0x9E3779B97F4A7C15L;
+    }
+
+    void setTraining(boolean training) {
+        this.training = training;
+    }
+
+    /**
+     * The LoRA branch's input: x itself, or in training with dropout, x with inverted dropout.
+     * The mask's seed is derived from x (its sum of squares) and the module name, so the backward
+     * pass, which gets the same x, recomputes the same mask, and a resumed run draws the same
+     * masks as the uninterrupted one: there is no generator state to save.
+     */
+    private float[] branchInput(float[] x, int rows, KernelBackend kernels) {
+        if (!training || dropout == 0f) {
+            return x;
+        }
+        float[] dropped = new float[rows * inFeatures()];
+        kernels.dropout(dropped, x, dropped.length, dropout, maskSeed(x, rows, kernels));
+        return dropped;
+    }
+
+    private long maskSeed(float[] x, int rows, KernelBackend kernels) {
+        return Double.doubleToLongBits(kernels.sumOfSquares(x, rows * inFeatures())) ^ nameHash;
     }
 
     int rank() {
@@ -68,8 +97,9 @@ public final class LoraLayer implements Linear {
         if (merged) {
             return;
         }
+        float[] input = branchInput(x, rows, kernels);
         float[] h = new float[rows * rank()];
-        kernels.matmul(ABT, h, x, a.values(), rows, rank(), inFeatures(), false);
+        kernels.matmul(ABT, h, input, a.values(), rows, rank(), inFeatures(), false);
         kernels.scale(h, scaling, h.length);
         kernels.matmul(ABT, y, h, b.values(), rows, outFeatures(), rank(), true);
     }
@@ -81,8 +111,9 @@ public final class LoraLayer implements Linear {
         }
         base.backward(x, dy, dx, rows, kernels);
         int r = rank();
+        float[] input = branchInput(x, rows, kernels);
         float[] h = new float[rows * r];
-        kernels.matmul(ABT, h, x, a.values(), rows, r, inFeatures(), false);
+        kernels.matmul(ABT, h, input, a.values(), rows, r, inFeatures(), false);
         kernels.scale(h, scaling, h.length);
         if (b.trainable()) {
             kernels.matmul(ATB, b.gradient(), dy, h, outFeatures(), r, rows, true);
@@ -91,9 +122,17 @@ public final class LoraLayer implements Linear {
         kernels.matmul(AB, dh, dy, b.values(), rows, r, outFeatures(), false);
         kernels.scale(dh, scaling, dh.length);
         if (a.trainable()) {
-            kernels.matmul(ATB, a.gradient(), dh, x, r, inFeatures(), rows, true);
+            kernels.matmul(ATB, a.gradient(), dh, input, r, inFeatures(), rows, true);
         }
-        kernels.matmul(AB, dx, dh, a.values(), rows, inFeatures(), r, true);
+        if (input == x) {
+            kernels.matmul(AB, dx, dh, a.values(), rows, inFeatures(), r, true);
+        } else {
+            // Through the dropout: the same mask and 1/(1−p) scale apply to the gradient.
+            float[] dInput = new float[rows * inFeatures()];
+            kernels.matmul(AB, dInput, dh, a.values(), rows, inFeatures(), r, false);
+            kernels.dropout(dInput, dInput, dInput.length, dropout, maskSeed(x, rows, kernels));
+            kernels.add(dx, dInput, dInput.length);
+        }
     }
 
     /**

@@ -51,7 +51,7 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
             LoraLayer layer = new LoraLayer(base, initA(name, config.r(), base.inFeatures()),
                     new Parameter(name + ".lora_B.weight", new int[] {base.outFeatures(), config.r()},
                             new float[base.outFeatures() * config.r()]),
-                    config.scaling());
+                    config.scaling(), config.loraDropout(), name);
             layer.loraA().setTrainable(true);
             layer.loraB().setTrainable(true);
             model.replaceLinear(name, layer);
@@ -170,6 +170,11 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
             adapterConfig.put("inference_mode", true);
             Files.writeString(dir.resolve("adapter_config.json"), Json.write(adapterConfig));
             return true;
+        }
+
+        @Override
+        public void setTraining(boolean training) {
+            layers.values().forEach(l -> l.setTraining(training));
         }
 
         /** Folds every update into its base weight. */

@@ -3,18 +3,33 @@ package io.gradus.plugin.lora;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.gradus.api.data.Example;
+import io.gradus.api.data.TextTokenizer;
+import io.gradus.api.job.Hyperparameters;
+import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.TokenBatch;
+import io.gradus.api.technique.NextTokenLoss;
+import io.gradus.api.technique.Objective;
+import io.gradus.api.technique.StepResult;
 import io.gradus.api.technique.TechniqueException;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
+import io.gradus.core.train.PackedTokens;
+import io.gradus.core.train.Trainer;
 import io.gradus.kernels.cpu.CpuKernelBackend;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class LoraTechniqueTest {
 
@@ -66,11 +81,16 @@ class LoraTechniqueTest {
         assertThat(model.parameters()).filteredOn(Parameter::trainable).hasSize(8);
     }
 
-    @Test
-    @DisplayName("the gradients of A and B match finite differences of the loss")
-    void gradients() {
+    @ParameterizedTest(name = "dropout {0}")
+    @ValueSource(doubles = {0.0, 0.3})
+    @DisplayName("the gradients of A and B match finite differences of the loss, with and without dropout")
+    void gradients(double dropout) {
         LlamaModel model = model();
-        var tuning = new LoraTechnique().apply(model, new LoraConfig(4, 8.0, null, List.of("all-linear"), false));
+        // With dropout the mask is drawn from the module's input, so finite differences are only
+        // valid where a perturbation cannot change any mask: a single module in the last layer.
+        List<String> targets = dropout == 0 ? List.of("all-linear") : List.of("model.layers.1.mlp.down_proj");
+        var tuning = new LoraTechnique().apply(model, new LoraConfig(4, 8.0, dropout, targets, false));
+        tuning.setTraining(true);
         randomizeB(tuning, 5);
         LlamaEngine engine = new LlamaEngine(model, KERNELS);
         TokenBatch batch = batch();
@@ -123,13 +143,80 @@ class LoraTechniqueTest {
     }
 
     @Test
+    @DisplayName("dropout acts in training only: in inference the adapted model computes as without it")
+    void dropoutOnlyInTraining() {
+        LlamaModel plain = model();
+        randomizeB(new LoraTechnique().apply(plain, new LoraConfig(4, 8.0, 0.0, List.of("q_proj"), false)), 9);
+        LlamaModel withDropout = model();
+        var tuning = new LoraTechnique().apply(withDropout, new LoraConfig(4, 8.0, 0.5, List.of("q_proj"), false));
+        randomizeB(tuning, 9);
+
+        assertThat(logits(withDropout)).containsExactly(logits(plain));
+        tuning.setTraining(true);
+        assertThat(logits(withDropout)).isNotEqualTo(logits(plain));
+        assertThat(logits(withDropout)).as("the same input draws the same mask").containsExactly(logits(withDropout));
+    }
+
+    @Test
+    @DisplayName("with dropout, a run resumed from a checkpoint repeats the uninterrupted run exactly")
+    void dropoutResumesExactly(@TempDir Path dir) throws Exception {
+        int[] stream = new int[400];
+        for (int i = 0; i < stream.length; i++) {
+            stream[i] = (i * 7 + i / 13) % CONFIG.vocabSize();
+        }
+        var hyper = new Hyperparameters(6, 2, 8, 1, 1e-2, 1, "linear", 0.0, null, null, null, 1.0);
+        Supplier<Trainer<Object>> fresh = () -> {
+            LlamaModel model = model();
+            var tuning = new LoraTechnique().apply(model, new LoraConfig(4, 8.0, 0.2, List.of("all-linear"), false));
+            tuning.setTraining(true);
+            return new Trainer<>(new LlamaEngine(model, KERNELS), tuning.trainableParameters(),
+                    new NextToken(), null, new PackedTokens(stream, 2, 8), hyper);
+        };
+        List<Double> straight = new ArrayList<>();
+        fresh.get().run(6, m -> straight.add(m.loss()));
+        List<Double> resumed = new ArrayList<>();
+        var first = fresh.get();
+        first.run(3, m -> resumed.add(m.loss()));
+        first.saveCheckpoint(dir.resolve("ckpt"));
+        var second = fresh.get();
+        second.resume(dir.resolve("ckpt"));
+        second.run(6, m -> resumed.add(m.loss()));
+        assertThat(resumed).containsExactlyElementsOf(straight);
+    }
+
+    /** The next-token objective, as the sft and pretrain bundles compute it. */
+    private static final class NextToken implements Objective<Object> {
+        @Override
+        public Class<Object> configType() {
+            return Object.class;
+        }
+
+        @Override
+        public String description() {
+            return "next token";
+        }
+
+        @Override
+        public StepResult step(Object config, TokenBatch batch, ModelRunner runner,
+                float gradScale) {
+            return NextTokenLoss.step(batch, runner, gradScale);
+        }
+
+        @Override
+        public Example encode(Object config, Map<String, Object> record,
+                TextTokenizer tokenizer) {
+            return Example.allTargets(tokenizer.encode(String.valueOf(record.get("text"))));
+        }
+    }
+
+    @Test
     @DisplayName("targets that match no module are an error listing the module names")
     void unknownTargets() {
         assertThatThrownBy(() -> new LoraTechnique().apply(model(), new LoraConfig(null, null, null, List.of("c_attn"), null)))
                 .isInstanceOf(TechniqueException.class)
                 .hasMessageContaining("c_attn")
                 .hasMessageContaining("self_attn.q_proj");
-        assertThatThrownBy(() -> new LoraConfig(null, null, 0.1, null, null)).hasMessageContaining("loraDropout");
+        assertThatThrownBy(() -> new LoraConfig(null, null, 1.0, null, null)).hasMessageContaining("loraDropout");
     }
 
     private static double loss(LlamaEngine engine, TokenBatch batch, float[] d) {
