@@ -48,6 +48,17 @@ public interface Tuning {
      */
     default void setTraining(boolean training) {}
 
+    /**
+     * Turns what this tuning added on or off, leaving the base model as it is: with several
+     * adapters applied to one model, enabling one and disabling the others switches between them
+     * without reloading the base.
+     *
+     * @return false if this tuning cannot be switched off (it changed the weights themselves)
+     */
+    default boolean setEnabled(boolean enabled) {
+        return false;
+    }
+
     /** Number of trainable scalars, for the "trainable / total" report. */
     default long trainableCount() {
         return trainableParameters().stream().mapToLong(Parameter::size).sum();

@@ -12,8 +12,11 @@ import java.util.List;
  * @param targetModules module names or suffixes to adapt (default q_proj, v_proj); the single entry
  *     {@code all-linear} adapts every linear module except the output head
  * @param useRslora rank-stabilised scaling α/√r (Kalajdzievski 2023) instead of α/r (default false)
+ * @param adapterName name of this adapter among several on one model (default {@code default});
+ *     its factors are named {@code <module>.lora_A.<name>.weight} unless it is the default one
  */
-public record LoraConfig(Integer r, Double loraAlpha, Double loraDropout, List<String> targetModules, Boolean useRslora) {
+public record LoraConfig(
+        Integer r, Double loraAlpha, Double loraDropout, List<String> targetModules, Boolean useRslora, String adapterName) {
 
     public LoraConfig {
         r = r == null ? 8 : r;
@@ -21,6 +24,10 @@ public record LoraConfig(Integer r, Double loraAlpha, Double loraDropout, List<S
         loraDropout = loraDropout == null ? 0.0 : loraDropout;
         targetModules = targetModules == null || targetModules.isEmpty() ? List.of("q_proj", "v_proj") : List.copyOf(targetModules);
         useRslora = useRslora != null && useRslora;
+        adapterName = adapterName == null || adapterName.isBlank() ? "default" : adapterName;
+        if (!adapterName.matches("[A-Za-z0-9_-]+")) {
+            throw new IllegalArgumentException("adapterName must be letters, digits, '_' or '-', was '" + adapterName + "'");
+        }
         if (r <= 0) {
             throw new IllegalArgumentException("r must be > 0, was " + r);
         }
@@ -34,7 +41,7 @@ public record LoraConfig(Integer r, Double loraAlpha, Double loraDropout, List<S
 
     /** PEFT's defaults: r 8, α 16, no dropout, q_proj and v_proj. */
     public static LoraConfig defaults() {
-        return new LoraConfig(null, null, null, null, null);
+        return new LoraConfig(null, null, null, null, null, null);
     }
 
     /** The factor applied to B·A·x. */

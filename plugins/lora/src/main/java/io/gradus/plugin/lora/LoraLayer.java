@@ -32,6 +32,7 @@ public final class LoraLayer implements Linear {
     private final long nameHash;
     private boolean merged;
     private boolean training;
+    private boolean enabled = true;
 
     LoraLayer(Linear base, Parameter a, Parameter b, double scaling, double dropout, String name) {
         this.base = base;
@@ -44,6 +45,18 @@ public final class LoraLayer implements Linear {
 
     void setTraining(boolean training) {
         this.training = training;
+    }
+
+    /**
+     * Turns the low-rank branch on or off. Several adapters on one model are nested layers, one
+     * per adapter; enabling one and disabling the others switches adapters without touching the
+     * base weights.
+     */
+    void setEnabled(boolean enabled) {
+        if (merged && !enabled) {
+            throw new IllegalStateException("a merged adapter cannot be disabled; unmerge it first");
+        }
+        this.enabled = enabled;
     }
 
     /**
@@ -94,7 +107,7 @@ public final class LoraLayer implements Linear {
     @Override
     public void forward(float[] x, float[] y, int rows, KernelBackend kernels) {
         base.forward(x, y, rows, kernels);
-        if (merged) {
+        if (merged || !enabled) {
             return;
         }
         float[] input = branchInput(x, rows, kernels);
@@ -110,6 +123,9 @@ public final class LoraLayer implements Linear {
             throw new IllegalStateException("a merged LoRA layer cannot train; unmerge it first");
         }
         base.backward(x, dy, dx, rows, kernels);
+        if (!enabled) {
+            return;
+        }
         int r = rank();
         float[] input = branchInput(x, rows, kernels);
         float[] h = new float[rows * r];
@@ -140,7 +156,7 @@ public final class LoraLayer implements Linear {
      * must be a plain weight (a module with one [out, in] parameter).
      */
     void merge(KernelBackend kernels) {
-        if (!merged) {
+        if (!merged && enabled) {
             addDelta(kernels, scaling);
             merged = true;
         }
@@ -159,11 +175,12 @@ public final class LoraLayer implements Linear {
     }
 
     private void addDelta(KernelBackend kernels, float factor) {
-        List<Parameter> baseParameters = base.parameters();
-        if (baseParameters.size() != 1) {
-            throw new IllegalStateException("cannot merge into a base module with " + baseParameters.size() + " parameters");
+        // The dense weight comes first in a module's parameters, below any other adapter's factors.
+        Parameter weight = base.parameters().getFirst();
+        if (weight.shape().length != 2 || weight.shape()[0] != outFeatures() || weight.shape()[1] != inFeatures()) {
+            throw new IllegalStateException("cannot merge into " + weight.name() + ": it is not the module's weight");
         }
-        float[] w = baseParameters.getFirst().values();
+        float[] w = weight.values();
         float[] delta = new float[w.length];
         // delta[out, in] = B[out, r] · A[r, in]
         kernels.matmul(AB, delta, b.values(), a.values(), outFeatures(), inFeatures(), rank(), false);

@@ -48,8 +48,9 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
                 continue;
             }
             Linear base = entry.getValue();
-            LoraLayer layer = new LoraLayer(base, initA(name, config.r(), base.inFeatures()),
-                    new Parameter(name + ".lora_B.weight", new int[] {base.outFeatures(), config.r()},
+            String suffix = config.adapterName().equals("default") ? ".weight" : "." + config.adapterName() + ".weight";
+            LoraLayer layer = new LoraLayer(base, initA(name + ".lora_A" + suffix, config.r(), base.inFeatures()),
+                    new Parameter(name + ".lora_B" + suffix, new int[] {base.outFeatures(), config.r()},
                             new float[base.outFeatures() * config.r()]),
                     config.scaling(), config.loraDropout(), name);
             layer.loraA().setTrainable(true);
@@ -74,12 +75,13 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
         int loaded = 0;
         for (var entry : tuning.layers().entrySet()) {
             for (Parameter target : List.of(entry.getValue().loraA(), entry.getValue().loraB())) {
-                Parameter saved = tensors.get(PEFT_PREFIX + target.name());
+                String peftName = peftName(entry.getKey(), target == entry.getValue().loraA());
+                Parameter saved = tensors.get(peftName);
                 if (saved == null) {
-                    throw new TechniqueException("lora: the adapter has no tensor " + PEFT_PREFIX + target.name());
+                    throw new TechniqueException("lora: the adapter has no tensor " + peftName);
                 }
                 if (!java.util.Arrays.equals(saved.shape(), target.shape())) {
-                    throw new TechniqueException("lora: tensor " + PEFT_PREFIX + target.name() + " has shape "
+                    throw new TechniqueException("lora: tensor " + peftName + " has shape "
                             + java.util.Arrays.toString(saved.shape()) + ", the model needs "
                             + java.util.Arrays.toString(target.shape()));
                 }
@@ -96,20 +98,25 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
 
     /**
      * A ~ U(−1/√in, 1/√in): PyTorch's Kaiming-uniform with a = √5, PEFT's default for lora_A. Seeded
-     * by the module name, so the same model and configuration always start from the same adapter.
+     * by the parameter's name, so the same model and configuration always start from the same adapter.
      */
-    private static Parameter initA(String module, int r, int in) {
-        Random random = new Random(module.hashCode());
+    private static Parameter initA(String name, int r, int in) {
+        Random random = new Random(name.hashCode());
         float bound = (float) (1 / Math.sqrt(in));
         float[] values = new float[r * in];
         for (int i = 0; i < values.length; i++) {
             values[i] = (random.nextFloat() * 2 - 1) * bound;
         }
-        return new Parameter(module + ".lora_A.weight", new int[] {r, in}, values);
+        return new Parameter(name, new int[] {r, in}, values);
     }
 
     /** PEFT prefixes module names with the wrapper path of its PeftModel. */
     static final String PEFT_PREFIX = "base_model.model.";
+
+    /** A factor's name in PEFT's files, which leave the adapter's name out. */
+    static String peftName(String module, boolean isA) {
+        return PEFT_PREFIX + module + (isA ? ".lora_A.weight" : ".lora_B.weight");
+    }
 
     /** The result of applying LoRA: the adapted modules and their trainable factors. */
     public static final class LoraTuning implements Tuning {
@@ -149,10 +156,9 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
         public boolean save(Path dir, TensorFiles files, String baseModel) throws IOException {
             Files.createDirectories(dir);
             SequencedMap<String, Parameter> tensors = new LinkedHashMap<>();
-            for (LoraLayer layer : layers.values()) {
-                for (Parameter p : List.of(layer.loraA(), layer.loraB())) {
-                    tensors.put(PEFT_PREFIX + p.name(), p);
-                }
+            for (var entry : layers.entrySet()) {
+                tensors.put(peftName(entry.getKey(), true), entry.getValue().loraA());
+                tensors.put(peftName(entry.getKey(), false), entry.getValue().loraB());
             }
             files.write(dir.resolve("adapter_model.safetensors"), tensors, Map.of("format", "pt"));
             Map<String, Object> adapterConfig = new LinkedHashMap<>();
@@ -175,6 +181,13 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
         @Override
         public void setTraining(boolean training) {
             layers.values().forEach(l -> l.setTraining(training));
+        }
+
+        /** Turns this adapter on or off; other adapters on the same model are not touched. */
+        @Override
+        public boolean setEnabled(boolean enabled) {
+            layers.values().forEach(l -> l.setEnabled(enabled));
+            return true;
         }
 
         /** Folds every update into its base weight. */
