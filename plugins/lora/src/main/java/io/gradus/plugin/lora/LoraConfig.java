@@ -9,8 +9,11 @@ import java.util.List;
  * @param loraAlpha scaling numerator: the update is multiplied by loraAlpha/r, or loraAlpha/√r with
  *     rsLoRA (default 16)
  * @param loraDropout dropout probability on the LoRA branch's input, in training only (default 0)
- * @param targetModules module names or suffixes to adapt (default q_proj, v_proj); the single entry
- *     {@code all-linear} adapts every linear module except the output head
+ * @param targetModules modules to adapt (default q_proj, v_proj): a name matches a module whose name
+ *     is it or ends with "." + it (PEFT's list semantics); an entry with regular-expression
+ *     characters other than '.' ({@code * + ? [ ] ( ) | ^ $ \}) must match the whole module name
+ *     (PEFT's string semantics); the single entry {@code all-linear} adapts every linear module
+ *     except the output head
  * @param useRslora rank-stabilised scaling α/√r (Kalajdzievski 2023) instead of α/r (default false)
  * @param adapterName name of this adapter among several on one model (default {@code default});
  *     its factors are named {@code <module>.lora_A.<name>.weight} unless it is the default one
@@ -34,6 +37,13 @@ public record LoraConfig(
         if (!(loraAlpha > 0)) {
             throw new IllegalArgumentException("loraAlpha must be > 0, was " + loraAlpha);
         }
+        for (String target : targetModules) {
+            try {
+                java.util.regex.Pattern.compile(target);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw new IllegalArgumentException("targetModules: '" + target + "' is not a valid pattern: " + e.getDescription());
+            }
+        }
         if (!(loraDropout >= 0 && loraDropout < 1)) {
             throw new IllegalArgumentException("loraDropout must be in [0, 1), was " + loraDropout);
         }
@@ -55,7 +65,8 @@ public record LoraConfig(
             return true;
         }
         for (String target : targetModules) {
-            if (name.equals(target) || name.endsWith("." + target)) {
+            boolean pattern = target.chars().anyMatch(c -> "*+?[]()|^$\\".indexOf(c) >= 0);
+            if (pattern ? name.matches(target) : name.equals(target) || name.endsWith("." + target)) {
                 return true;
             }
         }

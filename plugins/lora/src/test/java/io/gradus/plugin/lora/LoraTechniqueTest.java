@@ -236,6 +236,21 @@ class LoraTechniqueTest {
     }
 
     @Test
+    @DisplayName("targets match by name suffix, or as a whole-name pattern")
+    void targetMatching() {
+        var suffix = new LoraConfig(null, null, null, List.of("self_attn.q_proj", "up_proj"), null, null);
+        assertThat(suffix.targets("model.layers.3.self_attn.q_proj")).isTrue();
+        assertThat(suffix.targets("model.layers.3.mlp.up_proj")).isTrue();
+        assertThat(suffix.targets("model.layers.3.mlp.gate_proj")).isFalse();
+        var pattern = new LoraConfig(null, null, null, List.of("model\\.layers\\.[01]\\..*(q|v)_proj"), null, null);
+        assertThat(pattern.targets("model.layers.1.self_attn.v_proj")).isTrue();
+        assertThat(pattern.targets("model.layers.2.self_attn.v_proj")).isFalse();
+        assertThat(pattern.targets("model.layers.0.self_attn.k_proj")).isFalse();
+        assertThatThrownBy(() -> new LoraConfig(null, null, null, List.of("q_proj("), null, null))
+                .hasMessageContaining("targetModules");
+    }
+
+    @Test
     @DisplayName("targets that match no module are an error listing the module names")
     void unknownTargets() {
         assertThatThrownBy(() -> new LoraTechnique().apply(model(), new LoraConfig(null, null, null, List.of("c_attn"), null, null)))
