@@ -97,8 +97,8 @@ class TrainCommandTest {
     @DisplayName("LoRA trains only the low-rank factors and writes the adapter in PEFT's layout")
     void trainsLora() throws Exception {
         String lora = JOB.replace("STEPS", "16").replace("tuner: {name: full, version: \"[1.0,2.0)\"}",
-                "tuner: {name: lora, config: {r: 4, loraAlpha: 8, targetModules: [q_proj, v_proj, down_proj]}}")
-                .replace("learningRate: 0.003", "learningRate: 0.01");
+                "tuner: {name: lora, config: {r: 4, loraAlpha: 8, loraDropout: 0.1, targetModules: [q_proj, v_proj, down_proj]}}")
+                .replace("learningRate: 0.003", "learningRate: 0.01, packing: false");
         assertThat(train(lora)).as(String.valueOf(err)).isZero();
 
         Path adapter = dir.resolve("out/adapter");

@@ -15,6 +15,8 @@ package io.gradus.api.job;
  * @param beta2 AdamW second-moment decay (default 0.999)
  * @param epsilon AdamW epsilon (default 1e-8)
  * @param maxGradNorm clip the global gradient norm to this value; 0 disables (default 1.0)
+ * @param packing join examples end to end into full rows (default true); false gives each example
+ *     its own row, cut or padded to seqLen, with no loss on the padding
  */
 public record Hyperparameters(
         Integer steps,
@@ -28,7 +30,8 @@ public record Hyperparameters(
         Double beta1,
         Double beta2,
         Double epsilon,
-        Double maxGradNorm) {
+        Double maxGradNorm,
+        Boolean packing) {
 
     public Hyperparameters {
         steps = positive("steps", steps, 100);
@@ -50,11 +53,12 @@ public record Hyperparameters(
         beta2 = unitInterval("beta2", beta2, 0.999);
         epsilon = nonNegative("epsilon", epsilon, 1e-8);
         maxGradNorm = nonNegative("maxGradNorm", maxGradNorm, 1.0);
+        packing = packing == null || packing;
     }
 
     /** All defaults. */
     public static Hyperparameters defaults() {
-        return new Hyperparameters(null, null, null, null, null, null, null, null, null, null, null, null);
+        return new Hyperparameters(null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     private static int positive(String field, Integer value, int fallback) {

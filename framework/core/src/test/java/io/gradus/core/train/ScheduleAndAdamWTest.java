@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class ScheduleAndAdamWTest {
 
     private static Hyperparameters schedule(String kind) {
-        return new Hyperparameters(110, null, null, null, 1e-3, 10, kind, null, null, null, null, null);
+        return new Hyperparameters(110, null, null, null, 1e-3, 10, kind, null, null, null, null, null, null);
     }
 
     @Test

@@ -68,7 +68,7 @@ class TrainerTest {
     }
 
     private static Hyperparameters hyper(int steps, int batch, int accumulation, String schedule) {
-        return new Hyperparameters(steps, batch, 16, accumulation, 1e-2, 2, schedule, 0.01, null, null, null, 1.0);
+        return new Hyperparameters(steps, batch, 16, accumulation, 1e-2, 2, schedule, 0.01, null, null, null, 1.0, null);
     }
 
     private record Run(LlamaModel model, Trainer<Void> trainer, List<Trainer.StepMetrics> metrics) {}

@@ -146,7 +146,7 @@ final class BenchCommand implements Callable<Integer> {
                 public void seek(long position) {}
             };
             Hyperparameters hyper = new Hyperparameters(Integer.MAX_VALUE, shape.batch(), shape.seq(), 1, 1e-4, 0,
-                    "constant", 0.0, null, null, null, 0.0);
+                    "constant", 0.0, null, null, null, 0.0, null);
             Objective<Object> typed = (Objective<Object>) objective;
             Object objectiveConfig = new ObjectMapper().convertValue(Map.of(), typed.configType());
             Trainer<Object> trainer = new Trainer<>(engine, trainable, typed, objectiveConfig, same, hyper);

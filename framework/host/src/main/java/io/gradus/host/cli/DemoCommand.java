@@ -94,7 +94,7 @@ final class DemoCommand implements Callable<Integer> {
             Report before = report(base, null, heldOut, shown, kernels, catalog);
 
             terminal.printf("== 2/3 LoRA + SFT on %,d questions about words ==%n", train.size());
-            Hyperparameters hyper = new Hyperparameters(steps, 8, 128, 1, 3e-3, 15, "cosine", 0.0, null, null, null, 1.0);
+            Hyperparameters hyper = new Hyperparameters(steps, 8, 128, 1, 3e-3, 15, "cosine", 0.0, null, null, null, 1.0, null);
             JobSpec job = new JobSpec("demo-lora-sft", base.toString(),
                     new TechniqueRef("lora", null, Map.of("r", 16, "loraAlpha", 32, "targetModules", List.of("all-linear"))),
                     new TechniqueRef("sft", null, Map.of()),

@@ -110,7 +110,7 @@ final class PretrainCommand implements Callable<Integer> {
         try (QuietHost quiet = new QuietHost()) {
             KernelBackend kernels = quiet.kernels("cpu");
             Hyperparameters hyper = new Hyperparameters(steps, batch, seq, 1, learningRate, Math.max(1, steps / 20), "cosine",
-                    0.1, 0.9, 0.95, 1e-8, 1.0);
+                    0.1, 0.9, 0.95, 1e-8, 1.0, null);
             JobSpec job = new JobSpec("wordnet-pretrain", init.toString(), new TechniqueRef("full", null, Map.of()),
                     new TechniqueRef("pretrain", null, Map.of()), new JobSpec.DataSpec(data.resolve("train.jsonl").toString(),
                     data.resolve("heldout.jsonl").toString()), hyper, folder.resolve("run").toString(), 42L);

@@ -22,7 +22,9 @@ import io.gradus.api.technique.Tuning;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.HfTokenizer;
+import io.gradus.core.train.BatchSource;
 import io.gradus.core.train.PackedTokens;
+import io.gradus.core.train.PaddedExamples;
 import io.gradus.core.train.Trainer;
 import io.gradus.host.SafetensorsFiles;
 import java.io.BufferedReader;
@@ -132,9 +134,13 @@ public final class JobRunner {
             }
         }
         var hyper = job.hyper();
-        PackedTokens data = PackedTokens.of(examples, hyper.batchSize(), hyper.seqLen());
-        terminal.printf("data %s: %,d examples, %,d tokens; %d steps of %d x %d tokens (x%d accumulation)%n", trainFile,
-                examples.size(), data.length(), hyper.steps(), hyper.batchSize(), hyper.seqLen(), hyper.gradAccumulation());
+        BatchSource data = hyper.packing()
+                ? PackedTokens.of(examples, hyper.batchSize(), hyper.seqLen())
+                : new PaddedExamples(examples, hyper.batchSize(), hyper.seqLen(), Math.max(0, model.config().eosTokenId()));
+        terminal.printf("data %s: %,d examples, %,d tokens (%s); %d steps of %d x %d tokens (x%d accumulation)%n",
+                trainFile, examples.size(), examples.stream().mapToLong(e -> e.ids().length).sum(),
+                hyper.packing() ? "packed" : "one per row", hyper.steps(), hyper.batchSize(), hyper.seqLen(),
+                hyper.gradAccumulation());
 
         LlamaEngine engine = new LlamaEngine(model, kernels);
         Trainer<Object> trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, objectiveConfig, data, hyper);

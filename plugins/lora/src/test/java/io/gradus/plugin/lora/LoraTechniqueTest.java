@@ -164,7 +164,7 @@ class LoraTechniqueTest {
         for (int i = 0; i < stream.length; i++) {
             stream[i] = (i * 7 + i / 13) % CONFIG.vocabSize();
         }
-        var hyper = new Hyperparameters(6, 2, 8, 1, 1e-2, 1, "linear", 0.0, null, null, null, 1.0);
+        var hyper = new Hyperparameters(6, 2, 8, 1, 1e-2, 1, "linear", 0.0, null, null, null, 1.0, null);
         Supplier<Trainer<Object>> fresh = () -> {
             LlamaModel model = model();
             var tuning = new LoraTechnique().apply(model, new LoraConfig(4, 8.0, 0.2, List.of("all-linear"), false, null));
