@@ -3,11 +3,10 @@ package io.gradus.core.tokenizer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -19,67 +18,17 @@ class HfTokenizerTest {
     Path dir;
 
     /**
-     * GPT-2's byte-to-character table: printable bytes map to themselves, the others to code
-     * points from 256 up, so every byte string is a string of visible characters.
+     * A byte-level BPE tokenizer.json with hand-chosen merges (h+e, l+l, he+ll), written by the
+     * trainer's writer: 256 byte tokens, ids 256–258 for the merges, 259 and up for the special tokens.
      */
-    static String byteChar(int b) {
-        boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-        if (printable) {
-            return String.valueOf((char) b);
-        }
-        int n = 0;
-        for (int i = 0; i < b; i++) {
-            boolean p = (i >= '!' && i <= '~') || (i >= 0xA1 && i <= 0xAC) || (i >= 0xAE && i <= 0xFF);
-            if (!p) {
-                n++;
-            }
-        }
-        return String.valueOf((char) (256 + n));
-    }
-
-    /** A byte-level BPE tokenizer.json: 256 byte tokens, three merges, BOS/EOS special tokens. */
     private Path byteLevelBpe() throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode root = json.createObjectNode();
-        root.put("version", "1.0");
-        ArrayNode added = root.putArray("added_tokens");
-        String[] specials = {"<|bos|>", "<|eos|>"};
-        for (int i = 0; i < specials.length; i++) {
-            added.addObject().put("id", 256 + 3 + i).put("content", specials[i]).put("single_word", false)
-                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
-        }
-        root.putNull("normalizer");
-        root.putObject("pre_tokenizer").put("type", "ByteLevel").put("add_prefix_space", false)
-                .put("trim_offsets", true).put("use_regex", true);
-        ObjectNode post = root.putObject("post_processor");
-        post.put("type", "TemplateProcessing");
-        ArrayNode single = post.putArray("single");
-        single.addObject().putObject("SpecialToken").put("id", "<|bos|>").put("type_id", 0);
-        single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-        post.putArray("pair");
-        ObjectNode special = post.putObject("special_tokens").putObject("<|bos|>");
-        special.put("id", "<|bos|>");
-        special.putArray("ids").add(259);
-        special.putArray("tokens").add("<|bos|>");
-        root.putObject("decoder").put("type", "ByteLevel").put("add_prefix_space", true).put("trim_offsets", true)
-                .put("use_regex", true);
-        ObjectNode model = root.putObject("model");
-        model.put("type", "BPE");
-        model.putNull("dropout");
-        model.putNull("unk_token");
-        model.put("fuse_unk", false);
-        model.put("byte_fallback", false);
-        ObjectNode vocab = model.putObject("vocab");
+        List<String> vocab = new ArrayList<>();
         for (int b = 0; b < 256; b++) {
-            vocab.put(byteChar(b), b);
+            vocab.add(ByteLevel.symbol(b));
         }
-        vocab.put("he", 256);
-        vocab.put("ll", 257);
-        vocab.put("hell", 258);
-        model.putArray("merges").add("h e").add("l l").add("he ll");
-        Path file = dir.resolve("tokenizer.json");
-        json.writeValue(file.toFile(), root);
-        return file;
+        vocab.addAll(List.of("he", "ll", "hell"));
+        BpeTrainer.write(new BpeTrainer.Trained(vocab, List.of("h e", "l l", "he ll")), dir);
+        return dir.resolve("tokenizer.json");
     }
 
     @Test
