@@ -2,10 +2,12 @@ package io.gradus.kernels.cpu;
 
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
+import io.gradus.api.kernel.Nf4;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
 import io.gradus.kernels.reference.LossKernels;
+import io.gradus.kernels.reference.Nf4Kernels;
 import io.gradus.kernels.reference.NormKernels;
 import io.gradus.kernels.reference.OptimizerKernels;
 import io.gradus.kernels.reference.RopeKernels;
@@ -24,6 +26,11 @@ public final class CpuKernelBackend implements KernelBackend {
 
     /** Work (inner iterations) below which a block is not split further: forking would cost more. */
     private static final long GRAIN = 1 << 15;
+
+    /** Rows of an NF4 weight dequantized at a time by {@link #nf4Matmul}: a panel of 64·k floats. */
+    private static final int NF4_PANEL = 64;
+
+    private static final float[] NF4_CODE = Nf4.code();
 
     /** Elements per partial sum of {@link #sumOfSquares}. */
     private static final int SUM_BLOCK = 1 << 14;
@@ -189,11 +196,7 @@ public final class CpuKernelBackend implements KernelBackend {
         // Fixed blocks summed in block order: the result does not depend on thread timing.
         int blocks = (n + SUM_BLOCK - 1) / SUM_BLOCK;
         double[] partial = new double[blocks];
-        parallel(blocks, SUM_BLOCK, (from, to) -> {
-            for (int blk = from; blk < to; blk++) {
-                partial[blk] = OptimizerKernels.sumOfSquares(x, blk * SUM_BLOCK, Math.min(n, (blk + 1) * SUM_BLOCK));
-            }
-        });
+        parallel(blocks, SUM_BLOCK, (from, to) -> OptimizerKernels.sumOfSquares(x, partial, n, SUM_BLOCK, from, to));
         double sum = 0;
         for (double p : partial) {
             sum += p;
@@ -215,6 +218,73 @@ public final class CpuKernelBackend implements KernelBackend {
         float bc1 = (float) (1 - Math.pow(beta1, step));
         float bc2 = (float) (1 - Math.pow(beta2, step));
         parallel(n, 8, (from, to) -> OptimizerKernels.adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2, from, to));
+    }
+
+    @Override
+    public void nf4Dequantize(float[] out, byte[] packed, float[] absmax, int n, int blockSize) {
+        checkNf4(packed, absmax, n, blockSize);
+        parallel(n, 2, (from, to) -> Nf4Kernels.dequantize(out, packed, absmax, NF4_CODE, blockSize, from, to));
+    }
+
+    /**
+     * Fused in panels: {@value #NF4_PANEL} rows of W at a time are expanded into a small buffer and
+     * multiplied with the float kernels, so the whole weight never exists in float form.
+     */
+    @Override
+    public void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, float[] absmax, int blockSize,
+            int m, int n, int k, boolean accumulate) {
+        checkNf4(packed, absmax, n * k, blockSize);
+        switch (layout) {
+            case ABT -> {
+                // C[:, j0:j1] = A · W[j0:j1, :]ᵀ, computed into a [m, rows] buffer and copied into C's columns.
+                float[] panel = new float[NF4_PANEL * k];
+                float[] block = new float[m * NF4_PANEL];
+                for (int j0 = 0; j0 < n; j0 += NF4_PANEL) {
+                    int rows = Math.min(NF4_PANEL, n - j0);
+                    int offset = j0 * k;
+                    parallel(rows * k, 2, (from, to) -> dequantizeInto(panel, packed, absmax, blockSize, offset, from, to));
+                    matmul(MatmulLayout.ABT, block, a, panel, m, rows, k, false);
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < rows; j++) {
+                            int index = i * n + j0 + j;
+                            c[index] = accumulate ? c[index] + block[i * rows + j] : block[i * rows + j];
+                        }
+                    }
+                }
+            }
+            case AB -> {
+                // C (+)= Σ over panels of A[:, p0:p1] · W[p0:p1, :]; A's columns are copied into a [m, rows] buffer.
+                float[] panel = new float[NF4_PANEL * n];
+                float[] columns = new float[m * NF4_PANEL];
+                for (int p0 = 0; p0 < k; p0 += NF4_PANEL) {
+                    int rows = Math.min(NF4_PANEL, k - p0);
+                    int offset = p0 * n;
+                    parallel(rows * n, 2, (from, to) -> dequantizeInto(panel, packed, absmax, blockSize, offset, from, to));
+                    for (int i = 0; i < m; i++) {
+                        System.arraycopy(a, i * k + p0, columns, i * rows, rows);
+                    }
+                    matmul(MatmulLayout.AB, c, columns, panel, m, n, rows, accumulate || p0 > 0);
+                }
+            }
+            case ATB -> throw new IllegalArgumentException(
+                    "nf4Matmul: layout ATB would be the gradient of an NF4 weight, which is frozen; use AB or ABT");
+        }
+    }
+
+    /** out[i] = element offset + i of the NF4 tensor, for i in [from, to). */
+    private static void dequantizeInto(float[] out, byte[] packed, float[] absmax, int blockSize, int offset, int from,
+            int to) {
+        for (int i = from; i < to; i++) {
+            out[i] = Nf4Kernels.weight(packed, absmax, NF4_CODE, blockSize, offset + i);
+        }
+    }
+
+    private static void checkNf4(byte[] packed, float[] absmax, int n, int blockSize) {
+        if (blockSize <= 0 || packed.length < (n + 1) / 2 || absmax.length < Nf4.blocks(n, blockSize)) {
+            throw new IllegalArgumentException("NF4: " + n + " elements in blocks of " + blockSize + " need "
+                    + (n + 1) / 2 + " bytes and " + Nf4.blocks(Math.max(n, 0), Math.max(blockSize, 1))
+                    + " scales, got " + packed.length + " and " + absmax.length);
+        }
     }
 
     /** The [cols, rows] transpose of a row-major [rows, cols] matrix. */

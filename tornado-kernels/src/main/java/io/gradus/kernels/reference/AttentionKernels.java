@@ -1,5 +1,7 @@
 package io.gradus.kernels.reference;
 
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+
 /**
  * Causal scaled-dot-product attention with grouped-query heads, in the llm.c style: the forward pass
  * keeps the softmax probabilities for the backward pass.
@@ -18,7 +20,7 @@ public final class AttentionKernels {
             int kvHeads, int headDim, int from, int to) {
         float scale = 1f / (float) Math.sqrt(headDim);
         int group = heads / kvHeads;
-        for (int index = from; index < to; index++) {
+        for (@Parallel int index = from; index < to; index++) {
             int t = index % seq;
             int h = (index / seq) % heads;
             int b = index / (seq * heads);
@@ -72,7 +74,7 @@ public final class AttentionKernels {
             float[] v, float[] scratch, int seq, int heads, int kvHeads, int headDim, int from, int to) {
         float scale = 1f / (float) Math.sqrt(headDim);
         int group = heads / kvHeads;
-        for (int index = from; index < to; index++) {
+        for (@Parallel int index = from; index < to; index++) {
             int b = index / kvHeads;
             int kvh = index % kvHeads;
             int rowBase = index * seq;
@@ -114,7 +116,7 @@ public final class AttentionKernels {
             int heads, int kvHeads, int headDim, int from, int to) {
         float scale = 1f / (float) Math.sqrt(headDim);
         int group = heads / kvHeads;
-        for (int h = from; h < to; h++) {
+        for (@Parallel int h = from; h < to; h++) {
             int kvh = h / group;
             int qBase = h * headDim;
             int sBase = h * length;

@@ -1,5 +1,7 @@
 package io.gradus.kernels.reference;
 
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+
 /** Element-wise kernels over index ranges [from, to): residual adds and the SwiGLU gate. */
 public final class ElementwiseKernels {
 
@@ -7,14 +9,14 @@ public final class ElementwiseKernels {
 
     /** y[i] += x[i]. */
     public static void add(float[] y, float[] x, int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             y[i] += x[i];
         }
     }
 
     /** h = silu(g)·u, silu(g) = g·σ(g). */
     public static void swigluForward(float[] h, float[] g, float[] u, int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             float sigmoid = 1f / (1f + (float) Math.exp(-g[i]));
             h[i] = g[i] * sigmoid * u[i];
         }
@@ -22,7 +24,7 @@ public final class ElementwiseKernels {
 
     /** du = dh·silu(g); dg = dh·u·σ(g)·(1 + g·(1 − σ(g))), the derivative of g·σ(g). */
     public static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             float sigmoid = 1f / (1f + (float) Math.exp(-g[i]));
             float silu = g[i] * sigmoid;
             du[i] = dh[i] * silu;
@@ -36,7 +38,7 @@ public final class ElementwiseKernels {
      */
     public static void dropout(float[] out, float[] x, float p, long seed, int from, int to) {
         float scale = 1f / (1f - p);
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             long z = seed + (i + 1) * 0x9E3779B97F4A7C15L;
             z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
             z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;

@@ -1,5 +1,7 @@
 package io.gradus.kernels.reference;
 
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+
 /** Token embedding lookup and its gradient. */
 public final class EmbeddingKernels {
 
@@ -7,21 +9,23 @@ public final class EmbeddingKernels {
 
     /** Rows [from, to): out[r] = table[ids[r]], rows of length dim. */
     public static void forward(float[] out, float[] table, int[] ids, int dim, int from, int to) {
-        for (int r = from; r < to; r++) {
-            System.arraycopy(table, ids[r] * dim, out, r * dim, dim);
+        for (@Parallel int r = from; r < to; r++) {
+            int source = ids[r] * dim;
+            int target = r * dim;
+            for (int i = 0; i < dim; i++) {
+                out[target + i] = table[source + i];
+            }
         }
     }
 
     /**
      * Columns [from, to) of dTable[ids[r]] += dOut[r] over all n rows. Split by column, not by row,
-     * so that repeated ids never race.
+     * so that repeated ids never race; within a column the rows are added in order.
      */
     public static void backward(float[] dTable, float[] dOut, int[] ids, int n, int dim, int from, int to) {
-        for (int r = 0; r < n; r++) {
-            int target = ids[r] * dim;
-            int source = r * dim;
-            for (int i = from; i < to; i++) {
-                dTable[target + i] += dOut[source + i];
+        for (@Parallel int i = from; i < to; i++) {
+            for (int r = 0; r < n; r++) {
+                dTable[ids[r] * dim + i] += dOut[r * dim + i];
             }
         }
     }

@@ -1,5 +1,7 @@
 package io.gradus.kernels.reference;
 
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+
 /**
  * Loss kernels over flat arrays, written in TornadoVM's programming model: a final class of static
  * methods, no allocation, no objects, one independent iteration per row. Called directly they are
@@ -25,7 +27,7 @@ public final class LossKernels {
     public static void crossEntropyRows(
             float[] logits, int vocab, int[] targets, float[] rowLoss, float[] dLogits, float gradScale,
             int rowStart, int rowEnd) {
-        for (int r = rowStart; r < rowEnd; r++) {
+        for (@Parallel int r = rowStart; r < rowEnd; r++) {
             int base = r * vocab;
             int target = targets[r];
             if (target < 0) {

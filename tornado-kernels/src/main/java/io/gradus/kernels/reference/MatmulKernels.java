@@ -1,5 +1,7 @@
 package io.gradus.kernels.reference;
 
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+
 /**
  * Matrix products over row-major flat arrays, one output row per outer iteration (the loop a GPU
  * backend runs in parallel). Sums are accumulated in float, in order of the shared dimension.
@@ -10,7 +12,7 @@ public final class MatmulKernels {
 
     /** Rows [from, to) of C[m,n] (+)= A[m,k] · B[k,n]. */
     public static void ab(float[] c, float[] a, float[] b, int n, int k, boolean accumulate, int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             int ci = i * n;
             if (!accumulate) {
                 for (int j = 0; j < n; j++) {
@@ -29,7 +31,7 @@ public final class MatmulKernels {
 
     /** Rows [from, to) of C[m,n] (+)= A[m,k] · B[n,k]ᵀ. */
     public static void abt(float[] c, float[] a, float[] b, int n, int k, boolean accumulate, int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             int ai = i * k;
             for (int j = 0; j < n; j++) {
                 int bj = j * k;
@@ -44,7 +46,7 @@ public final class MatmulKernels {
 
     /** Rows [from, to) of C[m,n] (+)= A[k,m]ᵀ · B[k,n]. */
     public static void atb(float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate, int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             int ci = i * n;
             if (!accumulate) {
                 for (int j = 0; j < n; j++) {

@@ -1,5 +1,7 @@
 package io.gradus.kernels.reference;
 
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+
 /** RMSNorm (Zhang &amp; Sennrich 2019) over rows [from, to) of a [rows, dim] matrix. */
 public final class NormKernels {
 
@@ -8,7 +10,7 @@ public final class NormKernels {
     /** out = weight·x·rstd, rstd = 1/sqrt(mean(x²) + eps); rstd is kept for the backward pass. */
     public static void rmsNormForward(float[] out, float[] rstd, float[] x, float[] weight, int dim, float eps,
             int from, int to) {
-        for (int r = from; r < to; r++) {
+        for (@Parallel int r = from; r < to; r++) {
             int base = r * dim;
             float sumSquares = 0f;
             for (int i = 0; i < dim; i++) {
@@ -28,7 +30,7 @@ public final class NormKernels {
      */
     public static void rmsNormBackward(float[] dx, float[] dOut, float[] x, float[] weight, float[] rstd, int dim,
             int from, int to) {
-        for (int r = from; r < to; r++) {
+        for (@Parallel int r = from; r < to; r++) {
             int base = r * dim;
             float s = rstd[r];
             float dot = 0f;
@@ -46,7 +48,7 @@ public final class NormKernels {
     /** Columns [from, to) of dWeight += Σ_rows dOut·x̂. */
     public static void rmsNormWeightGradient(float[] dWeight, float[] dOut, float[] x, float[] rstd, int rows, int dim,
             int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             float sum = 0f;
             for (int r = 0; r < rows; r++) {
                 sum += dOut[r * dim + i] * x[r * dim + i] * rstd[r];

@@ -1,5 +1,7 @@
 package io.gradus.kernels.reference;
 
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+
 /** Optimizer kernels over index ranges [from, to). */
 public final class OptimizerKernels {
 
@@ -11,7 +13,7 @@ public final class OptimizerKernels {
      */
     public static void adamw(float[] p, float[] g, float[] m, float[] v, float lr, float beta1, float beta2, float eps,
             float weightDecay, float biasCorrection1, float biasCorrection2, int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             float grad = g[i];
             m[i] = beta1 * m[i] + (1f - beta1) * grad;
             v[i] = beta2 * v[i] + (1f - beta2) * grad * grad;
@@ -21,18 +23,25 @@ public final class OptimizerKernels {
         }
     }
 
-    /** Per-block partial sums of squares: partial[block] = Σ x[i]² for i in the block's range. */
-    public static double sumOfSquares(float[] x, int from, int to) {
-        double sum = 0;
-        for (int i = from; i < to; i++) {
-            sum += (double) x[i] * x[i];
+    /**
+     * Blocks [from, to) of the partial sums of squares: partial[blk] = Σ x[i]² over
+     * i in [blk·block, min(n, (blk+1)·block)), in double. Summing the partials in block order gives a
+     * result that does not depend on how blocks were spread over threads.
+     */
+    public static void sumOfSquares(float[] x, double[] partial, int n, int block, int from, int to) {
+        for (@Parallel int blk = from; blk < to; blk++) {
+            double sum = 0;
+            int end = Math.min(n, (blk + 1) * block);
+            for (int i = blk * block; i < end; i++) {
+                sum += (double) x[i] * x[i];
+            }
+            partial[blk] = sum;
         }
-        return sum;
     }
 
     /** x[i] *= factor. */
     public static void scale(float[] x, float factor, int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (@Parallel int i = from; i < to; i++) {
             x[i] *= factor;
         }
     }

@@ -1,5 +1,7 @@
 package io.gradus.kernels.reference;
 
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+
 /**
  * Rotary position embedding (Su et al. 2021) in Hugging Face's rotate-half layout: element i of a
  * head pairs with element i + D/2 and the pair turns by the angle t·θ^(−2i/D) of its position t.
@@ -16,7 +18,7 @@ public final class RopeKernels {
             int from, int to) {
         int half = headDim / 2;
         float direction = inverse ? -1f : 1f;
-        for (int r = from; r < to; r++) {
+        for (@Parallel int r = from; r < to; r++) {
             int t = r % seq;
             for (int h = 0; h < heads; h++) {
                 int base = (r * heads + h) * headDim;

@@ -141,4 +141,40 @@ public interface KernelBackend {
      * seed gives the same mask on any backend and any thread count.
      */
     void dropout(float[] out, float[] x, int n, float p, long seed);
+    /**
+     * Declares that the contents of {@code weights} will not change until {@link #release}: a
+     * device backend may then keep one copy on the device across calls instead of copying it at
+     * every call. Callers retain frozen weights (a LoRA or QLoRA base); the CPU backend ignores it.
+     */
+    default void retain(float[] weights) {}
+
+    /** Ends a {@link #retain}: the array may change again, and a device copy may be freed. */
+    default void release(float[] weights) {}
+
+    /**
+     * Expands NF4 weights (the 4-bit NormalFloat format of QLoRA, as bitsandbytes stores it) to
+     * floats: {@code out[i] = NF4_CODE[q(i)] · absmax[i / blockSize]}, where the 4-bit code q(i)
+     * of element i is the high nibble of {@code packed[i / 2]} for even i and the low nibble for
+     * odd i. See {@link Nf4} for the code values and the quantizer.
+     *
+     * @param out n floats
+     * @param packed (n + 1) / 2 bytes
+     * @param absmax one scale per block of {@code blockSize} elements (the last block may be short)
+     */
+    void nf4Dequantize(float[] out, byte[] packed, float[] absmax, int n, int blockSize);
+
+    /**
+     * A matrix product with an NF4 right operand, dequantized on the fly (never materialized in
+     * full): {@code C (+)= A·op(W)} where W is NF4 in the {@link #nf4Dequantize} layout over its
+     * row-major elements. Two layouts, those of a frozen {@code nn.Linear} weight W [n, k]:
+     * {@link MatmulLayout#ABT} (forward, {@code C[m,n] = A[m,k]·Wᵀ}) and {@link MatmulLayout#AB}
+     * (input gradient, {@code C[m,n] = A[m,k]·W} with W [k, n]).
+     *
+     * <p>NF4 weights are frozen by nature (they are re-quantized into new arrays, never updated in
+     * place), so a device backend keeps {@code packed} and {@code absmax} resident across calls.
+     *
+     * @throws IllegalArgumentException for {@link MatmulLayout#ATB}, which a frozen weight never needs
+     */
+    void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, float[] absmax, int blockSize, int m,
+            int n, int k, boolean accumulate);
 }
