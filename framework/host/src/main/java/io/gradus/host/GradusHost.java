@@ -101,6 +101,7 @@ public final class GradusHost implements AutoCloseable {
             context.registerService(TensorFiles.class, new SafetensorsFiles(), null);
             installSystemBundles(context);
             framework.start();
+            BundleAwareSystemClassLoader.serve(context);
             this.deployFolderAudit = new DeployFolderAudit(settings.deployDir(), this::isInstalled, this::problem);
         } catch (IOException | BundleException | RuntimeException e) {
             stateLock.close();
@@ -391,6 +392,7 @@ public final class GradusHost implements AutoCloseable {
     @Override
     public void close() {
         try {
+            BundleAwareSystemClassLoader.stopServing(framework.getBundleContext());
             deployFolderAudit.close();
             catalog.close();
             framework.stop();

@@ -1,6 +1,8 @@
 package io.gradus.host;
 
 import io.gradus.api.technique.TechniqueCatalog;
+import java.lang.module.ModuleDescriptor;
+import java.util.Optional;
 import org.osgi.framework.Constants;
 
 /**
@@ -18,10 +20,31 @@ final class SystemPackages {
     /** JDK packages outside java.* that bundles may use, exported when the JVM has their module. */
     private static final String VECTOR_API = "jdk.incubator.vector";
 
+    /** A package of TornadoVM's API, to find its module in the boot layer. */
+    static final String TORNADO_API = "uk.ac.manchester.tornado.api";
+
     static String extraExports() {
-        String api = apiExports();
+        StringBuilder exports = new StringBuilder(apiExports());
         // The CPU kernels need the Vector API; the JVM has it only when started with --add-modules.
-        return ModuleLayer.boot().findModule(VECTOR_API).isPresent() ? api + "," + VECTOR_API : api;
+        if (ModuleLayer.boot().findModule(VECTOR_API).isPresent()) {
+            exports.append(',').append(VECTOR_API);
+        }
+        // TornadoVM cannot be loaded into a running JVM: when the JVM was launched with a TornadoVM
+        // SDK, its API is in the boot layer and bundles get it from the system bundle.
+        tornadoApi().ifPresent(module -> module.getDescriptor().exports().stream()
+                .filter(export -> !export.isQualified())
+                .map(ModuleDescriptor.Exports::source)
+                .sorted()
+                .forEach(pkg -> exports.append(',').append(pkg)));
+        return exports.toString();
+    }
+
+    /** The boot-layer module that holds TornadoVM's API, when this JVM was launched with TornadoVM. */
+    static Optional<Module> tornadoApi() {
+        return ModuleLayer.boot().modules().stream()
+                .filter(module -> module.getDescriptor() != null && module.getDescriptor().exports().stream()
+                        .anyMatch(export -> !export.isQualified() && export.source().equals(TORNADO_API)))
+                .findFirst();
     }
 
     private static String apiExports() {

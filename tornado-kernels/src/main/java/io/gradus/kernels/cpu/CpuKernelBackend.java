@@ -3,6 +3,7 @@ package io.gradus.kernels.cpu;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
+import io.gradus.kernels.KernelArguments;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
@@ -70,16 +71,7 @@ public final class CpuKernelBackend implements KernelBackend {
 
     @Override
     public double crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] dLogits, float gradScale) {
-        if (logits.length < (long) rows * vocab || targets.length < rows
-                || (dLogits != null && dLogits.length < (long) rows * vocab)) {
-            throw new IllegalArgumentException("crossEntropy: arrays too short for " + rows + " rows of " + vocab);
-        }
-        for (int r = 0; r < rows; r++) {
-            if (targets[r] >= vocab) {
-                throw new IllegalArgumentException(
-                        "crossEntropy: target " + targets[r] + " of row " + r + " is outside the vocabulary of " + vocab);
-            }
-        }
+        KernelArguments.crossEntropy(logits, rows, vocab, targets, dLogits);
         float[] rowLoss = new float[rows];
         parallel(rows, vocab, (from, to) -> LossKernels.crossEntropyRows(logits, vocab, targets, rowLoss, dLogits, gradScale, from, to));
         double total = 0;
@@ -159,9 +151,7 @@ public final class CpuKernelBackend implements KernelBackend {
 
     @Override
     public void dropout(float[] out, float[] x, int n, float p, long seed) {
-        if (!(p >= 0 && p < 1)) {
-            throw new IllegalArgumentException("dropout probability must be in [0, 1), was " + p);
-        }
+        KernelArguments.dropout(p);
         parallel(n, 8, (from, to) -> ElementwiseKernels.dropout(out, x, p, seed, from, to));
     }
 
@@ -177,12 +167,7 @@ public final class CpuKernelBackend implements KernelBackend {
 
     @Override
     public void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim) {
-        for (int i = 0; i < n; i++) {
-            if (ids[i] < 0 || (long) (ids[i] + 1) * dim > table.length) {
-                throw new IllegalArgumentException("embedding: token id " + ids[i] + " at position " + i
-                        + " is outside the vocabulary of " + table.length / dim);
-            }
-        }
+        KernelArguments.embedding(table, ids, n, dim);
         parallel(n, dim, (from, to) -> EmbeddingKernels.forward(out, table, ids, dim, from, to));
     }
 
@@ -212,9 +197,7 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
             float weightDecay, int step) {
-        if (step < 1) {
-            throw new IllegalArgumentException("adamw: step is 1-based, was " + step);
-        }
+        KernelArguments.adamwStep(step);
         float bc1 = (float) (1 - Math.pow(beta1, step));
         float bc2 = (float) (1 - Math.pow(beta2, step));
         parallel(n, 8, (from, to) -> OptimizerKernels.adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2, from, to));
@@ -222,7 +205,7 @@ public final class CpuKernelBackend implements KernelBackend {
 
     @Override
     public void nf4Dequantize(float[] out, byte[] packed, float[] absmax, int n, int blockSize) {
-        checkNf4(packed, absmax, n, blockSize);
+        KernelArguments.nf4(packed, absmax, n, blockSize);
         parallel(n, 2, (from, to) -> Nf4Kernels.dequantize(out, packed, absmax, NF4_CODE, blockSize, from, to));
     }
 
@@ -233,7 +216,7 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, float[] absmax, int blockSize,
             int m, int n, int k, boolean accumulate) {
-        checkNf4(packed, absmax, n * k, blockSize);
+        KernelArguments.nf4(packed, absmax, n * k, blockSize);
         switch (layout) {
             case ABT -> {
                 // C[:, j0:j1] = A · W[j0:j1, :]ᵀ, computed into a [m, rows] buffer and copied into C's columns.
@@ -266,8 +249,7 @@ public final class CpuKernelBackend implements KernelBackend {
                     matmul(MatmulLayout.AB, c, columns, panel, m, n, rows, accumulate || p0 > 0);
                 }
             }
-            case ATB -> throw new IllegalArgumentException(
-                    "nf4Matmul: layout ATB would be the gradient of an NF4 weight, which is frozen; use AB or ABT");
+            case ATB -> throw KernelArguments.nf4WeightGradient();
         }
     }
 
@@ -276,14 +258,6 @@ public final class CpuKernelBackend implements KernelBackend {
             int to) {
         for (int i = from; i < to; i++) {
             out[i] = Nf4Kernels.weight(packed, absmax, NF4_CODE, blockSize, offset + i);
-        }
-    }
-
-    private static void checkNf4(byte[] packed, float[] absmax, int n, int blockSize) {
-        if (blockSize <= 0 || packed.length < (n + 1) / 2 || absmax.length < Nf4.blocks(n, blockSize)) {
-            throw new IllegalArgumentException("NF4: " + n + " elements in blocks of " + blockSize + " need "
-                    + (n + 1) / 2 + " bytes and " + Nf4.blocks(Math.max(n, 0), Math.max(blockSize, 1))
-                    + " scales, got " + packed.length + " and " + absmax.length);
         }
     }
 

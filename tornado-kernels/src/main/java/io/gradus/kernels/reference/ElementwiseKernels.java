@@ -39,12 +39,17 @@ public final class ElementwiseKernels {
     public static void dropout(float[] out, float[] x, float p, long seed, int from, int to) {
         float scale = 1f / (1f - p);
         for (@Parallel int i = from; i < to; i++) {
-            long z = seed + (i + 1) * 0x9E3779B97F4A7C15L;
-            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-            z = z ^ (z >>> 31);
-            double uniform = (z >>> 11) * 0x1.0p-53;
-            out[i] = uniform >= p ? x[i] * scale : 0f;
+            out[i] = dropoutElement(x, i, p, scale, seed);
         }
+    }
+
+    /** Element i of {@link #dropout}, shared with kernels that read p and the seed from arrays. */
+    public static float dropoutElement(float[] x, int i, float p, float scale, long seed) {
+        long z = seed + (i + 1) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z = z ^ (z >>> 31);
+        double uniform = (z >>> 11) * 0x1.0p-53;
+        return uniform >= p ? x[i] * scale : 0f;
     }
 }

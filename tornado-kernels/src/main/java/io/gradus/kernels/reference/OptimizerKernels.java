@@ -14,13 +14,19 @@ public final class OptimizerKernels {
     public static void adamw(float[] p, float[] g, float[] m, float[] v, float lr, float beta1, float beta2, float eps,
             float weightDecay, float biasCorrection1, float biasCorrection2, int from, int to) {
         for (@Parallel int i = from; i < to; i++) {
-            float grad = g[i];
-            m[i] = beta1 * m[i] + (1f - beta1) * grad;
-            v[i] = beta2 * v[i] + (1f - beta2) * grad * grad;
-            float mHat = m[i] / biasCorrection1;
-            float vHat = v[i] / biasCorrection2;
-            p[i] = p[i] * (1f - lr * weightDecay) - lr * mHat / ((float) Math.sqrt(vHat) + eps);
+            adamwElement(p, g, m, v, i, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2);
         }
+    }
+
+    /** The AdamW update of element i (shared with kernels that read the hyperparameters from an array). */
+    public static void adamwElement(float[] p, float[] g, float[] m, float[] v, int i, float lr, float beta1,
+            float beta2, float eps, float weightDecay, float biasCorrection1, float biasCorrection2) {
+        float grad = g[i];
+        m[i] = beta1 * m[i] + (1f - beta1) * grad;
+        v[i] = beta2 * v[i] + (1f - beta2) * grad * grad;
+        float mHat = m[i] / biasCorrection1;
+        float vHat = v[i] / biasCorrection2;
+        p[i] = p[i] * (1f - lr * weightDecay) - lr * mHat / ((float) Math.sqrt(vHat) + eps);
     }
 
     /**

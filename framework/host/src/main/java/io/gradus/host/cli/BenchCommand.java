@@ -9,7 +9,7 @@ import picocli.CommandLine.Spec;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Measure speed: training and inference tokens/s, or matrix products in GFLOP/s.",
-        subcommands = {BenchTrainCommand.class, BenchMatmulCommand.class})
+        subcommands = {BenchTrainCommand.class, BenchMatmulCommand.class, BenchKernelsCommand.class})
 final class BenchCommand implements Runnable {
 
     @Spec

@@ -45,7 +45,8 @@ final class BenchMatmulCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "10", description = "Timed repetitions. Default: ${DEFAULT-VALUE}.")
     int reps;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "Kernel backend. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--backend", defaultValue = "${sys:gradus.kernel.backend:-auto}", paramLabel = "NAME",
+            description = "Kernels: auto (TornadoVM when this JVM runs with it and its first kernel works, else cpu), cpu or tornado. Default: ${DEFAULT-VALUE}.")
     String backend;
 
     @Override

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.kernel.KernelBackend;
-import io.gradus.api.model.TokenBatch;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.TokenBatch;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.Tuner;
@@ -15,6 +15,7 @@ import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.train.BatchSource;
 import io.gradus.core.train.Trainer;
+import io.gradus.host.KernelSelection;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -88,7 +89,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper();
         ObjectNode gradus;
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.kernels("cpu");
+            KernelBackend kernels = quiet.kernels(KernelSelection.AUTO);
             gradus = measure(json, shape, kernels, quiet.host().catalog());
         }
         PrintWriter out = spec.commandLine().getOut();

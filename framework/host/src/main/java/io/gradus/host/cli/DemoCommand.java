@@ -15,6 +15,7 @@ import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.BpeTrainer;
 import io.gradus.core.tokenizer.HfTokenizer;
+import io.gradus.host.KernelSelection;
 import io.gradus.host.job.Adapters;
 import io.gradus.host.job.Evaluation;
 import io.gradus.host.job.JobRunner;
@@ -89,7 +90,7 @@ final class DemoCommand implements Callable<Integer> {
 
         try (QuietHost quiet = new QuietHost()) {
             TechniqueCatalog catalog = quiet.host().catalog();
-            KernelBackend kernels = quiet.kernels("cpu");
+            KernelBackend kernels = quiet.kernels(KernelSelection.AUTO);
             List<Map<String, Object>> shown = heldOut.subList(0, 4);
             Report before = report(base, null, heldOut, shown, kernels, catalog);
 

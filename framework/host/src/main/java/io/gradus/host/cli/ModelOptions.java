@@ -14,7 +14,8 @@ final class ModelOptions {
             description = "Hugging Face model folder (default: the built-in model of gradus pretrain).")
     Path model;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "Kernel backend. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--backend", defaultValue = "${sys:gradus.kernel.backend:-auto}", paramLabel = "NAME",
+            description = "Kernels: auto (TornadoVM when this JVM runs with it and its first kernel works, else cpu), cpu or tornado. Default: ${DEFAULT-VALUE}.")
     String backend;
 
     @Option(names = "--adapter", paramLabel = "DIR",

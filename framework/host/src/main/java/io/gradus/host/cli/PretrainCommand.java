@@ -16,6 +16,7 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.BpeTrainer;
 import io.gradus.core.tokenizer.HfTokenizer;
 import io.gradus.core.train.PackedTokens;
+import io.gradus.host.KernelSelection;
 import io.gradus.host.job.Evaluation;
 import io.gradus.host.job.JobRunner;
 import java.io.BufferedWriter;
@@ -108,7 +109,7 @@ final class PretrainCommand implements Callable<Integer> {
         }
 
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.kernels("cpu");
+            KernelBackend kernels = quiet.kernels(KernelSelection.AUTO);
             Hyperparameters hyper = new Hyperparameters(steps, batch, seq, 1, learningRate, Math.max(1, steps / 20), "cosine",
                     0.1, 0.9, 0.95, 1e-8, 1.0, null);
             JobSpec job = new JobSpec("wordnet-pretrain", init.toString(), new TechniqueRef("full", null, Map.of()),

@@ -3,6 +3,7 @@ package io.gradus.host.cli;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.host.GradusHost;
 import io.gradus.host.HostSettings;
+import io.gradus.host.KernelSelection;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,10 +31,14 @@ final class QuietHost implements AutoCloseable {
         return host;
     }
 
-    /** The running kernel backend called {@code name}, or an error saying there is none. */
-    KernelBackend kernels(String name) throws InterruptedException {
-        return host.awaitService(KernelBackend.class, "(" + KernelBackend.NAME_PROPERTY + "=" + name + ")", Duration.ofSeconds(10))
-                .orElseThrow(() -> new IllegalArgumentException("--backend: no kernel backend named '" + name + "' is running"));
+    /**
+     * The kernel backend for {@code requested} ({@code auto}, {@code cpu}, {@code tornado}), chosen by
+     * {@link KernelSelection}, which says on standard error which one and why.
+     */
+    KernelBackend kernels(String requested) throws InterruptedException {
+        KernelSelection.Choice choice = KernelSelection.select(host, requested);
+        System.err.println("gradus: " + choice.line());
+        return choice.backend();
     }
 
     @Override

@@ -37,7 +37,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from the checkpoint in the job's output folder.")
     boolean resume;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "Kernel backend. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--backend", defaultValue = "${sys:gradus.kernel.backend:-auto}", paramLabel = "NAME",
+            description = "Kernels: auto (TornadoVM when this JVM runs with it and its first kernel works, else cpu), cpu or tornado. Default: ${DEFAULT-VALUE}.")
     String backend;
 
     @Override

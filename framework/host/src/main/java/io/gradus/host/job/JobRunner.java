@@ -12,6 +12,7 @@ import io.gradus.api.event.JobStateChanged;
 import io.gradus.api.job.JobSpec;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.Parameter;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.Technique;
 import io.gradus.api.technique.TechniqueCatalog;
@@ -164,6 +165,9 @@ public final class JobRunner {
         LlamaEngine evalEngine = new LlamaEngine(model, kernels);
         List<Example> heldOut = evalExamples;
         StandardOpenOption mode = resume ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING;
+        // Frozen weights do not change during the job: a device backend may keep them resident.
+        List<float[]> frozen = model.parameters().stream().filter(p -> !p.trainable()).map(Parameter::values).toList();
+        frozen.forEach(kernels::retain);
         try (Writer metrics = Files.newBufferedWriter(output.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, mode);
                 Writer evals = Files.newBufferedWriter(output.resolve("eval.jsonl"), StandardCharsets.UTF_8,
@@ -196,6 +200,8 @@ public final class JobRunner {
         } catch (RuntimeException e) {
             events.publish(new JobStateChanged(Instant.now(), jobId, "FAILED", String.valueOf(e.getMessage())));
             throw e;
+        } finally {
+            frozen.forEach(kernels::release);
         }
         tuning.setTraining(false);
         Path result = output.resolve("adapter");

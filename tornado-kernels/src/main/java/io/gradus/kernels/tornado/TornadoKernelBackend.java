@@ -1,0 +1,381 @@
+package io.gradus.kernels.tornado;
+
+import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.kernel.MatmulLayout;
+import io.gradus.api.kernel.Nf4;
+import io.gradus.kernels.KernelArguments;
+import io.gradus.kernels.reference.AttentionKernels;
+import io.gradus.kernels.reference.ElementwiseKernels;
+import io.gradus.kernels.reference.EmbeddingKernels;
+import io.gradus.kernels.reference.LossKernels;
+import io.gradus.kernels.reference.MatmulKernels;
+import io.gradus.kernels.reference.Nf4Kernels;
+import io.gradus.kernels.reference.NormKernels;
+import io.gradus.kernels.reference.OptimizerKernels;
+import io.gradus.kernels.reference.RopeKernels;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+
+/**
+ * The kernels on TornadoVM's default device: every operation runs the very reference kernel the CPU
+ * path is tested against, compiled by TornadoVM from its {@code @Parallel} loop.
+ *
+ * <p>Each distinct call (operation, arrays by identity, scalar arguments) becomes a TaskGraph and an
+ * execution plan, kept in a bounded LRU cache: repeated calls on the same arrays, the normal case
+ * inside a training step's layer loop, reuse the compiled kernel and the device buffers. Arrays the
+ * caller {@linkplain #retain retained} (frozen weights) and NF4 weights are copied to the device on a
+ * plan's first execution only and stay resident; everything else is copied in and out per call.
+ * Helper arrays (partial sums, scalars that change every call such as the learning rate or a
+ * dropout seed) are kept per owner array, so a call's plan is found again rather than recompiled.
+ * Calls are serialized: TornadoVM's plans are not meant for concurrent execution.
+ */
+final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
+
+    /** System property: how many execution plans (with their device buffers) stay cached. */
+    static final String PLANS_PROPERTY = "gradus.tornado.plans";
+
+    private static final float[] NF4_CODE = Nf4.code();
+
+    private final TornadoDevice device;
+    private final Set<Object> resident = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Map<List<Object>, TornadoExecutionPlan> plans;
+    /** Helper arrays of a call (partial sums, boxed scalars), one set per owner array. */
+    private final Map<List<Object>, Object> scratch;
+    private long graphs;
+
+    TornadoKernelBackend() {
+        this.device = TornadoExecutionPlan.getDevice(0, 0);
+        int capacity = Integer.getInteger(PLANS_PROPERTY, 256);
+        this.plans = new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<List<Object>, TornadoExecutionPlan> eldest) {
+                if (size() <= capacity) {
+                    return false;
+                }
+                closeQuietly(eldest.getValue());
+                return true;
+            }
+        };
+        this.scratch = new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<List<Object>, Object> eldest) {
+                return size() > capacity;
+            }
+        };
+    }
+
+    @Override
+    public String name() {
+        return "tornado";
+    }
+
+    @Override
+    public String description() {
+        return "TornadoVM on " + device.getDeviceName() + " (" + device.getPlatformName().trim() + ")";
+    }
+
+    @Override
+    public synchronized void retain(float[] weights) {
+        resident.add(weights);
+    }
+
+    /** Plans hold the device copy of a released array as if it were still current: drop them all. */
+    @Override
+    public synchronized void release(float[] weights) {
+        if (resident.remove(weights)) {
+            clearPlans();
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        clearPlans();
+    }
+
+    private void clearPlans() {
+        plans.values().forEach(TornadoKernelBackend::closeQuietly);
+        plans.clear();
+        scratch.clear();
+    }
+
+    /**
+     * The helper array {@code role} of calls on {@code owner}: the same array every time, so that the
+     * call's plan (keyed by array identity) is found again instead of rebuilt and recompiled.
+     */
+    private synchronized float[] floats(Object owner, String role, int size) {
+        return (float[]) scratch.compute(List.of(new Identity(owner), role, size),
+                (key, old) -> old != null ? old : new float[size]);
+    }
+
+    private synchronized double[] doubles(Object owner, String role, int size) {
+        return (double[]) scratch.compute(List.of(new Identity(owner), role, size),
+                (key, old) -> old != null ? old : new double[size]);
+    }
+
+    private synchronized long[] longs(Object owner, String role, int size) {
+        return (long[]) scratch.compute(List.of(new Identity(owner), role, size),
+                (key, old) -> old != null ? old : new long[size]);
+    }
+
+    private static void closeQuietly(TornadoExecutionPlan plan) {
+        try {
+            plan.close();
+        } catch (Exception e) {
+            // Freeing device memory of a plan that is going away: nothing left to do about a failure.
+        }
+    }
+
+    /**
+     * Runs one kernel call through its cached plan, building the plan on first use.
+     *
+     * @param inputs every array the kernel reads or updates in place (copied to the device)
+     * @param outputs the arrays it writes (copied back)
+     * @param arguments the kernel's arguments, which identify the plan
+     */
+    private synchronized void run(String name, Object[] inputs, Object[] outputs, Object[] arguments,
+            Consumer<TaskGraph> task) {
+        run(name, arrays(), inputs, outputs, arguments, task);
+    }
+
+    /** As above, with {@code frozen} inputs that stay resident on the device whether retained or not. */
+    private synchronized void run(String name, Object[] frozen, Object[] inputs, Object[] outputs, Object[] arguments,
+            Consumer<TaskGraph> task) {
+        List<Object> key = new ArrayList<>(arguments.length + 1);
+        key.add(name);
+        for (Object argument : arguments) {
+            key.add(argument != null && argument.getClass().isArray() ? new Identity(argument) : argument);
+        }
+        TornadoExecutionPlan plan = plans.get(key);
+        if (plan == null) {
+            TaskGraph graph = new TaskGraph(name + "_" + graphs++);
+            Object[] stay = Stream.concat(Arrays.stream(frozen), Arrays.stream(inputs).filter(resident::contains))
+                    .toArray();
+            Object[] move = Arrays.stream(inputs).filter(x -> !resident.contains(x)).toArray();
+            if (stay.length > 0) {
+                graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, stay);
+            }
+            if (move.length > 0) {
+                graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, move);
+            }
+            task.accept(graph);
+            graph.transferToHost(DataTransferMode.EVERY_EXECUTION, outputs);
+            plan = new TornadoExecutionPlan(graph.snapshot());
+            plans.put(key, plan);
+        }
+        plan.execute();
+    }
+
+    /** An array as a map key: by identity, as TornadoVM tracks its device buffers. */
+    private record Identity(Object array) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Identity that && that.array == array;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(array);
+        }
+    }
+
+    private static Object[] arrays(Object... arrays) {
+        return arrays;
+    }
+
+    @Override
+    public double crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] dLogits, float gradScale) {
+        KernelArguments.crossEntropy(logits, rows, vocab, targets, dLogits);
+        float[] rowLoss = floats(logits, "rowLoss", rows);
+        float[] gradient = dLogits != null ? dLogits : floats(logits, "dLogits", rows * vocab);
+        run("crossEntropy", arrays(logits, targets, rowLoss, gradient), arrays(rowLoss, gradient),
+                arrays(logits, vocab, targets, rowLoss, gradient, gradScale, rows),
+                g -> g.task("t", LossKernels::crossEntropyRows, logits, vocab, targets, rowLoss, gradient, gradScale, 0, rows));
+        double total = 0;
+        for (float loss : rowLoss) {
+            total += loss;
+        }
+        return total;
+    }
+
+    @Override
+    public void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
+        Object[] arguments = arrays(layout, c, a, b, m, n, k, accumulate);
+        switch (layout) {
+            case AB -> run("ab", arrays(c, a, b), arrays(c), arguments,
+                    g -> g.task("t", MatmulKernels::ab, c, a, b, n, k, accumulate, 0, m));
+            case ABT -> run("abt", arrays(c, a, b), arrays(c), arguments,
+                    g -> g.task("t", MatmulKernels::abt, c, a, b, n, k, accumulate, 0, m));
+            case ATB -> run("atb", arrays(c, a, b), arrays(c), arguments,
+                    g -> g.task("t", MatmulKernels::atb, c, a, b, m, n, k, accumulate, 0, m));
+        }
+    }
+
+    @Override
+    public void add(float[] y, float[] x, int n) {
+        run("add", arrays(y, x), arrays(y), arrays(y, x, n), g -> g.task("t", ElementwiseKernels::add, y, x, 0, n));
+    }
+
+    @Override
+    public void rmsNormForward(float[] out, float[] rstd, float[] x, float[] weight, int rows, int dim, float eps) {
+        run("rmsNorm", arrays(out, rstd, x, weight), arrays(out, rstd), arrays(out, rstd, x, weight, rows, dim, eps),
+                g -> g.task("t", NormKernels::rmsNormForward, out, rstd, x, weight, dim, eps, 0, rows));
+    }
+
+    @Override
+    public void rmsNormBackward(float[] dx, float[] dWeight, float[] dOut, float[] x, float[] weight, float[] rstd,
+            int rows, int dim) {
+        run("rmsNormBackward", arrays(dx, dOut, x, weight, rstd), arrays(dx), arrays(dx, dOut, x, weight, rstd, rows, dim),
+                g -> g.task("t", NormKernels::rmsNormBackward, dx, dOut, x, weight, rstd, dim, 0, rows));
+        if (dWeight != null) {
+            run("rmsNormWeightGradient", arrays(dWeight, dOut, x, rstd), arrays(dWeight),
+                    arrays(dWeight, dOut, x, rstd, rows, dim),
+                    g -> g.task("t", NormKernels::rmsNormWeightGradient, dWeight, dOut, x, rstd, rows, dim, 0, dim));
+        }
+    }
+
+    @Override
+    public void rope(float[] x, float[] cos, float[] sin, int batch, int seq, int heads, int headDim, boolean inverse) {
+        int rows = batch * seq;
+        run("rope", arrays(x, cos, sin), arrays(x), arrays(x, cos, sin, rows, seq, heads, headDim, inverse),
+                g -> g.task("t", RopeKernels::rope, x, cos, sin, seq, heads, headDim, inverse, 0, rows));
+    }
+
+    @Override
+    public void attentionForward(float[] out, float[] att, float[] q, float[] k, float[] v, int batch, int seq,
+            int heads, int kvHeads, int headDim) {
+        int rows = batch * heads * seq;
+        run("attention", arrays(out, att, q, k, v), arrays(out, att),
+                arrays(out, att, q, k, v, rows, seq, heads, kvHeads, headDim),
+                g -> g.task("t", AttentionKernels::forward, out, att, q, k, v, seq, heads, kvHeads, headDim, 0, rows));
+    }
+
+    @Override
+    public void attentionDecode(float[] out, float[] q, float[] kCache, float[] vCache, int length, int heads,
+            int kvHeads, int headDim) {
+        float[] scores = floats(out, "scores", heads * length);
+        run("attentionDecode", arrays(out, q, kCache, vCache, scores), arrays(out),
+                arrays(out, q, kCache, vCache, scores, length, heads, kvHeads, headDim),
+                g -> g.task("t", AttentionKernels::decode, out, q, kCache, vCache, scores, length, heads, kvHeads,
+                        headDim, 0, heads));
+    }
+
+    @Override
+    public void attentionBackward(float[] dq, float[] dk, float[] dv, float[] dOut, float[] att, float[] q, float[] k,
+            float[] v, int batch, int seq, int heads, int kvHeads, int headDim) {
+        int groups = batch * kvHeads;
+        float[] dScores = floats(dq, "dScores", groups * seq);
+        run("attentionBackward", arrays(dq, dk, dv, dOut, att, q, k, v, dScores), arrays(dq, dk, dv),
+                arrays(dq, dk, dv, dOut, att, q, k, v, dScores, groups, seq, heads, kvHeads, headDim),
+                g -> g.task("t", AttentionKernels::backward, dq, dk, dv, dOut, att, q, k, v, dScores, seq, heads,
+                        kvHeads, headDim, 0, groups));
+    }
+
+    @Override
+    public void swigluForward(float[] h, float[] g, float[] u, int n) {
+        run("swiglu", arrays(h, g, u), arrays(h), arrays(h, g, u, n),
+                graph -> graph.task("t", ElementwiseKernels::swigluForward, h, g, u, 0, n));
+    }
+
+    @Override
+    public void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
+        run("swigluBackward", arrays(dg, du, dh, g, u), arrays(dg, du), arrays(dg, du, dh, g, u, n),
+                graph -> graph.task("t", ElementwiseKernels::swigluBackward, dg, du, dh, g, u, 0, n));
+    }
+
+    @Override
+    public void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim) {
+        KernelArguments.embedding(table, ids, n, dim);
+        run("embedding", arrays(out, table, ids), arrays(out), arrays(out, table, ids, n, dim),
+                g -> g.task("t", EmbeddingKernels::forward, out, table, ids, dim, 0, n));
+    }
+
+    @Override
+    public void embeddingBackward(float[] dTable, float[] dOut, int[] ids, int n, int dim) {
+        run("embeddingBackward", arrays(dTable, dOut, ids), arrays(dTable), arrays(dTable, dOut, ids, n, dim),
+                g -> g.task("t", EmbeddingKernels::backward, dTable, dOut, ids, n, dim, 0, dim));
+    }
+
+    /** Partial sums over fixed blocks, added in block order on the host (as the CPU backend does). */
+    @Override
+    public double sumOfSquares(float[] x, int n) {
+        int block = 1 << 14;
+        double[] partial = doubles(x, "partial", (n + block - 1) / block);
+        int blocks = partial.length;
+        run("sumOfSquares", arrays(x, partial), arrays(partial), arrays(x, partial, n),
+                g -> g.task("t", OptimizerKernels::sumOfSquares, x, partial, n, block, 0, blocks));
+        double sum = 0;
+        for (double p : partial) {
+            sum += p;
+        }
+        return sum;
+    }
+
+    @Override
+    public void scale(float[] x, float factor, int n) {
+        run("scale", arrays(x), arrays(x), arrays(x, factor, n), g -> g.task("t", OptimizerKernels::scale, x, factor, 0, n));
+    }
+
+    /** The hyperparameters travel in an array, so the plan survives the learning-rate schedule. */
+    @Override
+    public void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
+            float weightDecay, int step) {
+        KernelArguments.adamwStep(step);
+        float[] hyper = floats(p, "hyperparameters", 7);
+        hyper[0] = lr;
+        hyper[1] = beta1;
+        hyper[2] = beta2;
+        hyper[3] = eps;
+        hyper[4] = weightDecay;
+        hyper[5] = (float) (1 - Math.pow(beta1, step));
+        hyper[6] = (float) (1 - Math.pow(beta2, step));
+        run("adamw", arrays(p, g, m, v, hyper), arrays(p, m, v), arrays(p, g, m, v, hyper, n),
+                graph -> graph.task("t", DeviceKernels::adamw, p, g, m, v, hyper, 0, n));
+    }
+
+    @Override
+    public void dropout(float[] out, float[] x, int n, float p, long seed) {
+        KernelArguments.dropout(p);
+        float[] rate = floats(out, "rate", 2);
+        rate[0] = p;
+        rate[1] = 1f / (1f - p);
+        long[] seedBox = longs(out, "seed", 1);
+        seedBox[0] = seed;
+        run("dropout", arrays(out, x, rate, seedBox), arrays(out), arrays(out, x, n),
+                g -> g.task("t", DeviceKernels::dropout, out, x, rate, seedBox, 0, n));
+    }
+
+    @Override
+    public void nf4Dequantize(float[] out, byte[] packed, float[] absmax, int n, int blockSize) {
+        KernelArguments.nf4(packed, absmax, n, blockSize);
+        run("nf4Dequantize", arrays(packed, absmax, NF4_CODE), arrays(out), arrays(out), arrays(out, packed, absmax, n, blockSize),
+                g -> g.task("t", Nf4Kernels::dequantize, out, packed, absmax, NF4_CODE, blockSize, 0, n));
+    }
+
+    @Override
+    public void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, float[] absmax, int blockSize,
+            int m, int n, int k, boolean accumulate) {
+        KernelArguments.nf4(packed, absmax, n * k, blockSize);
+        Object[] frozen = arrays(packed, absmax, NF4_CODE);
+        Object[] inputs = arrays(c, a);
+        Object[] arguments = arrays(layout, c, a, packed, absmax, blockSize, m, n, k, accumulate);
+        switch (layout) {
+            case ABT -> run("nf4Abt", frozen, inputs, arrays(c), arguments,
+                    g -> g.task("t", Nf4Kernels::matmulAbt, c, a, packed, absmax, NF4_CODE, blockSize, n, k, accumulate, 0, m));
+            case AB -> run("nf4Ab", frozen, inputs, arrays(c), arguments,
+                    g -> g.task("t", Nf4Kernels::matmulAb, c, a, packed, absmax, NF4_CODE, blockSize, n, k, accumulate, 0, m));
+            case ATB -> throw KernelArguments.nf4WeightGradient();
+        }
+    }
+}
