@@ -20,7 +20,8 @@ class MatmulTest {
         "AB, 37, 45, 29, false", "AB, 64, 96, 128, true", "AB, 3, 5, 7, true",
         "ABT, 37, 45, 29, false", "ABT, 64, 96, 128, true", "ABT, 1, 33, 17, false",
         "ATB, 37, 45, 29, false", "ATB, 64, 96, 128, true", "ATB, 6, 31, 2, true",
-        "AB, 130, 8, 64, false", "ATB, 64, 8, 130, true", "AB, 9, 3, 17, true", "ATB, 5, 16, 33, false"})
+        "AB, 130, 8, 64, false", "ATB, 64, 8, 130, true", "AB, 9, 3, 17, true", "ATB, 5, 16, 33, false",
+        "ABT, 64, 8, 130, false", "ABT, 70, 96, 8, true", "ATB, 37, 5, 11, true"})
     @DisplayName("the vectorised CPU matmul equals the reference kernel and a double-precision product")
     void matchesReference(MatmulLayout layout, int m, int n, int k, boolean accumulate) {
         Random random = new Random(m * 1000 + n * 10 + k);

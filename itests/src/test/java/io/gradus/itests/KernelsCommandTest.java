@@ -1,0 +1,54 @@
+package io.gradus.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.gradus.host.cli.Gradus;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("gradus kernels (backend choice and parity)")
+class KernelsCommandTest {
+
+    @Test
+    @DisplayName("forcing the tornado backend on a JVM without TornadoVM fails and says why")
+    void tornadoForcedWithoutTornadoVm() {
+        assumeTrue(System.getenv("TORNADOVM_HOME") == null, "this JVM may run TornadoVM");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
+        int exit = Gradus.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+                .execute("kernels", "--backend", "tornado");
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString()).contains("--backend tornado").contains("TornadoVM is not loaded")
+                .contains("TORNADOVM_HOME");
+    }
+
+    /**
+     * The TornadoVM parity run: every kernel through TornadoVM inside the OSGi host, launched the way
+     * users launch it (the gradus script with TORNADOVM_HOME), against the CPU backend.
+     */
+    @Test
+    @DisplayName("with a TornadoVM SDK (TORNADOVM_HOME), every kernel on TornadoVM agrees with the CPU backend")
+    void tornadoParity() throws Exception {
+        String sdk = System.getenv("TORNADOVM_HOME");
+        assumeTrue(sdk != null && Files.isRegularFile(Path.of(sdk, "tornado-argfile")),
+                "TORNADOVM_HOME is not set to a TornadoVM SDK: the TornadoVM parity run is skipped");
+        Path script = Path.of(System.getProperty("gradus.distribution")).resolve("../../../gradus").normalize();
+        ProcessBuilder launch = new ProcessBuilder(script.toString(), "kernels", "--backend", "tornado")
+                .redirectErrorStream(true);
+        launch.environment().put("GRADUS_SKIP_BUILD", "1"); // the build under test is the distribution
+        Process process = launch.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(15, TimeUnit.MINUTES)).as(output).isTrue();
+        System.out.println(output);
+        assertThat(process.exitValue()).as(output).isZero();
+        assertThat(output).contains("kernels: tornado").contains("All kernels of tornado agree");
+    }
+}
