@@ -32,10 +32,11 @@ class MatmulTest {
         float[] refOut = start.clone();
 
         cpu.matmul(layout, cpuOut, a, b, m, n, k, accumulate);
+        int flag = accumulate ? 1 : 0;
         switch (layout) {
-            case AB -> MatmulKernels.ab(refOut, a, b, n, k, accumulate, 0, m);
-            case ABT -> MatmulKernels.abt(refOut, a, b, n, k, accumulate, 0, m);
-            case ATB -> MatmulKernels.atb(refOut, a, b, m, n, k, accumulate, 0, m);
+            case AB -> MatmulKernels.ab(refOut, a, b, n, k, flag, 0, m);
+            case ABT -> MatmulKernels.abt(refOut, a, b, n, k, flag, 0, m);
+            case ATB -> MatmulKernels.atb(refOut, a, b, m, n, k, flag, 0, m);
         }
         double maxCpu = 0;
         double maxRef = 0;

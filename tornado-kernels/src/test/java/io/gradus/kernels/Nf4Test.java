@@ -87,9 +87,9 @@ class Nf4Test {
         float[] viaFloats = start.clone();
         cpu.nf4Matmul(layout, fused, a, w.packed(), w.absmax(), w.blockSize(), m, n, k, accumulate);
         if (layout == MatmulLayout.ABT) {
-            Nf4Kernels.matmulAbt(reference, a, w.packed(), w.absmax(), Nf4.code(), w.blockSize(), n, k, accumulate, 0, m);
+            Nf4Kernels.matmulAbt(reference, a, w.packed(), w.absmax(), Nf4.code(), w.blockSize(), n, k, accumulate ? 1 : 0, 0, m);
         } else {
-            Nf4Kernels.matmulAb(reference, a, w.packed(), w.absmax(), Nf4.code(), w.blockSize(), n, k, accumulate, 0, m);
+            Nf4Kernels.matmulAb(reference, a, w.packed(), w.absmax(), Nf4.code(), w.blockSize(), n, k, accumulate ? 1 : 0, 0, m);
         }
         cpu.matmul(layout, viaFloats, a, dense, m, n, k, accumulate);
 

@@ -131,7 +131,7 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void rope(float[] x, float[] cos, float[] sin, int batch, int seq, int heads, int headDim, boolean inverse) {
         parallel(batch * seq, (long) heads * headDim,
-                (from, to) -> RopeKernels.rope(x, cos, sin, seq, heads, headDim, inverse, from, to));
+                (from, to) -> RopeKernels.rope(x, cos, sin, seq, heads, headDim, inverse ? -1f : 1f, from, to));
     }
 
     @Override

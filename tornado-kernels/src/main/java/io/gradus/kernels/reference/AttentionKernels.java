@@ -20,7 +20,8 @@ public final class AttentionKernels {
             int kvHeads, int headDim, int from, int to) {
         float scale = 1f / (float) Math.sqrt(headDim);
         int group = heads / kvHeads;
-        for (@Parallel int index = from; index < to; index++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int index = from + at;
             int t = index % seq;
             int h = (index / seq) % heads;
             int b = index / (seq * heads);
@@ -74,7 +75,8 @@ public final class AttentionKernels {
             float[] v, float[] scratch, int seq, int heads, int kvHeads, int headDim, int from, int to) {
         float scale = 1f / (float) Math.sqrt(headDim);
         int group = heads / kvHeads;
-        for (@Parallel int index = from; index < to; index++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int index = from + at;
             int b = index / kvHeads;
             int kvh = index % kvHeads;
             int rowBase = index * seq;
@@ -116,7 +118,8 @@ public final class AttentionKernels {
             int heads, int kvHeads, int headDim, int from, int to) {
         float scale = 1f / (float) Math.sqrt(headDim);
         int group = heads / kvHeads;
-        for (@Parallel int h = from; h < to; h++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int h = from + at;
             int kvh = h / group;
             int qBase = h * headDim;
             int sBase = h * length;

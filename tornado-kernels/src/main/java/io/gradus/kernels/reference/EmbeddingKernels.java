@@ -9,7 +9,8 @@ public final class EmbeddingKernels {
 
     /** Rows [from, to): out[r] = table[ids[r]], rows of length dim. */
     public static void forward(float[] out, float[] table, int[] ids, int dim, int from, int to) {
-        for (@Parallel int r = from; r < to; r++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int r = from + at;
             int source = ids[r] * dim;
             int target = r * dim;
             for (int i = 0; i < dim; i++) {
@@ -23,7 +24,8 @@ public final class EmbeddingKernels {
      * so that repeated ids never race; within a column the rows are added in order.
      */
     public static void backward(float[] dTable, float[] dOut, int[] ids, int n, int dim, int from, int to) {
-        for (@Parallel int i = from; i < to; i++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int i = from + at;
             for (int r = 0; r < n; r++) {
                 dTable[ids[r] * dim + i] += dOut[r * dim + i];
             }

@@ -27,7 +27,8 @@ public final class LossKernels {
     public static void crossEntropyRows(
             float[] logits, int vocab, int[] targets, float[] rowLoss, float[] dLogits, float gradScale,
             int rowStart, int rowEnd) {
-        for (@Parallel int r = rowStart; r < rowEnd; r++) {
+        for (@Parallel int at = 0; at < rowEnd - rowStart; at++) {
+            int r = rowStart + at;
             int base = r * vocab;
             int target = targets[r];
             if (target < 0) {

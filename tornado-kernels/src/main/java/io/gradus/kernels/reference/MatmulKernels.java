@@ -5,16 +5,19 @@ import uk.ac.manchester.tornado.api.annotations.Parallel;
 /**
  * Matrix products over row-major flat arrays, one output row per outer iteration (the loop a GPU
  * backend runs in parallel). Sums are accumulated in float, in order of the shared dimension.
+ * {@code accumulate} is 1 to add the product to C and 0 to overwrite C (an int: OpenCL kernels take
+ * no boolean arguments).
  */
 public final class MatmulKernels {
 
     private MatmulKernels() {}
 
     /** Rows [from, to) of C[m,n] (+)= A[m,k] · B[k,n]. */
-    public static void ab(float[] c, float[] a, float[] b, int n, int k, boolean accumulate, int from, int to) {
-        for (@Parallel int i = from; i < to; i++) {
+    public static void ab(float[] c, float[] a, float[] b, int n, int k, int accumulate, int from, int to) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int i = from + at;
             int ci = i * n;
-            if (!accumulate) {
+            if (accumulate == 0) {
                 for (int j = 0; j < n; j++) {
                     c[ci + j] = 0f;
                 }
@@ -30,8 +33,9 @@ public final class MatmulKernels {
     }
 
     /** Rows [from, to) of C[m,n] (+)= A[m,k] · B[n,k]ᵀ. */
-    public static void abt(float[] c, float[] a, float[] b, int n, int k, boolean accumulate, int from, int to) {
-        for (@Parallel int i = from; i < to; i++) {
+    public static void abt(float[] c, float[] a, float[] b, int n, int k, int accumulate, int from, int to) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int i = from + at;
             int ai = i * k;
             for (int j = 0; j < n; j++) {
                 int bj = j * k;
@@ -39,16 +43,17 @@ public final class MatmulKernels {
                 for (int p = 0; p < k; p++) {
                     sum += a[ai + p] * b[bj + p];
                 }
-                c[i * n + j] = accumulate ? c[i * n + j] + sum : sum;
+                c[i * n + j] = accumulate != 0 ? c[i * n + j] + sum : sum;
             }
         }
     }
 
     /** Rows [from, to) of C[m,n] (+)= A[k,m]ᵀ · B[k,n]. */
-    public static void atb(float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate, int from, int to) {
-        for (@Parallel int i = from; i < to; i++) {
+    public static void atb(float[] c, float[] a, float[] b, int m, int n, int k, int accumulate, int from, int to) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int i = from + at;
             int ci = i * n;
-            if (!accumulate) {
+            if (accumulate == 0) {
                 for (int j = 0; j < n; j++) {
                     c[ci + j] = 0f;
                 }

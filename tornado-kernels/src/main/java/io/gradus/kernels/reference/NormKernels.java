@@ -10,7 +10,8 @@ public final class NormKernels {
     /** out = weight·x·rstd, rstd = 1/sqrt(mean(x²) + eps); rstd is kept for the backward pass. */
     public static void rmsNormForward(float[] out, float[] rstd, float[] x, float[] weight, int dim, float eps,
             int from, int to) {
-        for (@Parallel int r = from; r < to; r++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int r = from + at;
             int base = r * dim;
             float sumSquares = 0f;
             for (int i = 0; i < dim; i++) {
@@ -30,7 +31,8 @@ public final class NormKernels {
      */
     public static void rmsNormBackward(float[] dx, float[] dOut, float[] x, float[] weight, float[] rstd, int dim,
             int from, int to) {
-        for (@Parallel int r = from; r < to; r++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int r = from + at;
             int base = r * dim;
             float s = rstd[r];
             float dot = 0f;
@@ -48,7 +50,8 @@ public final class NormKernels {
     /** Columns [from, to) of dWeight += Σ_rows dOut·x̂. */
     public static void rmsNormWeightGradient(float[] dWeight, float[] dOut, float[] x, float[] rstd, int rows, int dim,
             int from, int to) {
-        for (@Parallel int i = from; i < to; i++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int i = from + at;
             float sum = 0f;
             for (int r = 0; r < rows; r++) {
                 sum += dOut[r * dim + i] * x[r * dim + i] * rstd[r];

@@ -13,7 +13,8 @@ public final class OptimizerKernels {
      */
     public static void adamw(float[] p, float[] g, float[] m, float[] v, float lr, float beta1, float beta2, float eps,
             float weightDecay, float biasCorrection1, float biasCorrection2, int from, int to) {
-        for (@Parallel int i = from; i < to; i++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int i = from + at;
             adamwElement(p, g, m, v, i, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2);
         }
     }
@@ -35,7 +36,8 @@ public final class OptimizerKernels {
      * result that does not depend on how blocks were spread over threads.
      */
     public static void sumOfSquares(float[] x, double[] partial, int n, int block, int from, int to) {
-        for (@Parallel int blk = from; blk < to; blk++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int blk = from + at;
             double sum = 0;
             int end = Math.min(n, (blk + 1) * block);
             for (int i = blk * block; i < end; i++) {
@@ -47,7 +49,8 @@ public final class OptimizerKernels {
 
     /** x[i] *= factor. */
     public static void scale(float[] x, float factor, int from, int to) {
-        for (@Parallel int i = from; i < to; i++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int i = from + at;
             x[i] *= factor;
         }
     }

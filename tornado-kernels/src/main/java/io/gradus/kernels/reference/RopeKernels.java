@@ -12,13 +12,14 @@ public final class RopeKernels {
 
     /**
      * Rotates rows [from, to) of x [batch·seq, heads, headDim] in place; row r is at position r mod seq.
-     * With {@code inverse} the angle is negated: the transpose of the rotation, i.e. its backward pass.
+     * {@code direction} is 1 for the rotation and −1 for its inverse (the angle negated): the
+     * transpose of the rotation, i.e. its backward pass.
      */
-    public static void rope(float[] x, float[] cos, float[] sin, int seq, int heads, int headDim, boolean inverse,
+    public static void rope(float[] x, float[] cos, float[] sin, int seq, int heads, int headDim, float direction,
             int from, int to) {
         int half = headDim / 2;
-        float direction = inverse ? -1f : 1f;
-        for (@Parallel int r = from; r < to; r++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int r = from + at;
             int t = r % seq;
             for (int h = 0; h < heads; h++) {
                 int base = (r * heads + h) * headDim;

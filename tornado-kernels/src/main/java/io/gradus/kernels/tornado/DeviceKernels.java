@@ -19,7 +19,8 @@ public final class DeviceKernels {
      * biasCorrection1, biasCorrection2}.
      */
     public static void adamw(float[] p, float[] g, float[] m, float[] v, float[] hyper, int from, int to) {
-        for (@Parallel int i = from; i < to; i++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int i = from + at;
             OptimizerKernels.adamwElement(p, g, m, v, i, hyper[0], hyper[1], hyper[2], hyper[3], hyper[4], hyper[5],
                     hyper[6]);
         }
@@ -27,7 +28,8 @@ public final class DeviceKernels {
 
     /** {@link ElementwiseKernels#dropout} with {@code rate} = {p, 1/(1−p)} and {@code seed} = {seed}. */
     public static void dropout(float[] out, float[] x, float[] rate, long[] seed, int from, int to) {
-        for (@Parallel int i = from; i < to; i++) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            int i = from + at;
             out[i] = ElementwiseKernels.dropoutElement(x, i, rate[0], rate[1], seed[0]);
         }
     }

@@ -212,13 +212,14 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     @Override
     public void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
         Object[] arguments = arrays(layout, c, a, b, m, n, k, accumulate);
+        int add = accumulate ? 1 : 0;
         switch (layout) {
             case AB -> run("ab", arrays(c, a, b), arrays(c), arguments,
-                    g -> g.task("t", MatmulKernels::ab, c, a, b, n, k, accumulate, 0, m));
+                    g -> g.task("t", MatmulKernels::ab, c, a, b, n, k, add, 0, m));
             case ABT -> run("abt", arrays(c, a, b), arrays(c), arguments,
-                    g -> g.task("t", MatmulKernels::abt, c, a, b, n, k, accumulate, 0, m));
+                    g -> g.task("t", MatmulKernels::abt, c, a, b, n, k, add, 0, m));
             case ATB -> run("atb", arrays(c, a, b), arrays(c), arguments,
-                    g -> g.task("t", MatmulKernels::atb, c, a, b, m, n, k, accumulate, 0, m));
+                    g -> g.task("t", MatmulKernels::atb, c, a, b, m, n, k, add, 0, m));
         }
     }
 
@@ -248,8 +249,9 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     @Override
     public void rope(float[] x, float[] cos, float[] sin, int batch, int seq, int heads, int headDim, boolean inverse) {
         int rows = batch * seq;
-        run("rope", arrays(x, cos, sin), arrays(x), arrays(x, cos, sin, rows, seq, heads, headDim, inverse),
-                g -> g.task("t", RopeKernels::rope, x, cos, sin, seq, heads, headDim, inverse, 0, rows));
+        float direction = inverse ? -1f : 1f;
+        run("rope", arrays(x, cos, sin), arrays(x), arrays(x, cos, sin, rows, seq, heads, headDim, direction),
+                g -> g.task("t", RopeKernels::rope, x, cos, sin, seq, heads, headDim, direction, 0, rows));
     }
 
     @Override
@@ -370,11 +372,12 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
         Object[] frozen = arrays(packed, absmax, NF4_CODE);
         Object[] inputs = arrays(c, a);
         Object[] arguments = arrays(layout, c, a, packed, absmax, blockSize, m, n, k, accumulate);
+        int add = accumulate ? 1 : 0;
         switch (layout) {
             case ABT -> run("nf4Abt", frozen, inputs, arrays(c), arguments,
-                    g -> g.task("t", Nf4Kernels::matmulAbt, c, a, packed, absmax, NF4_CODE, blockSize, n, k, accumulate, 0, m));
+                    g -> g.task("t", Nf4Kernels::matmulAbt, c, a, packed, absmax, NF4_CODE, blockSize, n, k, add, 0, m));
             case AB -> run("nf4Ab", frozen, inputs, arrays(c), arguments,
-                    g -> g.task("t", Nf4Kernels::matmulAb, c, a, packed, absmax, NF4_CODE, blockSize, n, k, accumulate, 0, m));
+                    g -> g.task("t", Nf4Kernels::matmulAb, c, a, packed, absmax, NF4_CODE, blockSize, n, k, add, 0, m));
             case ATB -> throw KernelArguments.nf4WeightGradient();
         }
     }
