@@ -94,19 +94,15 @@ public final class CpuKernelBackend implements KernelBackend {
             parallelTiles(m, work, (from, to) -> VectorMatmul.abt(c, rowsA, rowsB, n, k, accumulate, from, to));
             return;
         }
-        // Blocks of whole 4-row tiles, so the register-blocked micro-kernels run on every full tile.
-        switch (layout) {
-            case AB -> parallelTiles(m, work, (from, to) -> VectorMatmul.axpyRows(c, a, b, n, k, k, 1, accumulate, from, to));
-            case ABT -> {
-                // Bᵀ once ([k, n], n·k copies against m·n·k multiply-adds), then the A·B micro-kernel,
-                // which keeps rows of C in registers and needs no horizontal sums: about as fast as
-                // dot products at large k and far faster at small k (k = 8, a LoRA rank: ~1 against
-                // ~100 GFLOP/s on one core).
-                float[] bT = transpose(b, n, k);
-                parallelTiles(m, work, (from, to) -> VectorMatmul.axpyRows(c, a, bT, n, k, k, 1, accumulate, from, to));
-            }
-            case ATB -> parallelTiles(m, work, (from, to) -> VectorMatmul.axpyRows(c, a, b, n, k, 1, m, accumulate, from, to));
-        }
+        // op(B) packed once, in parallel, then blocks of whole 6-row tiles of C on the threads.
+        int bStrideP = layout == MatmulLayout.ABT ? 1 : n;
+        int bStrideJ = layout == MatmulLayout.ABT ? k : 1;
+        int aStrideI = layout == MatmulLayout.ATB ? 1 : k;
+        int aStrideP = layout == MatmulLayout.ATB ? m : 1;
+        float[] packed = new float[k * VectorMatmul.panelColumns(n)];
+        parallel(k, n, (from, to) -> VectorMatmul.pack(packed, b, bStrideP, bStrideJ, n, k, from, to));
+        parallelTiles(m, work, (from, to) -> VectorMatmul.multiplyPacked(c, a, aStrideI, aStrideP, packed, b, bStrideP,
+                bStrideJ, n, k, accumulate, from, to));
     }
 
     @Override
@@ -282,15 +278,28 @@ public final class CpuKernelBackend implements KernelBackend {
         return t;
     }
 
-    /** Like {@link #parallel}, over tiles of 4 rows: the last block alone may hold a partial tile. */
+    /**
+     * Rows of a matrix product in blocks of whole {@link VectorMatmul#MR}-row tiles (only the last
+     * block may hold a partial tile), two blocks per thread: each block sweeps its rows past every
+     * packed panel of B while the panel is in L1, so blocks must be tall, not merely numerous.
+     */
     private void parallelTiles(int rows, long workPerRow, RangeKernel kernel) {
-        int tiles = (rows + 3) / 4;
-        parallel(tiles, 4 * workPerRow, (from, to) -> kernel.run(from * 4, Math.min(rows, to * 4)));
+        if (rows * workPerRow <= GRAIN) {
+            kernel.run(0, rows);
+            return;
+        }
+        int tile = VectorMatmul.MR;
+        int tiles = (rows + tile - 1) / tile;
+        int block = Math.max(1, (tiles + 2 * pool.getParallelism() - 1) / (2 * pool.getParallelism()));
+        runBlocks(tiles, block, (from, to) -> kernel.run(from * tile, Math.min(rows, to * tile)));
     }
 
     /** Runs {@code kernel} over [0, count) in blocks of at least {@link #GRAIN} work each. */
     private void parallel(int count, long workPerItem, RangeKernel kernel) {
-        int block = (int) Math.max(1, Math.min(count, GRAIN / Math.max(1, workPerItem)));
+        runBlocks(count, (int) Math.max(1, Math.min(count, GRAIN / Math.max(1, workPerItem))), kernel);
+    }
+
+    private void runBlocks(int count, int block, RangeKernel kernel) {
         if (count <= block) {
             kernel.run(0, count);
         } else {

@@ -7,9 +7,8 @@ import jdk.incubator.vector.FloatVector;
  * same mathematics as the reference {@code AttentionKernels}, reorganised so that the O(T²·D) work
  * runs at matmul speed instead of one scalar dot product at a time.
  *
- * <p>Per (batch, head): gather Q (pre-scaled by 1/√D) and V of the head into contiguous [T, D]
- * blocks and K as its [D, T] transpose (every product then runs on the A·B micro-kernel, which
- * needs no horizontal sums); S = Q·Kᵀ; a causal softmax on each row of S gives P (kept in {@code att}); O = P·V. The
+ * <p>Per (batch, head): gather Q (pre-scaled by 1/√D), K and V of the head into contiguous [T, D]
+ * blocks; S = Q·Kᵀ; a causal softmax on each row of S gives P (kept in {@code att}); O = P·V. The
  * products cover the full T×T square and the mask zeroes the upper half: about twice the arithmetic
  * of a causal kernel, but at vector speed. The backward pass works per key/value group (so no two
  * tasks write the same dK/dV rows) with dP = dO·Vᵀ, dS = P∘(dP − rowsum(P∘dP))/√D, dQ = dS·K,
@@ -27,7 +26,7 @@ final class VectorAttention {
         float scale = 1f / (float) Math.sqrt(headDim);
         int group = heads / kvHeads;
         float[] qh = new float[seq * headDim];
-        float[] kT = new float[seq * headDim];
+        float[] kh = new float[seq * headDim];
         float[] vh = new float[seq * headDim];
         float[] scores = new float[seq * seq];
         float[] oh = new float[seq * headDim];
@@ -36,12 +35,12 @@ final class VectorAttention {
             int h = index % heads;
             int kvh = h / group;
             gather(qh, q, b, seq, heads, h, headDim, scale);
-            gatherTransposed(kT, k, b, seq, kvHeads, kvh, headDim);
+            gather(kh, k, b, seq, kvHeads, kvh, headDim, 1f);
             gather(vh, v, b, seq, kvHeads, kvh, headDim, 1f);
-            VectorMatmul.axpyRows(scores, qh, kT, seq, headDim, headDim, 1, false, 0, seq); // S = Q·Kᵀ
+            VectorMatmul.multiply(scores, qh, headDim, 1, kh, 1, headDim, seq, headDim, false, 0, seq); // S = Q·Kᵀ
             causalSoftmax(scores, seq);
             System.arraycopy(scores, 0, att, index * seq * seq, seq * seq);
-            VectorMatmul.axpyRows(oh, scores, vh, headDim, seq, seq, 1, false, 0, seq);
+            VectorMatmul.multiply(oh, scores, seq, 1, vh, headDim, 1, headDim, seq, false, 0, seq); // O = P·V
             scatter(out, oh, b, seq, heads, h, headDim, false);
         }
     }
@@ -53,7 +52,7 @@ final class VectorAttention {
         int group = heads / kvHeads;
         int block = seq * headDim;
         float[] kh = new float[block];
-        float[] vT = new float[block];
+        float[] vh = new float[block];
         float[] qh = new float[block];
         float[] dOh = new float[block];
         float[] dQh = new float[block];
@@ -65,18 +64,18 @@ final class VectorAttention {
             int b = index / kvHeads;
             int kvh = index % kvHeads;
             gather(kh, k, b, seq, kvHeads, kvh, headDim, 1f);
-            gatherTransposed(vT, v, b, seq, kvHeads, kvh, headDim);
+            gather(vh, v, b, seq, kvHeads, kvh, headDim, 1f);
             java.util.Arrays.fill(dKh, 0f);
             java.util.Arrays.fill(dVh, 0f);
             for (int h = kvh * group; h < (kvh + 1) * group; h++) {
                 gather(qh, q, b, seq, heads, h, headDim, 1f);
                 gather(dOh, dOut, b, seq, heads, h, headDim, 1f);
                 System.arraycopy(att, (b * heads + h) * seq * seq, p, 0, seq * seq);
-                VectorMatmul.axpyRows(dS, dOh, vT, seq, headDim, headDim, 1, false, 0, seq); // dP = dO·Vᵀ
+                VectorMatmul.multiply(dS, dOh, headDim, 1, vh, 1, headDim, seq, headDim, false, 0, seq); // dP = dO·Vᵀ
                 softmaxBackward(dS, p, seq, scale);
-                VectorMatmul.axpyRows(dQh, dS, kh, headDim, seq, seq, 1, false, 0, seq); // dS·K
-                VectorMatmul.axpyRows(dKh, dS, qh, headDim, seq, 1, seq, true, 0, seq); // dSᵀ·Q
-                VectorMatmul.axpyRows(dVh, p, dOh, headDim, seq, 1, seq, true, 0, seq); // Pᵀ·dO
+                VectorMatmul.multiply(dQh, dS, seq, 1, kh, headDim, 1, headDim, seq, false, 0, seq); // dQ = dS·K
+                VectorMatmul.multiply(dKh, dS, 1, seq, qh, headDim, 1, headDim, seq, true, 0, seq); // dK += dSᵀ·Q
+                VectorMatmul.multiply(dVh, p, 1, seq, dOh, headDim, 1, headDim, seq, true, 0, seq); // dV += Pᵀ·dO
                 scatter(dq, dQh, b, seq, heads, h, headDim, true);
             }
             scatter(dk, dKh, b, seq, kvHeads, kvh, headDim, true);
@@ -143,16 +142,6 @@ final class VectorAttention {
             int source = ((b * seq + t) * heads + head) * headDim;
             for (int i = 0; i < headDim; i++) {
                 block[t * headDim + i] = factor * x[source + i];
-            }
-        }
-    }
-
-    /** block[:, t] = x[b, t, head, :]: the head's [D, T] transpose, so products with it run as A·B. */
-    private static void gatherTransposed(float[] block, float[] x, int b, int seq, int heads, int head, int headDim) {
-        for (int t = 0; t < seq; t++) {
-            int source = ((b * seq + t) * heads + head) * headDim;
-            for (int i = 0; i < headDim; i++) {
-                block[i * seq + t] = x[source + i];
             }
         }
     }

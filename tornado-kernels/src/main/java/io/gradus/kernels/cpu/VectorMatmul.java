@@ -8,9 +8,12 @@ import jdk.incubator.vector.VectorSpecies;
  * C, so the backend can split rows over threads; results equal the reference kernels up to the
  * order of float additions.
  *
- * <p>Two micro-kernels cover the three layouts: for A·Bᵀ every output is a dot product of two
- * contiguous rows (4×4 outputs share their loads); for A·B and Aᵀ·B each output row is a sum of
- * scaled rows of B (4 rows × 2 vectors of C stay in registers over the whole shared dimension).
+ * <p>The main kernel ({@link #multiplyPacked}) follows the classic BLAS design: op(B) is packed
+ * into panels of two vectors' width and blocks of {@value #KC} rows, so the micro-kernel streams it
+ * from L1, and a tile of 6 rows × 2 vectors of C stays in 12 registers while each packed row of B
+ * meets six broadcast elements of A. Strides let the same code read A or B transposed, which
+ * covers all three layouts. Outputs narrower than two vectors use dot products instead
+ * ({@link #abt}: 4×4 outputs share their loads).
  */
 final class VectorMatmul {
 
@@ -140,72 +143,152 @@ final class VectorMatmul {
         c[index] = accumulate ? c[index] + value : value;
     }
 
+    /** Rows of B per block of the shared dimension: a packed panel of KC × 2L floats (32 KiB) stays in L1. */
+    static final int KC = 256;
+
+    /** Rows of C per micro-kernel call: 6 × 2 accumulator vectors, the widest tile C2 keeps in registers. */
+    static final int MR = 6;
+
+    /** Width of a packed panel of B: two vectors. */
+    static final int NR = 2 * L;
+
+    /** Columns of C covered by packed panels; the rest (fewer than {@link #NR}) is done column by column. */
+    static int panelColumns(int n) {
+        return n - n % NR;
+    }
+
     /**
-     * Rows [from, to) of C[m,n] (+)= op(A) · B[k,n], where op(A)[i,p] = a[i·strideI + p·strideP]:
-     * strides (k, 1) for A[m,k] (layout AB) and (1, m) for A[k,m] read transposed (layout ATB).
+     * Packs rows [pFrom, pTo) of op(B) [k, n] for {@link #multiplyPacked}, where element (p, j) of
+     * op(B) is {@code b[p·bStrideP + j·bStrideJ]}: strides (n, 1) for B [k, n], (1, k) for B [n, k]
+     * read transposed. Layout: blocks of {@link #KC} rows of the shared dimension, in each block
+     * panels of {@link #NR} columns, in each panel the block's rows one after another, so the
+     * micro-kernel reads B strictly in sequence.
+     *
+     * @param packed k · {@link #panelColumns}(n) floats
      */
-    static void axpyRows(float[] c, float[] a, float[] b, int n, int k, int strideI, int strideP, boolean accumulate,
-            int from, int to) {
-        int nv = n - n % (2 * L);
-        int i = from;
-        for (; i + 4 <= to; i += 4) {
-            int j = 0;
-            for (; j < nv; j += 2 * L) {
-                rows4(c, a, b, n, k, strideI, strideP, accumulate, i, j);
-            }
-            for (; j < n; j++) {
-                for (int r = i; r < i + 4; r++) {
-                    store(c, r * n + j, column(a, b, n, k, strideI, strideP, r, j), accumulate);
+    static void pack(float[] packed, float[] b, int bStrideP, int bStrideJ, int n, int k, int pFrom, int pTo) {
+        int columns = panelColumns(n);
+        if (bStrideP == 1) { // B [n, k] read transposed: walk each row of B along p, contiguously
+            for (int j = 0; j < columns; j++) {
+                for (int p = pFrom; p < pTo; p++) {
+                    packed[packedIndex(p, j, k, columns)] = b[p + j * bStrideJ];
                 }
             }
-        }
-        for (; i < to; i++) {
-            int j = 0;
-            for (; j < nv; j += 2 * L) {
-                FloatVector c0 = accumulate ? FloatVector.fromArray(S, c, i * n + j) : FloatVector.zero(S);
-                FloatVector c1 = accumulate ? FloatVector.fromArray(S, c, i * n + j + L) : FloatVector.zero(S);
-                for (int p = 0; p < k; p++) {
-                    FloatVector x = FloatVector.broadcast(S, a[i * strideI + p * strideP]);
-                    c0 = x.fma(FloatVector.fromArray(S, b, p * n + j), c0);
-                    c1 = x.fma(FloatVector.fromArray(S, b, p * n + j + L), c1);
+        } else {
+            for (int p = pFrom; p < pTo; p++) {
+                for (int j = 0; j < columns; j++) {
+                    packed[packedIndex(p, j, k, columns)] = b[p * bStrideP + j * bStrideJ];
                 }
-                c0.intoArray(c, i * n + j);
-                c1.intoArray(c, i * n + j + L);
-            }
-            for (; j < n; j++) {
-                store(c, i * n + j, column(a, b, n, k, strideI, strideP, i, j), accumulate);
             }
         }
     }
 
-    private static void rows4(float[] c, float[] a, float[] b, int n, int k, int strideI, int strideP,
-            boolean accumulate, int i, int j) {
-        int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
-        FloatVector z = FloatVector.zero(S);
-        FloatVector r00 = accumulate ? FloatVector.fromArray(S, c, c0) : z;
-        FloatVector r01 = accumulate ? FloatVector.fromArray(S, c, c0 + L) : z;
-        FloatVector r10 = accumulate ? FloatVector.fromArray(S, c, c1) : z;
-        FloatVector r11 = accumulate ? FloatVector.fromArray(S, c, c1 + L) : z;
-        FloatVector r20 = accumulate ? FloatVector.fromArray(S, c, c2) : z;
-        FloatVector r21 = accumulate ? FloatVector.fromArray(S, c, c2 + L) : z;
-        FloatVector r30 = accumulate ? FloatVector.fromArray(S, c, c3) : z;
-        FloatVector r31 = accumulate ? FloatVector.fromArray(S, c, c3 + L) : z;
-        for (int p = 0; p < k; p++) {
-            FloatVector y0 = FloatVector.fromArray(S, b, p * n + j);
-            FloatVector y1 = FloatVector.fromArray(S, b, p * n + j + L);
-            int ap = p * strideP;
-            FloatVector x = FloatVector.broadcast(S, a[i * strideI + ap]);
+    /** Where element (p, j) of op(B) goes in the packed layout. */
+    private static int packedIndex(int p, int j, int k, int columns) {
+        int block = p - p % KC;
+        int kc = Math.min(KC, k - block);
+        return block * columns + (j / NR) * kc * NR + (p - block) * NR + j % NR;
+    }
+
+    /**
+     * Rows [from, to) of C[m,n] (+)= op(A) · op(B), with op(B) {@linkplain #pack packed}; element
+     * (i, p) of op(A) is {@code a[i·aStrideI + p·aStrideP]}: strides (k, 1) for A [m, k], (1, m) for
+     * A [k, m] read transposed. Each output is summed in order of p with fused multiply-adds, the
+     * same arithmetic for every blocking and thread count.
+     */
+    static void multiplyPacked(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, float[] b, int bStrideP,
+            int bStrideJ, int n, int k, boolean accumulate, int from, int to) {
+        int columns = panelColumns(n);
+        for (int block = 0; block < k; block += KC) {
+            int kc = Math.min(KC, k - block);
+            boolean load = accumulate || block > 0;
+            for (int panel = 0; panel < columns; panel += NR) {
+                int panelBase = block * columns + (panel / NR) * kc * NR;
+                int i = from;
+                for (; i + MR <= to; i += MR) {
+                    tile6(c, a, aStrideI, aStrideP, packed, panelBase, n, i, panel, block, kc, load);
+                }
+                for (; i < to; i++) {
+                    row(c, a, aStrideI, aStrideP, packed, panelBase, n, i, panel, block, kc, load);
+                }
+            }
+        }
+        for (int i = from; i < to; i++) {
+            for (int j = columns; j < n; j++) {
+                float sum = accumulate ? c[i * n + j] : 0f;
+                for (int p = 0; p < k; p++) {
+                    sum = Math.fma(a[i * aStrideI + p * aStrideP], b[p * bStrideP + j * bStrideJ], sum);
+                }
+                c[i * n + j] = sum;
+            }
+        }
+    }
+
+    /** Packs op(B) and multiplies all of [from, to): for single-threaded callers. */
+    static void multiply(float[] c, float[] a, int aStrideI, int aStrideP, float[] b, int bStrideP, int bStrideJ, int n,
+            int k, boolean accumulate, int from, int to) {
+        float[] packed = new float[k * panelColumns(n)];
+        pack(packed, b, bStrideP, bStrideJ, n, k, 0, k);
+        multiplyPacked(c, a, aStrideI, aStrideP, packed, b, bStrideP, bStrideJ, n, k, accumulate, from, to);
+    }
+
+    /** C[i..i+5, j..j+2L) over one block of the shared dimension: 12 accumulators in registers. */
+    private static void tile6(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int panelBase, int n,
+            int i, int j, int block, int kc, boolean load) {
+        int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n, c4 = c3 + n, c5 = c4 + n;
+        FloatVector r00, r01, r10, r11, r20, r21, r30, r31, r40, r41, r50, r51;
+        if (load) {
+            r00 = FloatVector.fromArray(S, c, c0);
+            r01 = FloatVector.fromArray(S, c, c0 + L);
+            r10 = FloatVector.fromArray(S, c, c1);
+            r11 = FloatVector.fromArray(S, c, c1 + L);
+            r20 = FloatVector.fromArray(S, c, c2);
+            r21 = FloatVector.fromArray(S, c, c2 + L);
+            r30 = FloatVector.fromArray(S, c, c3);
+            r31 = FloatVector.fromArray(S, c, c3 + L);
+            r40 = FloatVector.fromArray(S, c, c4);
+            r41 = FloatVector.fromArray(S, c, c4 + L);
+            r50 = FloatVector.fromArray(S, c, c5);
+            r51 = FloatVector.fromArray(S, c, c5 + L);
+        } else {
+            r00 = FloatVector.zero(S);
+            r01 = r00;
+            r10 = r00;
+            r11 = r00;
+            r20 = r00;
+            r21 = r00;
+            r30 = r00;
+            r31 = r00;
+            r40 = r00;
+            r41 = r00;
+            r50 = r00;
+            r51 = r00;
+        }
+        int a0 = i * aStrideI + block * aStrideP;
+        int a1 = a0 + aStrideI, a2 = a1 + aStrideI, a3 = a2 + aStrideI, a4 = a3 + aStrideI, a5 = a4 + aStrideI;
+        int q = panelBase;
+        for (int p = 0; p < kc; p++, q += NR) {
+            FloatVector y0 = FloatVector.fromArray(S, packed, q);
+            FloatVector y1 = FloatVector.fromArray(S, packed, q + L);
+            int ap = p * aStrideP;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
             r00 = x.fma(y0, r00);
             r01 = x.fma(y1, r01);
-            x = FloatVector.broadcast(S, a[(i + 1) * strideI + ap]);
+            x = FloatVector.broadcast(S, a[a1 + ap]);
             r10 = x.fma(y0, r10);
             r11 = x.fma(y1, r11);
-            x = FloatVector.broadcast(S, a[(i + 2) * strideI + ap]);
+            x = FloatVector.broadcast(S, a[a2 + ap]);
             r20 = x.fma(y0, r20);
             r21 = x.fma(y1, r21);
-            x = FloatVector.broadcast(S, a[(i + 3) * strideI + ap]);
+            x = FloatVector.broadcast(S, a[a3 + ap]);
             r30 = x.fma(y0, r30);
             r31 = x.fma(y1, r31);
+            x = FloatVector.broadcast(S, a[a4 + ap]);
+            r40 = x.fma(y0, r40);
+            r41 = x.fma(y1, r41);
+            x = FloatVector.broadcast(S, a[a5 + ap]);
+            r50 = x.fma(y0, r50);
+            r51 = x.fma(y1, r51);
         }
         r00.intoArray(c, c0);
         r01.intoArray(c, c0 + L);
@@ -215,13 +298,26 @@ final class VectorMatmul {
         r21.intoArray(c, c2 + L);
         r30.intoArray(c, c3);
         r31.intoArray(c, c3 + L);
+        r40.intoArray(c, c4);
+        r41.intoArray(c, c4 + L);
+        r50.intoArray(c, c5);
+        r51.intoArray(c, c5 + L);
     }
 
-    private static float column(float[] a, float[] b, int n, int k, int strideI, int strideP, int i, int j) {
-        float sum = 0f;
-        for (int p = 0; p < k; p++) {
-            sum += a[i * strideI + p * strideP] * b[p * n + j];
+    /** One row of a tile, for the rows left over by {@link #tile6}. */
+    private static void row(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int panelBase, int n,
+            int i, int j, int block, int kc, boolean load) {
+        int c0 = i * n + j;
+        FloatVector r0 = load ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
+        FloatVector r1 = load ? FloatVector.fromArray(S, c, c0 + L) : FloatVector.zero(S);
+        int a0 = i * aStrideI + block * aStrideP;
+        int q = panelBase;
+        for (int p = 0; p < kc; p++, q += NR) {
+            FloatVector x = FloatVector.broadcast(S, a[a0 + p * aStrideP]);
+            r0 = x.fma(FloatVector.fromArray(S, packed, q), r0);
+            r1 = x.fma(FloatVector.fromArray(S, packed, q + L), r1);
         }
-        return sum;
+        r0.intoArray(c, c0);
+        r1.intoArray(c, c0 + L);
     }
 }
