@@ -168,26 +168,28 @@ final class VectorMatmul {
      */
     static void pack(float[] packed, float[] b, int bStrideP, int bStrideJ, int n, int k, int pFrom, int pTo) {
         int columns = panelColumns(n);
-        if (bStrideP == 1) { // B [n, k] read transposed: walk each row of B along p, contiguously
-            for (int j = 0; j < columns; j++) {
-                for (int p = pFrom; p < pTo; p++) {
-                    packed[packedIndex(p, j, k, columns)] = b[p + j * bStrideJ];
+        if (bStrideJ == 1) { // rows of B [k, n]: each panel row is a contiguous run of NR floats
+            for (int p = pFrom; p < pTo; p++) {
+                int block = p - p % KC;
+                int panelStride = Math.min(KC, k - block) * NR;
+                int target = block * columns + (p - block) * NR;
+                for (int j = 0; j < columns; j += NR, target += panelStride) {
+                    System.arraycopy(b, p * bStrideP + j, packed, target, NR);
                 }
             }
-        } else {
+            return;
+        }
+        // B [n, k] read transposed: per panel, walk its NR rows of B side by side along p.
+        for (int j = 0; j < columns; j += NR) {
             for (int p = pFrom; p < pTo; p++) {
-                for (int j = 0; j < columns; j++) {
-                    packed[packedIndex(p, j, k, columns)] = b[p * bStrideP + j * bStrideJ];
+                int block = p - p % KC;
+                int target = block * columns + (j / NR) * Math.min(KC, k - block) * NR + (p - block) * NR;
+                int source = p * bStrideP + j * bStrideJ;
+                for (int jj = 0; jj < NR; jj++) {
+                    packed[target + jj] = b[source + jj * bStrideJ];
                 }
             }
         }
-    }
-
-    /** Where element (p, j) of op(B) goes in the packed layout. */
-    private static int packedIndex(int p, int j, int k, int columns) {
-        int block = p - p % KC;
-        int kc = Math.min(KC, k - block);
-        return block * columns + (j / NR) * kc * NR + (p - block) * NR + j % NR;
     }
 
     /**
