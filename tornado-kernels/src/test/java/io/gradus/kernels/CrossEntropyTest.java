@@ -69,7 +69,7 @@ class CrossEntropyTest {
     }
 
     @Test
-    @DisplayName("the parallel CPU backend equals the reference kernel on large inputs")
+    @DisplayName("the vectorised CPU backend agrees with the reference kernel on large inputs")
     void cpuMatchesReference() {
         int rows = 300;
         int vocab = 1000;
@@ -93,9 +93,13 @@ class CrossEntropyTest {
             refLoss += l;
         }
 
-        // Same kernel code per row, so only the order of the final sum may differ.
-        assertThat(cpuLoss).isCloseTo(refLoss, within(1e-9 * Math.abs(refLoss)));
-        assertThat(gradCpu).containsExactly(gradRef);
+        // e^x in float (within 2 ulp) and float lane sums against Math.exp summed in double: the
+        // loss (a sum of 270 rows of ~10) within 1e-6 relative, each gradient within a few ulps of
+        // its scale.
+        assertThat(cpuLoss).isCloseTo(refLoss, within(1e-6 * Math.abs(refLoss)));
+        for (int i = 0; i < gradRef.length; i++) {
+            assertThat(gradCpu[i]).as("dLogits[%d]", i).isCloseTo(gradRef[i], within(2e-8f));
+        }
     }
 
     @Test

@@ -7,7 +7,6 @@ import io.gradus.kernels.KernelArguments;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
-import io.gradus.kernels.reference.LossKernels;
 import io.gradus.kernels.reference.Nf4Kernels;
 import io.gradus.kernels.reference.NormKernels;
 import io.gradus.kernels.reference.OptimizerKernels;
@@ -19,10 +18,10 @@ import org.osgi.service.component.annotations.Deactivate;
 
 /**
  * The pure-Java backend, the default everywhere. Each kernel's independent outer loop (rows,
- * heads, columns) is split into blocks on a shared fork-join pool. Matrix products and attention
- * run on Vector API micro-kernels ({@link VectorMatmul}, {@link VectorAttention}) and are tested
- * against the reference kernels within float rounding; the other kernels run the reference kernels
- * themselves on each block, so they equal them exactly.
+ * heads, columns) is split into blocks on a shared fork-join pool. Matrix products, attention,
+ * SwiGLU and cross-entropy run on the Vector API ({@link VectorMatmul}, {@link VectorAttention},
+ * {@link VectorElementwise}) and are tested against the reference kernels within float rounding;
+ * the other kernels run the reference kernels themselves on each block, so they equal them exactly.
  */
 @Component(property = KernelBackend.NAME_PROPERTY + "=cpu")
 public final class CpuKernelBackend implements KernelBackend {
@@ -75,7 +74,7 @@ public final class CpuKernelBackend implements KernelBackend {
     public double crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] dLogits, float gradScale) {
         KernelArguments.crossEntropy(logits, rows, vocab, targets, dLogits);
         float[] rowLoss = new float[rows];
-        parallel(rows, vocab, (from, to) -> LossKernels.crossEntropyRows(logits, vocab, targets, rowLoss, dLogits, gradScale, from, to));
+        parallel(rows, vocab, (from, to) -> VectorElementwise.crossEntropyRows(logits, vocab, targets, rowLoss, dLogits, gradScale, from, to));
         double total = 0;
         for (float loss : rowLoss) {
             total += loss;
@@ -161,12 +160,12 @@ public final class CpuKernelBackend implements KernelBackend {
 
     @Override
     public void swigluForward(float[] h, float[] g, float[] u, int n) {
-        parallel(n, 8, (from, to) -> ElementwiseKernels.swigluForward(h, g, u, from, to));
+        parallel(n, 8, (from, to) -> VectorElementwise.swigluForward(h, g, u, from, to));
     }
 
     @Override
     public void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
-        parallel(n, 8, (from, to) -> ElementwiseKernels.swigluBackward(dg, du, dh, g, u, from, to));
+        parallel(n, 8, (from, to) -> VectorElementwise.swigluBackward(dg, du, dh, g, u, from, to));
     }
 
     @Override

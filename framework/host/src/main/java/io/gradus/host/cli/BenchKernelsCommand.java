@@ -57,6 +57,14 @@ final class BenchKernelsCommand implements Callable<Integer> {
             out.printf("%-34s %-8s %10s %10s%n", "kernel", "backend", "ms/call", "rate");
             out.flush();
             List<KernelCases.Case> cases = KernelCases.all(1);
+            // One pass over everything first: kernels share code (the matmul micro-kernel serves
+            // several rows), which the JIT should have compiled before any of them is timed.
+            for (KernelCases.Case kernelCase : cases) {
+                for (KernelBackend kernels : backends) {
+                    kernelCase.reset();
+                    kernelCase.run(kernels);
+                }
+            }
             for (KernelCases.Case kernelCase : cases) {
                 for (KernelBackend kernels : backends) {
                     double seconds = median(kernelCase, kernels);
@@ -71,10 +79,10 @@ final class BenchKernelsCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Median seconds per call after a warm-up of at least 3 calls and half a second. */
+    /** Median seconds per call after a warm-up of at least 5 calls and one second. */
     private double median(KernelCases.Case kernelCase, KernelBackend kernels) {
-        long warmUntil = System.nanoTime() + 500_000_000L;
-        for (int w = 0; w < 3 || System.nanoTime() < warmUntil; w++) {
+        long warmUntil = System.nanoTime() + 1_000_000_000L;
+        for (int w = 0; w < 5 || System.nanoTime() < warmUntil; w++) {
             kernelCase.reset();
             kernelCase.run(kernels);
         }

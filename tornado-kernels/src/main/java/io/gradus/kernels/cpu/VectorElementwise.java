@@ -1,0 +1,105 @@
+package io.gradus.kernels.cpu;
+
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The exponential-heavy kernels on float vectors, with {@link VectorMath#exp}: the SwiGLU gate and
+ * softmax cross-entropy. The same formulas as the reference kernels (which compute e^x in double
+ * with {@code Math.exp}); results agree within a few float ulps and are the same bits for every
+ * thread count and JIT state.
+ */
+final class VectorElementwise {
+
+    private static final int L = VectorMath.S.length();
+
+    private VectorElementwise() {}
+
+    /** σ(g) = 1 / (1 + e^−g) per lane. */
+    private static FloatVector sigmoid(FloatVector g) {
+        return FloatVector.broadcast(VectorMath.S, 1f).div(VectorMath.exp(g.neg()).add(1f));
+    }
+
+    private static float sigmoid(float g) {
+        return 1f / (1f + VectorMath.exp(-g));
+    }
+
+    /** [from, to) of h = g·σ(g)·u. */
+    static void swigluForward(float[] h, float[] g, float[] u, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector gv = FloatVector.fromArray(VectorMath.S, g, i);
+            gv.mul(sigmoid(gv)).mul(FloatVector.fromArray(VectorMath.S, u, i)).intoArray(h, i);
+        }
+        for (; i < to; i++) {
+            h[i] = g[i] * sigmoid(g[i]) * u[i];
+        }
+    }
+
+    /** [from, to) of du = dh·g·σ(g) and dg = dh·u·σ(g)·(1 + g·(1 − σ(g))). */
+    static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector gv = FloatVector.fromArray(VectorMath.S, g, i);
+            FloatVector dhv = FloatVector.fromArray(VectorMath.S, dh, i);
+            FloatVector s = sigmoid(gv);
+            dhv.mul(gv.mul(s)).intoArray(du, i);
+            FloatVector slope = gv.mul(s.neg().add(1f)).add(1f);
+            dhv.mul(FloatVector.fromArray(VectorMath.S, u, i)).mul(s).mul(slope).intoArray(dg, i);
+        }
+        for (; i < to; i++) {
+            float s = sigmoid(g[i]);
+            du[i] = dh[i] * (g[i] * s);
+            dg[i] = dh[i] * u[i] * s * (g[i] * (1f - s) + 1f);
+        }
+    }
+
+    /**
+     * Rows [from, to) of softmax cross-entropy with its gradient, as the reference
+     * {@code LossKernels.crossEntropyRows}: per row, m = max(x), logZ = m + log Σ e^(x−m), loss =
+     * logZ − x[target], dx = scale·(e^(x−logZ) − [j = target]); rows with a negative target get no
+     * loss and a zero gradient.
+     */
+    static void crossEntropyRows(float[] logits, int vocab, int[] targets, float[] rowLoss, float[] dLogits,
+            float gradScale, int from, int to) {
+        float[] lanes = new float[L];
+        int vectorEnd = vocab - vocab % L;
+        for (int r = from; r < to; r++) {
+            int base = r * vocab;
+            int target = targets[r];
+            if (target < 0) {
+                rowLoss[r] = 0f;
+                if (dLogits != null) {
+                    java.util.Arrays.fill(dLogits, base, base + vocab, 0f);
+                }
+                continue;
+            }
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < vocab; j++) {
+                max = Math.max(max, logits[base + j]);
+            }
+            FloatVector shift = FloatVector.broadcast(VectorMath.S, max);
+            FloatVector sums = FloatVector.zero(VectorMath.S);
+            int j = 0;
+            for (; j < vectorEnd; j += L) {
+                sums = sums.add(VectorMath.exp(FloatVector.fromArray(VectorMath.S, logits, base + j).sub(shift)));
+            }
+            double sum = VectorMath.sum(sums, lanes);
+            for (; j < vocab; j++) {
+                sum += VectorMath.exp(logits[base + j] - max);
+            }
+            float logZ = (float) (max + Math.log(sum));
+            rowLoss[r] = logZ - logits[base + target];
+            if (dLogits != null) {
+                FloatVector z = FloatVector.broadcast(VectorMath.S, logZ);
+                for (j = 0; j < vectorEnd; j += L) {
+                    VectorMath.exp(FloatVector.fromArray(VectorMath.S, logits, base + j).sub(z)).mul(gradScale)
+                            .intoArray(dLogits, base + j);
+                }
+                for (; j < vocab; j++) {
+                    dLogits[base + j] = gradScale * VectorMath.exp(logits[base + j] - logZ);
+                }
+                dLogits[base + target] -= gradScale;
+            }
+        }
+    }
+}
