@@ -10,6 +10,7 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -45,9 +46,8 @@ final class BenchMatmulCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "10", description = "Timed repetitions. Default: ${DEFAULT-VALUE}.")
     int reps;
 
-    @Option(names = "--backend", defaultValue = "${sys:gradus.kernel.backend:-auto}", paramLabel = "NAME",
-            description = "Kernels: auto (TornadoVM when this JVM runs with it and its first kernel works, else cpu), cpu or tornado. Default: ${DEFAULT-VALUE}.")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
     @Override
     public Integer call() throws Exception {
@@ -65,7 +65,7 @@ final class BenchMatmulCommand implements Callable<Integer> {
         double[] seconds = new double[reps];
         String description;
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.kernels(backend);
+            KernelBackend kernels = quiet.kernels(backend.name);
             description = kernels.description();
             // Warm-up until the JIT has compiled the kernels: a fixed budget of work, at least 5 runs.
             long warmupUntil = System.nanoTime() + 2_000_000_000L;
@@ -83,7 +83,7 @@ final class BenchMatmulCommand implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper();
         ObjectNode out = json.createObjectNode();
         out.put("m", m).put("n", n).put("k", k).put("layout", layout.name()).put("threads", threads)
-                .put("backend", backend + ": " + description)
+                .put("backend", backend.name + ": " + description)
                 .put("gflops", flops / seconds[seconds.length / 2] / 1e9)
                 .put("gflops_best", flops / seconds[0] / 1e9);
         PrintWriter writer = spec.commandLine().getOut();

@@ -5,6 +5,7 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.host.job.Adapters;
 import java.nio.file.Path;
 import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options of commands that run a model: which model, which kernels, which adapter. */
@@ -14,9 +15,8 @@ final class ModelOptions {
             description = "Hugging Face model folder (default: the built-in model of gradus pretrain).")
     Path model;
 
-    @Option(names = "--backend", defaultValue = "${sys:gradus.kernel.backend:-auto}", paramLabel = "NAME",
-            description = "Kernels: auto (TornadoVM when this JVM runs with it and its first kernel works, else cpu), cpu or tornado. Default: ${DEFAULT-VALUE}.")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
     @Option(names = "--adapter", paramLabel = "DIR",
             description = "Apply an adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors).")
@@ -32,7 +32,7 @@ final class ModelOptions {
 
     /** The kernels to run on, with the adapter (if any) applied to {@code llama} and merged if asked. */
     KernelBackend prepare(QuietHost quiet, LlamaModel llama) throws Exception {
-        KernelBackend kernels = quiet.kernels(backend);
+        KernelBackend kernels = quiet.kernels(backend.name);
         if (adapter != null) {
             var tuning = Adapters.apply(llama, adapter, quiet.host().catalog());
             if (merge) {

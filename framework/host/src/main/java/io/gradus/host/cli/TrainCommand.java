@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -37,15 +38,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from the checkpoint in the job's output folder.")
     boolean resume;
 
-    @Option(names = "--backend", defaultValue = "${sys:gradus.kernel.backend:-auto}", paramLabel = "NAME",
-            description = "Kernels: auto (TornadoVM when this JVM runs with it and its first kernel works, else cpu), cpu or tornado. Default: ${DEFAULT-VALUE}.")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
     @Override
     public Integer call() throws Exception {
         JobSpec job = read(jobFile);
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.kernels(backend);
+            KernelBackend kernels = quiet.kernels(backend.name);
             JobRunner.Outcome outcome = new JobRunner(quiet.host().catalog(), quiet.host().events(), kernels, System.out,
                     DefaultModel.runFolder().resolve("model"))
                     .run(job, jobFile.toAbsolutePath().getParent(), resume);
