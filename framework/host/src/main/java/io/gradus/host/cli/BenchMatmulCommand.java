@@ -1,10 +1,12 @@
 package io.gradus.host.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -49,6 +51,10 @@ final class BenchMatmulCommand implements Callable<Integer> {
     @Mixin
     BackendOption backend;
 
+    @Option(names = "--reference", paramLabel = "SCRIPT",
+            description = "With m = n = k: also run ref_matmul_bench.py (OpenBLAS through numpy, and PyTorch) on --threads and print the ratios.")
+    Path reference;
+
     @Override
     public Integer call() throws Exception {
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
@@ -88,6 +94,20 @@ final class BenchMatmulCommand implements Callable<Integer> {
                 .put("gflops_best", flops / seconds[0] / 1e9);
         PrintWriter writer = spec.commandLine().getOut();
         writer.println(json.writeValueAsString(out));
+        if (reference != null) {
+            if (m != n || n != k) {
+                throw new IllegalArgumentException("--reference: the reference multiplies square matrices; use --m = --n = --k");
+            }
+            double gflops = out.get("gflops").asDouble();
+            StringBuilder summary = new StringBuilder(String.format("%d³ %s, %d threads: Gradus %.1f GFLOP/s", n,
+                    layout, threads, gflops));
+            for (JsonNode line : PythonReference.run(json, reference, threads, Integer.toString(threads), Integer.toString(n))) {
+                writer.println(json.writeValueAsString(line));
+                double theirs = line.get("gflops").asDouble();
+                summary.append(String.format(", %s %.1f (ratio %.2f)", line.get("lib").asText(), theirs, gflops / theirs));
+            }
+            writer.println(summary);
+        }
         writer.flush();
         return 0;
     }

@@ -16,11 +16,8 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.train.BatchSource;
 import io.gradus.core.train.Trainer;
 import io.gradus.host.KernelSelection;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -195,22 +192,8 @@ final class BenchTrainCommand implements Callable<Integer> {
     }
 
     private JsonNode runReference(ObjectMapper json) throws Exception {
-        ProcessBuilder process = new ProcessBuilder("/usr/bin/python3", reference.toString(), config, mode,
-                Integer.toString(threads), Integer.toString(steps));
-        process.environment().putAll(Map.of("OPENBLAS_CORETYPE", "SkylakeX", "OMP_NUM_THREADS", Integer.toString(threads),
-                "OPENBLAS_NUM_THREADS", Integer.toString(threads), "QUIET_WAIT", "5"));
-        process.redirectErrorStream(true);
-        Process p = process.start();
-        List<String> lines = new ArrayList<>();
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = reader.readLine()) != null; ) {
-                lines.add(line);
-            }
-        }
-        if (p.waitFor() != 0 || lines.isEmpty() || !lines.getLast().startsWith("{")) {
-            throw new IllegalStateException("the reference " + reference + " failed:\n" + String.join("\n", lines));
-        }
-        ObjectNode result = (ObjectNode) json.readTree(lines.getLast());
+        ObjectNode result = (ObjectNode) PythonReference.run(json, reference, threads, config, mode,
+                Integer.toString(threads), Integer.toString(steps)).getLast();
         result.put("impl", "pytorch");
         return result;
     }
