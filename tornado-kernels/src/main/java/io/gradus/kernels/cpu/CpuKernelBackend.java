@@ -85,12 +85,24 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
         long work = (long) n * k;
+        if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {
+            // Cᵀ = Bᵀ·A with vectors along m (a LoRA B's gradient): no transpose of the large A.
+            float[] ct = new float[n * m];
+            int strips = (m + VectorMatmul.NR - 1) / VectorMatmul.NR;
+            parallel(strips, (long) VectorMatmul.NR * n * k, (from, to) -> VectorMatmul.atbNarrow(ct, a, b, m, n, k,
+                    from * VectorMatmul.NR, Math.min(m, to * VectorMatmul.NR)));
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
+                }
+            }
+            return;
+        }
         if (VectorMatmul.narrow(n)) {
             // Outputs too narrow for row vectors (a LoRA rank, say): rows of both operands, and dot
             // products along k instead.
-            float[] rowsA = layout == MatmulLayout.ATB ? transpose(a, k, m) : a;
             float[] rowsB = layout == MatmulLayout.ABT ? b : transpose(b, k, n);
-            parallelTiles(m, work, (from, to) -> VectorMatmul.abt(c, rowsA, rowsB, n, k, accumulate, from, to));
+            parallelTiles(m, work, (from, to) -> VectorMatmul.abt(c, a, rowsB, n, k, accumulate, from, to));
             return;
         }
         // op(B) packed once, in parallel, then blocks of whole 6-row tiles of C on the threads.

@@ -143,6 +143,67 @@ final class VectorMatmul {
         c[index] = accumulate ? c[index] + value : value;
     }
 
+    /**
+     * Columns [from, to) of Cᵀ[n, m] = Bᵀ·A for A [k, m] and a narrow B [k, n]: the Aᵀ·B product
+     * whose output is too narrow for row vectors (the gradient of a LoRA B, n = rank), computed
+     * transposed so that the vectors run along m and A's rows are read in place. Tiles of 4 rows of
+     * Cᵀ × 2 vectors; each sum runs over p in order with fused multiply-adds.
+     */
+    static void atbNarrow(float[] ct, float[] a, float[] b, int m, int n, int k, int from, int to) {
+        int i = from;
+        for (; i + NR <= to; i += NR) {
+            int j = 0;
+            for (; j + 4 <= n; j += 4) {
+                FloatVector r00 = FloatVector.zero(S), r01 = r00, r10 = r00, r11 = r00;
+                FloatVector r20 = r00, r21 = r00, r30 = r00, r31 = r00;
+                for (int p = 0; p < k; p++) {
+                    FloatVector x0 = FloatVector.fromArray(S, a, p * m + i);
+                    FloatVector x1 = FloatVector.fromArray(S, a, p * m + i + L);
+                    int bp = p * n + j;
+                    FloatVector y = FloatVector.broadcast(S, b[bp]);
+                    r00 = y.fma(x0, r00);
+                    r01 = y.fma(x1, r01);
+                    y = FloatVector.broadcast(S, b[bp + 1]);
+                    r10 = y.fma(x0, r10);
+                    r11 = y.fma(x1, r11);
+                    y = FloatVector.broadcast(S, b[bp + 2]);
+                    r20 = y.fma(x0, r20);
+                    r21 = y.fma(x1, r21);
+                    y = FloatVector.broadcast(S, b[bp + 3]);
+                    r30 = y.fma(x0, r30);
+                    r31 = y.fma(x1, r31);
+                }
+                r00.intoArray(ct, j * m + i);
+                r01.intoArray(ct, j * m + i + L);
+                r10.intoArray(ct, (j + 1) * m + i);
+                r11.intoArray(ct, (j + 1) * m + i + L);
+                r20.intoArray(ct, (j + 2) * m + i);
+                r21.intoArray(ct, (j + 2) * m + i + L);
+                r30.intoArray(ct, (j + 3) * m + i);
+                r31.intoArray(ct, (j + 3) * m + i + L);
+            }
+            for (; j < n; j++) {
+                FloatVector r0 = FloatVector.zero(S), r1 = r0;
+                for (int p = 0; p < k; p++) {
+                    FloatVector y = FloatVector.broadcast(S, b[p * n + j]);
+                    r0 = y.fma(FloatVector.fromArray(S, a, p * m + i), r0);
+                    r1 = y.fma(FloatVector.fromArray(S, a, p * m + i + L), r1);
+                }
+                r0.intoArray(ct, j * m + i);
+                r1.intoArray(ct, j * m + i + L);
+            }
+        }
+        for (; i < to; i++) {
+            for (int j = 0; j < n; j++) {
+                float sum = 0f;
+                for (int p = 0; p < k; p++) {
+                    sum = Math.fma(b[p * n + j], a[p * m + i], sum);
+                }
+                ct[j * m + i] = sum;
+            }
+        }
+    }
+
     /** Rows of B per block of the shared dimension: a packed panel of KC × 2L floats (32 KiB) stays in L1. */
     static final int KC = 256;
 
