@@ -110,10 +110,10 @@ public final class CpuKernelBackend implements KernelBackend {
         int bStrideJ = layout == MatmulLayout.ABT ? k : 1;
         int aStrideI = layout == MatmulLayout.ATB ? 1 : k;
         int aStrideP = layout == MatmulLayout.ATB ? m : 1;
-        float[] packed = new float[k * VectorMatmul.panelColumns(n)];
+        float[] packed = new float[k * VectorMatmul.packedColumns(n)];
         parallel(k, n, (from, to) -> VectorMatmul.pack(packed, b, bStrideP, bStrideJ, n, k, from, to));
-        parallelTiles(m, work, (from, to) -> VectorMatmul.multiplyPacked(c, a, aStrideI, aStrideP, packed, b, bStrideP,
-                bStrideJ, n, k, accumulate, from, to));
+        parallelTiles(m, work, (from, to) -> VectorMatmul.multiplyPacked(c, a, aStrideI, aStrideP, packed, n, k,
+                accumulate, from, to));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.gradus.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -213,42 +214,46 @@ final class VectorMatmul {
     /** Width of a packed panel of B: two vectors. */
     static final int NR = 2 * L;
 
-    /** Columns of C covered by packed panels; the rest (fewer than {@link #NR}) is done column by column. */
-    static int panelColumns(int n) {
-        return n - n % NR;
+    /** Width of op(B) once packed: n rounded up to whole panels (the last one padded with zeros). */
+    static int packedColumns(int n) {
+        return (n + NR - 1) / NR * NR;
     }
 
     /**
      * Packs rows [pFrom, pTo) of op(B) [k, n] for {@link #multiplyPacked}, where element (p, j) of
      * op(B) is {@code b[p·bStrideP + j·bStrideJ]}: strides (n, 1) for B [k, n], (1, k) for B [n, k]
      * read transposed. Layout: blocks of {@link #KC} rows of the shared dimension, in each block
-     * panels of {@link #NR} columns, in each panel the block's rows one after another, so the
-     * micro-kernel reads B strictly in sequence.
+     * panels of {@link #NR} columns (the last one padded with zeros), in each panel the block's rows
+     * one after another, so the micro-kernel reads B strictly in sequence.
      *
-     * @param packed k · {@link #panelColumns}(n) floats
+     * @param packed k · {@link #packedColumns}(n) floats
      */
     static void pack(float[] packed, float[] b, int bStrideP, int bStrideJ, int n, int k, int pFrom, int pTo) {
-        int columns = panelColumns(n);
+        int columns = packedColumns(n);
         if (bStrideJ == 1) { // rows of B [k, n]: each panel row is a contiguous run of NR floats
             for (int p = pFrom; p < pTo; p++) {
                 int block = p - p % KC;
                 int panelStride = Math.min(KC, k - block) * NR;
                 int target = block * columns + (p - block) * NR;
                 for (int j = 0; j < columns; j += NR, target += panelStride) {
-                    System.arraycopy(b, p * bStrideP + j, packed, target, NR);
+                    int width = Math.min(NR, n - j);
+                    System.arraycopy(b, p * bStrideP + j, packed, target, width);
+                    java.util.Arrays.fill(packed, target + width, target + NR, 0f);
                 }
             }
             return;
         }
         // B [n, k] read transposed: per panel, walk its NR rows of B side by side along p.
         for (int j = 0; j < columns; j += NR) {
+            int width = Math.min(NR, n - j);
             for (int p = pFrom; p < pTo; p++) {
                 int block = p - p % KC;
                 int target = block * columns + (j / NR) * Math.min(KC, k - block) * NR + (p - block) * NR;
                 int source = p * bStrideP + j * bStrideJ;
-                for (int jj = 0; jj < NR; jj++) {
+                for (int jj = 0; jj < width; jj++) {
                     packed[target + jj] = b[source + jj * bStrideJ];
                 }
+                java.util.Arrays.fill(packed, target + width, target + NR, 0f);
             }
         }
     }
@@ -257,32 +262,29 @@ final class VectorMatmul {
      * Rows [from, to) of C[m,n] (+)= op(A) · op(B), with op(B) {@linkplain #pack packed}; element
      * (i, p) of op(A) is {@code a[i·aStrideI + p·aStrideP]}: strides (k, 1) for A [m, k], (1, m) for
      * A [k, m] read transposed. Each output is summed in order of p with fused multiply-adds, the
-     * same arithmetic for every blocking and thread count.
+     * same arithmetic for every blocking and thread count. A last panel narrower than {@link #NR}
+     * runs row by row with masked loads and stores of C.
      */
-    static void multiplyPacked(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, float[] b, int bStrideP,
-            int bStrideJ, int n, int k, boolean accumulate, int from, int to) {
-        int columns = panelColumns(n);
+    static void multiplyPacked(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int n, int k,
+            boolean accumulate, int from, int to) {
+        int columns = packedColumns(n);
+        int full = n - n % NR;
         for (int block = 0; block < k; block += KC) {
             int kc = Math.min(KC, k - block);
             boolean load = accumulate || block > 0;
             for (int panel = 0; panel < columns; panel += NR) {
                 int panelBase = block * columns + (panel / NR) * kc * NR;
                 int i = from;
-                for (; i + MR <= to; i += MR) {
-                    tile6(c, a, aStrideI, aStrideP, packed, panelBase, n, i, panel, block, kc, load);
+                if (panel < full) {
+                    for (; i + MR <= to; i += MR) {
+                        tile6(c, a, aStrideI, aStrideP, packed, panelBase, n, i, panel, block, kc, load);
+                    }
                 }
+                VectorMask<Float> m0 = S.indexInRange(panel, n);
+                VectorMask<Float> m1 = S.indexInRange(panel + L, n);
                 for (; i < to; i++) {
-                    row(c, a, aStrideI, aStrideP, packed, panelBase, n, i, panel, block, kc, load);
+                    row(c, a, aStrideI, aStrideP, packed, panelBase, n, i, panel, block, kc, load, m0, m1);
                 }
-            }
-        }
-        for (int i = from; i < to; i++) {
-            for (int j = columns; j < n; j++) {
-                float sum = accumulate ? c[i * n + j] : 0f;
-                for (int p = 0; p < k; p++) {
-                    sum = Math.fma(a[i * aStrideI + p * aStrideP], b[p * bStrideP + j * bStrideJ], sum);
-                }
-                c[i * n + j] = sum;
             }
         }
     }
@@ -290,9 +292,9 @@ final class VectorMatmul {
     /** Packs op(B) and multiplies all of [from, to): for single-threaded callers. */
     static void multiply(float[] c, float[] a, int aStrideI, int aStrideP, float[] b, int bStrideP, int bStrideJ, int n,
             int k, boolean accumulate, int from, int to) {
-        float[] packed = new float[k * panelColumns(n)];
+        float[] packed = new float[k * packedColumns(n)];
         pack(packed, b, bStrideP, bStrideJ, n, k, 0, k);
-        multiplyPacked(c, a, aStrideI, aStrideP, packed, b, bStrideP, bStrideJ, n, k, accumulate, from, to);
+        multiplyPacked(c, a, aStrideI, aStrideP, packed, n, k, accumulate, from, to);
     }
 
     /** C[i..i+5, j..j+2L) over one block of the shared dimension: 12 accumulators in registers. */
@@ -367,12 +369,15 @@ final class VectorMatmul {
         r51.intoArray(c, c5 + L);
     }
 
-    /** One row of a tile, for the rows left over by {@link #tile6}. */
+    /**
+     * One row of a tile: the rows left over by {@link #tile6}, and every row of a last, partial
+     * panel, whose columns past n the masks keep out of C.
+     */
     private static void row(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int panelBase, int n,
-            int i, int j, int block, int kc, boolean load) {
+            int i, int j, int block, int kc, boolean load, VectorMask<Float> m0, VectorMask<Float> m1) {
         int c0 = i * n + j;
-        FloatVector r0 = load ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
-        FloatVector r1 = load ? FloatVector.fromArray(S, c, c0 + L) : FloatVector.zero(S);
+        FloatVector r0 = load ? FloatVector.fromArray(S, c, c0, m0) : FloatVector.zero(S);
+        FloatVector r1 = load ? FloatVector.fromArray(S, c, c0 + L, m1) : FloatVector.zero(S);
         int a0 = i * aStrideI + block * aStrideP;
         int q = panelBase;
         for (int p = 0; p < kc; p++, q += NR) {
@@ -380,7 +385,7 @@ final class VectorMatmul {
             r0 = x.fma(FloatVector.fromArray(S, packed, q), r0);
             r1 = x.fma(FloatVector.fromArray(S, packed, q + L), r1);
         }
-        r0.intoArray(c, c0);
-        r1.intoArray(c, c0 + L);
+        r0.intoArray(c, c0, m0);
+        r1.intoArray(c, c0 + L, m1);
     }
 }
