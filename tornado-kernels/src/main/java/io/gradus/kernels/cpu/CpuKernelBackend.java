@@ -29,8 +29,8 @@ public final class CpuKernelBackend implements KernelBackend {
     /** Work (inner iterations) below which a block is not split further: forking would cost more. */
     private static final long GRAIN = 1 << 15;
 
-    /** Rows of an NF4 weight dequantized at a time by {@link #nf4Matmul}: a panel of 64·k floats. */
-    private static final int NF4_PANEL = 64;
+    /** Output columns of an NF4 product per group (see {@link #nf4Matmul}): sixteen 32-wide panels. */
+    private static final int NF4_GROUP = 512;
 
     private static final float[] NF4_CODE = Nf4.code();
 
@@ -225,54 +225,29 @@ public final class CpuKernelBackend implements KernelBackend {
     }
 
     /**
-     * Fused in panels: {@value #NF4_PANEL} rows of W at a time are expanded into a small buffer and
-     * multiplied with the float kernels, so the whole weight never exists in float form.
+     * Fused one group of {@value #NF4_GROUP} output columns at a time: that group of the weight is
+     * expanded straight into the matmul kernel's packed panels (k × {@value #NF4_GROUP} floats) and
+     * multiplied by the same micro-kernel as float weights; the whole weight never exists in float
+     * form.
      */
     @Override
     public void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, float[] absmax, int blockSize,
             int m, int n, int k, boolean accumulate) {
         KernelArguments.nf4(packed, absmax, n * k, blockSize);
-        switch (layout) {
-            case ABT -> {
-                // C[:, j0:j1] = A · W[j0:j1, :]ᵀ, computed into a [m, rows] buffer and copied into C's columns.
-                float[] panel = new float[NF4_PANEL * k];
-                float[] block = new float[m * NF4_PANEL];
-                for (int j0 = 0; j0 < n; j0 += NF4_PANEL) {
-                    int rows = Math.min(NF4_PANEL, n - j0);
-                    int offset = j0 * k;
-                    parallel(rows * k, 2, (from, to) -> dequantizeInto(panel, packed, absmax, blockSize, offset, from, to));
-                    matmul(MatmulLayout.ABT, block, a, panel, m, rows, k, false);
-                    for (int i = 0; i < m; i++) {
-                        for (int j = 0; j < rows; j++) {
-                            int index = i * n + j0 + j;
-                            c[index] = accumulate ? c[index] + block[i * rows + j] : block[i * rows + j];
-                        }
-                    }
-                }
-            }
-            case AB -> {
-                // C (+)= Σ over panels of A[:, p0:p1] · W[p0:p1, :]; A's columns are copied into a [m, rows] buffer.
-                float[] panel = new float[NF4_PANEL * n];
-                float[] columns = new float[m * NF4_PANEL];
-                for (int p0 = 0; p0 < k; p0 += NF4_PANEL) {
-                    int rows = Math.min(NF4_PANEL, k - p0);
-                    int offset = p0 * n;
-                    parallel(rows * n, 2, (from, to) -> dequantizeInto(panel, packed, absmax, blockSize, offset, from, to));
-                    for (int i = 0; i < m; i++) {
-                        System.arraycopy(a, i * k + p0, columns, i * rows, rows);
-                    }
-                    matmul(MatmulLayout.AB, c, columns, panel, m, n, rows, accumulate || p0 > 0);
-                }
-            }
-            case ATB -> throw KernelArguments.nf4WeightGradient();
+        if (layout == MatmulLayout.ATB) {
+            throw KernelArguments.nf4WeightGradient();
         }
-    }
-
-    /** out[i] = element offset + i of the NF4 tensor, for i in [from, to). */
-    private static void dequantizeInto(float[] out, byte[] packed, float[] absmax, int blockSize, int offset, int from,
-            int to) {
-        for (int i = from; i < to; i++) {
-            out[i] = Nf4Kernels.weight(packed, absmax, NF4_CODE, blockSize, offset + i);
+        // op(B)(p, j) is W[j, p] of W [n, k] for A·Wᵀ, and W[p, j] of W [k, n] for A·W.
+        int strideP = layout == MatmulLayout.ABT ? 1 : n;
+        int strideJ = layout == MatmulLayout.ABT ? k : 1;
+        float[] panels = new float[k * VectorMatmul.packedColumns(Math.min(NF4_GROUP, n))];
+        for (int j0 = 0; j0 < n; j0 += NF4_GROUP) {
+            int first = j0;
+            int width = Math.min(NF4_GROUP, n - j0);
+            parallel(k, width, (from, to) -> VectorMatmul.packNf4(panels, packed, absmax, NF4_CODE, blockSize, strideP,
+                    strideJ, first, width, k, from, to));
+            parallelTiles(m, (long) width * k, (from, to) -> VectorMatmul.multiplyPacked(c, n, first, a, k, 1, panels,
+                    width, k, accumulate, from, to));
         }
     }
 

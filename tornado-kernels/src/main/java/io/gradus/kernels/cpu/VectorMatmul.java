@@ -1,5 +1,6 @@
 package io.gradus.kernels.cpu;
 
+import io.gradus.kernels.reference.Nf4Kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -267,6 +268,15 @@ final class VectorMatmul {
      */
     static void multiplyPacked(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int n, int k,
             boolean accumulate, int from, int to) {
+        multiplyPacked(c, n, 0, a, aStrideI, aStrideP, packed, n, k, accumulate, from, to);
+    }
+
+    /**
+     * As above, into columns [cOffset, cOffset + n) of a C with rows of {@code ldc} floats: a
+     * product computed one group of columns at a time (see {@link #packNf4}).
+     */
+    static void multiplyPacked(float[] c, int ldc, int cOffset, float[] a, int aStrideI, int aStrideP, float[] packed,
+            int n, int k, boolean accumulate, int from, int to) {
         int columns = packedColumns(n);
         int full = n - n % NR;
         for (int block = 0; block < k; block += KC) {
@@ -277,13 +287,48 @@ final class VectorMatmul {
                 int i = from;
                 if (panel < full) {
                     for (; i + MR <= to; i += MR) {
-                        tile6(c, a, aStrideI, aStrideP, packed, panelBase, n, i, panel, block, kc, load);
+                        tile6(c, ldc, a, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load);
                     }
                 }
                 VectorMask<Float> m0 = S.indexInRange(panel, n);
                 VectorMask<Float> m1 = S.indexInRange(panel + L, n);
                 for (; i < to; i++) {
-                    row(c, a, aStrideI, aStrideP, packed, panelBase, n, i, panel, block, kc, load, m0, m1);
+                    row(c, ldc, a, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load, m0, m1);
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs rows [pFrom, pTo) of columns [j0, j0 + n) of an NF4 op(B), expanded to floats, in the
+     * {@link #pack} layout: element (p, j) of op(B) is element {@code p·strideP + j·strideJ} of the
+     * quantized tensor. Expanding one group of columns at a time into the packed panels is how the
+     * NF4 product stays fused: the weight never exists in float form beyond one group.
+     */
+    static void packNf4(float[] packed, byte[] quantized, float[] absmax, float[] code, int blockSize, int strideP,
+            int strideJ, int j0, int n, int k, int pFrom, int pTo) {
+        int columns = packedColumns(n);
+        if (strideP == 1) { // W [n, k] read transposed: walk each weight row along p, as its bytes lie
+            for (int j = 0; j < columns; j++) {
+                int row = (j0 + j) * strideJ;
+                for (int p = pFrom; p < pTo; p++) {
+                    int block = p - p % KC;
+                    int target = block * columns + (j / NR) * Math.min(KC, k - block) * NR + (p - block) * NR + j % NR;
+                    packed[target] = j < n ? Nf4Kernels.weight(quantized, absmax, code, blockSize, row + p) : 0f;
+                }
+            }
+            return;
+        }
+        for (int p = pFrom; p < pTo; p++) {
+            int block = p - p % KC;
+            int panelStride = Math.min(KC, k - block) * NR;
+            int target = block * columns + (p - block) * NR;
+            for (int panel = 0; panel < columns; panel += NR, target += panelStride) {
+                for (int jj = 0; jj < NR; jj++) {
+                    int j = panel + jj;
+                    packed[target + jj] = j < n
+                            ? Nf4Kernels.weight(quantized, absmax, code, blockSize, p * strideP + (j0 + j) * strideJ)
+                            : 0f;
                 }
             }
         }
@@ -298,9 +343,9 @@ final class VectorMatmul {
     }
 
     /** C[i..i+5, j..j+2L) over one block of the shared dimension: 12 accumulators in registers. */
-    private static void tile6(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int panelBase, int n,
+    private static void tile6(float[] c, int ldc, float[] a, int aStrideI, int aStrideP, float[] packed, int panelBase,
             int i, int j, int block, int kc, boolean load) {
-        int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n, c4 = c3 + n, c5 = c4 + n;
+        int c0 = i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
         FloatVector r00, r01, r10, r11, r20, r21, r30, r31, r40, r41, r50, r51;
         if (load) {
             r00 = FloatVector.fromArray(S, c, c0);
@@ -373,9 +418,9 @@ final class VectorMatmul {
      * One row of a tile: the rows left over by {@link #tile6}, and every row of a last, partial
      * panel, whose columns past n the masks keep out of C.
      */
-    private static void row(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int panelBase, int n,
+    private static void row(float[] c, int ldc, float[] a, int aStrideI, int aStrideP, float[] packed, int panelBase,
             int i, int j, int block, int kc, boolean load, VectorMask<Float> m0, VectorMask<Float> m1) {
-        int c0 = i * n + j;
+        int c0 = i * ldc + j;
         FloatVector r0 = load ? FloatVector.fromArray(S, c, c0, m0) : FloatVector.zero(S);
         FloatVector r1 = load ? FloatVector.fromArray(S, c, c0 + L, m1) : FloatVector.zero(S);
         int a0 = i * aStrideI + block * aStrideP;
