@@ -8,7 +8,6 @@ import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
 import io.gradus.kernels.reference.Nf4Kernels;
-import io.gradus.kernels.reference.NormKernels;
 import io.gradus.kernels.reference.OptimizerKernels;
 import io.gradus.kernels.reference.RopeKernels;
 import java.util.concurrent.ForkJoinPool;
@@ -19,8 +18,9 @@ import org.osgi.service.component.annotations.Deactivate;
 /**
  * The pure-Java backend, the default everywhere. Each kernel's independent outer loop (rows,
  * heads, columns) is split into blocks on a shared fork-join pool. Matrix products, attention,
- * SwiGLU and cross-entropy run on the Vector API ({@link VectorMatmul}, {@link VectorAttention},
- * {@link VectorElementwise}) and are tested against the reference kernels within float rounding;
+ * RMSNorm, SwiGLU and cross-entropy run on the Vector API ({@link VectorMatmul},
+ * {@link VectorAttention}, {@link VectorNorm}, {@link VectorElementwise}) and are tested against the
+ * reference kernels within float rounding;
  * the other kernels run the reference kernels themselves on each block, so they equal them exactly.
  */
 @Component(property = KernelBackend.NAME_PROPERTY + "=cpu")
@@ -123,15 +123,15 @@ public final class CpuKernelBackend implements KernelBackend {
 
     @Override
     public void rmsNormForward(float[] out, float[] rstd, float[] x, float[] weight, int rows, int dim, float eps) {
-        parallel(rows, dim, (from, to) -> NormKernels.rmsNormForward(out, rstd, x, weight, dim, eps, from, to));
+        parallel(rows, dim, (from, to) -> VectorNorm.forward(out, rstd, x, weight, dim, eps, from, to));
     }
 
     @Override
     public void rmsNormBackward(float[] dx, float[] dWeight, float[] dOut, float[] x, float[] weight, float[] rstd,
             int rows, int dim) {
-        parallel(rows, dim, (from, to) -> NormKernels.rmsNormBackward(dx, dOut, x, weight, rstd, dim, from, to));
+        parallel(rows, dim, (from, to) -> VectorNorm.backward(dx, dOut, x, weight, rstd, dim, from, to));
         if (dWeight != null) {
-            parallel(dim, rows, (from, to) -> NormKernels.rmsNormWeightGradient(dWeight, dOut, x, rstd, rows, dim, from, to));
+            parallel(dim, rows, (from, to) -> VectorNorm.weightGradient(dWeight, dOut, x, rstd, rows, dim, from, to));
         }
     }
 
