@@ -188,7 +188,7 @@ public final class CpuKernelBackend implements KernelBackend {
 
     @Override
     public void embeddingBackward(float[] dTable, float[] dOut, int[] ids, int n, int dim) {
-        parallel(dim, n, (from, to) -> EmbeddingKernels.backward(dTable, dOut, ids, n, dim, from, to));
+        parallel(dim, n, (from, to) -> VectorElementwise.embeddingBackward(dTable, dOut, ids, n, dim, from, to));
     }
 
     @Override

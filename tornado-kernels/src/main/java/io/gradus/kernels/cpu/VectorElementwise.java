@@ -3,10 +3,10 @@ package io.gradus.kernels.cpu;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * The exponential-heavy kernels on float vectors, with {@link VectorMath#exp}: the SwiGLU gate and
- * softmax cross-entropy. The same formulas as the reference kernels (which compute e^x in double
- * with {@code Math.exp}); results agree within a few float ulps and are the same bits for every
- * thread count and JIT state.
+ * Element-wise kernels on float vectors: the exponential-heavy ones with {@link VectorMath#exp} (the
+ * SwiGLU gate, softmax cross-entropy) and the embedding gradient. The same formulas as the reference
+ * kernels (which compute e^x in double with {@code Math.exp}); results agree within a few float
+ * ulps (the embedding gradient exactly) and are the same bits for every thread count and JIT state.
  */
 final class VectorElementwise {
 
@@ -99,6 +99,26 @@ final class VectorElementwise {
                     dLogits[base + j] = gradScale * VectorMath.exp(logits[base + j] - logZ);
                 }
                 dLogits[base + target] -= gradScale;
+            }
+        }
+    }
+
+    /**
+     * Columns [from, to) of dTable[ids[r]] += dOut[r] over all n rows, rows in order as in the
+     * reference kernel (so the sums are the same), but each row's columns as one vector run.
+     */
+    static void embeddingBackward(float[] dTable, float[] dOut, int[] ids, int n, int dim, int from, int to) {
+        int vectorEnd = from + (to - from) / L * L;
+        for (int r = 0; r < n; r++) {
+            int target = ids[r] * dim;
+            int source = r * dim;
+            int i = from;
+            for (; i < vectorEnd; i += L) {
+                FloatVector.fromArray(VectorMath.S, dTable, target + i)
+                        .add(FloatVector.fromArray(VectorMath.S, dOut, source + i)).intoArray(dTable, target + i);
+            }
+            for (; i < to; i++) {
+                dTable[target + i] += dOut[source + i];
             }
         }
     }
