@@ -54,27 +54,41 @@ final class BenchKernelsCommand implements Callable<Integer> {
             for (KernelBackend kernels : backends) {
                 out.println("# " + kernels.name() + ": " + kernels.description());
             }
-            out.printf("%-34s %-8s %10s %10s%n", "kernel", "backend", "ms/call", "rate");
             out.flush();
+            // One backend after the other, never interleaved: a device runtime's worker threads
+            // (PoCL's, say) keep spinning for a while after a call and would slow the CPU's timing.
             List<KernelCases.Case> cases = KernelCases.all(1);
-            // One pass over everything first: kernels share code (the matmul micro-kernel serves
-            // several rows), which the JIT should have compiled before any of them is timed.
-            for (KernelCases.Case kernelCase : cases) {
-                for (KernelBackend kernels : backends) {
+            double[][] seconds = new double[backends.size()][cases.size()];
+            for (int b = 0; b < backends.size(); b++) {
+                KernelBackend kernels = backends.get(b);
+                System.err.printf("gradus: timing %d kernels on %s...%n", cases.size(), kernels.name());
+                // A pass over everything first: kernels share code (one matmul micro-kernel serves
+                // several rows), which the JIT should have compiled before any of them is timed.
+                for (KernelCases.Case kernelCase : cases) {
                     kernelCase.reset();
                     kernelCase.run(kernels);
                 }
-            }
-            for (KernelCases.Case kernelCase : cases) {
-                for (KernelBackend kernels : backends) {
-                    double seconds = median(kernelCase, kernels);
-                    String rate = kernelCase.flops() > 0
-                            ? String.format("%7.1f GFLOP/s", kernelCase.flops() / seconds / 1e9)
-                            : String.format("%7.1f GB/s", kernelCase.bytes() / seconds / 1e9);
-                    out.printf("%-34s %-8s %10.3f %s%n", kernelCase.name(), kernels.name(), seconds * 1e3, rate);
-                    out.flush();
+                for (int c = 0; c < cases.size(); c++) {
+                    seconds[b][c] = median(cases.get(c), kernels);
                 }
             }
+            StringBuilder header = new StringBuilder(String.format("%-34s", "kernel"));
+            for (KernelBackend kernels : backends) {
+                header.append(String.format(" %10s %16s", kernels.name() + " ms", kernels.name() + " rate"));
+            }
+            out.println(header);
+            for (int c = 0; c < cases.size(); c++) {
+                KernelCases.Case kernelCase = cases.get(c);
+                StringBuilder row = new StringBuilder(String.format("%-34s", kernelCase.name()));
+                for (int b = 0; b < backends.size(); b++) {
+                    double time = seconds[b][c];
+                    row.append(String.format(" %10.3f %16s", time * 1e3, kernelCase.flops() > 0
+                            ? String.format("%.1f GFLOP/s", kernelCase.flops() / time / 1e9)
+                            : String.format("%.1f GB/s", kernelCase.bytes() / time / 1e9)));
+                }
+                out.println(row);
+            }
+            out.flush();
         }
         return 0;
     }
