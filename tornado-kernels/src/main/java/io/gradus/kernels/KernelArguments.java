@@ -31,7 +31,7 @@ public final class KernelArguments {
 
     public static void embedding(float[] table, int[] ids, int n, int dim) {
         for (int i = 0; i < n; i++) {
-            if (ids[i] < 0 || (long) (ids[i] + 1) * dim > table.length) {
+            if (ids[i] < 0 || ((long) ids[i] + 1) * dim > table.length) {
                 throw new IllegalArgumentException("embedding: token id " + ids[i] + " at position " + i
                         + " is outside the vocabulary of " + table.length / dim);
             }

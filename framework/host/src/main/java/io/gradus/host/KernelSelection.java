@@ -27,7 +27,10 @@ public final class KernelSelection {
 
     public static Choice select(GradusHost host, String requested) throws InterruptedException {
         return switch (requested) {
-            case "cpu" -> new Choice(backend(host, "cpu"), line(backend(host, "cpu"), "as asked (--backend cpu)"));
+            case "cpu" -> {
+                KernelBackend cpu = backend(host, "cpu");
+                yield new Choice(cpu, line(cpu, "as asked (--backend cpu)"));
+            }
             case "tornado" -> {
                 String problem = tornadoProblem(host);
                 if (problem != null) {
@@ -61,7 +64,8 @@ public final class KernelSelection {
         }
         Optional<KernelBackend> tornado = host.awaitService(KernelBackend.class, filter("tornado"), WAIT);
         if (tornado.isEmpty()) {
-            return "TornadoVM is loaded but the kernels bundle offers no tornado backend (see 'gradus bundles')";
+            return "TornadoVM is loaded but no tornado backend was registered: the kernels bundle is not active or"
+                    + " could not open a TornadoVM device (its error is among the problems of 'gradus bundles')";
         }
         try {
             String wrong = firstKernel(tornado.get());

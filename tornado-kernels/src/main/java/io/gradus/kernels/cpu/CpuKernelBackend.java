@@ -29,7 +29,7 @@ public final class CpuKernelBackend implements KernelBackend {
     /** Work (inner iterations) below which a block is not split further: forking would cost more. */
     private static final long GRAIN = 1 << 15;
 
-    /** Output columns of an NF4 product per group (see {@link #nf4Matmul}): sixteen 32-wide panels. */
+    /** Output columns of an NF4 product per group (see {@link #nf4Matmul}): k × 512 floats expanded at a time. */
     private static final int NF4_GROUP = 512;
 
     private static final float[] NF4_CODE = Nf4.code();
@@ -280,7 +280,10 @@ public final class CpuKernelBackend implements KernelBackend {
         runBlocks(tiles, block, (from, to) -> kernel.run(from * tile, Math.min(rows, to * tile)));
     }
 
-    /** Runs {@code kernel} over [0, count) in blocks of at least {@link #GRAIN} work each. */
+    /**
+     * Runs {@code kernel} over [0, count), halving the range until blocks hold about {@link #GRAIN}
+     * work (one item at least): enough per block that forking costs less than it saves.
+     */
     private void parallel(int count, long workPerItem, RangeKernel kernel) {
         runBlocks(count, (int) Math.max(1, Math.min(count, GRAIN / Math.max(1, workPerItem))), kernel);
     }

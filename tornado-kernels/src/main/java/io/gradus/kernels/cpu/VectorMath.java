@@ -21,14 +21,17 @@ final class VectorMath {
     private static final float LN2_LO = -2.12194440e-4f;
     /** 1.5·2^23: adding and subtracting it rounds a float of magnitude < 2^22 to the nearest integer. */
     private static final float ROUND = 12582912f;
-    /** e^x underflows below this and overflows above the other; inputs are clamped to the range. */
+    /**
+     * Inputs are clamped to [MIN_X, MAX_X]: below, e^x leaves the normal floats (the result stays at
+     * e^MIN_X ≈ 1.2e-38 instead of going subnormal); above, 2^n would need exponent bits past 254.
+     */
     private static final float MIN_X = -87.33f;
-    private static final float MAX_X = 88.72f;
+    private static final float MAX_X = 88.3f;
 
     private VectorMath() {}
 
     /**
-     * e^x per lane, within 2 ulp: x = n·ln2 + r with |r| ≤ ln2/2 (Cody-Waite reduction), e^r by its
+     * e^x per lane, within 2 ulp on [−87.33, 88.3] (clamped outside): x = n·ln2 + r with |r| ≤ ln2/2 (Cody-Waite reduction), e^r by its
      * Taylor polynomial of degree 7 (truncation error below 2e-9 relative on that interval), times 2^n
      * built in the exponent bits.
      */

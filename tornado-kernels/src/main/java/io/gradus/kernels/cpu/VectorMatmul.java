@@ -15,7 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * from L1, and a tile of 6 rows × 2 vectors of C stays in 12 registers while each packed row of B
  * meets six broadcast elements of A. Strides let the same code read A or B transposed, which
  * covers all three layouts. Outputs narrower than two vectors use dot products instead
- * ({@link #abt}: 4×4 outputs share their loads).
+ * ({@link #abt}: 4×4 outputs share their loads), or, for Aᵀ·B, the transposed product
+ * ({@link #atbNarrow}).
  */
 final class VectorMatmul {
 
@@ -206,7 +207,7 @@ final class VectorMatmul {
         }
     }
 
-    /** Rows of B per block of the shared dimension: a packed panel of KC × 2L floats (32 KiB) stays in L1. */
+    /** Rows of B per block of the shared dimension: a packed panel of KC × 2L floats (32 KiB with AVX-512) stays in L1. */
     static final int KC = 256;
 
     /** Rows of C per micro-kernel call: 6 × 2 accumulator vectors, the widest tile C2 keeps in registers. */

@@ -28,33 +28,38 @@ public final class LossKernels {
             float[] logits, int vocab, int[] targets, float[] rowLoss, float[] dLogits, float gradScale,
             int rowStart, int rowEnd) {
         for (@Parallel int at = 0; at < rowEnd - rowStart; at++) {
-            int r = rowStart + at;
-            int base = r * vocab;
-            int target = targets[r];
-            if (target < 0) {
-                rowLoss[r] = 0f;
-                if (dLogits != null) {
-                    for (int j = 0; j < vocab; j++) {
-                        dLogits[base + j] = 0f;
-                    }
-                }
-                continue;
-            }
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < vocab; j++) {
-                max = Math.max(max, logits[base + j]);
-            }
-            double sum = 0;
-            for (int j = 0; j < vocab; j++) {
-                sum += Math.exp(logits[base + j] - max);
-            }
-            double logZ = max + Math.log(sum);
-            rowLoss[r] = (float) (logZ - logits[base + target]);
+            crossEntropyRow(logits, vocab, targets, rowLoss, dLogits, gradScale, rowStart + at);
+        }
+    }
+
+    /** Row r of {@link #crossEntropyRows} (shared with kernels that read gradScale from an array). */
+    public static void crossEntropyRow(float[] logits, int vocab, int[] targets, float[] rowLoss, float[] dLogits,
+            float gradScale, int r) {
+        int base = r * vocab;
+        int target = targets[r];
+        if (target < 0) {
+            rowLoss[r] = 0f;
             if (dLogits != null) {
                 for (int j = 0; j < vocab; j++) {
-                    float p = (float) Math.exp(logits[base + j] - logZ);
-                    dLogits[base + j] = gradScale * (j == target ? p - 1f : p);
+                    dLogits[base + j] = 0f;
                 }
+            }
+            return;
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < vocab; j++) {
+            max = Math.max(max, logits[base + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < vocab; j++) {
+            sum += Math.exp(logits[base + j] - max);
+        }
+        double logZ = max + Math.log(sum);
+        rowLoss[r] = (float) (logZ - logits[base + target]);
+        if (dLogits != null) {
+            for (int j = 0; j < vocab; j++) {
+                float p = (float) Math.exp(logits[base + j] - logZ);
+                dLogits[base + j] = gradScale * (j == target ? p - 1f : p);
             }
         }
     }

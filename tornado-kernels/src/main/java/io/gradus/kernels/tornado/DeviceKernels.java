@@ -1,12 +1,14 @@
 package io.gradus.kernels.tornado;
 
 import io.gradus.kernels.reference.ElementwiseKernels;
+import io.gradus.kernels.reference.LossKernels;
 import io.gradus.kernels.reference.OptimizerKernels;
 import uk.ac.manchester.tornado.api.annotations.Parallel;
 
 /**
- * Device twins of the reference kernels whose scalar arguments change at every call. A TaskGraph
- * captures scalars when it is built, so a kernel fed a new learning rate or seed each step would
+ * Device twins of the reference kernels whose scalar arguments change from call to call. A TaskGraph
+ * captures scalars when it is built, so a kernel fed a new learning rate, seed, clipping factor or
+ * loss scale each step would
  * need a new graph (and a new compilation) each step; these read them from small arrays instead,
  * which are copied in with the call. The per-element arithmetic is the reference kernels' own.
  */
@@ -31,6 +33,21 @@ public final class DeviceKernels {
         for (@Parallel int at = 0; at < to - from; at++) {
             int i = from + at;
             out[i] = ElementwiseKernels.dropoutElement(x, i, rate[0], rate[1], seed[0]);
+        }
+    }
+
+    /** {@link LossKernels#crossEntropyRows} with {@code gradScale} = {scale}. */
+    public static void crossEntropyRows(float[] logits, int vocab, int[] targets, float[] rowLoss, float[] dLogits,
+            float[] gradScale, int from, int to) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            LossKernels.crossEntropyRow(logits, vocab, targets, rowLoss, dLogits, gradScale[0], from + at);
+        }
+    }
+
+    /** {@link OptimizerKernels#scale} with {@code factor} = {factor} (gradient clipping changes it every step). */
+    public static void scale(float[] x, float[] factor, int from, int to) {
+        for (@Parallel int at = 0; at < to - from; at++) {
+            x[from + at] *= factor[0];
         }
     }
 }

@@ -7,7 +7,6 @@ import io.gradus.kernels.KernelArguments;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
-import io.gradus.kernels.reference.LossKernels;
 import io.gradus.kernels.reference.MatmulKernels;
 import io.gradus.kernels.reference.Nf4Kernels;
 import io.gradus.kernels.reference.NormKernels;
@@ -15,12 +14,10 @@ import io.gradus.kernels.reference.OptimizerKernels;
 import io.gradus.kernels.reference.RopeKernels;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import uk.ac.manchester.tornado.api.TaskGraph;
@@ -39,17 +36,24 @@ import uk.ac.manchester.tornado.api.enums.DataTransferMode;
  * plan's first execution only and stay resident; everything else is copied in and out per call.
  * Helper arrays (partial sums, scalars that change every call such as the learning rate or a
  * dropout seed) are kept per owner array, so a call's plan is found again rather than recompiled.
- * Calls are serialized: TornadoVM's plans are not meant for concurrent execution.
+ * Calls are serialized: TornadoVM's plans are not meant for concurrent execution. The cache holds
+ * {@value #DEFAULT_PLANS} plans by default ({@value #PLANS_PROPERTY}); a training step with more
+ * distinct calls than that, or an engine that allocates new activations at every step (as
+ * Gradus' does today), rebuilds plans and copies activations at every call: enough to prove the
+ * kernels on a device, not yet a fast GPU training step.
  */
 final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
 
     /** System property: how many execution plans (with their device buffers) stay cached. */
     static final String PLANS_PROPERTY = "gradus.tornado.plans";
 
+    private static final int DEFAULT_PLANS = 256;
+
     private static final float[] NF4_CODE = Nf4.code();
 
     private final TornadoDevice device;
-    private final Set<Object> resident = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Retained arrays and how many times each is retained (two jobs may share a frozen base). */
+    private final Map<Object, Integer> resident = new IdentityHashMap<>();
     private final Map<List<Object>, TornadoExecutionPlan> plans;
     /** Helper arrays of a call (partial sums, boxed scalars), one set per owner array. */
     private final Map<List<Object>, Object> scratch;
@@ -57,7 +61,7 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
 
     TornadoKernelBackend() {
         this.device = TornadoExecutionPlan.getDevice(0, 0);
-        int capacity = Integer.getInteger(PLANS_PROPERTY, 256);
+        int capacity = Math.max(1, Integer.getInteger(PLANS_PROPERTY, DEFAULT_PLANS));
         this.plans = new LinkedHashMap<>(64, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<List<Object>, TornadoExecutionPlan> eldest) {
@@ -88,13 +92,20 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
 
     @Override
     public synchronized void retain(float[] weights) {
-        resident.add(weights);
+        resident.merge(weights, 1, Integer::sum);
     }
 
     /** Plans hold the device copy of a released array as if it were still current: drop them all. */
     @Override
     public synchronized void release(float[] weights) {
-        if (resident.remove(weights)) {
+        Integer count = resident.get(weights);
+        if (count == null) {
+            return;
+        }
+        if (count > 1) {
+            resident.put(weights, count - 1);
+        } else {
+            resident.remove(weights);
             clearPlans();
         }
     }
@@ -160,9 +171,9 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
         TornadoExecutionPlan plan = plans.get(key);
         if (plan == null) {
             TaskGraph graph = new TaskGraph(name + "_" + graphs++);
-            Object[] stay = Stream.concat(Arrays.stream(frozen), Arrays.stream(inputs).filter(resident::contains))
+            Object[] stay = Stream.concat(Arrays.stream(frozen), Arrays.stream(inputs).filter(resident::containsKey))
                     .toArray();
-            Object[] move = Arrays.stream(inputs).filter(x -> !resident.contains(x)).toArray();
+            Object[] move = Arrays.stream(inputs).filter(x -> !resident.containsKey(x)).toArray();
             if (stay.length > 0) {
                 graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, stay);
             }
@@ -195,13 +206,15 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public double crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] dLogits, float gradScale) {
+    public synchronized double crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] dLogits, float gradScale) {
         KernelArguments.crossEntropy(logits, rows, vocab, targets, dLogits);
         float[] rowLoss = floats(logits, "rowLoss", rows);
         float[] gradient = dLogits != null ? dLogits : floats(logits, "dLogits", rows * vocab);
-        run("crossEntropy", arrays(logits, targets, rowLoss, gradient), arrays(rowLoss, gradient),
-                arrays(logits, vocab, targets, rowLoss, gradient, gradScale, rows),
-                g -> g.task("t", LossKernels::crossEntropyRows, logits, vocab, targets, rowLoss, gradient, gradScale, 0, rows));
+        float[] scale = floats(logits, "gradScale", 1);
+        scale[0] = gradScale;
+        run("crossEntropy", arrays(logits, targets, rowLoss, gradient, scale), arrays(rowLoss, gradient),
+                arrays(logits, vocab, targets, rowLoss, gradient, scale, rows),
+                g -> g.task("t", DeviceKernels::crossEntropyRows, logits, vocab, targets, rowLoss, gradient, scale, 0, rows));
         double total = 0;
         for (float loss : rowLoss) {
             total += loss;
@@ -210,7 +223,7 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
+    public synchronized void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
         Object[] arguments = arrays(layout, c, a, b, m, n, k, accumulate);
         int add = accumulate ? 1 : 0;
         switch (layout) {
@@ -224,18 +237,18 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public void add(float[] y, float[] x, int n) {
+    public synchronized void add(float[] y, float[] x, int n) {
         run("add", arrays(y, x), arrays(y), arrays(y, x, n), g -> g.task("t", ElementwiseKernels::add, y, x, 0, n));
     }
 
     @Override
-    public void rmsNormForward(float[] out, float[] rstd, float[] x, float[] weight, int rows, int dim, float eps) {
+    public synchronized void rmsNormForward(float[] out, float[] rstd, float[] x, float[] weight, int rows, int dim, float eps) {
         run("rmsNorm", arrays(out, rstd, x, weight), arrays(out, rstd), arrays(out, rstd, x, weight, rows, dim, eps),
                 g -> g.task("t", NormKernels::rmsNormForward, out, rstd, x, weight, dim, eps, 0, rows));
     }
 
     @Override
-    public void rmsNormBackward(float[] dx, float[] dWeight, float[] dOut, float[] x, float[] weight, float[] rstd,
+    public synchronized void rmsNormBackward(float[] dx, float[] dWeight, float[] dOut, float[] x, float[] weight, float[] rstd,
             int rows, int dim) {
         run("rmsNormBackward", arrays(dx, dOut, x, weight, rstd), arrays(dx), arrays(dx, dOut, x, weight, rstd, rows, dim),
                 g -> g.task("t", NormKernels::rmsNormBackward, dx, dOut, x, weight, rstd, dim, 0, rows));
@@ -247,7 +260,7 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public void rope(float[] x, float[] cos, float[] sin, int batch, int seq, int heads, int headDim, boolean inverse) {
+    public synchronized void rope(float[] x, float[] cos, float[] sin, int batch, int seq, int heads, int headDim, boolean inverse) {
         int rows = batch * seq;
         float direction = inverse ? -1f : 1f;
         run("rope", arrays(x, cos, sin), arrays(x), arrays(x, cos, sin, rows, seq, heads, headDim, direction),
@@ -255,7 +268,7 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public void attentionForward(float[] out, float[] att, float[] q, float[] k, float[] v, int batch, int seq,
+    public synchronized void attentionForward(float[] out, float[] att, float[] q, float[] k, float[] v, int batch, int seq,
             int heads, int kvHeads, int headDim) {
         int rows = batch * heads * seq;
         run("attention", arrays(out, att, q, k, v), arrays(out, att),
@@ -264,7 +277,7 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public void attentionDecode(float[] out, float[] q, float[] kCache, float[] vCache, int length, int heads,
+    public synchronized void attentionDecode(float[] out, float[] q, float[] kCache, float[] vCache, int length, int heads,
             int kvHeads, int headDim) {
         float[] scores = floats(out, "scores", heads * length);
         run("attentionDecode", arrays(out, q, kCache, vCache, scores), arrays(out),
@@ -274,7 +287,7 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public void attentionBackward(float[] dq, float[] dk, float[] dv, float[] dOut, float[] att, float[] q, float[] k,
+    public synchronized void attentionBackward(float[] dq, float[] dk, float[] dv, float[] dOut, float[] att, float[] q, float[] k,
             float[] v, int batch, int seq, int heads, int kvHeads, int headDim) {
         int groups = batch * kvHeads;
         float[] dScores = floats(dq, "dScores", groups * seq);
@@ -285,33 +298,33 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public void swigluForward(float[] h, float[] g, float[] u, int n) {
+    public synchronized void swigluForward(float[] h, float[] g, float[] u, int n) {
         run("swiglu", arrays(h, g, u), arrays(h), arrays(h, g, u, n),
                 graph -> graph.task("t", ElementwiseKernels::swigluForward, h, g, u, 0, n));
     }
 
     @Override
-    public void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
+    public synchronized void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
         run("swigluBackward", arrays(dg, du, dh, g, u), arrays(dg, du), arrays(dg, du, dh, g, u, n),
                 graph -> graph.task("t", ElementwiseKernels::swigluBackward, dg, du, dh, g, u, 0, n));
     }
 
     @Override
-    public void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim) {
+    public synchronized void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim) {
         KernelArguments.embedding(table, ids, n, dim);
         run("embedding", arrays(out, table, ids), arrays(out), arrays(out, table, ids, n, dim),
                 g -> g.task("t", EmbeddingKernels::forward, out, table, ids, dim, 0, n));
     }
 
     @Override
-    public void embeddingBackward(float[] dTable, float[] dOut, int[] ids, int n, int dim) {
+    public synchronized void embeddingBackward(float[] dTable, float[] dOut, int[] ids, int n, int dim) {
         run("embeddingBackward", arrays(dTable, dOut, ids), arrays(dTable), arrays(dTable, dOut, ids, n, dim),
                 g -> g.task("t", EmbeddingKernels::backward, dTable, dOut, ids, n, dim, 0, dim));
     }
 
     /** Partial sums over fixed blocks, added in block order on the host (as the CPU backend does). */
     @Override
-    public double sumOfSquares(float[] x, int n) {
+    public synchronized double sumOfSquares(float[] x, int n) {
         int block = 1 << 14;
         double[] partial = doubles(x, "partial", (n + block - 1) / block);
         int blocks = partial.length;
@@ -325,13 +338,15 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public void scale(float[] x, float factor, int n) {
-        run("scale", arrays(x), arrays(x), arrays(x, factor, n), g -> g.task("t", OptimizerKernels::scale, x, factor, 0, n));
+    public synchronized void scale(float[] x, float factor, int n) {
+        float[] box = floats(x, "factor", 1);
+        box[0] = factor;
+        run("scale", arrays(x, box), arrays(x), arrays(x, box, n), g -> g.task("t", DeviceKernels::scale, x, box, 0, n));
     }
 
     /** The hyperparameters travel in an array, so the plan survives the learning-rate schedule. */
     @Override
-    public void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
+    public synchronized void adamw(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
             float weightDecay, int step) {
         KernelArguments.adamwStep(step);
         float[] hyper = floats(p, "hyperparameters", 7);
@@ -347,26 +362,26 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
-    public void dropout(float[] out, float[] x, int n, float p, long seed) {
+    public synchronized void dropout(float[] out, float[] x, int n, float p, long seed) {
         KernelArguments.dropout(p);
         float[] rate = floats(out, "rate", 2);
         rate[0] = p;
         rate[1] = 1f / (1f - p);
         long[] seedBox = longs(out, "seed", 1);
         seedBox[0] = seed;
-        run("dropout", arrays(out, x, rate, seedBox), arrays(out), arrays(out, x, n),
+        run("dropout", arrays(out, x, rate, seedBox), arrays(out), arrays(out, x, rate, seedBox, n),
                 g -> g.task("t", DeviceKernels::dropout, out, x, rate, seedBox, 0, n));
     }
 
     @Override
-    public void nf4Dequantize(float[] out, byte[] packed, float[] absmax, int n, int blockSize) {
+    public synchronized void nf4Dequantize(float[] out, byte[] packed, float[] absmax, int n, int blockSize) {
         KernelArguments.nf4(packed, absmax, n, blockSize);
         run("nf4Dequantize", arrays(packed, absmax, NF4_CODE), arrays(out), arrays(out), arrays(out, packed, absmax, n, blockSize),
                 g -> g.task("t", Nf4Kernels::dequantize, out, packed, absmax, NF4_CODE, blockSize, 0, n));
     }
 
     @Override
-    public void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, float[] absmax, int blockSize,
+    public synchronized void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, float[] absmax, int blockSize,
             int m, int n, int k, boolean accumulate) {
         KernelArguments.nf4(packed, absmax, n * k, blockSize);
         Object[] frozen = arrays(packed, absmax, NF4_CODE);

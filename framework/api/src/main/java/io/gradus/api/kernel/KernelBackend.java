@@ -153,7 +153,7 @@ public interface KernelBackend {
 
     /**
      * Expands NF4 weights (the 4-bit NormalFloat format of QLoRA, as bitsandbytes stores it) to
-     * floats: {@code out[i] = NF4_CODE[q(i)] · absmax[i / blockSize]}, where the 4-bit code q(i)
+     * floats: {@code out[i] = Nf4.code()[q(i)] · absmax[i / blockSize]}, where the 4-bit code q(i)
      * of element i is the high nibble of {@code packed[i / 2]} for even i and the low nibble for
      * odd i. See {@link Nf4} for the code values and the quantizer.
      *

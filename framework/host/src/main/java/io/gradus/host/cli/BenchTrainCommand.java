@@ -15,7 +15,6 @@ import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.train.BatchSource;
 import io.gradus.core.train.Trainer;
-import io.gradus.host.KernelSelection;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -26,6 +25,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -54,6 +54,9 @@ final class BenchTrainCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    BackendOption backend;
 
     @Option(names = "--config", defaultValue = "small", description = "small or medium. Default: ${DEFAULT-VALUE}.")
     String config;
@@ -86,7 +89,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper();
         ObjectNode gradus;
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.kernels(KernelSelection.AUTO);
+            KernelBackend kernels = quiet.kernels(backend.name);
             gradus = measure(json, shape, kernels, quiet.host().catalog());
         }
         PrintWriter out = spec.commandLine().getOut();

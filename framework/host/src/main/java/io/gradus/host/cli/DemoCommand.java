@@ -15,7 +15,6 @@ import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.BpeTrainer;
 import io.gradus.core.tokenizer.HfTokenizer;
-import io.gradus.host.KernelSelection;
 import io.gradus.host.job.Adapters;
 import io.gradus.host.job.Evaluation;
 import io.gradus.host.job.JobRunner;
@@ -31,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -51,6 +51,9 @@ final class DemoCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    BackendOption backend;
 
     @Option(names = "--steps", defaultValue = "300", description = "SFT steps. Default: ${DEFAULT-VALUE}.")
     int steps;
@@ -90,7 +93,7 @@ final class DemoCommand implements Callable<Integer> {
 
         try (QuietHost quiet = new QuietHost()) {
             TechniqueCatalog catalog = quiet.host().catalog();
-            KernelBackend kernels = quiet.kernels(KernelSelection.AUTO);
+            KernelBackend kernels = quiet.kernels(backend.name);
             List<Map<String, Object>> shown = heldOut.subList(0, 4);
             Report before = report(base, null, heldOut, shown, kernels, catalog);
 

@@ -13,7 +13,9 @@ import java.util.Random;
  * {@code gradus bench kernels} (speed per backend).
  *
  * <p>Each case owns its arrays, so repeated runs hand a backend the same arrays, as a training loop
- * does; outputs are the arrays a call writes.
+ * does; outputs are the arrays a call writes. The backward cases run their forward pass first (it
+ * computes what they need), and their rates count both. Rates count the causal half of attention's
+ * products and the least memory traffic of the memory-bound kernels.
  */
 final class KernelCases {
 
@@ -169,7 +171,7 @@ final class KernelCases {
                         kb -> new float[][] {{(float) kb.crossEntropy(logits, TOKENS, VOCAB, targets, dLogits, 1f / TOKENS)}, dLogits}),
                 of("rmsnorm forward " + TOKENS + "x" + DIM, 0, 2.0 * TOKENS * DIM * f,
                         kb -> { kb.rmsNormForward(norm, rstd, x, gain, TOKENS, DIM, 1e-5f); return new float[][] {norm, rstd}; }),
-                inPlace("rmsnorm backward " + TOKENS + "x" + DIM, 0, 4.0 * TOKENS * DIM * f, new float[][] {dx, dGain},
+                inPlace("rmsnorm fwd+bwd " + TOKENS + "x" + DIM, 0, 6.0 * TOKENS * DIM * f, new float[][] {dx, dGain},
                         kb -> { kb.rmsNormForward(norm, rstd, x, gain, TOKENS, DIM, 1e-5f);
                                 kb.rmsNormBackward(dx, dGain, dNorm, x, gain, rstd, TOKENS, DIM);
                                 return new float[][] {dx, dGain}; }),
@@ -177,7 +179,7 @@ final class KernelCases {
                         kb -> { kb.rope(rotated, cos, sin, BATCH, SEQ, HEADS, HEAD_DIM, false); return new float[][] {rotated}; }),
                 of("attention forward", 4.0 * causalPairs * HEAD_DIM, 0,
                         kb -> { kb.attentionForward(attOut, att, q, k, v, BATCH, SEQ, HEADS, KV_HEADS, HEAD_DIM); return new float[][] {attOut, att}; }),
-                inPlace("attention backward", 8.0 * causalPairs * HEAD_DIM, 0, new float[][] {dq, dk, dv},
+                inPlace("attention fwd+bwd", 12.0 * causalPairs * HEAD_DIM, 0, new float[][] {dq, dk, dv},
                         kb -> { kb.attentionForward(attOut, att, q, k, v, BATCH, SEQ, HEADS, KV_HEADS, HEAD_DIM);
                                 kb.attentionBackward(dq, dk, dv, dOut, att, q, k, v, BATCH, SEQ, HEADS, KV_HEADS, HEAD_DIM);
                                 return new float[][] {dq, dk, dv}; }),

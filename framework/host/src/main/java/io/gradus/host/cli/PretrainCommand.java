@@ -16,7 +16,6 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.BpeTrainer;
 import io.gradus.core.tokenizer.HfTokenizer;
 import io.gradus.core.train.PackedTokens;
-import io.gradus.host.KernelSelection;
 import io.gradus.host.job.Evaluation;
 import io.gradus.host.job.JobRunner;
 import java.io.BufferedWriter;
@@ -30,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -51,6 +51,9 @@ final class PretrainCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    BackendOption backend;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder. Default: the built-in model's folder, ${GRADUS_CACHE:-~/.cache/gradus}/models/wordnet.")
     Path out;
@@ -109,7 +112,7 @@ final class PretrainCommand implements Callable<Integer> {
         }
 
         try (QuietHost quiet = new QuietHost()) {
-            KernelBackend kernels = quiet.kernels(KernelSelection.AUTO);
+            KernelBackend kernels = quiet.kernels(backend.name);
             Hyperparameters hyper = new Hyperparameters(steps, batch, seq, 1, learningRate, Math.max(1, steps / 20), "cosine",
                     0.1, 0.9, 0.95, 1e-8, 1.0, null);
             JobSpec job = new JobSpec("wordnet-pretrain", init.toString(), new TechniqueRef("full", null, Map.of()),
