@@ -102,6 +102,19 @@ public final class LlamaEngine implements ModelRunner {
         final float[] logits;    //                         [N, V]
         final float[] ropeCos;   //                         [T, D/2]
         final float[] ropeSin;   //                         [T, D/2]
+        // Work buffers, kept with the activations so that every step hands the kernels the same
+        // arrays (a device backend then reuses its compiled plans and buffers) and allocates nothing.
+        final float[] projected; // a linear's output before the residual add  [N, C]
+        final float[] dNormF;    //                         [N, C]
+        final float[] dx;        // gradient of the residual stream            [N, C]
+        final float[] dHidden;   //                         [N, F]
+        final float[] dGate;     //                         [N, F]
+        final float[] dUp;       //                         [N, F]
+        final float[] dNorm;     //                         [N, C]
+        final float[] dAttOut;   //                         [N, H·D]
+        final float[] dq;        //                         [N, H·D]
+        final float[] dk;        //                         [N, KV·D]
+        final float[] dv;        //                         [N, KV·D]
 
         Activations(int b, int t, LlamaConfig c) {
             batch = b;
@@ -117,6 +130,18 @@ public final class LlamaEngine implements ModelRunner {
             ropeCos = new float[t * c.headDim() / 2];
             ropeSin = new float[t * c.headDim() / 2];
             Rope.tables(ropeCos, ropeSin, t, c.headDim(), c.ropeTheta());
+            int n = b * t;
+            projected = new float[n * c.hiddenSize()];
+            dNormF = new float[n * c.hiddenSize()];
+            dx = new float[n * c.hiddenSize()];
+            dHidden = new float[n * c.intermediateSize()];
+            dGate = new float[n * c.intermediateSize()];
+            dUp = new float[n * c.intermediateSize()];
+            dNorm = new float[n * c.hiddenSize()];
+            dAttOut = new float[n * c.numHeads() * c.headDim()];
+            dq = new float[n * c.numHeads() * c.headDim()];
+            dk = new float[n * c.numKvHeads() * c.headDim()];
+            dv = new float[n * c.numKvHeads() * c.headDim()];
         }
     }
 
@@ -146,7 +171,7 @@ public final class LlamaEngine implements ModelRunner {
 
         float[] x = acts.layers.isEmpty() ? acts.last : acts.layers.getFirst().input;
         kernels.embeddingForward(x, model.embedTokens().values(), acts.ids, n, c);
-        float[] projected = new float[n * c];
+        float[] projected = acts.projected;
         for (int l = 0; l < config.numLayers(); l++) {
             LlamaModel.Layer w = model.layers().get(l);
             LayerActivations a = acts.layers.get(l);
@@ -198,23 +223,24 @@ public final class LlamaEngine implements ModelRunner {
         int vocab = config.vocabSize();
 
         // logits = rmsF(x)·Wlmᵀ
-        float[] dNormF = new float[n * c];
+        float[] dNormF = acts.dNormF;
         kernels.matmul(AB, dNormF, dLogits, model.lmHead().values(), n, c, vocab, false);
         if (model.lmHead().trainable()) {
             kernels.matmul(ATB, model.lmHead().gradient(), dLogits, acts.normF, vocab, c, n, true);
         }
-        float[] dx = new float[n * c]; // gradient of the residual stream, walked back layer by layer
+        float[] dx = acts.dx; // gradient of the residual stream, walked back layer by layer
+        Arrays.fill(dx, 0f);
         kernels.rmsNormBackward(dx, gradientOrNull(model.finalNorm()), dNormF, acts.last, model.finalNorm().values(),
                 acts.rstdF, n, c);
 
-        float[] dHidden = new float[n * f];
-        float[] dGate = new float[n * f];
-        float[] dUp = new float[n * f];
-        float[] dNorm = new float[n * c];
-        float[] dAttOut = new float[n * h * d];
-        float[] dq = new float[n * h * d];
-        float[] dk = new float[n * kv * d];
-        float[] dv = new float[n * kv * d];
+        float[] dHidden = acts.dHidden;
+        float[] dGate = acts.dGate;
+        float[] dUp = acts.dUp;
+        float[] dNorm = acts.dNorm;
+        float[] dAttOut = acts.dAttOut;
+        float[] dq = acts.dq;
+        float[] dk = acts.dk;
+        float[] dv = acts.dv;
         for (int l = config.numLayers() - 1; l >= 0; l--) {
             LlamaModel.Layer w = model.layers().get(l);
             LayerActivations a = acts.layers.get(l);
