@@ -34,6 +34,14 @@ public final class LoraLayer implements Linear {
     private boolean training;
     private boolean enabled = true;
 
+    /**
+     * Work buffers of the last call's size (h, dh, the dropped-out input and its gradient), reused
+     * call after call: no allocation per step, and a device backend sees the same arrays again. A
+     * layer serves one engine call at a time, as a model does.
+     */
+    private final float[][] buffers = new float[4][];
+    private static final int H = 0, DH = 1, DROPPED = 2, D_INPUT = 3;
+
     LoraLayer(Linear base, Parameter a, Parameter b, double scaling, double dropout, String name) {
         this.base = base;
         this.a = a;
@@ -69,9 +77,19 @@ public final class LoraLayer implements Linear {
         if (!training || dropout == 0f) {
             return x;
         }
-        float[] dropped = new float[rows * inFeatures()];
+        float[] dropped = buffer(DROPPED, rows * inFeatures());
         kernels.dropout(dropped, x, dropped.length, dropout, maskSeed(x, rows, kernels));
         return dropped;
+    }
+
+    /** The work buffer {@code slot}, of exactly {@code size} floats; its old contents are to be overwritten. */
+    private float[] buffer(int slot, int size) {
+        float[] buffer = buffers[slot];
+        if (buffer == null || buffer.length != size) {
+            buffer = new float[size];
+            buffers[slot] = buffer;
+        }
+        return buffer;
     }
 
     private long maskSeed(float[] x, int rows, KernelBackend kernels) {
@@ -111,7 +129,7 @@ public final class LoraLayer implements Linear {
             return;
         }
         float[] input = branchInput(x, rows, kernels);
-        float[] h = new float[rows * rank()];
+        float[] h = buffer(H, rows * rank());
         kernels.matmul(ABT, h, input, a.values(), rows, rank(), inFeatures(), false);
         kernels.scale(h, scaling, h.length);
         kernels.matmul(ABT, y, h, b.values(), rows, outFeatures(), rank(), true);
@@ -128,13 +146,13 @@ public final class LoraLayer implements Linear {
         }
         int r = rank();
         float[] input = branchInput(x, rows, kernels);
-        float[] h = new float[rows * r];
+        float[] h = buffer(H, rows * r);
         kernels.matmul(ABT, h, input, a.values(), rows, r, inFeatures(), false);
         kernels.scale(h, scaling, h.length);
         if (b.trainable()) {
             kernels.matmul(ATB, b.gradient(), dy, h, outFeatures(), r, rows, true);
         }
-        float[] dh = new float[rows * r];
+        float[] dh = buffer(DH, rows * r);
         kernels.matmul(AB, dh, dy, b.values(), rows, r, outFeatures(), false);
         kernels.scale(dh, scaling, dh.length);
         if (a.trainable()) {
@@ -144,7 +162,7 @@ public final class LoraLayer implements Linear {
             kernels.matmul(AB, dx, dh, a.values(), rows, inFeatures(), r, true);
         } else {
             // Through the dropout: the same mask and 1/(1−p) scale apply to the gradient.
-            float[] dInput = new float[rows * inFeatures()];
+            float[] dInput = buffer(D_INPUT, rows * inFeatures());
             kernels.matmul(AB, dInput, dh, a.values(), rows, inFeatures(), r, false);
             kernels.dropout(dInput, dInput, dInput.length, dropout, maskSeed(x, rows, kernels));
             kernels.add(dx, dInput, dInput.length);
