@@ -38,9 +38,9 @@ import uk.ac.manchester.tornado.api.enums.DataTransferMode;
  * dropout seed) are kept per owner array, so a call's plan is found again rather than recompiled.
  * Calls are serialized: TornadoVM's plans are not meant for concurrent execution. The cache holds
  * {@value #DEFAULT_PLANS} plans by default ({@value #PLANS_PROPERTY}); a training step with more
- * distinct calls than that, or callers that allocate new arrays at every call (the LoRA layers'
- * rank-sized buffers today), rebuild plans; activations are copied in and out at every call. Enough
- * to prove the kernels on a device, not yet a fast GPU training step.
+ * distinct calls than that, or callers that allocate new arrays at every call, rebuild plans;
+ * activations are copied in and out at every call. Enough to prove the kernels on a device, not yet
+ * a fast GPU training step.
  */
 final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
 
