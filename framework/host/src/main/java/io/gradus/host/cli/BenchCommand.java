@@ -8,7 +8,7 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "bench",
         mixinStandardHelpOptions = true,
-        description = "Measure speed: training and inference tokens/s, or matrix products in GFLOP/s.",
+        description = "Measure speed: training and inference tokens/s, matrix products in GFLOP/s, or every kernel per backend.",
         subcommands = {BenchTrainCommand.class, BenchMatmulCommand.class, BenchKernelsCommand.class})
 final class BenchCommand implements Runnable {
 

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "kernels",
         mixinStandardHelpOptions = true,
-        description = {"Checks every kernel of a backend against the CPU backend on random inputs of a training step's shapes.",
+        description = {"Check every kernel of a backend against the CPU backend on random inputs of a training step's shapes.",
                 "Exit status 1 when a kernel differs by more than the tolerance."})
 final class KernelsCommand implements Callable<Integer> {
 
