@@ -74,6 +74,19 @@ def save_safetensors(path, tensors, dtype):
             out.write(raw)
 
 
+def write_base_model(folder, c):
+    """A random Llama of configuration c, drawn from torch's generator as seeded, written as a Hugging
+    Face folder (config.json, model.safetensors in F32); returns its weights."""
+    weights = {n: (1 + 0.1 * torch.randn(s)) if n.endswith("norm.weight") else 0.3 * torch.randn(s)
+               for n, s in parameter_shapes(c).items()}
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(dict(c, architectures=["LlamaForCausalLM"], model_type="llama", hidden_act="silu",
+                       max_position_embeddings=64, bos_token_id=1, eos_token_id=2), f, indent=2)
+    save_safetensors(os.path.join(folder, "model.safetensors"), weights, "F32")
+    return weights
+
+
 def read_safetensors(path):
     """Minimal safetensors reader (F32 only): name -> tensor, in file order."""
     import numpy as np

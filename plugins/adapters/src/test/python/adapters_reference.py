@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "framework", "core", "src",
                                 "test", "python"))
-from llama_reference import llama_logits, parameter_shapes, read_safetensors, save_safetensors  # noqa: E402
+from llama_reference import llama_logits, read_safetensors, save_safetensors, write_base_model  # noqa: E402
 
 MODEL = dict(vocab_size=40, hidden_size=24, intermediate_size=40, num_hidden_layers=3, num_attention_heads=4,
              num_key_value_heads=2, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False)
@@ -111,14 +111,7 @@ def full_config(config, name, hidden):
 
 def golden(out):
     torch.manual_seed(11)
-    weights = {n: (1 + 0.1 * torch.randn(s)) if n.endswith("norm.weight") else 0.3 * torch.randn(s)
-               for n, s in parameter_shapes(MODEL).items()}
-    base = os.path.join(out, "base")
-    os.makedirs(base, exist_ok=True)
-    with open(os.path.join(base, "config.json"), "w") as f:
-        json.dump(dict(MODEL, architectures=["LlamaForCausalLM"], model_type="llama", hidden_act="silu",
-                       max_position_embeddings=64, bos_token_id=1, eos_token_id=2), f, indent=2)
-    save_safetensors(os.path.join(base, "model.safetensors"), weights, "F32")
+    weights = write_base_model(os.path.join(out, "base"), MODEL)
 
     hidden = MODEL["hidden_size"]
     ids = torch.randint(0, MODEL["vocab_size"], (1, 9))

@@ -232,24 +232,7 @@ class InsertedModulesTest {
     @DisplayName("generation with the key/value cache runs the inserted modules exactly as the batch forward pass")
     void generationRunsTheSameLayers() {
         LlamaModel model = modelWithModules(21);
-        Generator generator = new Generator(model, KERNELS, 32);
-        LlamaEngine engine = new LlamaEngine(model, KERNELS);
-        int vocab = model.config().vocabSize();
-        int[] sequence = {1, 4, 7, 2};
-        float[] cached = generator.append(sequence).clone();
-        for (int step = 0; step < 5; step++) {
-            float[] full = engine.forward(TokenBatch.nextToken(1, sequence.length, sequence));
-            float[] lastRow = Arrays.copyOfRange(full, (sequence.length - 1) * vocab, sequence.length * vocab);
-            double maxDiff = 0;
-            for (int j = 0; j < vocab; j++) {
-                maxDiff = Math.max(maxDiff, Math.abs(lastRow[j] - cached[j]));
-            }
-            assertThat(maxDiff).as("step %d: max |cached - full|", step).isLessThan(1e-5);
-            int next = step % vocab;
-            sequence = Arrays.copyOf(sequence, sequence.length + 1);
-            sequence[sequence.length - 1] = next;
-            cached = generator.append(new int[] {next}).clone();
-        }
+        GeneratorTest.assertCacheMatchesFullForward(model);
         LlamaModel plain = LlamaGradientTest.tinyModel(false, 21);
         assertThat(new Generator(plain, KERNELS, 32).append(new int[] {1, 4, 7, 2}))
                 .as("the modules change what is generated").isNotEqualTo(new Generator(model, KERNELS, 32)
