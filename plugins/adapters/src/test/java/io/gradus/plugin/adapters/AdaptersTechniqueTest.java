@@ -7,6 +7,7 @@ import static io.gradus.plugin.adapters.TinyLlama.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.model.InsertionPoint;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.TokenBatch;
@@ -14,16 +15,23 @@ import io.gradus.api.technique.TechniqueException;
 import io.gradus.core.llama.Generator;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
+import io.gradus.core.train.PackedTokens;
+import io.gradus.core.train.Trainer;
 import io.gradus.plugin.lora.LoraConfig;
 import io.gradus.plugin.lora.LoraLayer;
 import io.gradus.plugin.lora.LoraTechnique;
+import io.gradus.plugin.pretrain.PretrainConfig;
+import io.gradus.plugin.pretrain.PretrainTechnique;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -116,6 +124,35 @@ class AdaptersTechniqueTest {
         tuning.setTraining(true);
         assertThat(logits(model)).isNotEqualTo(inference).containsExactly(logits(model));
         assertThat(TinyLlama.finiteDifferenceFailures(model, tuning.trainableParameters())).isEmpty();
+    }
+
+    @Test
+    @DisplayName("with dropout, a run resumed from a checkpoint repeats the uninterrupted run exactly")
+    void dropoutResumesExactly(@TempDir Path dir) throws Exception {
+        int[] stream = new int[400];
+        for (int i = 0; i < stream.length; i++) {
+            stream[i] = (i * 7 + i / 13) % CONFIG.vocabSize();
+        }
+        var hyper = new Hyperparameters(6, 2, 8, 1, 1e-2, 1, "linear", 0.0, null, null, null, 1.0, null);
+        Supplier<Trainer<PretrainConfig>> fresh = () -> {
+            LlamaModel model = model();
+            var tuning = new AdaptersTechnique().apply(model, config("double_seq_bn", Map.of("dropout", 0.2,
+                    "reductionFactor", 4)));
+            tuning.setTraining(true);
+            return new Trainer<>(new LlamaEngine(model, KERNELS), tuning.trainableParameters(), new PretrainTechnique(),
+                    new PretrainConfig(), new PackedTokens(stream, 2, 8), hyper);
+        };
+        List<Double> straight = new ArrayList<>();
+        fresh.get().run(6, m -> straight.add(m.loss()));
+        List<Double> resumed = new ArrayList<>();
+        var first = fresh.get();
+        first.run(3, m -> resumed.add(m.loss()));
+        first.saveCheckpoint(dir.resolve("checkpoint"));
+        var second = fresh.get();
+        second.resume(dir.resolve("checkpoint"));
+        second.run(6, m -> resumed.add(m.loss()));
+        assertThat(resumed).containsExactlyElementsOf(straight);
+        assertThat(straight.getLast()).as("the adapters learn").isLessThan(straight.getFirst());
     }
 
     @Test
