@@ -10,7 +10,6 @@ import io.gradus.api.model.Parameter;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.kernels.cpu.CpuKernelBackend;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.DisplayName;

@@ -1,6 +1,7 @@
 package io.gradus.plugin.adapters;
 
 import io.gradus.api.kernel.Activation;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -194,7 +195,7 @@ public record AdaptersConfig(
                 }
                 factors.put(key, positive("reductionFactor " + key, number));
             }
-            return java.util.Collections.unmodifiableMap(factors);
+            return Collections.unmodifiableMap(factors);
         }
         throw new IllegalArgumentException("reductionFactor must be a number or a map from layer to number, was '"
                 + value + "'");

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.gradus.api.kernel.Activation;
 import io.gradus.api.model.Parameter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.DisplayName;
@@ -130,8 +131,8 @@ class AdapterLayerTest {
     void identity() {
         Random random = new Random(5);
         AdapterLayer layer = layer(Activation.GELU, 0.5, 0.0, random);
-        java.util.Arrays.fill(layer.upWeight().values(), 0f);
-        java.util.Arrays.fill(layer.upBias().values(), 0f);
+        Arrays.fill(layer.upWeight().values(), 0f);
+        Arrays.fill(layer.upBias().values(), 0f);
         float[] u = gaussian(random, ROWS * C, 2.0);
         float[] y = new float[ROWS * C];
         layer.forward(u, y, workspace(layer), ROWS, KERNELS);

@@ -2,7 +2,6 @@ package io.gradus.plugin.adapters;
 
 import static io.gradus.plugin.adapters.TinyLlama.KERNELS;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,12 +20,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SequencedMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
@@ -178,7 +179,7 @@ class AdaptersFilesTest {
         return copy;
     }
 
-    private void rewriteTensors(Path folder, java.util.function.Consumer<SequencedMap<String, Parameter>> change)
+    private void rewriteTensors(Path folder, Consumer<SequencedMap<String, Parameter>> change)
             throws IOException {
         SequencedMap<String, Parameter> tensors = new LinkedHashMap<>(FILES.read(folder.resolve("adapter.safetensors")));
         change.accept(tensors);
@@ -211,14 +212,14 @@ class AdaptersFilesTest {
         rewriteTensors(folder, t -> t.remove(prefix + "adapter_up.bias"));
         assertThat(refusal(model, folder)).isEqualTo(weights + ": adapters: the adapter has no tensor " + prefix
                 + "adapter_up.bias");
-        Files.copy(golden().resolve("houlsby/adapter.safetensors"), weights, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(golden().resolve("houlsby/adapter.safetensors"), weights, StandardCopyOption.REPLACE_EXISTING);
         rewriteTensors(folder, t -> t.put("model.layers.0.attention_adapters.adapters.other.adapter_up.bias",
                 new Parameter("x", new int[] {24}, new float[24])));
         assertThat(refusal(model, folder)).startsWith(weights + ": adapters: tensor "
                 + "model.layers.0.attention_adapters.adapters.other.adapter_up.bias does not belong to adapter 'houlsby'");
 
         // The same adapter on a model of another width: its tensors do not fit.
-        Files.copy(golden().resolve("houlsby/adapter.safetensors"), weights, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(golden().resolve("houlsby/adapter.safetensors"), weights, StandardCopyOption.REPLACE_EXISTING);
         assertThat(refusal(TinyLlama.model(), folder)).isEqualTo(weights + ": adapters: tensor " + prefix
                 + "adapter_down.0.weight has shape [6, 24], the model needs [5, 20] (hidden size 20, bottleneck 5)");
 
@@ -237,7 +238,7 @@ class AdaptersFilesTest {
         assertThat(refusal(model, folder)).isEqualTo(configFile + " names no technique: it has neither PEFT's peft_type "
                 + "nor the adapters library's config object");
 
-        Files.copy(golden().resolve("houlsby/adapter_config.json"), configFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(golden().resolve("houlsby/adapter_config.json"), configFile, StandardCopyOption.REPLACE_EXISTING);
         Files.delete(weights);
         Files.write(folder.resolve("pytorch_adapter.bin"), new byte[] {0x50, 0x4b});
         assertThat(refusal(model, folder)).isEqualTo(folder.resolve("pytorch_adapter.bin") + " is a PyTorch pickle, "

@@ -6,6 +6,7 @@ import static io.gradus.plugin.adapters.TinyLlama.logits;
 import static io.gradus.plugin.adapters.TinyLlama.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.model.InsertionPoint;
@@ -231,7 +232,7 @@ class AdaptersTechniqueTest {
         int vocab = CONFIG.vocabSize();
         float[] last = Arrays.copyOfRange(full, (prompt.length - 1) * vocab, prompt.length * vocab);
         for (int j = 0; j < vocab; j++) {
-            assertThat(cached[j]).isCloseTo(last[j], org.assertj.core.api.Assertions.within(1e-5f));
+            assertThat(cached[j]).isCloseTo(last[j], within(1e-5f));
         }
     }
 

@@ -2,6 +2,7 @@ package io.gradus.plugin.adapters;
 
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.TokenBatch;
+import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueDescriptor;
 import io.gradus.api.technique.TechniqueFamily;
@@ -110,7 +111,7 @@ final class TinyLlama {
             }
 
             @Override
-            public Optional<Found<io.gradus.api.technique.Objective<?>>> objective(String name, String versionRange) {
+            public Optional<Found<Objective<?>>> objective(String name, String versionRange) {
                 return Optional.empty();
             }
         };
