@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.host.cli.Gradus;
+import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -109,7 +109,7 @@ class TrainCommandTest {
         assertThat(config.get("lora_alpha").asDouble()).isEqualTo(8.0);
         assertThat(config.get("target_modules").toString()).isEqualTo("[\"down_proj\",\"q_proj\",\"v_proj\"]");
         assertThat(config.get("base_model_name_or_path").asText()).endsWith("base");
-        var tensors = new io.gradus.host.SafetensorsFiles().read(adapter.resolve("adapter_model.safetensors"));
+        var tensors = new io.gradus.core.io.SafetensorsFiles().read(adapter.resolve("adapter_model.safetensors"));
         assertThat(tensors).hasSize(2 * 3 * 2);
         assertThat(tensors.get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").shape()).containsExactly(4, 32);
         assertThat(tensors.get("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight").shape()).containsExactly(32, 4);

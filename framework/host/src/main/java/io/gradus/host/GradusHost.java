@@ -6,6 +6,7 @@ import io.gradus.api.event.Problem;
 import io.gradus.api.model.TensorFiles;
 import io.gradus.api.runtime.BundleAdmin;
 import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.core.io.SafetensorsFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
