@@ -2,7 +2,7 @@ package io.gradus.bench;
 
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.cli.KernelCases;
-import io.gradus.cli.QuietHost;
+import io.gradus.cli.EmbeddedHost;
 import io.gradus.host.KernelSelection;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -42,7 +42,7 @@ final class BenchKernelsCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
         PrintWriter out = spec.commandLine().getOut();
-        try (QuietHost quiet = new QuietHost()) {
+        try (EmbeddedHost quiet = new EmbeddedHost()) {
             List<KernelBackend> backends = new ArrayList<>();
             if (backend.equals(KernelSelection.AUTO)) {
                 backends.add(KernelSelection.select(quiet.host(), "cpu").backend());

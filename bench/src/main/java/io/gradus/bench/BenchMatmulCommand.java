@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.cli.BackendOption;
-import io.gradus.cli.QuietHost;
+import io.gradus.cli.EmbeddedHost;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -72,7 +72,7 @@ final class BenchMatmulCommand implements Callable<Integer> {
         }
         double[] seconds = new double[reps];
         String description;
-        try (QuietHost quiet = new QuietHost()) {
+        try (EmbeddedHost quiet = new EmbeddedHost()) {
             KernelBackend kernels = quiet.kernels(backend.name);
             description = kernels.description();
             // Warm-up until the JIT has compiled the kernels: a fixed budget of work, at least 5 runs.

@@ -11,7 +11,7 @@ import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.Tuner;
 import io.gradus.cli.BackendOption;
-import io.gradus.cli.QuietHost;
+import io.gradus.cli.EmbeddedHost;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
@@ -90,7 +90,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
         ObjectMapper json = new ObjectMapper();
         ObjectNode gradus;
-        try (QuietHost quiet = new QuietHost()) {
+        try (EmbeddedHost quiet = new EmbeddedHost()) {
             KernelBackend kernels = quiet.kernels(backend.name);
             gradus = measure(json, shape, kernels, quiet.host().catalog());
         }

@@ -2,6 +2,8 @@ package io.gradus.console.internal;
 
 import io.gradus.api.event.EventHub;
 import io.gradus.api.event.GradusEvent;
+import io.gradus.api.job.JobException;
+import io.gradus.api.job.JobService;
 import io.gradus.api.runtime.BundleAdmin;
 import io.gradus.api.runtime.BundleOperationException;
 import io.gradus.api.technique.TechniqueCatalog;
@@ -38,15 +40,17 @@ final class ConsoleRoutes {
     private final BundleAdmin bundles;
     private final TechniqueCatalog techniques;
     private final EventHub events;
+    private final JobService jobs;
     private final byte[] token;
     private final long uploadLimit;
 
-    ConsoleRoutes(Vertx vertx, BundleAdmin bundles, TechniqueCatalog techniques, EventHub events, String token,
-            long uploadLimit) {
+    ConsoleRoutes(Vertx vertx, BundleAdmin bundles, TechniqueCatalog techniques, EventHub events, JobService jobs,
+            String token, long uploadLimit) {
         this.vertx = vertx;
         this.bundles = bundles;
         this.techniques = techniques;
         this.events = events;
+        this.jobs = jobs;
         this.token = token.getBytes(StandardCharsets.UTF_8);
         this.uploadLimit = uploadLimit;
     }
@@ -59,7 +63,8 @@ final class ConsoleRoutes {
         router.get("/api/techniques").handler(ctx -> reply(ctx, 200, JsonView.of(techniques.techniques())));
         router.get("/api/events").handler(this::events);
 
-        router.route("/api/*").method(HttpMethod.POST).method(HttpMethod.DELETE).handler(this::requireToken);
+        router.route("/api/*").method(HttpMethod.POST).method(HttpMethod.DELETE).method(HttpMethod.PATCH)
+                .handler(this::requireToken);
         router.post("/api/bundles").handler(BodyHandler.create(false).setBodyLimit(uploadLimit)).handler(this::install);
         router.post("/api/bundles/:id/start").handler(ctx -> blocking(ctx, 200, () -> bundles.start(id(ctx))));
         router.post("/api/bundles/:id/stop").handler(ctx -> blocking(ctx, 200, () -> bundles.stop(id(ctx))));
@@ -71,6 +76,8 @@ final class ConsoleRoutes {
             bundles.uninstall(id);
             return new JsonObject().put("uninstalled", id);
         }));
+
+        new JobRoutes(jobs, uploadLimit, this::blocking).register(router);
 
         router.route("/api/*").last().handler(ctx -> error(ctx, 404, "no such API endpoint: " + ctx.request().method()
                 + " " + ctx.request().path()));
@@ -159,6 +166,12 @@ final class ConsoleRoutes {
                 case FAILED -> 422;
             };
             error(ctx, status, e.getMessage());
+        } else if (failure instanceof JobException e) {
+            error(ctx, switch (e.reason()) {
+                case NOT_FOUND -> 404;
+                case INVALID -> 400;
+                case CONFLICT -> 409;
+            }, e.getMessage());
         } else if (failure instanceof BadRequest e) {
             error(ctx, 400, e.getMessage());
         } else if (status == 413) {
@@ -184,7 +197,7 @@ final class ConsoleRoutes {
         return new ByteArrayInputStream(body.getBytes());
     }
 
-    private static void reply(RoutingContext ctx, int status, Object json) {
+    static void reply(RoutingContext ctx, int status, Object json) {
         if (ctx.response().ended()) {
             return;
         }
@@ -194,7 +207,7 @@ final class ConsoleRoutes {
                 .end(String.valueOf(json));
     }
 
-    private static void error(RoutingContext ctx, int status, String message) {
+    static void error(RoutingContext ctx, int status, String message) {
         reply(ctx, status, new JsonObject().put("status", status).put("error", message));
     }
 

@@ -95,7 +95,7 @@ final class BundlesCommand implements Callable<Integer> {
     }
 
     private static List<BundleInfo> fromOfflineBoot() throws Exception {
-        try (QuietHost quiet = new QuietHost()) {
+        try (EmbeddedHost quiet = new EmbeddedHost()) {
             return quiet.host().bundleAdmin().bundles();
         }
     }

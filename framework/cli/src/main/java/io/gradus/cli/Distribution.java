@@ -14,6 +14,8 @@ final class Distribution {
 
     /** System property the {@code gradus} script sets to the distribution folder. */
     static final String HOME_PROPERTY = "gradus.home";
+    /** System property naming another state folder (tests; several hosts on one distribution). */
+    static final String STATE_PROPERTY = "gradus.state";
 
     private Distribution() {}
 
@@ -28,8 +30,14 @@ final class Distribution {
         return home.toAbsolutePath().normalize();
     }
 
+    /**
+     * The distribution's settings; the state folder (where a running host keeps its lock, console
+     * address and token, and job records) is {@code var/}, or {@code -Dgradus.state} when set.
+     */
     static HostSettings settings() {
-        return HostSettings.forDistribution(home());
+        HostSettings settings = HostSettings.forDistribution(home());
+        String state = System.getProperty(STATE_PROPERTY);
+        return state == null || state.isBlank() ? settings : settings.withStateDir(Path.of(state).toAbsolutePath());
     }
 
     /** The host's version, from its jar's bnd-generated manifest. */

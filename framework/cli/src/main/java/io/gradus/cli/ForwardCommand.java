@@ -50,7 +50,7 @@ final class ForwardCommand implements Callable<Integer> {
                         + ") is outside the model's vocabulary of " + vocab);
             }
         }
-        try (QuietHost quiet = new QuietHost()) {
+        try (EmbeddedHost quiet = new EmbeddedHost()) {
             KernelBackend kernels = options.prepare(quiet, llama);
             LlamaEngine engine = new LlamaEngine(llama, kernels);
             TokenBatch batch = TokenBatch.nextToken(1, tokens.length, tokens);

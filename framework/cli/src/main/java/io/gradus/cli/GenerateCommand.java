@@ -58,7 +58,7 @@ final class GenerateCommand implements Callable<Integer> {
         Path model = options.folder(spec.commandLine());
         LlamaModel llama = LlamaModel.load(model);
         PrintWriter out = spec.commandLine().getOut();
-        try (HfTokenizer tokenizer = HfTokenizer.load(model); QuietHost quiet = new QuietHost()) {
+        try (HfTokenizer tokenizer = HfTokenizer.load(model); EmbeddedHost quiet = new EmbeddedHost()) {
             KernelBackend kernels = options.prepare(quiet, llama);
             int[] ids = tokenizer.encode(prompt);
             Generator generator = new Generator(llama, kernels, ids.length + maxNewTokens + 1);

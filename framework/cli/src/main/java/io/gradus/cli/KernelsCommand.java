@@ -37,7 +37,7 @@ final class KernelsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (QuietHost quiet = new QuietHost()) {
+        try (EmbeddedHost quiet = new EmbeddedHost()) {
             KernelBackend target = quiet.kernels(backend);
             KernelBackend cpu = KernelSelection.select(quiet.host(), "cpu").backend();
             if (target == cpu) {

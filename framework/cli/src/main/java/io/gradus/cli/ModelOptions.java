@@ -31,7 +31,7 @@ final class ModelOptions {
     }
 
     /** The kernels to run on, with the adapter (if any) applied to {@code llama} and merged if asked. */
-    KernelBackend prepare(QuietHost quiet, LlamaModel llama) throws Exception {
+    KernelBackend prepare(EmbeddedHost quiet, LlamaModel llama) throws Exception {
         KernelBackend kernels = quiet.kernels(backend.name);
         if (adapter != null) {
             var tuning = Adapters.apply(llama, adapter, quiet.host().catalog());

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.data.Example;
 import io.gradus.api.job.Hyperparameters;
+import io.gradus.api.job.JobInfo;
 import io.gradus.api.job.JobSpec;
+import io.gradus.api.job.JobState;
+import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.TokenBatch;
@@ -15,12 +18,12 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.BpeTrainer;
 import io.gradus.core.tokenizer.HfTokenizer;
 import io.gradus.core.train.PackedTokens;
+import io.gradus.jobs.BuiltInModel;
 import io.gradus.jobs.Evaluation;
-import io.gradus.jobs.JobRunner;
 import io.gradus.world.WordNet;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,10 +88,10 @@ final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long started = System.nanoTime();
-        Path folder = (out != null ? out : DefaultModel.runFolder()).toAbsolutePath().normalize();
+        Path folder = (out != null ? out : BuiltInModel.runFolder()).toAbsolutePath().normalize();
         Path init = folder.resolve("init");
         Path data = folder.resolve("data");
-        PrintStream terminal = System.out;
+        PrintWriter terminal = spec.commandLine().getOut();
 
         List<WordNet.Entry> entries = WordNet.entries();
         List<String> train = new ArrayList<>();
@@ -111,15 +114,23 @@ final class PretrainCommand implements Callable<Integer> {
             writeJsonl(data.resolve("heldout.jsonl"), heldOut);
         }
 
-        try (QuietHost quiet = new QuietHost()) {
+        try (EmbeddedHost quiet = new EmbeddedHost(backend.name);
+                JobClient jobs = JobClient.runningOr(quiet);
+                InterruptHook interrupt = InterruptHook.install(jobs, spec.commandLine().getErr())) {
             KernelBackend kernels = quiet.kernels(backend.name);
             Hyperparameters hyper = new Hyperparameters(steps, batch, seq, 1, learningRate, Math.max(1, steps / 20), "cosine",
                     0.1, 0.9, 0.95, 1e-8, 1.0, null);
             JobSpec job = new JobSpec("wordnet-pretrain", init.toString(), new TechniqueRef("full", null, Map.of()),
                     new TechniqueRef("pretrain", null, Map.of()), new JobSpec.DataSpec(data.resolve("train.jsonl").toString(),
                     data.resolve("heldout.jsonl").toString()), hyper, folder.resolve("run").toString(), 42L);
-            JobRunner.Outcome outcome = new JobRunner(quiet.host().catalog(), quiet.host().events(), kernels, terminal, init)
-                    .run(job, folder, resume);
+            JobFollower follower = new JobFollower(jobs, terminal);
+            // The built-in model is derived data: pre-training again starts over unless asked to resume.
+            JobInfo run = follower.run(job, new SubmitOptions(folder.toString(), resume, !resume, false));
+            if (run.state() != JobState.SUCCEEDED) {
+                return follower.report(run, spec.commandLine().getErr(), "pretrain");
+            }
+            double[] losses = follower.losses(run);
+            Outcome outcome = new Outcome(Path.of(run.output()), Path.of(run.result()), (int) run.step(), losses[0], losses[1]);
 
             Path model = folder.resolve("model");
             copyTree(outcome.result(), model);
@@ -140,7 +151,7 @@ final class PretrainCommand implements Callable<Integer> {
      * (add-one smoothing), over the same held-out target tokens; plus three samples.
      */
     private ObjectNode evaluate(Path modelDir, List<String> heldOut, KernelBackend kernels,
-            io.gradus.api.technique.TechniqueCatalog catalog, JobRunner.Outcome outcome, double wall) throws IOException {
+            io.gradus.api.technique.TechniqueCatalog catalog, Outcome outcome, double wall) throws IOException {
         LlamaModel model = LlamaModel.load(modelDir);
         int v = model.config().vocabSize();
         ObjectNode eval = new ObjectMapper().createObjectNode();
@@ -203,6 +214,9 @@ final class PretrainCommand implements Callable<Integer> {
         }
         return eval;
     }
+
+    /** What pre-training produced: its output folder and model, steps and first and last training loss. */
+    private record Outcome(Path output, Path result, int steps, double firstLoss, double lastLoss) {}
 
     private static void writeJsonl(Path file, List<String> texts) throws IOException {
         Files.createDirectories(file.getParent());

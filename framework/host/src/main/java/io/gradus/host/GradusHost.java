@@ -3,10 +3,13 @@ package io.gradus.host;
 import io.gradus.api.event.BundleChanged;
 import io.gradus.api.event.EventHub;
 import io.gradus.api.event.Problem;
+import io.gradus.api.job.JobService;
 import io.gradus.api.model.TensorFiles;
 import io.gradus.api.runtime.BundleAdmin;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.core.io.SafetensorsFiles;
+import io.gradus.jobs.BuiltInModel;
+import io.gradus.jobs.HostJobService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -37,6 +40,7 @@ import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceEvent;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
@@ -75,6 +79,8 @@ public final class GradusHost implements AutoCloseable {
     private final Handler deployFolderProblems;
     private final DeployFolderAudit deployFolderAudit;
     private final FileChannel stateLock;
+    private final HostJobService jobService;
+    private KernelSelection.Choice kernelChoice;
 
     private GradusHost(HostSettings settings) throws BundleException, IOException {
         this.settings = settings;
@@ -94,12 +100,22 @@ public final class GradusHost implements AutoCloseable {
             BundleContext context = framework.getBundleContext();
             context.addBundleListener(this::onBundleEvent);
             context.addFrameworkListener(this::onFrameworkEvent);
+            if (consoleToken != null) {
+                try {
+                    context.addServiceListener(this::onConsoleService, "(" + CONSOLE_URL_PROPERTY + "=*)");
+                } catch (InvalidSyntaxException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
             this.catalog = new RegistryTechniqueCatalog(context, events);
             this.bundleAdmin = new FrameworkBundleAdmin(context, settings.deployDir(), catalog);
             context.registerService(EventHub.class, events, null);
             context.registerService(TechniqueCatalog.class, catalog, null);
             context.registerService(BundleAdmin.class, bundleAdmin, null);
             context.registerService(TensorFiles.class, new SafetensorsFiles(), null);
+            this.jobService = new HostJobService(settings.stateDir().resolve("jobs"), catalog, events,
+                    () -> kernels().backend(), BuiltInModel.modelFolder(), settings.jobConcurrency());
+            context.registerService(JobService.class, jobService, null);
             installSystemBundles(context);
             framework.start();
             BundleAwareSystemClassLoader.serve(context);
@@ -215,6 +231,20 @@ public final class GradusHost implements AutoCloseable {
         }
     }
 
+    /** Keeps {@code console.url} in the state folder in step with the console's endpoint. */
+    private void onConsoleService(ServiceEvent event) {
+        Path file = settings.stateDir().resolve(ConsoleToken.URL_FILE_NAME);
+        try {
+            if (event.getType() == ServiceEvent.REGISTERED) {
+                ConsoleToken.writeUrl(settings.stateDir(), String.valueOf(event.getServiceReference().getProperty(CONSOLE_URL_PROPERTY)));
+            } else if (event.getType() == ServiceEvent.UNREGISTERING) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            problem("console", "cannot write " + file + ": " + e.getMessage());
+        }
+    }
+
     private void problem(String source, String message) {
         events.publish(new Problem(Instant.now(), source, message));
     }
@@ -281,6 +311,31 @@ public final class GradusHost implements AutoCloseable {
 
     public BundleAdmin bundleAdmin() {
         return bundleAdmin;
+    }
+
+    /** The job service: jobs run inside this host. */
+    public JobService jobs() {
+        return jobService;
+    }
+
+    /**
+     * The kernel backend jobs run on, chosen once per host by {@link KernelSelection} from
+     * {@link HostSettings#kernelBackend()}; the choice's line says which backend and why.
+     *
+     * @throws IllegalStateException if the backend asked for cannot run here
+     */
+    public synchronized KernelSelection.Choice kernels() {
+        if (kernelChoice == null) {
+            try {
+                kernelChoice = KernelSelection.select(this, settings.kernelBackend());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while choosing the kernel backend", e);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+        return kernelChoice;
     }
 
     /** The problems published since start (the latest 500), oldest first. */
@@ -393,6 +448,7 @@ public final class GradusHost implements AutoCloseable {
     @Override
     public void close() {
         try {
+            jobService.close();
             BundleAwareSystemClassLoader.stopServing(framework.getBundleContext());
             deployFolderAudit.close();
             catalog.close();

@@ -24,6 +24,16 @@ public interface Tuner<C> extends Technique<C> {
     Tuning apply(Model model, C config);
 
     /**
+     * Like {@link #apply(Model, Object)}, drawing every random number (the initial values of new
+     * parameters, dropout masks) from {@code seed}: the job's seed, so that two jobs that differ
+     * only in their seed start from different adapters. Tuners that draw random numbers override
+     * this; the default ignores the seed.
+     */
+    default Tuning apply(Model model, C config, long seed) {
+        return apply(model, config);
+    }
+
+    /**
      * Applies this tuner with weights it saved earlier (see {@link Tuning#save}), e.g. a PEFT
      * adapter: like {@link #apply}, then the saved tensors replace the fresh ones.
      *

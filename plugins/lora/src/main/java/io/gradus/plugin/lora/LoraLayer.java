@@ -42,13 +42,14 @@ public final class LoraLayer implements Linear {
     private final float[][] buffers = new float[4][];
     private static final int H = 0, DH = 1, DROPPED = 2, D_INPUT = 3;
 
-    LoraLayer(Linear base, Parameter a, Parameter b, double scaling, double dropout, String name) {
+    /** @param seed the job's seed, mixed into every dropout mask of this layer */
+    LoraLayer(Linear base, Parameter a, Parameter b, double scaling, double dropout, String name, long seed) {
         this.base = base;
         this.a = a;
         this.b = b;
         this.scaling = (float) scaling;
         this.dropout = (float) dropout;
-        this.nameHash = name.hashCode() * 0x9E3779B97F4A7C15L;
+        this.nameHash = (name.hashCode() + seed) * 0x9E3779B97F4A7C15L;
     }
 
     void setTraining(boolean training) {

@@ -12,18 +12,24 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
- * The distribution booted for the length of one command, without console and with a private state
- * folder, so that it can run beside a {@code gradus start} host.
+ * The distribution booted inside one command, for the length of that command: without console and
+ * with a private state folder, so that it can run beside a {@code gradus start} host. Commands that
+ * run jobs use it only when no host is running ({@link HostConnection}).
  */
-public final class QuietHost implements AutoCloseable {
+public final class EmbeddedHost implements AutoCloseable {
 
     private final Path state;
     private final GradusHost host;
 
-    public QuietHost() throws Exception {
-        HostSettings dist = Distribution.settings();
+    public EmbeddedHost() throws Exception {
+        this(System.getProperty("gradus.kernel.backend", KernelSelection.AUTO));
+    }
+
+    /** @param kernelBackend the backend the host's jobs run on ({@code auto}, {@code cpu}, {@code tornado}) */
+    public EmbeddedHost(String kernelBackend) throws Exception {
         state = Files.createTempDirectory("gradus-cli-");
-        host = GradusHost.start(new HostSettings(dist.systemDir(), dist.deployDir(), state, dist.consoleHost(), -1));
+        host = GradusHost.start(Distribution.settings().withStateDir(state).withConsole("127.0.0.1", -1)
+                .withKernelBackend(kernelBackend));
         host.awaitDeployFolder(Duration.ofSeconds(30));
     }
 

@@ -1,21 +1,20 @@
-package io.gradus.jobs;
+package io.gradus.cli;
 
-import io.gradus.core.train.Trainer;
-import java.io.PrintStream;
+import io.gradus.api.event.JobProgress;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /** A one-line progress bar, redrawn in place after every step: step, loss, learning rate, tokens/s, ETA. */
-final class ProgressLine implements Trainer.Listener {
+final class ProgressLine {
 
     private static final int WIDTH = 24;
-    private final PrintStream out;
+    private final PrintWriter out;
 
-    ProgressLine(PrintStream out) {
+    ProgressLine(PrintWriter out) {
         this.out = out;
     }
 
-    @Override
-    public void onStep(Trainer.StepMetrics m) {
+    void onStep(JobProgress m) {
         int filled = (int) ((long) WIDTH * m.step() / m.totalSteps());
         String bar = "=".repeat(filled) + (filled < WIDTH ? ">" + " ".repeat(WIDTH - filled - 1) : "");
         out.printf(Locale.ROOT, "\rstep %d/%d [%s] loss %.4f  lr %.2e  |g| %.2f  %,.0f tok/s  ETA %s   ", m.step(),
