@@ -10,6 +10,7 @@ import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.jobs.BuiltInModel;
 import io.gradus.jobs.HostJobService;
+import io.gradus.jobs.SynchronousEventHub;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -69,7 +70,7 @@ public final class GradusHost implements AutoCloseable {
 
     private final HostSettings settings;
     private final Framework framework;
-    private final HostEventHub events = new HostEventHub();
+    private final SynchronousEventHub events = new SynchronousEventHub();
     private final List<Problem> problems = new CopyOnWriteArrayList<>();
     private final RegistryTechniqueCatalog catalog;
     private final FrameworkBundleAdmin bundleAdmin;

@@ -121,6 +121,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
                 throw new JobException(JobException.Reason.INVALID, "data file " + file + " does not exist");
             }
         }
+        JobRun.checkOutput(resolved, options);
         synchronized (jobs) {
             for (Job other : jobs.values()) {
                 if (!other.info.state().finished() && other.info.output().equals(output)) {

@@ -193,13 +193,13 @@ final class JobRun {
         Path trainFile = Path.of(spec.data().train());
         Path evalFile = spec.data().eval() == null ? null : Path.of(spec.data().eval());
         Path output = Path.of(spec.output());
-        checkOutputBeforeTaking(output);
+        checkOutput(spec, options);
 
         try (OutputFolder folder = OutputFolder.lock(output);
                 Writer log = Files.newBufferedWriter(folder.resolve(OutputFolder.LOG), StandardCharsets.UTF_8,
                         StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             Listener say = new LoggingListener(listener, log);
-            Checkpointed previous = options.resume() ? checkResume(folder) : null;
+            Checkpointed previous = options.resume() ? checkpointed(folder) : null;
             if (previous != null && previous.finished()) {
                 say.message("already finished: " + previous.step() + " of " + spec.hyper().steps()
                         + " steps; nothing to resume (result in " + previous.result() + ")");
@@ -337,38 +337,55 @@ final class JobRun {
     /** What the output folder says about an earlier run, read before resuming it. */
     private record Checkpointed(int step, boolean finished, Path result) {}
 
-    /** Refuses what would clobber or misuse the output folder, before anything is created in it. */
-    private void checkOutputBeforeTaking(Path output) {
+    /**
+     * Refuses what would clobber or misuse the output folder, before anything is created in it: an
+     * output that is a file, a resume without a checkpoint, a resume whose settings differ from the
+     * checkpointed run's (unless changes are allowed), a fresh start over an earlier run (unless
+     * overwriting). Called when a job is submitted and again when it starts.
+     *
+     * @param spec the job, paths absolute
+     */
+    static void checkOutput(JobSpec spec, SubmitOptions options) {
+        Path output = Path.of(spec.output());
         if (Files.exists(output) && !Files.isDirectory(output)) {
             throw new JobException(JobException.Reason.INVALID, "output " + output + " is a file, not a folder");
         }
-        if (options.resume()) {
-            if (!Files.isDirectory(output.resolve(OutputFolder.CHECKPOINT))) {
-                throw new JobException(JobException.Reason.INVALID, "cannot resume: there is no checkpoint in " + output
-                        + "; run the job without resume to start it");
+        if (!options.resume()) {
+            if (OutputFolder.holdsRun(output) && !options.overwrite()) {
+                throw new JobException(JobException.Reason.CONFLICT, "output folder " + output + " already holds a run; "
+                        + "resume it (--resume) or start over (--overwrite), or choose another output");
             }
-        } else if (OutputFolder.holdsRun(output) && !options.overwrite()) {
-            throw new JobException(JobException.Reason.CONFLICT, "output folder " + output + " already holds a run; "
-                    + "resume it (--resume) or start over (--overwrite), or choose another output");
+            return;
         }
-    }
-
-    /** Reads the checkpointed run and refuses a spec that differs from it unless changes are allowed. */
-    private Checkpointed checkResume(OutputFolder folder) throws IOException {
-        Path jobFile = folder.resolve(OutputFolder.JOB);
+        if (!Files.isDirectory(output.resolve(OutputFolder.CHECKPOINT))) {
+            throw new JobException(JobException.Reason.INVALID, "cannot resume: there is no checkpoint in " + output
+                    + "; run the job without resume to start it");
+        }
+        Path jobFile = output.resolve(OutputFolder.JOB);
         if (Files.isRegularFile(jobFile) && !options.allowChanges()) {
-            Map<String, Object> before = JSON.readValue(jobFile.toFile(), new TypeReference<>() {});
-            Map<String, Object> now = JSON.convertValue(spec, new TypeReference<>() {});
             List<String> differences = new ArrayList<>();
-            for (String section : List.of("model", "tuner", "objective", "data", "hyper", "seed")) {
-                diff(section, before.get(section), now.get(section), differences);
+            try {
+                Map<String, Object> before = JSON.readValue(jobFile.toFile(), new TypeReference<>() {});
+                Map<String, Object> now = JSON.convertValue(spec, new TypeReference<>() {});
+                for (String section : List.of("model", "tuner", "objective", "data", "hyper", "seed")) {
+                    diff(section, before.get(section), now.get(section), differences);
+                }
+            } catch (IOException e) {
+                throw new JobException(JobException.Reason.INVALID, "cannot resume: " + jobFile + " cannot be read: "
+                        + e.getMessage(), e);
             }
+            // More steps is how a finished or stopped run is trained further: not a change of settings.
+            differences.removeIf(d -> d.startsWith("hyper.steps "));
             if (!differences.isEmpty()) {
                 throw new JobException(JobException.Reason.CONFLICT, "cannot resume: the job differs from the run in "
-                        + folder.dir() + ": " + String.join("; ", differences)
+                        + output + ": " + String.join("; ", differences)
                         + ". Resume with the same settings, or allow the changes (--allow-changes)");
             }
         }
+    }
+
+    /** Reads the checkpointed run: how far it got, and whether it finished with its result saved. */
+    private Checkpointed checkpointed(OutputFolder folder) throws IOException {
         var state = JSON.readTree(folder.resolve(OutputFolder.CHECKPOINT).resolve("trainer_state.json").toFile());
         int step = state.path("step").asInt();
         Path result = Files.isDirectory(folder.resolve(OutputFolder.ADAPTER)) ? folder.resolve(OutputFolder.ADAPTER)

@@ -1,4 +1,4 @@
-package io.gradus.host;
+package io.gradus.jobs;
 
 import io.gradus.api.event.EventHub;
 import io.gradus.api.event.GradusEvent;
@@ -8,9 +8,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /** The host's {@link EventHub}: synchronous fan-out to the current subscribers. */
-final class HostEventHub implements EventHub {
+public final class SynchronousEventHub implements EventHub {
 
-    private static final System.Logger LOG = System.getLogger(HostEventHub.class.getName());
+    private static final System.Logger LOG = System.getLogger(SynchronousEventHub.class.getName());
 
     private final List<Consumer<GradusEvent>> listeners = new CopyOnWriteArrayList<>();
 
