@@ -17,6 +17,8 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -52,9 +54,27 @@ public final class JobFiles {
         ObjectMapper mapper = text.stripLeading().startsWith("{") ? JSON : YAML;
         try {
             return mapper.readValue(text, JobSpec.class);
+        } catch (UnrecognizedPropertyException e) {
+            // A YAML parser reports the position after the value; the line that names the field is the useful one.
+            String where = lineOf(text, e.getPropertyName()).map(line -> "line " + line + ": ").orElse("");
+            throw new JobException(JobException.Reason.INVALID, source + ": " + where
+                    + explain(e).replaceFirst("^line \\d+: ", ""), e);
         } catch (JsonProcessingException e) {
             throw new JobException(JobException.Reason.INVALID, source + ": " + explain(e), e);
         }
+    }
+
+    /** The 1-based line where {@code field} appears as a key, if it does. */
+    private static Optional<Integer> lineOf(String text, String field) {
+        Pattern key = Pattern.compile("(^|[\\s{,\"'])" + Pattern.quote(field)
+                + "[\"']?\\s*:");
+        List<String> lines = text.lines().toList();
+        for (int i = 0; i < lines.size(); i++) {
+            if (key.matcher(lines.get(i)).find()) {
+                return Optional.of(i + 1);
+            }
+        }
+        return Optional.empty();
     }
 
     /**
