@@ -83,6 +83,9 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         this.workers = Executors.newFixedThreadPool(concurrency, r -> {
             Thread t = new Thread(r, "gradus-job");
             t.setDaemon(true);
+            // Jobs are submitted from any thread (a console worker has its bundle's loader as context
+            // loader); the engine's libraries look resources up through the context loader.
+            t.setContextClassLoader(HostJobService.class.getClassLoader());
             return t;
         });
         for (JobStore.Stored stored : store.load(text -> events.publish(new JobMessage(Instant.now(), "-", text)))) {
@@ -327,6 +330,10 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             }
         } catch (IOException | RuntimeException | LinkageError e) {
             fail(job, e);
+        } catch (Error e) {
+            // Out of memory, a stack overflow...: the job fails with the reason, the host goes on.
+            fail(job, e);
+            throw e;
         }
     }
 
@@ -348,7 +355,8 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
     }
 
     private void fail(Job job, Throwable e) {
-        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        String message = e.getMessage() == null || e instanceof Error
+                ? e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) : e.getMessage();
         if (e instanceof UncheckedIOException u && u.getCause() != null) {
             message = u.getMessage() + ": " + u.getCause().getMessage();
         }
