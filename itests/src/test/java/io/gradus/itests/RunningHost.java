@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradus.api.event.GradusEvent;
 import io.gradus.host.GradusHost;
 import io.gradus.host.HostSettings;
+import io.gradus.jobs.BundlePins;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,11 +34,22 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
+    private final BundlePins pins;
     private Path workDir;
     private GradusHost host;
     private URI console;
     private final List<GradusEvent> events = new CopyOnWriteArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
+
+    /** A host that runs no jobs. */
+    RunningHost() {
+        this(BundlePins.NONE);
+    }
+
+    /** A host whose bundle operations consult {@code pins}, as the job service's would be. */
+    RunningHost(BundlePins pins) {
+        this.pins = pins;
+    }
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
@@ -51,9 +63,14 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
             }
         }
         host = GradusHost.start(new HostSettings(
-                distribution.resolve("system"), deploy, workDir.resolve("var"), "127.0.0.1", 0));
+                distribution.resolve("system"), deploy, workDir.resolve("var"), "127.0.0.1", 0), pins);
         host.events().subscribe(events::add);
         assertThat(host.awaitDeployFolder(Duration.ofSeconds(30))).as("deploy folder processed").isTrue();
+        findConsole();
+    }
+
+    /** Finds the console's URL again (after its bundle was stopped and started: a new port). */
+    void findConsole() throws InterruptedException {
         console = host.awaitConsole(Duration.ofSeconds(30)).orElseThrow(() -> new AssertionError(
                 "console did not come up; problems: " + host.problems()));
     }
@@ -105,8 +122,14 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
         return console.resolve(path);
     }
 
-    /** Sends a request to the console; {@code token} may be null. */
+    /** Sends a request to the console; {@code token} may be null; a body goes as a jar. */
     Response send(String method, String path, byte[] body, String token) throws IOException, InterruptedException {
+        return send(method, path, body, token, "application/java-archive");
+    }
+
+    /** Sends a request to the console with a body of {@code contentType}. */
+    Response send(String method, String path, byte[] body, String token, String contentType)
+            throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(url(path))
                 .timeout(Duration.ofSeconds(60))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
@@ -114,7 +137,7 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
             request.header("Authorization", "Bearer " + token);
         }
         if (body != null) {
-            request.header("Content-Type", "application/java-archive");
+            request.header("Content-Type", contentType);
         }
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         return new Response(response.statusCode(), JSON.readTree(response.body()));

@@ -245,26 +245,31 @@ final class DeployFolderWatcher {
 
     /**
      * A deploy file is gone: its bundle is uninstalled (or waits for the jobs that pin it), its
-     * problem goes.
+     * problem goes. If the framework fails, that is the bundle's problem and the next poll tries
+     * again.
      *
      * @return whether a bundle was uninstalled
      */
     boolean removed(Path file, boolean now) {
+        Bundle owner = context.getBundle(location(file));
+        boolean uninstalled = false;
+        if (owner != null) {
+            String cause = BundleChanges.bundleCause(owner.getBundleId()) + "removal";
+            try {
+                uninstalled = changes.uninstall(owner, now);
+                problems.clear(cause);
+            } catch (BundleException | RuntimeException e) {
+                problems.report(cause, FrameworkBundleAdmin.describe(owner), "cannot uninstall "
+                        + FrameworkBundleAdmin.describe(owner) + " after " + file + " was deleted (" + e.getMessage()
+                        + "); it is tried again at the next poll");
+                return false;
+            }
+        }
         handled.remove(file);
         seen.remove(file);
         duplicates.remove(file);
         problems.clear(fileCause(file));
-        Bundle owner = context.getBundle(location(file));
-        if (owner == null) {
-            return false;
-        }
-        try {
-            return changes.uninstall(owner, now);
-        } catch (BundleException e) {
-            problems.report(BundleChanges.bundleCause(owner.getBundleId()) + "removal", FrameworkBundleAdmin.describe(owner),
-                    "cannot uninstall " + FrameworkBundleAdmin.describe(owner) + " after " + file + " was deleted: " + e.getMessage());
-            return false;
-        }
+        return uninstalled;
     }
 
     private void dealtWith(Path file, Stamp stamp) {

@@ -201,18 +201,15 @@ final class FrameworkBundleAdmin implements BundleAdmin {
             try {
                 if (file.isPresent()) {
                     Files.deleteIfExists(file.get());
-                    folder.removed(file.get(), true);
-                } else {
-                    changes.uninstall(bundle, true);
                 }
+                changes.uninstall(bundle, true);
             } catch (IOException e) {
                 throw new BundleOperationException(FAILED, "cannot delete " + file.get() + ": " + e.getMessage(), e);
             } catch (BundleException e) {
                 throw new BundleOperationException(FAILED, "uninstalling " + describe(bundle) + " failed: " + e.getMessage(), e);
             }
-            if (bundle.getState() != Bundle.UNINSTALLED) {
-                throw new BundleOperationException(FAILED, "uninstalling " + describe(bundle) + " failed; see GET /api/problems");
-            }
+            // The file's bundle is gone: the watcher forgets the file (and its problem).
+            file.ifPresent(f -> folder.removed(f, true));
             return null;
         });
     }
