@@ -105,7 +105,6 @@ final class BundleChanges {
             waiting.put(id, new Waiting(false, jar));
             return "";
         }
-        waiting.remove(id);
         boolean wanted = persistentlyStarted(bundle);
         if (jar == null) {
             bundle.update();
@@ -113,7 +112,16 @@ final class BundleChanges {
             bundle.update(new ByteArrayInputStream(jar.bytes()));
         }
         refresh();
-        return wanted ? start(bundle) : null;
+        String outcome = null;
+        if (wanted) {
+            outcome = start(bundle);
+        } else {
+            // A stopped bundle stays stopped, resolved as before rather than left INSTALLED.
+            wiring().resolveBundles(List.of(bundle));
+        }
+        // Only now: a waiting update shows as pending until the bundle is in its new state.
+        waiting.remove(id);
+        return outcome;
     }
 
     /**
@@ -128,9 +136,9 @@ final class BundleChanges {
             waiting.put(id, new Waiting(true, null));
             return false;
         }
-        waiting.remove(id);
         bundle.uninstall();
         refresh();
+        waiting.remove(id);
         return true;
     }
 
