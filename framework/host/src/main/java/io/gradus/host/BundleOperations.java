@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -47,7 +48,7 @@ final class BundleOperations implements AutoCloseable {
         Future<T> result;
         try {
             result = thread.submit(operation);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             throw new BundleOperationException(FAILED, "the host is stopping; no more bundle operations", e);
         }
         try {
@@ -88,7 +89,8 @@ final class BundleOperations implements AutoCloseable {
             try {
                 task.run();
             } catch (RuntimeException | LinkageError | AssertionError e) {
-                problems.accept(what, "failed (" + e + "); it goes on at the next run");
+                String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+                problems.accept(what, "failed (" + why + "); it goes on at the next run");
             }
         }, 0, period.toMillis(), TimeUnit.MILLISECONDS);
     }

@@ -23,6 +23,8 @@ final class HostProblems implements Consumer<GradusEvent> {
     /** Insertion order is age: a problem re-reported with a new message moves to the end. */
     private final LinkedHashMap<String, Problem> current;
     private long unkeyed;
+    /** The problem this thread is publishing, so that it is not kept twice when it comes back as an event. */
+    private final ThreadLocal<Problem> publishing = new ThreadLocal<>();
 
     HostProblems(EventHub events, int capacity) {
         this.events = events;
@@ -51,7 +53,12 @@ final class HostProblems implements Consumer<GradusEvent> {
             current.remove(cause);
             current.put(cause, problem);
         }
-        events.publish(problem);
+        publishing.set(problem);
+        try {
+            events.publish(problem);
+        } finally {
+            publishing.remove();
+        }
     }
 
     /** The cause is fixed: its problem goes away. */
@@ -89,10 +96,11 @@ final class HostProblems implements Consumer<GradusEvent> {
         if (!(event instanceof Problem problem)) {
             return;
         }
+        if (publishing.get() == problem) {
+            return; // our own, already kept under its cause (the hub calls listeners on the publishing thread)
+        }
         synchronized (current) {
-            if (current.values().stream().noneMatch(p -> p == problem)) {
-                current.put("event " + unkeyed++, problem);
-            }
+            current.put("event " + unkeyed++, problem);
         }
     }
 }
