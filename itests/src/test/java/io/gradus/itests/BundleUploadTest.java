@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -45,9 +44,9 @@ class BundleUploadTest {
         assertThat(process.waitFor()).as("curl's exit code").isZero();
 
         assertThat(RunningHost.JSON.readTree(output).get("state").asText()).as(output).isEqualTo("ACTIVE");
-        assertThat(bundle(bsn)).hasValueSatisfying(b -> assertThat(b.version()).isEqualTo("1.0.0"));
+        assertThat(HOST.bundle(bsn)).hasValueSatisfying(b -> assertThat(b.version()).isEqualTo("1.0.0"));
         assertThat(HOST.host().catalog().tuner("sample", null)).isPresent();
-        RunningHost.Response removed = HOST.send("DELETE", "/api/bundles/" + bundle(bsn).orElseThrow().id(), null, HOST.token());
+        RunningHost.Response removed = HOST.send("DELETE", "/api/bundles/" + HOST.bundle(bsn).orElseThrow().id(), null, HOST.token());
         assertThat(removed.status()).isEqualTo(200);
     }
 
@@ -108,7 +107,7 @@ class BundleUploadTest {
         assertThat(updates).extracting(r -> r.json().get("version").asText())
                 .as("each update answers with the version it applied").containsExactlyInAnyOrderElementsOf(versions);
 
-        BundleInfo info = bundle(bsn).orElseThrow();
+        BundleInfo info = HOST.bundle(bsn).orElseThrow();
         assertThat(info.id()).isEqualTo(id);
         assertThat(info.state()).isEqualTo("ACTIVE");
         List<Path> files;
@@ -120,7 +119,7 @@ class BundleUploadTest {
         assertThat(HOST.host().catalog().techniques()).filteredOn(t -> t.name().equals("sample"))
                 .singleElement().satisfies(t -> assertThat(t.version()).isEqualTo(info.version()));
         Thread.sleep(2 * 500); // two polls of the folder change nothing
-        assertThat(bundle(bsn).orElseThrow().version()).isEqualTo(info.version());
+        assertThat(HOST.bundle(bsn).orElseThrow().version()).isEqualTo(info.version());
 
         assertThat(HOST.send("DELETE", "/api/bundles/" + id, null, HOST.token()).status()).isEqualTo(200);
         await("the technique goes", 10, () -> HOST.host().catalog().tuner("sample", null).isEmpty());
@@ -180,9 +179,5 @@ class BundleUploadTest {
         } finally {
             pool.shutdownNow();
         }
-    }
-
-    private static Optional<BundleInfo> bundle(String bsn) {
-        return HOST.host().bundleAdmin().bundles().stream().filter(b -> bsn.equals(b.symbolicName())).findFirst();
     }
 }

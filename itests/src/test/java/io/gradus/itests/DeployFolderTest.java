@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -25,9 +24,8 @@ class DeployFolderTest {
     @DisplayName("a jar overwritten by a broken, truncated or foreign file keeps its last good revision running, with the problem on the bundle and in /api/problems until a good file replaces it")
     void badReplacementKeepsLastGoodRevision() throws Exception {
         String bsn = TestBundles.SAMPLE + ".keep";
-        Path file = HOST.deploy(bsn + ".jar", TestBundles.sample(bsn, "1.0.0"));
-        await("1.0.0 runs", 20, () -> running(bsn, "1.0.0"));
-        long id = bundle(bsn).orElseThrow().id();
+        Path file = HOST.deploySample(bsn);
+        long id = HOST.bundle(bsn).orElseThrow().id();
         byte[] next = TestBundles.sample(bsn, "1.1.0");
 
         List<byte[]> badFiles = List.of(
@@ -41,9 +39,9 @@ class DeployFolderTest {
             String reason = reasons.get(i);
             String before = previous;
             HOST.deploy(bsn + ".jar", badFiles.get(i));
-            await("the bundle's problem says " + reason, 20, () -> bundle(bsn).map(BundleInfo::problem)
+            await("the bundle's problem says " + reason, 20, () -> HOST.bundle(bsn).map(BundleInfo::problem)
                     .filter(p -> p != null && !p.equals(before) && p.contains(reason)).isPresent());
-            BundleInfo info = bundle(bsn).orElseThrow();
+            BundleInfo info = HOST.bundle(bsn).orElseThrow();
             previous = info.problem();
             assertThat(info.id()).isEqualTo(id);
             assertThat(info.version()).isEqualTo("1.0.0");
@@ -54,13 +52,12 @@ class DeployFolderTest {
         }
 
         HOST.deploy(bsn + ".jar", next);
-        await("1.1.0 runs", 20, () -> running(bsn, "1.1.0"));
-        assertThat(bundle(bsn).orElseThrow().id()).isEqualTo(id);
-        assertThat(bundle(bsn).orElseThrow().problem()).as("fixed: no problem left on the bundle").isNull();
+        await("1.1.0 runs", 20, () -> HOST.running(bsn, "1.1.0"));
+        assertThat(HOST.bundle(bsn).orElseThrow().id()).isEqualTo(id);
+        assertThat(HOST.bundle(bsn).orElseThrow().problem()).as("fixed: no problem left on the bundle").isNull();
         assertThat(problemsNaming(file)).as("fixed: no problem left in /api/problems").isEmpty();
 
-        Files.delete(file);
-        await("deleting the jar removes the bundle", 20, () -> bundle(bsn).isEmpty());
+        HOST.undeploy(file, bsn);
     }
 
     @Test
@@ -69,30 +66,28 @@ class DeployFolderTest {
         String bsn = TestBundles.SAMPLE + ".truecopy";
         byte[] jar = TestBundles.sample(bsn, "1.0.0");
         HOST.deploy(bsn + ".jar", jar);
-        await("the bundle runs", 20, () -> running(bsn, "1.0.0"));
+        await("the bundle runs", 20, () -> HOST.running(bsn, "1.0.0"));
 
         Path copy = HOST.deploy("copy-of-" + bsn + ".jar", Arrays.copyOf(jar, jar.length - 10));
         await("a problem names the copy", 20, () -> !problemsNaming(copy).isEmpty());
         String message = problemsNaming(copy).getFirst().get("message").asText();
         assertThat(message).contains("not a complete jar file", "it is not installed");
         assertThat(message).doesNotContain("which is not installed");
-        assertThat(bundle(bsn).orElseThrow().problem()).isNull();
-        assertThat(running(bsn, "1.0.0")).isTrue();
+        assertThat(HOST.bundle(bsn).orElseThrow().problem()).isNull();
+        assertThat(HOST.running(bsn, "1.0.0")).isTrue();
 
         Files.delete(copy);
         await("deleting the copy clears its problem", 20, () -> problemsNaming(copy).isEmpty());
-        assertThat(running(bsn, "1.0.0")).as("and leaves the bundle alone").isTrue();
-        Files.delete(HOST.deployDir().resolve(bsn + ".jar"));
-        await("the bundle goes with its own file", 20, () -> bundle(bsn).isEmpty());
+        assertThat(HOST.running(bsn, "1.0.0")).as("and leaves the bundle alone").isTrue();
+        HOST.undeploy(HOST.deployDir().resolve(bsn + ".jar"), bsn);
     }
 
     @Test
     @DisplayName("a second file with a deployed symbolic name is reported and not installed; deleting it leaves the bundle; it takes over when the first file goes")
     void duplicateSymbolicNames() throws Exception {
         String bsn = TestBundles.SAMPLE + ".dup";
-        Path first = HOST.deploy(bsn + ".jar", TestBundles.sample(bsn, "1.0.0"));
-        await("1.0.0 runs", 20, () -> running(bsn, "1.0.0"));
-        long id = bundle(bsn).orElseThrow().id();
+        Path first = HOST.deploySample(bsn);
+        long id = HOST.bundle(bsn).orElseThrow().id();
 
         Path second = HOST.deploy("renamed-copy.jar", TestBundles.sample(bsn, "1.1.0"));
         await("a problem names the second file", 20, () -> !problemsNaming(second).isEmpty());
@@ -104,18 +99,17 @@ class DeployFolderTest {
 
         Files.delete(second);
         await("deleting the second file clears its problem", 20, () -> problemsNaming(second).isEmpty());
-        assertThat(bundle(bsn)).as("the bundle of the first file stays").hasValueSatisfying(b -> assertThat(b.id()).isEqualTo(id));
+        assertThat(HOST.bundle(bsn)).as("the bundle of the first file stays").hasValueSatisfying(b -> assertThat(b.id()).isEqualTo(id));
         Thread.sleep(2 * 500); // two polls: nothing else happens
-        assertThat(running(bsn, "1.0.0")).isTrue();
+        assertThat(HOST.running(bsn, "1.0.0")).isTrue();
 
         HOST.deploy("renamed-copy.jar", TestBundles.sample(bsn, "1.1.0"));
         await("the copy is refused again", 20, () -> !problemsNaming(second).isEmpty());
         Files.delete(first);
-        await("once the first file is gone, the copy is installed", 20, () -> running(bsn, "1.1.0"));
-        assertThat(bundle(bsn).orElseThrow().location()).endsWith("renamed-copy.jar");
+        await("once the first file is gone, the copy is installed", 20, () -> HOST.running(bsn, "1.1.0"));
+        assertThat(HOST.bundle(bsn).orElseThrow().location()).endsWith("renamed-copy.jar");
         assertThat(problemsNaming(second)).isEmpty();
-        Files.delete(second);
-        await("the bundle goes", 20, () -> bundle(bsn).isEmpty());
+        HOST.undeploy(second, bsn);
     }
 
     @Test
@@ -130,13 +124,7 @@ class DeployFolderTest {
         await("its problem goes with it", 20, () -> problemsNaming(file).isEmpty());
     }
 
-    private static boolean running(String bsn, String version) {
-        return bundle(bsn).filter(b -> b.version().equals(version) && b.state().equals("ACTIVE")).isPresent();
-    }
 
-    private static Optional<BundleInfo> bundle(String bsn) {
-        return HOST.host().bundleAdmin().bundles().stream().filter(b -> bsn.equals(b.symbolicName())).findFirst();
-    }
 
     /** The problems served by {@code GET /api/problems} that name {@code file}. */
     static List<JsonNode> problemsNaming(Path file) {

@@ -87,9 +87,6 @@ class GuardedBundlesTest {
     }
 
     private static BundleInfo bundle(String symbolicName) {
-        return HOST.host().bundleAdmin().bundles().stream()
-                .filter(b -> symbolicName.equals(b.symbolicName()))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no bundle " + symbolicName));
+        return HOST.bundle(symbolicName).orElseThrow(() -> new AssertionError("no bundle " + symbolicName));
     }
 }

@@ -7,7 +7,6 @@ import io.gradus.api.event.Problem;
 import io.gradus.api.runtime.BundleInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -26,15 +25,14 @@ class PinnedBundlesTest {
     @DisplayName("a new jar in the deploy folder waits for the job, the bundle says so, the job is told once; released, the update applies")
     void folderUpdateWaitsForTheJob() throws Exception {
         String bsn = TestBundles.SAMPLE + ".pinned.folder";
-        Path file = HOST.deploy(bsn + ".jar", TestBundles.sample(bsn, "1.0.0"));
-        await("1.0.0 runs", 20, () -> running(bsn, "1.0.0"));
-        long id = bundle(bsn).orElseThrow().id();
+        Path file = HOST.deploySample(bsn);
+        long id = HOST.bundle(bsn).orElseThrow().id();
         PINS.hold(id, JOB);
 
         HOST.deploy(bsn + ".jar", TestBundles.sample(bsn, "1.1.0"));
-        await("the update waits", 20, () -> bundle(bsn).map(BundleInfo::pending).isPresent());
+        await("the update waits", 20, () -> HOST.bundle(bsn).map(BundleInfo::pending).isPresent());
         Thread.sleep(3 * 500); // several polls
-        BundleInfo waiting = bundle(bsn).orElseThrow();
+        BundleInfo waiting = HOST.bundle(bsn).orElseThrow();
         assertThat(waiting.version()).as("the job keeps its revision").isEqualTo("1.0.0");
         assertThat(waiting.state()).isEqualTo("ACTIVE");
         assertThat(waiting.pending()).isEqualTo("update to 1.1.0 waits for " + JOB);
@@ -45,17 +43,16 @@ class PinnedBundlesTest {
         assertThat(json.get("usedBy").get(0).asText()).isEqualTo(JOB);
 
         HOST.deploy(bsn + ".jar", TestBundles.sample(bsn, "1.2.0"));
-        await("the newer jar waits instead", 20, () -> bundle(bsn).map(BundleInfo::pending)
+        await("the newer jar waits instead", 20, () -> HOST.bundle(bsn).map(BundleInfo::pending)
                 .filter(p -> p.startsWith("update to 1.2.0")).isPresent());
         assertThat(PINS.updatesPending(id)).as("still told once").isEqualTo(1);
 
         PINS.release(id);
-        await("released, 1.2.0 runs", 20, () -> running(bsn, "1.2.0"));
-        assertThat(bundle(bsn).orElseThrow().pending()).isNull();
-        assertThat(bundle(bsn).orElseThrow().id()).isEqualTo(id);
+        await("released, 1.2.0 runs", 20, () -> HOST.running(bsn, "1.2.0"));
+        assertThat(HOST.bundle(bsn).orElseThrow().pending()).isNull();
+        assertThat(HOST.bundle(bsn).orElseThrow().id()).isEqualTo(id);
 
-        Files.delete(file);
-        await("the bundle goes", 20, () -> bundle(bsn).isEmpty());
+        HOST.undeploy(file, bsn);
     }
 
     @Test
@@ -72,7 +69,7 @@ class PinnedBundlesTest {
             assertThat(refused.status()).isEqualTo(409);
             assertThat(refused.json().get("error").asText()).contains(bsn, "is used by " + JOB, "force");
         }
-        assertThat(running(bsn, "1.0.0")).isTrue();
+        assertThat(HOST.running(bsn, "1.0.0")).isTrue();
 
         RunningHost.Response accepted = HOST.send("POST", "/api/bundles/" + id + "/update", TestBundles.sample(bsn, "1.1.0"), HOST.token());
         assertThat(accepted.status()).as(accepted.json().toString()).isEqualTo(202);
@@ -80,15 +77,15 @@ class PinnedBundlesTest {
         assertThat(accepted.json().get("pending").asText()).isEqualTo("update to 1.1.0 waits for " + JOB);
         assertThat(HOST.deployDir().resolve(bsn + ".jar")).as("the folder already holds the new jar").exists();
         Thread.sleep(2 * 500);
-        assertThat(running(bsn, "1.0.0")).isTrue();
+        assertThat(HOST.running(bsn, "1.0.0")).isTrue();
 
         RunningHost.Response forced = HOST.send("POST", "/api/bundles/" + id + "/stop?force=true", null, HOST.token());
         assertThat(forced.status()).as(forced.json().toString()).isEqualTo(200);
         assertThat(PINS.evicted()).contains(id);
         assertThat(forced.json().get("state").asText()).isEqualTo("RESOLVED");
         await("with the job gone, the waiting update applies", 20,
-                () -> bundle(bsn).filter(b -> b.version().equals("1.1.0") && b.pending() == null).isPresent());
-        assertThat(bundle(bsn).orElseThrow().state()).as("and the bundle stays stopped").isEqualTo("RESOLVED");
+                () -> HOST.bundle(bsn).filter(b -> b.version().equals("1.1.0") && b.pending() == null).isPresent());
+        assertThat(HOST.bundle(bsn).orElseThrow().state()).as("and the bundle stays stopped").isEqualTo("RESOLVED");
 
         PINS.hold(id, JOB);
         RunningHost.Response forcedUpdate = HOST.send("POST", "/api/bundles/" + id + "/update?force=true",
@@ -98,7 +95,7 @@ class PinnedBundlesTest {
 
         PINS.hold(id, JOB);
         assertThat(HOST.send("DELETE", "/api/bundles/" + id + "?force=true", null, HOST.token()).status()).isEqualTo(200);
-        assertThat(bundle(bsn)).isEmpty();
+        assertThat(HOST.bundle(bsn)).isEmpty();
         assertThat(HOST.deployDir().resolve(bsn + ".jar")).doesNotExist();
     }
 
@@ -106,31 +103,29 @@ class PinnedBundlesTest {
     @DisplayName("a deleted jar of a pinned bundle waits for the job; released, the bundle goes")
     void deletionWaitsForTheJob() throws Exception {
         String bsn = TestBundles.SAMPLE + ".pinned.delete";
-        Path file = HOST.deploy(bsn + ".jar", TestBundles.sample(bsn, "1.0.0"));
-        await("1.0.0 runs", 20, () -> running(bsn, "1.0.0"));
-        long id = bundle(bsn).orElseThrow().id();
+        Path file = HOST.deploySample(bsn);
+        long id = HOST.bundle(bsn).orElseThrow().id();
         PINS.hold(id, JOB);
 
         Files.delete(file);
-        await("the removal waits", 20, () -> bundle(bsn).map(BundleInfo::pending).filter(p -> p.equals("removal waits for " + JOB)).isPresent());
+        await("the removal waits", 20, () -> HOST.bundle(bsn).map(BundleInfo::pending).filter(p -> p.equals("removal waits for " + JOB)).isPresent());
         Thread.sleep(2 * 500);
-        assertThat(running(bsn, "1.0.0")).isTrue();
+        assertThat(HOST.running(bsn, "1.0.0")).isTrue();
         assertThat(PINS.updatesPending(id)).as("no new revision to move to: the jobs are not told to let go").isZero();
 
         PINS.release(id);
-        await("released, the bundle goes", 20, () -> bundle(bsn).isEmpty());
+        await("released, the bundle goes", 20, () -> HOST.bundle(bsn).isEmpty());
     }
 
     @Test
     @DisplayName("the watcher survives an exception (here from the job service) and goes on: the file is tried again, later files are deployed")
     void watcherSurvivesAnException() throws Exception {
         String bsn = TestBundles.SAMPLE + ".pinned.failure";
-        Path file = HOST.deploy(bsn + ".jar", TestBundles.sample(bsn, "1.0.0"));
-        await("1.0.0 runs", 20, () -> running(bsn, "1.0.0"));
+        Path file = HOST.deploySample(bsn);
 
         PINS.failNextCall(new IllegalStateException("the job service is not answering"));
         HOST.deploy(bsn + ".jar", TestBundles.sample(bsn, "1.1.0"));
-        await("the next poll tries again and updates", 20, () -> running(bsn, "1.1.0"));
+        await("the next poll tries again and updates", 20, () -> HOST.running(bsn, "1.1.0"));
         assertThat(problemEvents(file.toString())).as("the failure was a problem naming the file")
                 .anyMatch(m -> m.contains("the job service is not answering") && m.contains("tried again"));
         assertThat(HOST.host().problems()).as("and is gone once the file is deployed")
@@ -138,15 +133,14 @@ class PinnedBundlesTest {
 
         PINS.failNextCall(new IllegalStateException("the job service is not answering"));
         Files.delete(file);
-        await("a failed removal is tried again too", 20, () -> bundle(bsn).isEmpty());
+        await("a failed removal is tried again too", 20, () -> HOST.bundle(bsn).isEmpty());
         assertThat(problemEvents("cannot uninstall " + bsn)).anyMatch(m -> m.contains("the job service is not answering"));
         assertThat(HOST.host().problems()).noneMatch(p -> p.message().contains(bsn));
 
         String later = TestBundles.SAMPLE + ".pinned.later";
         Path laterFile = HOST.deploy(later + ".jar", TestBundles.sample(later, "1.0.0"));
-        await("a later file is deployed", 20, () -> running(later, "1.0.0"));
-        Files.delete(laterFile);
-        await("and removed", 20, () -> bundle(later).isEmpty());
+        await("a later file is deployed", 20, () -> HOST.running(later, "1.0.0"));
+        HOST.undeploy(laterFile, later);
     }
 
     private static java.util.List<String> problemEvents(String containing) {
@@ -155,13 +149,5 @@ class PinnedBundlesTest {
                 .map(e -> ((Problem) e).message())
                 .filter(m -> m.contains(containing))
                 .toList();
-    }
-
-    private static boolean running(String bsn, String version) {
-        return bundle(bsn).filter(b -> b.version().equals(version) && b.state().equals("ACTIVE")).isPresent();
-    }
-
-    private static Optional<BundleInfo> bundle(String bsn) {
-        return HOST.host().bundleAdmin().bundles().stream().filter(b -> bsn.equals(b.symbolicName())).findFirst();
     }
 }

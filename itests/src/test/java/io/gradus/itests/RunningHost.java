@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradus.api.event.GradusEvent;
+import io.gradus.api.runtime.BundleInfo;
 import io.gradus.host.GradusHost;
 import io.gradus.host.HostSettings;
 import io.gradus.jobs.BundlePins;
@@ -19,6 +20,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -107,6 +109,29 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
         Files.write(tmp, jar);
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return target;
+    }
+
+    /** Deploys the sample technique {@code symbolicName} 1.0.0 as {@code <symbolicName>.jar} and waits until it runs. */
+    Path deploySample(String symbolicName) throws IOException, InterruptedException {
+        Path file = deploy(symbolicName + ".jar", TestBundles.sample(symbolicName, "1.0.0"));
+        await(symbolicName + " 1.0.0 runs", 20, () -> running(symbolicName, "1.0.0"));
+        return file;
+    }
+
+    /** Deletes the deploy file of bundle {@code symbolicName} and waits until the bundle is gone. */
+    void undeploy(Path file, String symbolicName) throws IOException, InterruptedException {
+        Files.delete(file);
+        await("deleting " + file.getFileName() + " removes " + symbolicName, 20, () -> bundle(symbolicName).isEmpty());
+    }
+
+    /** The bundle with this symbolic name, if one is installed. */
+    Optional<BundleInfo> bundle(String symbolicName) {
+        return host.bundleAdmin().bundles().stream().filter(b -> symbolicName.equals(b.symbolicName())).findFirst();
+    }
+
+    /** Whether the bundle with this symbolic name is ACTIVE at {@code version}. */
+    boolean running(String symbolicName, String version) {
+        return bundle(symbolicName).filter(b -> b.version().equals(version) && b.state().equals("ACTIVE")).isPresent();
     }
 
     /** Every event published since the host started. */
