@@ -12,6 +12,7 @@ import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * The job routes of the console's API, over the host's {@link JobService}:
@@ -31,8 +32,8 @@ import java.util.function.BiConsumer;
 final class JobRoutes {
 
     private final JobService jobs;
-    private final long bodyLimit;
     private final Blocking blocking;
+    private final BiConsumer<RoutingContext, Consumer<Buffer>> rawBody;
 
     /** Runs a call off the event loop and answers with its result as JSON and {@code status}. */
     @FunctionalInterface
@@ -40,10 +41,11 @@ final class JobRoutes {
         void run(RoutingContext ctx, int status, Callable<Object> call);
     }
 
-    JobRoutes(JobService jobs, long bodyLimit, Blocking blocking) {
+    /** @param rawBody reads a request's whole body, whatever its content type, within the console's limit */
+    JobRoutes(JobService jobs, Blocking blocking, BiConsumer<RoutingContext, Consumer<Buffer>> rawBody) {
         this.jobs = jobs;
-        this.bodyLimit = bodyLimit;
         this.blocking = blocking;
+        this.rawBody = rawBody;
     }
 
     void register(Router router) {
@@ -51,36 +53,23 @@ final class JobRoutes {
         router.get("/api/jobs/:job").handler(ctx -> blocking.run(ctx, 200, () -> jobs.job(id(ctx))
                 .orElseThrow(() -> new JobException(JobException.Reason.NOT_FOUND, "there is no job with id " + id(ctx)))));
         router.get("/api/jobs/:job/metrics").handler(ctx -> blocking.run(ctx, 200, () -> jobs.history(id(ctx))));
-        router.post("/api/jobs").handler(ctx -> withBody(ctx, (c, body) -> blocking.run(c, 201, () -> {
+        router.post("/api/jobs").handler(ctx -> rawBody.accept(ctx, body -> blocking.run(ctx, 201, () -> {
             JobSpec spec = jobs.read(body.toString(StandardCharsets.UTF_8), "request body");
-            return jobs.submit(spec, new SubmitOptions(c.queryParams().get("base"), flag(c, "resume"),
-                    flag(c, "overwrite"), flag(c, "allowChanges")));
+            return jobs.submit(spec, new SubmitOptions(ctx.queryParams().get("base"), flag(ctx, "resume"),
+                    flag(ctx, "overwrite"), flag(ctx, "allowChanges")));
         })));
         router.post("/api/jobs/:job/cancel").handler(ctx -> blocking.run(ctx, 200, () -> jobs.cancel(id(ctx))));
         router.post("/api/jobs/:job/resume").handler(ctx -> blocking.run(ctx, 200, () -> jobs.resume(id(ctx))));
-        router.patch("/api/jobs/:job").handler(ctx -> withBody(ctx, (c, body) -> {
+        router.patch("/api/jobs/:job").handler(ctx -> rawBody.accept(ctx, body -> {
             JsonObject changes;
             try {
                 changes = body.length() == 0 ? new JsonObject() : new JsonObject(body);
             } catch (DecodeException e) {
-                ConsoleRoutes.error(c, 400, "the body must be a JSON object of settings, e.g. {\"learningRate\": 1e-4}");
+                ConsoleRoutes.error(ctx, 400, "the body must be a JSON object of settings, e.g. {\"learningRate\": 1e-4}");
                 return;
             }
-            blocking.run(c, 200, () -> jobs.steer(id(c), changes.getMap()));
+            blocking.run(ctx, 200, () -> jobs.steer(id(ctx), changes.getMap()));
         }));
-    }
-
-    /**
-     * Reads the raw body whatever its content type (curl's --data-binary says form-urlencoded), up to
-     * the console's upload limit.
-     */
-    private void withBody(RoutingContext ctx, BiConsumer<RoutingContext, Buffer> handler) {
-        String length = ctx.request().getHeader("Content-Length");
-        if (length != null && length.matches("\\d+") && Long.parseLong(length) > bodyLimit) {
-            ConsoleRoutes.error(ctx, 413, "the request body is larger than the console's limit of " + (bodyLimit >> 20) + " MiB");
-            return;
-        }
-        ctx.request().body().onSuccess(body -> handler.accept(ctx, body)).onFailure(ctx::fail);
     }
 
     private static String id(RoutingContext ctx) {
