@@ -324,8 +324,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
                     finish(job, outcome);
                     return;
                 }
-                List<Long> pinned = job.releasePins();
-                awaitUpdate(job, pinned);
+                awaitUpdate(job);
                 options = new SubmitOptions(options.baseDir(), true, false, true);
             }
         } catch (IOException | RuntimeException | LinkageError e) {
@@ -369,10 +368,14 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         }
     }
 
-    /** After a rewire checkpoint: waits until a pinned bundle has been updated and its techniques are back. */
-    private void awaitUpdate(Job job, List<Long> bundles) {
+    /**
+     * After a rewire checkpoint: lets go of the job's bundles and waits until one of them has been
+     * updated and the job's techniques are registered again.
+     */
+    private void awaitUpdate(Job job) {
         Object signal = new Object();
         boolean[] updated = {false};
+        List<Long> bundles = job.pinned;
         try (var subscription = events.subscribe(event -> {
             if (event instanceof BundleChanged b && bundles.contains(b.bundleId()) && b.change().equals("UPDATED")) {
                 synchronized (signal) {
@@ -381,6 +384,8 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
                 }
             }
         })) {
+            // Subscribed first: the update may be applied the moment the pins are gone.
+            job.releasePins();
             long deadline = System.nanoTime() + REWIRE_WAIT.toNanos();
             synchronized (signal) {
                 while (!updated[0] && System.nanoTime() < deadline) {
@@ -464,12 +469,8 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             return info.state() == JobState.RUNNING && pinned.contains(bundleId);
         }
 
-        List<Long> releasePins() {
-            synchronized (this) {
-                List<Long> released = pinned;
-                pinned = List.of();
-                return released;
-            }
+        void releasePins() {
+            pinned = List.of();
         }
 
         void message(String text) {
