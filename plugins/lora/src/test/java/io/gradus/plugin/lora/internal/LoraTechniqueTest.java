@@ -1,4 +1,4 @@
-package io.gradus.plugin.lora;
+package io.gradus.plugin.lora.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -19,6 +19,7 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.train.PackedTokens;
 import io.gradus.core.train.Trainer;
 import io.gradus.kernels.cpu.CpuKernelBackend;
+import io.gradus.plugin.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
