@@ -117,7 +117,9 @@ public final class JobRunner {
                     : "the job names no model and the built-in one does not exist yet (" + modelDir
                             + "); create it with: ./gradus pretrain");
         }
-        LlamaModel model = LlamaModel.load(modelDir);
+        // The tuner's load transform (QLoRA: quantize) acts per module as it is read: peak memory
+        // never holds the whole float model.
+        LlamaModel model = LlamaModel.load(modelDir, tuner.loadTransform(tunerConfig));
         Tuning tuning = tuner.apply(model, tunerConfig);
         terminal.printf("model %s: %,d parameters, %,d trainable (%.2f%%) with %s %s%n", modelDir, model.parameterCount(),
                 tuning.trainableCount(), 100.0 * tuning.trainableCount() / model.parameterCount(),
