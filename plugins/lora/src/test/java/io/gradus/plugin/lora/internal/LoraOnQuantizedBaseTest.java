@@ -13,9 +13,7 @@ import io.gradus.kernels.cpu.CpuKernelBackend;
 import io.gradus.plugin.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,14 +26,7 @@ class LoraOnQuantizedBaseTest {
     private static final LlamaConfig CONFIG = new LlamaConfig(40, 96, 200, 2, 4, 2, 24, 1e-5, 10000.0, 32, false, 1, 2);
 
     private static LlamaModel floatModel() {
-        LlamaModel model = LlamaModel.initialize(CONFIG, 8);
-        Random random = new Random(9);
-        for (Parameter p : model.parameters()) {
-            for (int i = 0; i < p.size(); i++) {
-                p.values()[i] = p.name().endsWith("norm.weight") ? 1f : (float) (0.1 * random.nextGaussian());
-            }
-        }
-        return model;
+        return RandomModels.of(CONFIG, 0.1, 9);
     }
 
     /** The float model with every linear module replaced by an NF4 one, through the API as the qlora tuner does. */
@@ -58,14 +49,7 @@ class LoraOnQuantizedBaseTest {
 
     private static LoraTechnique.LoraTuning adapt(LlamaModel model, String name, long seed) {
         var tuning = new LoraTechnique().apply(model, new LoraConfig(4, 8.0, null, List.of("all-linear"), false, name));
-        Random random = new Random(seed);
-        for (Parameter p : tuning.trainableParameters()) {
-            if (p.name().contains("lora_B")) {
-                for (int i = 0; i < p.size(); i++) {
-                    p.values()[i] = (float) (0.05 * random.nextGaussian());
-                }
-            }
-        }
+        RandomModels.randomizeB(tuning, 0.05, seed);
         return tuning;
     }
 
@@ -88,27 +72,7 @@ class LoraOnQuantizedBaseTest {
         LlamaModel model = quantizedModel();
         var tuning = adapt(model, null, 3);
         LlamaEngine engine = new LlamaEngine(model, KERNELS);
-        float[] d = new float[14 * CONFIG.vocabSize()];
-        loss(engine, d);
-        engine.backward(d);
-
-        Random random = new Random(4);
-        List<String> failures = new ArrayList<>();
-        for (Parameter p : tuning.trainableParameters()) {
-            int i = random.nextInt(p.size());
-            float saved = p.values()[i];
-            double h = 3e-3;
-            p.values()[i] = (float) (saved + h);
-            double up = loss(engine, null);
-            p.values()[i] = (float) (saved - h);
-            double down = loss(engine, null);
-            p.values()[i] = saved;
-            double numeric = (up - down) / (2 * h);
-            if (Math.abs(numeric - p.gradient()[i]) > 2e-3 + 0.02 * Math.abs(numeric)) {
-                failures.add(p.name() + "[" + i + "] analytic " + p.gradient()[i] + " numeric " + numeric);
-            }
-        }
-        assertThat(failures).isEmpty();
+        assertThat(FiniteDifferences.mismatches(engine, batch(), tuning.trainableParameters(), 1, 4)).isEmpty();
     }
 
     @Test
@@ -162,12 +126,6 @@ class LoraOnQuantizedBaseTest {
         assertThat(model.quantizedWeights()).hasSize(14);
     }
 
-    private static double loss(LlamaEngine engine, float[] d) {
-        TokenBatch batch = batch();
-        float[] logits = engine.forward(batch);
-        int n = batch.countLabels();
-        return KERNELS.crossEntropy(logits, 14, CONFIG.vocabSize(), batch.labels(), d, 1f / n) / n;
-    }
 
     private static double maxDifference(float[] a, float[] b) {
         double max = 0;
