@@ -35,7 +35,6 @@ class HostBootTest {
         assertThat(bundles).extracting(BundleInfo::symbolicName).contains(
                 "org.apache.felix.scr",
                 "org.apache.felix.configadmin",
-                "org.apache.felix.fileinstall",
                 "io.gradus.console",
                 "io.gradus.tornado.kernels",
                 "io.gradus.plugin.full",

@@ -25,6 +25,16 @@ public interface Tuner<C> extends Technique<C> {
     Tuning apply(Model model, C config);
 
     /**
+     * Like {@link #apply(Model, Object)}, drawing every random number (the initial values of new
+     * parameters, dropout masks) from {@code seed}: the job's seed, so that two jobs that differ
+     * only in their seed start from different adapters. Tuners that draw random numbers override
+     * this; the default ignores the seed.
+     */
+    default Tuning apply(Model model, C config, long seed) {
+        return apply(model, config);
+    }
+
+    /**
      * What the host does with each linear module while it loads the base model for this tuner,
      * before {@link #apply}: QLoRA quantizes there, so that the float model never exists in full
      * and a model that fits in memory only quantized can still be tuned. {@link #apply} must work

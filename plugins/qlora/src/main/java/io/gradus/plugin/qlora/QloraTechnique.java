@@ -66,8 +66,14 @@ public final class QloraTechnique implements Tuner<QloraConfig> {
 
     @Override
     public Tuning apply(Model model, QloraConfig config) {
+        return apply(model, config, 0);
+    }
+
+    /** Quantizes the base, then applies LoRA with the job's seed (LoRA draws A and its dropout masks from it). */
+    @Override
+    public Tuning apply(Model model, QloraConfig config, long seed) {
         quantize(model, config);
-        return lora.apply(model, config.lora());
+        return lora.apply(model, config.lora(), seed);
     }
 
     /** Quantizes the base as {@link #apply} does, then loads the LoRA factors (a QLoRA adapter is a LoRA adapter). */

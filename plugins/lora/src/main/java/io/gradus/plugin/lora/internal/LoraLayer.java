@@ -46,15 +46,16 @@ public final class LoraLayer implements Linear {
     private final float[][] buffers = new float[4][];
     private static final int H = 0, DH = 1, DROPPED = 2, D_INPUT = 3;
 
+    /** @param seed the job's seed, mixed into every dropout mask of this layer */
     private LoraLayer(Linear base, MergeTarget target, Parameter a, Parameter b, double scaling, double dropout,
-            String name) {
+            String name, long seed) {
         this.base = base;
         this.target = target;
         this.a = a;
         this.b = b;
         this.scaling = (float) scaling;
         this.dropout = (float) dropout;
-        this.nameHash = name.hashCode() * 0x9E3779B97F4A7C15L;
+        this.nameHash = (name.hashCode() + seed) * 0x9E3779B97F4A7C15L;
     }
 
     /**
@@ -63,14 +64,14 @@ public final class LoraLayer implements Linear {
      * weight; a dense base takes merges in place; another adapter's layer passes merges on to the
      * base underneath it.
      */
-    static LoraLayer on(Linear base, Parameter a, Parameter b, double scaling, double dropout, String name) {
+    static LoraLayer on(Linear base, Parameter a, Parameter b, double scaling, double dropout, String name, long seed) {
         return switch (base) {
-            case LoraLayer inner -> new LoraLayer(inner, inner.target, a, b, scaling, dropout, name);
+            case LoraLayer inner -> new LoraLayer(inner, inner.target, a, b, scaling, dropout, name, seed);
             case QuantizedLinear quantized -> {
                 QuantizedBase wrapped = new QuantizedBase(quantized);
-                yield new LoraLayer(wrapped, wrapped, a, b, scaling, dropout, name);
+                yield new LoraLayer(wrapped, wrapped, a, b, scaling, dropout, name, seed);
             }
-            default -> new LoraLayer(base, new DenseWeight(base), a, b, scaling, dropout, name);
+            default -> new LoraLayer(base, new DenseWeight(base), a, b, scaling, dropout, name, seed);
         };
     }
 

@@ -41,6 +41,12 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
 
     @Override
     public LoraTuning apply(Model model, LoraConfig config) {
+        return apply(model, config, 0);
+    }
+
+    /** Applies LoRA with A drawn from {@code seed} mixed with each module's name (see {@link #initA}). */
+    @Override
+    public LoraTuning apply(Model model, LoraConfig config, long seed) {
         model.parameters().forEach(p -> p.setTrainable(false));
         Map<String, LoraLayer> layers = new LinkedHashMap<>();
         for (var entry : List.copyOf(model.linears().entrySet())) {
@@ -50,10 +56,10 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
             }
             Linear base = entry.getValue();
             String suffix = config.adapterName().equals("default") ? ".weight" : "." + config.adapterName() + ".weight";
-            LoraLayer layer = LoraLayer.on(base, initA(name + ".lora_A" + suffix, config.r(), base.inFeatures()),
+            LoraLayer layer = LoraLayer.on(base, initA(name + ".lora_A" + suffix, config.r(), base.inFeatures(), seed),
                     new Parameter(name + ".lora_B" + suffix, new int[] {base.outFeatures(), config.r()},
                             new float[base.outFeatures() * config.r()]),
-                    config.scaling(), config.loraDropout(), name);
+                    config.scaling(), config.loraDropout(), name, seed);
             layer.loraA().setTrainable(true);
             layer.loraB().setTrainable(true);
             model.replaceLinear(name, layer);
@@ -99,10 +105,11 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
 
     /**
      * A ~ U(−1/√in, 1/√in): PyTorch's Kaiming-uniform with a = √5, PEFT's default for lora_A. Seeded
-     * by the parameter's name, so the same model and configuration always start from the same adapter.
+     * by the job's seed and the parameter's name, so the same seed, model and configuration always
+     * start from the same adapter, and each module from its own draw.
      */
-    private static Parameter initA(String name, int r, int in) {
-        Random random = new Random(name.hashCode());
+    private static Parameter initA(String name, int r, int in, long seed) {
+        Random random = new Random(name.hashCode() + seed * 0x9E3779B97F4A7C15L);
         float bound = (float) (1 / Math.sqrt(in));
         float[] values = new float[r * in];
         for (int i = 0; i < values.length; i++) {
