@@ -96,6 +96,27 @@ class TrainCommandTest {
     }
 
     @Test
+    @DisplayName("QLoRA + SFT: the base is quantized to NF4 while it loads, LoRA trains on top, the adapter is in PEFT's layout")
+    void trainsQlora() throws Exception {
+        String qlora = TinyJob.yaml(16, "out").replace("tuner: {name: full, version: \"[1.0,2.0)\"}",
+                "tuner: {name: qlora, config: {doubleQuant: true, lora: {r: 4, loraAlpha: 8, targetModules: [all-linear]}}}")
+                .replace("objective: {name: pretrain}", "objective: {name: sft}")
+                .replace("learningRate: 0.003", "learningRate: 0.01");
+        assertThat(train(qlora)).as(String.valueOf(err)).isZero();
+
+        Path out = dir.resolve("out");
+        JsonNode config = RunningHost.JSON.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertThat(config.get("peft_type").asText()).isEqualTo("LORA");
+        assertThat(config.get("target_modules")).hasSize(7);
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+        assertThat(RunningHost.JSON.readTree(lines.getLast()).get("loss").asDouble())
+                .isLessThan(RunningHost.JSON.readTree(lines.getFirst()).get("loss").asDouble());
+        assertThat(RunningHost.JSON.readTree(out.resolve("provenance.json").toFile()).at("/tuner/bundleSymbolicName").asText())
+                .isEqualTo("io.gradus.plugin.qlora");
+        assertThat(out.resolve("model")).doesNotExist();
+    }
+
+    @Test
     @DisplayName("--resume continues from the checkpoint: the metrics go on from the step where it stopped")
     void resumes() throws Exception {
         assertThat(train(TinyJob.yaml(10, "out"))).as(String.valueOf(err)).isZero();
@@ -108,8 +129,8 @@ class TrainCommandTest {
     @Test
     @DisplayName("errors name what is wrong: an unknown technique with what is installed, a bad data line with file:line")
     void clearErrors() throws Exception {
-        assertThat(train(TinyJob.yaml(2, "out").replace("name: full", "name: qlora"))).isNotZero();
-        assertThat(err.toString()).contains("no tuner 'qlora'", "installed tuners: full 1.0.0");
+        assertThat(train(TinyJob.yaml(2, "out").replace("name: full", "name: ia3"))).isNotZero();
+        assertThat(err.toString()).contains("no tuner 'ia3'", "installed tuners: full 1.0.0");
 
         assertThat(train(TinyJob.yaml(2, "out").replace("seqLen: 32", "seq_len: 32"))).isNotZero();
         assertThat(err.toString()).contains("job.yaml", "seq_len");

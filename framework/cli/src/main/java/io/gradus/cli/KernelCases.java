@@ -3,6 +3,7 @@ package io.gradus.cli;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
+import io.gradus.api.kernel.Nf4DoubleQuant;
 import java.util.List;
 import java.util.Random;
 
@@ -87,6 +88,7 @@ public final class KernelCases {
         float[] dx = new float[TOKENS * DIM];
 
         Nf4 nf4 = Nf4.quantize(mlp, Nf4.DEFAULT_BLOCK_SIZE);
+        Nf4DoubleQuant doubleQuant = Nf4DoubleQuant.compress(nf4);
         float[] dequantized = new float[HIDDEN * DIM];
 
         float[] logits = randoms(random, TOKENS * VOCAB, 2f);
@@ -167,6 +169,12 @@ public final class KernelCases {
                         kb -> { kb.nf4Matmul(MatmulLayout.AB, dx, wide, nf4.packed(), nf4.absmax(), nf4.blockSize(), TOKENS, DIM, HIDDEN, false); return new float[][] {dx}; }),
                 of("nf4 dequantize " + HIDDEN * DIM, 0, HIDDEN * DIM * (0.5 + 4.0 / 64 + f),
                         kb -> { kb.nf4Dequantize(dequantized, nf4.packed(), nf4.absmax(), nf4.n(), nf4.blockSize()); return new float[][] {dequantized}; }),
+                of("nf4 dq matmul A·Wᵀ " + TOKENS + "x" + HIDDEN + "x" + DIM, 2.0 * TOKENS * HIDDEN * DIM, 0,
+                        kb -> { doubleQuant.matmul(kb, MatmulLayout.ABT, out, x, TOKENS, HIDDEN, DIM, false); return new float[][] {out}; }),
+                of("nf4 dq matmul A·W " + TOKENS + "x" + DIM + "x" + HIDDEN, 2.0 * TOKENS * HIDDEN * DIM, 0,
+                        kb -> { doubleQuant.matmul(kb, MatmulLayout.AB, dx, wide, TOKENS, DIM, HIDDEN, false); return new float[][] {dx}; }),
+                of("nf4 dq dequantize " + HIDDEN * DIM, 0, HIDDEN * DIM * (doubleQuant.bytesPerElement() + f),
+                        kb -> { doubleQuant.dequantize(kb, dequantized); return new float[][] {dequantized}; }),
                 of("cross-entropy " + TOKENS + "x" + VOCAB, 0, 2.0 * TOKENS * VOCAB * f,
                         kb -> new float[][] {{(float) kb.crossEntropy(logits, TOKENS, VOCAB, targets, dLogits, 1f / TOKENS)}, dLogits}),
                 of("rmsnorm forward " + TOKENS + "x" + DIM, 0, 2.0 * TOKENS * DIM * f,
