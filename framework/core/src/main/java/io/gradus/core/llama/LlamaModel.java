@@ -2,13 +2,21 @@ package io.gradus.core.llama;
 
 import io.gradus.api.model.InsertedModule;
 import io.gradus.api.model.InsertionPoint;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gradus.api.kernel.Nf4DoubleQuant;
 import io.gradus.api.model.Linear;
+import io.gradus.api.model.LinearTransform;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.QuantizedLinear;
+import io.gradus.api.model.QuantizedWeight;
+import io.gradus.core.io.BitsAndBytesNf4;
 import io.gradus.core.io.SafeTensors;
+import io.gradus.core.io.WeightFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,31 +57,41 @@ public final class LlamaModel implements Model {
      */
     private final List<InsertedModule>[][] inserted;
 
-    private LlamaModel(LlamaConfig config, Map<String, float[]> values) {
+    /** Where a model's tensors come from: freshly initialised values, or files read one tensor at a time. */
+    private interface Weights {
+        /** The float tensor {@code name} of shape {@code shape}. */
+        Parameter parameter(String name, int... shape) throws IOException;
+
+        /** The linear module {@code module} with a weight [out, in]. */
+        Linear linear(String module, int out, int in) throws IOException;
+    }
+
+    private LlamaModel(LlamaConfig config, Weights weights) throws IOException {
         this.config = config;
         int c = config.hiddenSize();
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
         int kvDim = config.numKvHeads() * config.headDim();
-        this.embedTokens = param(values, "model.embed_tokens.weight", config.vocabSize(), c);
+        this.embedTokens = weights.parameter("model.embed_tokens.weight", config.vocabSize(), c);
         List<Layer> list = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
             String p = "model.layers." + i + ".";
-            Parameter inputNorm = param(values, p + "input_layernorm.weight", c);
-            linear(values, p + "self_attn.q_proj", qDim, c);
-            linear(values, p + "self_attn.k_proj", kvDim, c);
-            linear(values, p + "self_attn.v_proj", kvDim, c);
-            linear(values, p + "self_attn.o_proj", c, qDim);
-            Parameter postNorm = param(values, p + "post_attention_layernorm.weight", c);
-            linear(values, p + "mlp.gate_proj", f, c);
-            linear(values, p + "mlp.up_proj", f, c);
-            linear(values, p + "mlp.down_proj", c, f);
+            Parameter inputNorm = weights.parameter(p + "input_layernorm.weight", c);
+            linears.put(p + "self_attn.q_proj", weights.linear(p + "self_attn.q_proj", qDim, c));
+            linears.put(p + "self_attn.k_proj", weights.linear(p + "self_attn.k_proj", kvDim, c));
+            linears.put(p + "self_attn.v_proj", weights.linear(p + "self_attn.v_proj", kvDim, c));
+            linears.put(p + "self_attn.o_proj", weights.linear(p + "self_attn.o_proj", c, qDim));
+            Parameter postNorm = weights.parameter(p + "post_attention_layernorm.weight", c);
+            linears.put(p + "mlp.gate_proj", weights.linear(p + "mlp.gate_proj", f, c));
+            linears.put(p + "mlp.up_proj", weights.linear(p + "mlp.up_proj", f, c));
+            linears.put(p + "mlp.down_proj", weights.linear(p + "mlp.down_proj", c, f));
             list.add(new Layer(inputNorm, postNorm));
         }
         this.layers = List.copyOf(list);
         this.inserted = emptyInsertions(config.numLayers());
-        this.finalNorm = param(values, "model.norm.weight", c);
-        this.lmHead = config.tieWordEmbeddings() ? embedTokens : param(values, "lm_head.weight", config.vocabSize(), c);
+        this.finalNorm = weights.parameter("model.norm.weight", c);
+        this.lmHead = config.tieWordEmbeddings() ? embedTokens
+                : weights.parameter("lm_head.weight", config.vocabSize(), c);
     }
 
     @SuppressWarnings("unchecked")
@@ -83,23 +101,6 @@ public final class LlamaModel implements Model {
             Arrays.fill(layer, List.of());
         }
         return lists;
-    }
-
-    private void linear(Map<String, float[]> values, String module, int out, int in) {
-        linears.put(module, new DenseLinear(param(values, module + ".weight", out, in)));
-    }
-
-    private static Parameter param(Map<String, float[]> values, String name, int... shape) {
-        float[] data = values.get(name);
-        int size = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-        if (data == null) {
-            throw new IllegalArgumentException("missing tensor " + name + " of shape " + Arrays.toString(shape));
-        }
-        if (data.length != size) {
-            throw new IllegalArgumentException("tensor " + name + " has " + data.length + " values; the config needs shape "
-                    + Arrays.toString(shape) + " = " + size);
-        }
-        return new Parameter(name, shape, data);
     }
 
     /**
@@ -121,7 +122,22 @@ public final class LlamaModel implements Model {
             }
             values.put(entry.getKey(), data);
         }
-        return new LlamaModel(config, values);
+        Weights initialized = new Weights() {
+            @Override
+            public Parameter parameter(String name, int... shape) {
+                return new Parameter(name, shape, values.get(name));
+            }
+
+            @Override
+            public Linear linear(String module, int out, int in) {
+                return new DenseLinear(parameter(module + ".weight", out, in));
+            }
+        };
+        try {
+            return new LlamaModel(config, initialized);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // cannot happen: nothing is read
+        }
     }
 
     /** Every tensor name of a checkpoint of this configuration with its shape, in checkpoint order. */
@@ -153,79 +169,109 @@ public final class LlamaModel implements Model {
 
     /**
      * Loads a Hugging Face model folder: {@code config.json} and {@code model.safetensors} (or the
-     * shards listed in {@code model.safetensors.index.json}), in F32, F16 or BF16.
+     * shards listed in {@code model.safetensors.index.json}), in F32, F16 or BF16; linear weights
+     * stored in bitsandbytes' NF4 layout (with transformers' {@code quantization_config}) stay NF4.
      *
-     * @throws IOException naming the file and tensor when something is missing or does not fit
+     * @throws IOException naming the file and tensor when something is missing or does not fit, or
+     *     the folder is quantized by a method Gradus does not read
      */
     public static LlamaModel load(Path dir) throws IOException {
-        LlamaConfig config = LlamaConfig.read(dir.resolve("config.json"));
-        Map<String, int[]> expected = expectedShapes(config);
-        Map<String, float[]> values = new LinkedHashMap<>();
-        Set<String> seen = new HashSet<>();
-        for (Path file : weightFiles(dir)) {
-            try (SafeTensors st = SafeTensors.open(file)) {
-                for (SafeTensors.TensorInfo info : st.tensors().values()) {
-                    String name = info.name();
-                    if (name.endsWith("rotary_emb.inv_freq")
-                            || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
-                        continue; // derived from the config, not weights
-                    }
-                    int[] shape = expected.get(name);
-                    if (shape == null) {
-                        throw new IOException(file + ": unexpected tensor " + name + " for a Llama model with "
-                                + config.numLayers() + " layers");
-                    }
-                    if (!Arrays.equals(shape, info.shape())) {
-                        throw new IOException(file + ": tensor " + name + " has shape " + Arrays.toString(info.shape())
-                                + " but config.json implies " + Arrays.toString(shape));
-                    }
-                    values.put(name, st.read(name));
-                    seen.add(name);
-                }
-            }
-        }
-        for (String name : expected.keySet()) {
-            if (!seen.contains(name)) {
-                throw new IOException(dir + ": no weights for tensor " + name + " in " + weightFiles(dir));
-            }
-        }
-        return new LlamaModel(config, values);
-    }
-
-    private static List<Path> weightFiles(Path dir) throws IOException {
-        Path single = dir.resolve("model.safetensors");
-        if (Files.isRegularFile(single)) {
-            return List.of(single);
-        }
-        Path index = dir.resolve("model.safetensors.index.json");
-        if (!Files.isRegularFile(index)) {
-            throw new NoSuchFileException(dir.toString(), null, "no model.safetensors or model.safetensors.index.json");
-        }
-        var weightMap = new com.fasterxml.jackson.databind.ObjectMapper().readTree(index.toFile()).path("weight_map");
-        if (!weightMap.isObject()) {
-            throw new IOException(index + ": no weight_map object");
-        }
-        Set<String> shards = new java.util.TreeSet<>();
-        weightMap.properties().forEach(e -> shards.add(e.getValue().asText()));
-        List<Path> files = new ArrayList<>();
-        for (String shard : shards) {
-            files.add(dir.resolve(shard));
-        }
-        return files;
+        return load(dir, LinearTransform.NONE);
     }
 
     /**
-     * Writes {@code config.json} and {@code model.safetensors} (F32) into {@code dir}: the base
-     * model's tensors only, under their Hugging Face names (a tuner saves its own weights).
+     * Loads a model folder as {@link #load(Path)} does, handing each linear module to {@code transform}
+     * as soon as its weight is read, before the next tensor is read: a transform that quantizes
+     * keeps the float model from ever existing in full.
+     */
+    public static LlamaModel load(Path dir, LinearTransform transform) throws IOException {
+        Path configFile = dir.resolve("config.json");
+        LlamaConfig config = LlamaConfig.read(configFile);
+        boolean quantizedFolder = BitsAndBytesNf4.declaredIn(configFile);
+        Map<String, int[]> expected = expectedShapes(config);
+        try (WeightFiles files = WeightFiles.open(dir)) {
+            Set<String> known = new HashSet<>(expected.keySet());
+            for (String name : expected.keySet()) {
+                if (quantizedFolder && BitsAndBytesNf4.isQuantized(files, name)) {
+                    known.addAll(BitsAndBytesNf4.companions(name));
+                }
+            }
+            for (String name : files.names()) {
+                if (name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
+                    continue; // derived from the config, not weights
+                }
+                if (!known.contains(name)) {
+                    throw new IOException(files.file(name).file() + ": unexpected tensor " + name
+                            + " for a Llama model with " + config.numLayers() + " layers");
+                }
+            }
+            return new LlamaModel(config, new Weights() {
+                @Override
+                public Parameter parameter(String name, int... shape) throws IOException {
+                    if (!files.contains(name)) {
+                        throw new IOException(dir + ": no weights for tensor " + name + " in " + files.paths());
+                    }
+                    if (quantizedFolder && BitsAndBytesNf4.isQuantized(files, name)) {
+                        throw new IOException(files.file(name).file() + ": tensor " + name
+                                + " is quantized; Gradus keeps embeddings, norms and the output head in float");
+                    }
+                    int[] stored = files.info(name).shape();
+                    if (!Arrays.equals(shape, stored)) {
+                        throw new IOException(files.file(name).file() + ": tensor " + name + " has shape "
+                                + Arrays.toString(stored) + " but config.json implies " + Arrays.toString(shape));
+                    }
+                    return new Parameter(name, shape, files.read(name));
+                }
+
+                @Override
+                public Linear linear(String module, int out, int in) throws IOException {
+                    String weight = module + ".weight";
+                    Linear loaded = quantizedFolder && BitsAndBytesNf4.isQuantized(files, weight)
+                            ? new QuantizedLinear(BitsAndBytesNf4.read(files, weight, new int[] {out, in}))
+                            : new DenseLinear(parameter(weight, out, in));
+                    Linear kept = transform.apply(module, loaded);
+                    if (kept.inFeatures() != in || kept.outFeatures() != out) {
+                        throw new IllegalArgumentException("the load transform turned " + module + " (" + in + " -> "
+                                + out + ") into a module of " + kept.inFeatures() + " -> " + kept.outFeatures());
+                    }
+                    return kept;
+                }
+            });
+        }
+    }
+
+    /**
+     * Writes {@code config.json} and {@code model.safetensors} into {@code dir}: the base model's
+     * tensors only, under their Hugging Face names (a tuner saves its own weights); float tensors in
+     * F32, quantized linear weights in bitsandbytes' NF4 layout with transformers'
+     * {@code quantization_config}, so that transformers + bitsandbytes load the folder.
      */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
-        config.write(dir.resolve("config.json"));
-        var tensors = new LinkedHashMap<String, SafeTensors.Tensor>();
+        var tensors = new LinkedHashMap<String, SafeTensors.Writable>();
+        List<QuantizedWeight> quantized = new ArrayList<>();
+        List<String> floatModules = new ArrayList<>();
         for (String name : expectedShapes(config).keySet()) {
+            String moduleName = name.substring(0, name.lastIndexOf('.'));
+            Linear module = linears.get(moduleName);
+            if (module != null && !module.quantizedWeights().isEmpty()) {
+                QuantizedWeight weight = module.quantizedWeights().getFirst();
+                tensors.putAll(BitsAndBytesNf4.tensors(weight));
+                quantized.add(weight);
+                continue;
+            }
+            if (module != null) {
+                floatModules.add(moduleName);
+            }
             Parameter p = parameter(name);
             tensors.put(p.name(), new SafeTensors.Tensor(p.shape(), p.values()));
         }
+        ObjectNode json = config.toJson();
+        if (!quantized.isEmpty()) {
+            boolean doubleQuant = quantized.getFirst().data() instanceof Nf4DoubleQuant;
+            json.set("quantization_config", BitsAndBytesNf4.quantizationConfig(doubleQuant, floatModules));
+        }
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), json);
         SafeTensors.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
     }
 

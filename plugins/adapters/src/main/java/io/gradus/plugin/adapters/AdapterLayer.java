@@ -52,8 +52,9 @@ public final class AdapterLayer implements InsertedModule {
      * @param upWeight W_up [C, b]
      * @param upBias b_up [C]
      */
+    /** @param seed the job's seed, mixed into every dropout mask of this layer */
     AdapterLayer(Parameter downWeight, Parameter downBias, Parameter upWeight, Parameter upBias, Activation activation,
-            double scaling, double dropout, String name) {
+            double scaling, double dropout, String name, long seed) {
         this.downWeight = downWeight;
         this.downBias = downBias;
         this.upWeight = upWeight;
@@ -61,7 +62,7 @@ public final class AdapterLayer implements InsertedModule {
         this.activation = activation;
         this.scaling = (float) scaling;
         this.dropout = (float) dropout;
-        this.nameHash = name.hashCode() * 0x9E3779B97F4A7C15L;
+        this.nameHash = (name.hashCode() + seed) * 0x9E3779B97F4A7C15L;
         int b = bottleneck();
         this.workspaceWidths = new int[] {b, b, b, features(), 1};
     }

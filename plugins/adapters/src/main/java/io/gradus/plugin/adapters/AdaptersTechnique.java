@@ -123,10 +123,16 @@ public final class AdaptersTechnique implements Tuner<AdaptersConfig> {
 
     @Override
     public AdaptersTuning apply(Model model, AdaptersConfig config) {
-        return insert(model, config, sites(model, config));
+        return apply(model, config, 0);
     }
 
-    private static AdaptersTuning insert(Model model, AdaptersConfig config, List<Site> sites) {
+    /** Inserts fresh adapters, their initial weights and dropout masks drawn from the job's {@code seed}. */
+    @Override
+    public AdaptersTuning apply(Model model, AdaptersConfig config, long seed) {
+        return insert(model, config, sites(model, config), seed);
+    }
+
+    private static AdaptersTuning insert(Model model, AdaptersConfig config, List<Site> sites, long seed) {
         model.parameters().forEach(p -> p.setTrainable(false));
         SequencedMap<String, AdapterLayer> layers = new LinkedHashMap<>();
         int c = model.hiddenSize();
@@ -138,10 +144,10 @@ public final class AdaptersTechnique implements Tuner<AdaptersConfig> {
                 boolean weight = i % 2 == 0;
                 boolean down = i < 2;
                 parameters.add(new Parameter(names.get(i), shapes.get(i),
-                        weight ? initialWeight(config, names.get(i), shapes.get(i), down) : new float[shapes.get(i)[0]]));
+                        weight ? initialWeight(config, names.get(i), shapes.get(i), down, seed) : new float[shapes.get(i)[0]]));
             }
             AdapterLayer layer = new AdapterLayer(parameters.get(0), parameters.get(1), parameters.get(2),
-                    parameters.get(3), config.activation(), config.scalingFactor(), config.dropout(), site.prefix());
+                    parameters.get(3), config.activation(), config.scalingFactor(), config.dropout(), site.prefix(), seed);
             layer.parameters().forEach(p -> p.setTrainable(true));
             model.insert(site.layer(), site.point(), layer);
             layers.put(site.prefix(), layer);
@@ -150,13 +156,14 @@ public final class AdaptersTechnique implements Tuner<AdaptersConfig> {
     }
 
     /**
-     * A fresh weight as {@code initWeights} says, seeded by the tensor's name (and
-     * {@code initWeightsSeed}), so the same model and configuration start from the same adapter:
+     * A fresh weight as {@code initWeights} says, seeded by the job's seed, the tensor's name (and
+     * {@code initWeightsSeed}), so the same seed, model and configuration start from the same adapter:
      * mam_adapter, the down-projection U(−1/√C, 1/√C) (PyTorch's Kaiming-uniform with a = √5) and the
      * up-projection zero; bert, N(0, 0.02²); houlsby, N(0, 0.01²) redrawn outside ±0.02.
      */
-    private static float[] initialWeight(AdaptersConfig config, String name, int[] shape, boolean down) {
-        Random random = new Random(name.hashCode() * 31L + (config.initWeightsSeed() == null ? 0 : config.initWeightsSeed()));
+    private static float[] initialWeight(AdaptersConfig config, String name, int[] shape, boolean down, long seed) {
+        Random random = new Random(name.hashCode() * 31L + (config.initWeightsSeed() == null ? 0 : config.initWeightsSeed())
+                + seed * 0x9E3779B97F4A7C15L);
         float[] values = new float[shape[0] * shape[1]];
         switch (config.initWeights()) {
             case "mam_adapter" -> {
@@ -224,7 +231,7 @@ public final class AdaptersTechnique implements Tuner<AdaptersConfig> {
                         + config.outputAdapter() + ", leaveOut " + config.leaveOut() + ")");
             }
         }
-        AdaptersTuning tuning = insert(model, config, sites);
+        AdaptersTuning tuning = insert(model, config, sites, 0);
         for (AdapterLayer layer : tuning.layers().values()) {
             for (Parameter p : layer.parameters()) {
                 System.arraycopy(found.get(p.name()).values(), 0, p.values(), 0, p.size());

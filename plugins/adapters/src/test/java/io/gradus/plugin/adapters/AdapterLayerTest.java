@@ -36,7 +36,7 @@ class AdapterLayerTest {
         AdapterLayer layer = new AdapterLayer(new Parameter("down.weight", new int[] {B, C}, gaussian(random, B * C, 0.4)),
                 new Parameter("down.bias", new int[] {B}, gaussian(random, B, 0.3)),
                 new Parameter("up.weight", new int[] {C, B}, gaussian(random, C * B, 0.4)),
-                new Parameter("up.bias", new int[] {C}, gaussian(random, C, 0.3)), activation, scaling, dropout, "adapter");
+                new Parameter("up.bias", new int[] {C}, gaussian(random, C, 0.3)), activation, scaling, dropout, "adapter", 0);
         layer.parameters().forEach(p -> p.setTrainable(true));
         return layer;
     }

@@ -1,0 +1,100 @@
+package io.gradus.jobs;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gradus.api.model.Model;
+import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.api.technique.TechniqueException;
+import io.gradus.api.technique.Tuner;
+import io.gradus.api.technique.Tuning;
+import io.gradus.core.io.SafetensorsFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Applies an adapter folder to a model. Its {@code adapter_config.json} says which technique it is,
+ * in one of two layouts:
+ * <ul>
+ *   <li>PEFT's: {@code peft_type} names the tuner (LORA → {@code lora}), the settings are the file's
+ *       fields, the weights are in {@code adapter_model.safetensors};
+ *   <li>the AdapterHub {@code adapters} library's: a {@code config} object holds the settings of a
+ *       bottleneck adapter (the {@code adapters} tuner) and {@code name} the adapter's name, the
+ *       weights are in {@code adapter.safetensors}.
+ * </ul>
+ * Settings in snake_case bind to the tuner's configuration record; settings Gradus has no field for
+ * (both libraries write many) are ignored.
+ */
+public final class Adapters {
+
+    private static final ObjectMapper SNAKE_CASE = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+            .build();
+
+    private Adapters() {}
+
+    /**
+     * @throws IOException naming the file, and the field or tensor, that is missing or wrong
+     */
+    @SuppressWarnings("unchecked")
+    public static Tuning apply(Model model, Path adapterDir, TechniqueCatalog catalog) throws IOException {
+        Path configFile = adapterDir.resolve("adapter_config.json");
+        if (!Files.isRegularFile(configFile)) {
+            throw new IOException(adapterDir + " is not an adapter folder: it has no adapter_config.json");
+        }
+        JsonNode config = SNAKE_CASE.readTree(configFile.toFile());
+        String tunerName;
+        JsonNode settings;
+        Path weights;
+        if (config.has("peft_type")) {
+            tunerName = config.path("peft_type").asText("").toLowerCase(Locale.ROOT);
+            settings = config;
+            weights = adapterDir.resolve("adapter_model.safetensors");
+        } else if (config.path("config").isObject()) {
+            tunerName = "adapters";
+            settings = ((ObjectNode) config.get("config").deepCopy()).put("adapter_name", config.path("name").asText(null));
+            weights = adapterDir.resolve("adapter.safetensors");
+            if (!Files.isRegularFile(weights) && Files.isRegularFile(adapterDir.resolve("pytorch_adapter.bin"))) {
+                throw new IOException(adapterDir.resolve("pytorch_adapter.bin") + " is a PyTorch pickle, which Gradus does "
+                        + "not read: save the adapter with save_adapter(..., use_safetensors=True) to get adapter.safetensors");
+            }
+        } else {
+            throw new IOException(configFile + " names no technique: it has neither PEFT's peft_type nor the adapters "
+                    + "library's config object");
+        }
+        if (!Files.isRegularFile(weights)) {
+            throw new IOException(adapterDir + " has no " + weights.getFileName() + " beside its adapter_config.json");
+        }
+        Tuner<Object> tuner = (Tuner<Object>) catalog.tuner(tunerName, null)
+                .orElseThrow(() -> new IOException(configFile + " needs the tuner '" + tunerName
+                        + "', which is not installed"))
+                .technique();
+        Object bound;
+        try {
+            bound = SNAKE_CASE.treeToValue(settings, tuner.configType());
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IOException(configFile + ": " + reason(e), e);
+        }
+        try {
+            return tuner.load(model, bound, new SafetensorsFiles().read(weights));
+        } catch (TechniqueException e) {
+            throw new IOException(weights + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What a configuration record said was wrong (the root cause), rather than the binder's wrapping of it. */
+    private static String reason(Exception e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root instanceof IllegalArgumentException && root != e ? root.getMessage() : e.getMessage();
+    }
+}
