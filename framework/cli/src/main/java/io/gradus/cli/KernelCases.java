@@ -100,6 +100,9 @@ public final class KernelCases {
             targets[i] = i % 7 == 0 ? -100 : random.nextInt(VOCAB);
         }
         float[] dLogits = new float[TOKENS * VOCAB];
+        float[] tokenLogProbs = new float[TOKENS];
+        float[] entropies = new float[TOKENS];
+        float[] dLogProbs = randoms(random, TOKENS, 1f);
 
         float[] norm = new float[TOKENS * DIM];
         float[] rstd = new float[TOKENS];
@@ -183,6 +186,12 @@ public final class KernelCases {
                         kb -> { doubleQuant.dequantize(kb, dequantized); return new float[][] {dequantized}; }),
                 of("cross-entropy " + TOKENS + "x" + VOCAB, 0, 2.0 * TOKENS * VOCAB * f,
                         kb -> new float[][] {{(float) kb.crossEntropy(logits, TOKENS, VOCAB, targets, dLogits, 1f / TOKENS)}, dLogits}),
+                of("token log-probs " + TOKENS + "x" + VOCAB, 0, 2.0 * TOKENS * VOCAB * f,
+                        kb -> { kb.tokenLogProbs(logits, TOKENS, VOCAB, targets, tokenLogProbs, entropies);
+                                return new float[][] {tokenLogProbs, entropies}; }),
+                of("token log-probs backward " + TOKENS + "x" + VOCAB, 0, 2.0 * TOKENS * VOCAB * f,
+                        kb -> { kb.tokenLogProbsBackward(dLogits, logits, TOKENS, VOCAB, targets, dLogProbs);
+                                return new float[][] {dLogits}; }),
                 of("rmsnorm forward " + TOKENS + "x" + DIM, 0, 2.0 * TOKENS * DIM * f,
                         kb -> { kb.rmsNormForward(norm, rstd, x, gain, TOKENS, DIM, 1e-5f); return new float[][] {norm, rstd}; }),
                 inPlace("rmsnorm fwd+bwd " + TOKENS + "x" + DIM, 0, 6.0 * TOKENS * DIM * f, new float[][] {dx, dGain},

@@ -88,6 +88,22 @@ public final class CpuKernelBackend implements KernelBackend {
     }
 
     @Override
+    public void tokenLogProbs(float[] logits, int rows, int vocab, int[] targets, float[] logProbs, float[] entropies) {
+        KernelArguments.tokenLogProbs(logits, rows, vocab, targets, logProbs, entropies);
+        parallel(rows, vocab, (from, to) -> VectorElementwise.tokenLogProbsRows(logits, vocab, targets, logProbs, entropies,
+                from, to));
+    }
+
+    @Override
+    public void tokenLogProbsBackward(float[] dLogits, float[] logits, int rows, int vocab, int[] targets,
+            float[] dLogProbs) {
+        KernelArguments.tokenLogProbs(logits, rows, vocab, targets, dLogProbs, null);
+        KernelArguments.crossEntropy(logits, rows, vocab, targets, dLogits);
+        parallel(rows, vocab, (from, to) -> VectorElementwise.tokenLogProbsBackwardRows(dLogits, logits, vocab, targets,
+                dLogProbs, from, to));
+    }
+
+    @Override
     public void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
         long work = (long) n * k;
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {

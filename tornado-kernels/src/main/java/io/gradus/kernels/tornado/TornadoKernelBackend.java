@@ -10,6 +10,7 @@ import io.gradus.kernels.reference.ActivationKernels;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
+import io.gradus.kernels.reference.LossKernels;
 import io.gradus.kernels.reference.MatmulKernels;
 import io.gradus.kernels.reference.Nf4Kernels;
 import io.gradus.kernels.reference.NormKernels;
@@ -225,6 +226,28 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
             total += loss;
         }
         return total;
+    }
+
+    @Override
+    public synchronized void tokenLogProbs(float[] logits, int rows, int vocab, int[] targets, float[] logProbs,
+            float[] entropies) {
+        KernelArguments.tokenLogProbs(logits, rows, vocab, targets, logProbs, entropies);
+        // A device kernel takes no null array: without entropies, they go to a scratch array that stays here.
+        float[] entropy = entropies != null ? entropies : floats(logProbs, "entropies", rows);
+        run("tokenLogProbs", arrays(logits, targets), arrays(logProbs, entropy),
+                arrays(logits, vocab, targets, logProbs, entropy, rows),
+                g -> g.task("t", LossKernels::tokenLogProbsRows, logits, vocab, targets, logProbs, entropy, 0, rows));
+    }
+
+    @Override
+    public synchronized void tokenLogProbsBackward(float[] dLogits, float[] logits, int rows, int vocab, int[] targets,
+            float[] dLogProbs) {
+        KernelArguments.tokenLogProbs(logits, rows, vocab, targets, dLogProbs, null);
+        KernelArguments.crossEntropy(logits, rows, vocab, targets, dLogits);
+        run("tokenLogProbsBackward", arrays(logits, targets, dLogProbs), arrays(dLogits),
+                arrays(dLogits, logits, vocab, targets, dLogProbs, rows),
+                g -> g.task("t", LossKernels::tokenLogProbsBackwardRows, dLogits, logits, vocab, targets, dLogProbs, 0,
+                        rows));
     }
 
     @Override

@@ -36,6 +36,28 @@ public interface KernelBackend {
     double crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] dLogits, float gradScale);
 
     /**
+     * Log-probabilities of target tokens, per row: {@code logProbs[r] = x[target] − logZ} with
+     * logZ = log Σ_j e^(x_j) over the row's logits x, and, when {@code entropies} is not null, the
+     * entropy of the row's distribution {@code entropies[r] = logZ − Σ_j p_j·x_j} (PPO's logs). Rows
+     * whose target is negative (ignored) get 0 in both. The per-token quantity of DPO's and PPO's
+     * sequence log-probabilities; nothing V-wide is written.
+     *
+     * @param logits rows*vocab inputs
+     * @param targets rows target ids, negative for ignored rows
+     * @param logProbs rows outputs, overwritten
+     * @param entropies rows outputs, overwritten, or {@code null} to skip them
+     */
+    void tokenLogProbs(float[] logits, int rows, int vocab, int[] targets, float[] logProbs, float[] entropies);
+
+    /**
+     * Backward of {@link #tokenLogProbs}' log-probabilities: given {@code dLogProbs[r]}, the gradient
+     * of the loss with respect to row r's log-probability,
+     * {@code dLogits[r] = dLogProbs[r] · (onehot(target) − softmax(x_r))}; rows whose target is
+     * negative get zeros. Overwrites {@code dLogits}.
+     */
+    void tokenLogProbsBackward(float[] dLogits, float[] logits, int rows, int vocab, int[] targets, float[] dLogProbs);
+
+    /**
      * {@code C[m,n] = op(A)·op(B)}, or {@code C += op(A)·op(B)} when {@code accumulate}.
      *
      * @see MatmulLayout for the shapes of A and B in each layout

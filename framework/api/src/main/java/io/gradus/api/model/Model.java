@@ -118,6 +118,16 @@ public interface Model {
         return linears().values().stream().flatMap(l -> l.quantizedWeights().stream()).toList();
     }
 
+    /**
+     * The output head of a sequence classifier (a reward model: transformers'
+     * {@code LlamaForSequenceClassification}), or empty for a causal language model. Its weight is
+     * one of {@link #parameters()}: a tuner decides whether it trains (PEFT trains it in full, as a
+     * module to save).
+     */
+    default java.util.Optional<ScoreHead> scoreHead() {
+        return java.util.Optional.empty();
+    }
+
     /** Total number of scalars over all parameters, quantized weights included. */
     default long parameterCount() {
         return parameters().stream().mapToLong(Parameter::size).sum()
