@@ -7,14 +7,26 @@ import java.util.List;
 
 /**
  * What a forward pass through the decoder layers writes, kept between calls while the shape stays.
- * In training every layer has its own activations, which the backward pass reads, and the backward
- * pass's work buffers are here too: every step hands the kernels the same arrays (a device backend
- * then reuses its compiled plans and buffers) and allocates nothing. In inference (generation) one
- * layer's worth serves every layer in turn, and the attention matrix is not kept.
+ * Three kinds ({@link Kind}): in training every layer has its own activations, which the backward
+ * pass reads, and the backward pass's work buffers are here too: every step hands the kernels the
+ * same arrays (a device backend then reuses its compiled plans and buffers) and allocates nothing. A
+ * no-grad pass over a batch has one layer's worth, which serves every layer in turn, and the final
+ * norm's output; in decoding (generation) one layer's worth serves every layer, and the attention
+ * matrix is not kept.
  *
  * <p>Shape legend as in {@link LlamaEngine}: N = B·T rows, C hidden, H/KV heads, D head size, F MLP.
  */
 final class Activations {
+
+    /** What a pass keeps. */
+    enum Kind {
+        /** Every layer's activations and the backward pass's buffers. */
+        TRAINING,
+        /** One layer's activations, reused by every layer, and the final hidden states: a no-grad pass over a batch. */
+        NO_GRAD,
+        /** One layer's activations without the attention matrix: generation, against a key/value cache. */
+        DECODE
+    }
 
     /** Everything one layer's backward pass reads, for the last forward pass. */
     static final class Layer {
@@ -24,7 +36,7 @@ final class Activations {
         final float[] q;         // after RoPE   [N, H·D]
         final float[] k;         // after RoPE   [N, KV·D]
         final float[] v;         //              [N, KV·D]
-        final float[] att;       // softmax      [B, H, T, T], training only
+        final float[] att;       // softmax      [B, H, T, T], not in decoding
         final float[] attOut;    //              [N, H·D]
         final float[] mid;       // a = x + h    [N, C]
         final float[] norm2;     // rms2(a')     [N, C]
@@ -34,7 +46,7 @@ final class Activations {
         final float[] hidden;    // silu(g)⊙u    [N, F]
         private final Point[] points = new Point[InsertionPoint.values().length];
 
-        Layer(int b, int t, LlamaConfig c, boolean training) {
+        Layer(int b, int t, LlamaConfig c, boolean keepsAttention) {
             int n = b * t;
             input = new float[n * c.hiddenSize()];
             norm1 = new float[n * c.hiddenSize()];
@@ -42,7 +54,7 @@ final class Activations {
             q = new float[n * c.numHeads() * c.headDim()];
             k = new float[n * c.numKvHeads() * c.headDim()];
             v = new float[n * c.numKvHeads() * c.headDim()];
-            att = training ? new float[b * c.numHeads() * t * t] : null;
+            att = keepsAttention ? new float[b * c.numHeads() * t * t] : null;
             attOut = new float[n * c.numHeads() * c.headDim()];
             mid = new float[n * c.hiddenSize()];
             norm2 = new float[n * c.hiddenSize()];
@@ -120,17 +132,18 @@ final class Activations {
     final int batch;
     final int seq;
     final int rows;
-    final boolean training;
+    final Kind kind;
     final int[] ids;
     private final Layer[] layers;
     final float[] last;      // x after the last layer  [N, C]
     final float[] ropeCos;   // angles of the rows' positions  [T, D/2]
     final float[] ropeSin;   //                         [T, D/2]
     final float[] projected; // a projection's output before the residual add, when nothing is inserted there  [N, C]
-    // Training only (null in inference): the head's activations and the backward pass's work buffers.
+    // Training and no-grad passes (null in decoding): the final norm; its output is the hidden states.
     final float[] normF;     // rmsF(x)                 [N, C]
     final float[] rstdF;     //                         [N]
-    final float[] logits;    //                         [N, V]
+    private float[] logits;  //                         [N, V], made when first asked for
+    // Training only (null otherwise): the backward pass's work buffers.
     final float[] dNormF;    //                         [N, C]
     final float[] dx;        // gradient of the residual stream            [N, C]
     final float[] dHidden;   //                         [N, F]
@@ -144,24 +157,25 @@ final class Activations {
     /** Gradients between the modules of a point, two [N, C] buffers used in turn; made when first needed. */
     private float[][] pointGradients;
 
-    private Activations(int b, int t, LlamaConfig c, boolean training) {
+    private Activations(int b, int t, LlamaConfig c, Kind kind) {
         this.batch = b;
         this.seq = t;
         this.rows = b * t;
-        this.training = training;
+        this.kind = kind;
+        boolean training = kind == Kind.TRAINING;
+        boolean head = kind != Kind.DECODE;
         int n = rows;
         ids = new int[n];
         layers = new Layer[training ? c.numLayers() : 1];
         for (int i = 0; i < layers.length; i++) {
-            layers[i] = new Layer(b, t, c, training);
+            layers[i] = new Layer(b, t, c, head);
         }
         last = new float[n * c.hiddenSize()];
         ropeCos = new float[t * c.headDim() / 2];
         ropeSin = new float[t * c.headDim() / 2];
         projected = new float[n * c.hiddenSize()];
-        normF = training ? new float[n * c.hiddenSize()] : null;
-        rstdF = training ? new float[n] : null;
-        logits = training ? new float[n * c.vocabSize()] : null;
+        normF = head ? new float[n * c.hiddenSize()] : null;
+        rstdF = head ? new float[n] : null;
         dNormF = training ? new float[n * c.hiddenSize()] : null;
         dx = training ? new float[n * c.hiddenSize()] : null;
         dHidden = training ? new float[n * c.intermediateSize()] : null;
@@ -174,21 +188,37 @@ final class Activations {
         dv = training ? new float[n * c.numKvHeads() * c.headDim()] : null;
     }
 
-    /** For a training step on a batch of b sequences of t tokens, with RoPE angles of positions 0..t−1. */
-    static Activations training(int b, int t, LlamaConfig c) {
-        Activations acts = new Activations(b, t, c, true);
+    /**
+     * For a pass over a batch of b sequences of t tokens ({@link Kind#TRAINING} or
+     * {@link Kind#NO_GRAD}), with RoPE angles of positions 0..t−1.
+     */
+    static Activations batch(Kind kind, int b, int t, LlamaConfig c) {
+        Activations acts = new Activations(b, t, c, kind);
         Rope.tables(acts.ropeCos, acts.ropeSin, t, c.headDim(), c.ropeTheta());
         return acts;
     }
 
-    /** For a forward pass over {@code rows} positions of one sequence; the caller fills the RoPE angles. */
-    static Activations inference(int rows, LlamaConfig c) {
-        return new Activations(1, rows, c, false);
+    /** For decoding {@code rows} positions of one sequence; the caller fills the RoPE angles. */
+    static Activations decode(int rows, LlamaConfig c) {
+        return new Activations(1, rows, c, Kind.DECODE);
     }
 
-    /** Layer {@code l}'s activations (in inference, the one set every layer uses). */
+    /** Whether these activations serve a pass of {@code kind} over b sequences of t tokens. */
+    boolean fits(Kind kind, int b, int t) {
+        return this.kind == kind && batch == b && seq == t;
+    }
+
+    /** The logits buffer [N, V], made on first use: a reward model never needs one. */
+    float[] logits(int vocab) {
+        if (logits == null) {
+            logits = new float[rows * vocab];
+        }
+        return logits;
+    }
+
+    /** Layer {@code l}'s activations (outside training, the one set every layer uses). */
     Layer layer(int l) {
-        return layers[training ? l : 0];
+        return layers[kind == Kind.TRAINING ? l : 0];
     }
 
     /** Where the embeddings go: the first layer's input. */

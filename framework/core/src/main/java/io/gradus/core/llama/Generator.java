@@ -123,7 +123,7 @@ public final class Generator {
         int c = config.hiddenSize();
         int half = config.headDim() / 2;
         if (acts == null || acts.rows != n) {
-            acts = Activations.inference(n, config);
+            acts = Activations.decode(n, config);
         }
         // The rotary angles of positions length .. length + n − 1.
         System.arraycopy(ropeCos, length * half, acts.ropeCos, 0, n * half);
@@ -154,6 +154,11 @@ public final class Generator {
             kernels.attentionDecode(attRow, qRow, keyCache[l], valueCache[l], length + i + 1, h, kv, d);
             System.arraycopy(attRow, 0, a.attOut, i * h * d, h * d);
         }
+    }
+
+    /** The most positions (prompt and new tokens) this generator holds. */
+    public int capacity() {
+        return maxLength;
     }
 
     /** Positions held in the cache. */

@@ -11,6 +11,7 @@ import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.QuantizedLinear;
 import io.gradus.api.model.QuantizedWeight;
+import io.gradus.api.model.ScoreHead;
 import io.gradus.core.io.BitsAndBytesNf4;
 import io.gradus.core.io.SafeTensors;
 import io.gradus.core.io.WeightFiles;
@@ -34,7 +35,9 @@ import java.util.Set;
  * The parameters of a Llama model under their Hugging Face names, in checkpoint order.
  *
  * <p>Linear weights are stored [out, in] as in PyTorch, so a layer computes y = x·Wᵀ. With tied
- * embeddings {@code lm_head} is the embedding table itself (one parameter, one gradient).
+ * embeddings {@code lm_head} is the embedding table itself (one parameter, one gradient). A sequence
+ * classifier (transformers' {@code LlamaForSequenceClassification}, a reward model) has a score head
+ * {@code score.weight} [1, C] instead of {@code lm_head}.
  */
 public final class LlamaModel implements Model {
 
@@ -49,7 +52,12 @@ public final class LlamaModel implements Model {
     private final Parameter embedTokens;
     private final List<Layer> layers;
     private final Parameter finalNorm;
-    private final Parameter lmHead;
+    /** The language-modelling head; null once the model is a sequence classifier. */
+    private Parameter lmHead;
+    /** The sequence classifier's head, or null for a causal language model. */
+    private ScoreHead scoreHead;
+    /** The head settings of config.json: a new score head's initializer range and pad id. */
+    private final ClassifierConfig heads;
     private final SequencedMap<String, Linear> linears = new LinkedHashMap<>();
     /**
      * inserted[layer][point.ordinal()]: the modules inserted there, an immutable list replaced on
@@ -66,8 +74,9 @@ public final class LlamaModel implements Model {
         Linear linear(String module, int out, int in) throws IOException;
     }
 
-    private LlamaModel(LlamaConfig config, Weights weights) throws IOException {
+    private LlamaModel(LlamaConfig config, ClassifierConfig heads, Weights weights) throws IOException {
         this.config = config;
+        this.heads = heads;
         int c = config.hiddenSize();
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
@@ -90,8 +99,13 @@ public final class LlamaModel implements Model {
         this.layers = List.copyOf(list);
         this.inserted = emptyInsertions(config.numLayers());
         this.finalNorm = weights.parameter("model.norm.weight", c);
-        this.lmHead = config.tieWordEmbeddings() ? embedTokens
-                : weights.parameter("lm_head.weight", config.vocabSize(), c);
+        if (heads.classifier()) {
+            this.lmHead = null;
+            this.scoreHead = new ScoreHead(weights.parameter(ScoreHead.NAME, 1, c), heads.padTokenId());
+        } else {
+            this.lmHead = config.tieWordEmbeddings() ? embedTokens
+                    : weights.parameter("lm_head.weight", config.vocabSize(), c);
+        }
     }
 
     @SuppressWarnings("unchecked")
@@ -110,7 +124,7 @@ public final class LlamaModel implements Model {
     public static LlamaModel initialize(LlamaConfig config, long seed) {
         Random random = new Random(seed);
         Map<String, float[]> values = new LinkedHashMap<>();
-        for (var entry : expectedShapes(config).entrySet()) {
+        for (var entry : expectedShapes(config, false).entrySet()) {
             int size = Arrays.stream(entry.getValue()).reduce(1, (a, b) -> a * b);
             float[] data = new float[size];
             if (entry.getKey().endsWith("norm.weight")) {
@@ -134,14 +148,18 @@ public final class LlamaModel implements Model {
             }
         };
         try {
-            return new LlamaModel(config, initialized);
+            return new LlamaModel(config, ClassifierConfig.CAUSAL_LM, initialized);
         } catch (IOException e) {
             throw new UncheckedIOException(e); // cannot happen: nothing is read
         }
     }
 
-    /** Every tensor name of a checkpoint of this configuration with its shape, in checkpoint order. */
-    static Map<String, int[]> expectedShapes(LlamaConfig config) {
+    /**
+     * Every tensor name of a checkpoint of this configuration with its shape, in checkpoint order:
+     * a causal language model's, or a sequence classifier's ({@code score.weight} instead of
+     * {@code lm_head.weight}).
+     */
+    static Map<String, int[]> expectedShapes(LlamaConfig config, boolean classifier) {
         int c = config.hiddenSize();
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
@@ -161,7 +179,9 @@ public final class LlamaModel implements Model {
             shapes.put(p + "mlp.down_proj.weight", new int[] {c, f});
         }
         shapes.put("model.norm.weight", new int[] {c});
-        if (!config.tieWordEmbeddings()) {
+        if (classifier) {
+            shapes.put(ScoreHead.NAME, new int[] {1, c});
+        } else if (!config.tieWordEmbeddings()) {
             shapes.put("lm_head.weight", new int[] {config.vocabSize(), c});
         }
         return shapes;
@@ -171,6 +191,7 @@ public final class LlamaModel implements Model {
      * Loads a Hugging Face model folder: {@code config.json} and {@code model.safetensors} (or the
      * shards listed in {@code model.safetensors.index.json}), in F32, F16 or BF16; linear weights
      * stored in bitsandbytes' NF4 layout (with transformers' {@code quantization_config}) stay NF4.
+     * A {@code LlamaForSequenceClassification} folder (one label) loads with its score head.
      *
      * @throws IOException naming the file and tensor when something is missing or does not fit, or
      *     the folder is quantized by a method Gradus does not read
@@ -187,8 +208,9 @@ public final class LlamaModel implements Model {
     public static LlamaModel load(Path dir, LinearTransform transform) throws IOException {
         Path configFile = dir.resolve("config.json");
         LlamaConfig config = LlamaConfig.read(configFile);
+        ClassifierConfig heads = ClassifierConfig.read(configFile);
         boolean quantizedFolder = BitsAndBytesNf4.declaredIn(configFile);
-        Map<String, int[]> expected = expectedShapes(config);
+        Map<String, int[]> expected = expectedShapes(config, heads.classifier());
         try (WeightFiles files = WeightFiles.open(dir)) {
             Set<String> known = new HashSet<>(expected.keySet());
             for (String name : expected.keySet()) {
@@ -197,7 +219,8 @@ public final class LlamaModel implements Model {
                 }
             }
             for (String name : files.names()) {
-                if (name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
+                if (name.endsWith("rotary_emb.inv_freq")
+                        || ((config.tieWordEmbeddings() || heads.classifier()) && name.equals("lm_head.weight"))) {
                     continue; // derived from the config, not weights
                 }
                 if (!known.contains(name)) {
@@ -205,7 +228,7 @@ public final class LlamaModel implements Model {
                             + " for a Llama model with " + config.numLayers() + " layers");
                 }
             }
-            return new LlamaModel(config, new Weights() {
+            return new LlamaModel(config, heads, new Weights() {
                 @Override
                 public Parameter parameter(String name, int... shape) throws IOException {
                     if (!files.contains(name)) {
@@ -244,14 +267,15 @@ public final class LlamaModel implements Model {
      * Writes {@code config.json} and {@code model.safetensors} into {@code dir}: the base model's
      * tensors only, under their Hugging Face names (a tuner saves its own weights); float tensors in
      * F32, quantized linear weights in bitsandbytes' NF4 layout with transformers'
-     * {@code quantization_config}, so that transformers + bitsandbytes load the folder.
+     * {@code quantization_config}, so that transformers + bitsandbytes load the folder. A sequence
+     * classifier is written as transformers' {@code LlamaForSequenceClassification} with one label.
      */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
         var tensors = new LinkedHashMap<String, SafeTensors.Writable>();
         List<QuantizedWeight> quantized = new ArrayList<>();
         List<String> floatModules = new ArrayList<>();
-        for (String name : expectedShapes(config).keySet()) {
+        for (String name : expectedShapes(config, scoreHead != null).keySet()) {
             String moduleName = name.substring(0, name.lastIndexOf('.'));
             Linear module = linears.get(moduleName);
             if (module != null && !module.quantizedWeights().isEmpty()) {
@@ -267,6 +291,9 @@ public final class LlamaModel implements Model {
             tensors.put(p.name(), new SafeTensors.Tensor(p.shape(), p.values()));
         }
         ObjectNode json = config.toJson();
+        if (scoreHead != null) {
+            new ClassifierConfig(true, scoreHead.padTokenId(), heads.initializerRange()).writeClassifier(json);
+        }
         if (!quantized.isEmpty()) {
             boolean doubleQuant = quantized.getFirst().data() instanceof Nf4DoubleQuant;
             json.set("quantization_config", BitsAndBytesNf4.quantizationConfig(doubleQuant, floatModules));
@@ -299,8 +326,11 @@ public final class LlamaModel implements Model {
             }
         }
         all.add(finalNorm);
-        if (lmHead != embedTokens) {
+        if (lmHead != null && lmHead != embedTokens) {
             all.add(lmHead);
+        }
+        if (scoreHead != null) {
+            all.add(scoreHead.weight());
         }
         return all;
     }
@@ -375,8 +405,61 @@ public final class LlamaModel implements Model {
         return finalNorm;
     }
 
-    /** The output projection; the embedding table itself when embeddings are tied. */
+    /**
+     * The output projection; the embedding table itself when embeddings are tied.
+     *
+     * @throws IllegalStateException when the model is a sequence classifier, which has none
+     */
     public Parameter lmHead() {
+        if (lmHead == null) {
+            throw new IllegalStateException("the model is a sequence classifier (a reward model): it scores sequences "
+                    + "and has no language-modelling head to compute next-token logits with");
+        }
         return lmHead;
+    }
+
+    @Override
+    public java.util.Optional<ScoreHead> scoreHead() {
+        return java.util.Optional.ofNullable(scoreHead);
+    }
+
+    /**
+     * Turns this causal language model into a sequence classifier with one label (the start of a
+     * reward model), as transformers' {@code AutoModelForSequenceClassification.from_pretrained(...,
+     * num_labels=1)} does with a causal checkpoint: the language-modelling head goes, a score head
+     * {@code score.weight} [1, C] comes, drawn from normal(0, {@code initializer_range}) (transformers'
+     * {@code _init_weights} for a linear layer) with {@code seed}. The pad id is config.json's
+     * {@code pad_token_id}, or EOS without one (TRL's fallback). Call it before a tuner is applied.
+     *
+     * @throws IllegalStateException if the model already is a sequence classifier
+     */
+    public void toSequenceClassifier(long seed) {
+        if (scoreHead != null) {
+            throw new IllegalStateException("the model already is a sequence classifier");
+        }
+        Random random = new Random(seed);
+        float[] values = new float[config.hiddenSize()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) (heads.initializerRange() * random.nextGaussian());
+        }
+        setScoreHead(values);
+    }
+
+    /**
+     * Turns this causal language model into a sequence classifier whose score head has the given
+     * values [C] (an adapter in PEFT's layout brings the head's weights with it).
+     */
+    public void setScoreHead(float[] values) {
+        if (values.length != config.hiddenSize()) {
+            throw new IllegalArgumentException(ScoreHead.NAME + " needs " + config.hiddenSize() + " values, got "
+                    + values.length);
+        }
+        int pad = heads.padTokenId() >= 0 ? heads.padTokenId() : config.eosTokenId();
+        if (scoreHead != null) {
+            System.arraycopy(values, 0, scoreHead.weight().values(), 0, values.length);
+            return;
+        }
+        lmHead = null;
+        scoreHead = new ScoreHead(new Parameter(ScoreHead.NAME, new int[] {1, config.hiddenSize()}, values), pad);
     }
 }
