@@ -106,7 +106,7 @@ final class LoraSftDemo implements Demo {
             for (var record : heldOut) {
                 examples.add(sft.encode(config, record, text));
             }
-            double loss = Evaluation.loss(new LlamaEngine(model, kernels), kernels, examples, 128, 60).loss();
+            double loss = Evaluation.loss(new LlamaEngine(model, kernels), examples, 128, 60).loss();
             int stop = tokenizer.encodePlain(BpeTrainer.IM_END)[0];
             List<String> answers = new ArrayList<>();
             Generator generator = new Generator(model, kernels, 128);

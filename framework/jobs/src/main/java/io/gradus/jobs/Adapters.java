@@ -12,6 +12,7 @@ import io.gradus.api.technique.TechniqueException;
 import io.gradus.api.technique.Tuner;
 import io.gradus.api.technique.Tuning;
 import io.gradus.core.io.SafetensorsFiles;
+import io.gradus.core.llama.LlamaModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +29,9 @@ import java.util.Locale;
  *       weights are in {@code adapter.safetensors}.
  * </ul>
  * Settings in snake_case bind to the tuner's configuration record; settings Gradus has no field for
- * (both libraries write many) are ignored.
+ * (both libraries write many) are ignored. A PEFT adapter whose {@code task_type} is {@code SEQ_CLS}
+ * belongs to a sequence classifier (a reward model): a causal base model is turned into one first, and
+ * the adapter brings the score head (PEFT's {@code modules_to_save}).
  */
 public final class Adapters {
 
@@ -37,6 +40,9 @@ public final class Adapters {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
             .build();
+
+    /** PEFT's task type of a sequence classifier ({@code TaskType.SEQ_CLS}). */
+    public static final String SEQUENCE_CLASSIFICATION = "SEQ_CLS";
 
     private Adapters() {}
 
@@ -55,6 +61,14 @@ public final class Adapters {
         Path weights;
         if (config.has("peft_type")) {
             tunerName = config.path("peft_type").asText("").toLowerCase(Locale.ROOT);
+            if (SEQUENCE_CLASSIFICATION.equals(config.path("task_type").asText()) && model.scoreHead().isEmpty()) {
+                if (!(model instanceof LlamaModel llama)) {
+                    throw new IOException(configFile + ": a SEQ_CLS adapter needs a Llama model to become a sequence "
+                            + "classifier");
+                }
+                // The head's values come with the adapter's tensors.
+                llama.setScoreHead(new float[llama.config().hiddenSize()]);
+            }
             settings = config;
             weights = adapterDir.resolve("adapter_model.safetensors");
         } else if (config.path("config").isObject()) {

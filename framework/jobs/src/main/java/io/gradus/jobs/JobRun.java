@@ -3,7 +3,6 @@ package io.gradus.jobs;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.gradus.api.data.Example;
 import io.gradus.api.event.EventHub;
 import io.gradus.api.event.JobProgress;
 import io.gradus.api.job.JobException;
@@ -11,11 +10,13 @@ import io.gradus.api.job.JobSpec;
 import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.OutputHead;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.Technique;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueDescriptor;
+import io.gradus.api.technique.TechniqueException;
 import io.gradus.api.technique.TechniqueFamily;
 import io.gradus.api.technique.Tuner;
 import io.gradus.api.technique.Tuning;
@@ -23,11 +24,8 @@ import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.HfTokenizer;
-import io.gradus.core.train.BatchSource;
-import io.gradus.core.train.PackedTokens;
-import io.gradus.core.train.PaddedExamples;
 import io.gradus.core.train.Trainer;
-import java.io.BufferedReader;
+import io.gradus.core.train.TrainingContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -58,7 +56,8 @@ import java.util.stream.Collectors;
  *   OUTPUT/adapter/          what the tuner saves of its own (LoRA: PEFT's adapter layout)
  *   OUTPUT/checkpoint/       the latest checkpoint; resuming continues from it
  *   OUTPUT/metrics.jsonl     one JSON line per optimizer step (and one per steering change)
- *   OUTPUT/eval.jsonl        held-out loss at every checkpoint, when the job names data.eval
+ *   OUTPUT/eval.jsonl        held-out metrics at every checkpoint (the objective's; next-token loss by
+ *                            default), when the job names data.eval
  *   OUTPUT/job.json          the job as run (defaults filled in)
  *   OUTPUT/provenance.json   technique bundles and versions, base-model and data hashes, seed,
  *                            backend, every (re)start and every steering change
@@ -71,9 +70,6 @@ import java.util.stream.Collectors;
  * training is checked before the output folder is touched.
  */
 final class JobRun {
-
-    /** Windows of seqLen tokens the held-out loss is measured on (the same ones every time). */
-    private static final int EVAL_WINDOWS = 32;
 
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
@@ -212,36 +208,36 @@ final class JobRun {
             // The tuner's load transform (QLoRA: quantize) acts per module as it is read: peak memory
             // never holds the whole float model.
             LlamaModel model = LlamaModel.load(modelDir, tuner.loadTransform(tunerConfig));
+            fitHead(model, objective.outputHead(objectiveConfig), modelDir, say);
             Tuning tuning = tuner.apply(model, tunerConfig, spec.seed());
             say.message(String.format("model %s: %,d parameters, %,d trainable (%.2f%%) with %s %s", modelDir,
                     model.parameterCount(), tuning.trainableCount(), 100.0 * tuning.trainableCount() / model.parameterCount(),
                     techniques.tuner().descriptor().name(), techniques.tuner().descriptor().version()));
 
             var hyper = spec.hyper();
-            List<Example> examples;
-            List<Example> heldOut = List.of();
-            try (HfTokenizer tokenizer = HfTokenizer.load(modelDir)) {
-                TokenizerAdapter text = TokenizerAdapter.of(tokenizer, model.config(), modelDir);
-                examples = encode(trainFile, objective, objectiveConfig, text);
-                if (evalFile != null) {
-                    heldOut = encode(evalFile, objective, objectiveConfig, text);
-                    requireOneWindow(heldOut, hyper.seqLen(), evalFile);
-                }
+            // Rows are padded with the model's pad id (a score head reads past trailing ones), else EOS.
+            int padId = model.scoreHead().map(h -> h.padTokenId()).filter(id -> id >= 0)
+                    .orElse(Math.max(0, model.config().eosTokenId()));
+            JobData data;
+            try (HfTokenizer tokenizer = Files.isRegularFile(modelDir.resolve("tokenizer.json")) ? HfTokenizer.load(modelDir)
+                    : null) {
+                data = JobData.read(trainFile, evalFile, objective, objectiveConfig,
+                        TokenizerAdapter.of(tokenizer, model.config(), modelDir), hyper, padId, say::message);
             }
-            if (hyper.packing()) {
-                requireOneWindow(examples, hyper.seqLen(), trainFile);
-            }
-            BatchSource data = hyper.packing()
-                    ? PackedTokens.of(examples, hyper.batchSize(), hyper.seqLen())
-                    : new PaddedExamples(examples, hyper.batchSize(), hyper.seqLen(), Math.max(0, model.config().eosTokenId()));
-            say.message(String.format("data %s: %,d examples, %,d tokens (%s); %d steps of %d x %d tokens (x%d accumulation)",
-                    trainFile, examples.size(), examples.stream().mapToLong(e -> e.ids().length).sum(),
-                    hyper.packing() ? "packed" : "one per row", hyper.steps(), hyper.batchSize(), hyper.seqLen(),
-                    hyper.gradAccumulation()));
+            say.message("data " + trainFile + ": " + data.summary());
             say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
 
-            LlamaEngine engine = new LlamaEngine(model, context.kernels());
-            Trainer<Object> trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, objectiveConfig, data, hyper);
+            LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning));
+            TrainingContext session = new TrainingContext(spec.seed(), tuning.trainableParameters(),
+                    path -> frozenModel(path, options));
+            Trainer<Object> trainer;
+            try {
+                trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, session, objectiveConfig, data.train(),
+                        hyper);
+            } catch (TechniqueException e) {
+                throw new JobException(JobException.Reason.INVALID, "objective '" + spec.objective().name() + "': "
+                        + e.getMessage(), e);
+            }
             Path checkpoint = folder.resolve(OutputFolder.CHECKPOINT);
             Map<String, Object> provenance;
             if (previous != null) {
@@ -252,6 +248,7 @@ final class JobRun {
                 provenance = readProvenance(folder);
             } else {
                 provenance = newProvenance(techniques, modelDir, trainFile);
+                trainer.prepare(data.train().pass());
             }
             addRunEntry(provenance, techniques, trainer.step());
             JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(OutputFolder.JOB).toFile(), spec);
@@ -273,8 +270,6 @@ final class JobRun {
 
             listener.started(techniques.descriptors(), trainer.step(), hyper.steps());
             int checkpointEvery = Math.max(1, hyper.steps() / 10);
-            // Held-out loss at every checkpoint, on its own engine so the training activations stay put.
-            LlamaEngine evalEngine = new LlamaEngine(model, context.kernels());
             // Frozen weights do not change during the job: a device backend may keep them resident.
             List<float[]> frozen = model.parameters().stream().filter(p -> !p.trainable()).map(Parameter::values).toList();
             frozen.forEach(context.kernels()::retain);
@@ -309,12 +304,17 @@ final class JobRun {
                     writeLine(metrics, m);
                     if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
                         trainer.saveCheckpoint(checkpoint);
-                        if (!heldOut.isEmpty()) {
+                        if (!data.heldOut().isEmpty()) {
+                            // The objective's held-out metrics, on no-grad passes that leave training's buffers alone.
                             tuning.setTraining(false);
-                            var eval = Evaluation.loss(evalEngine, context.kernels(), heldOut, hyper.seqLen(), EVAL_WINDOWS);
+                            Map<String, Double> eval = trainer.evaluate(data.heldOut());
                             tuning.setTraining(true);
-                            writeLine(evals, Map.of("step", m.step(), "loss", eval.loss(), "targets", eval.targets()));
-                            say.message(String.format("held-out loss %.4f at step %d", eval.loss(), m.step()));
+                            Map<String, Object> line = new LinkedHashMap<>();
+                            line.put("step", m.step());
+                            line.putAll(new TreeMap<>(eval));
+                            writeLine(evals, line);
+                            say.message(String.format("held-out loss %.4f at step %d (%s)", eval.getOrDefault("loss", Double.NaN),
+                                    m.step(), describe(eval)));
                         }
                     }
                 }
@@ -414,43 +414,42 @@ final class JobRun {
         return value instanceof Number n ? n.doubleValue() : value;
     }
 
-    private static void requireOneWindow(List<Example> examples, int seqLen, Path file) {
-        long tokens = examples.stream().mapToLong(e -> e.ids().length).sum();
-        if (tokens < seqLen + 1L) {
-            throw new JobException(JobException.Reason.INVALID, file + " has " + tokens + " tokens, fewer than one window of "
-                    + (seqLen + 1) + " (hyper.seqLen + 1): add data or lower seqLen");
+    /**
+     * Gives the model the output head the objective trains: a causal LM becomes the start of a reward
+     * model (a fresh score head, seeded by the job); a sequence classifier cannot train as a language
+     * model.
+     */
+    private void fitHead(LlamaModel model, OutputHead head, Path modelDir, Listener say) {
+        if (head == OutputHead.SEQUENCE_SCORE && model.scoreHead().isEmpty()) {
+            model.toSequenceClassifier(spec.seed());
+            say.message("a new score head on " + modelDir + ": the model becomes a sequence classifier (a reward model)");
+        } else if (head == OutputHead.LANGUAGE_MODELLING && model.scoreHead().isPresent()) {
+            throw new JobException(JobException.Reason.INVALID, "model folder " + modelDir + " is a "
+                    + "LlamaForSequenceClassification (a reward model); objective '" + spec.objective().name()
+                    + "' trains a causal language model");
         }
     }
 
-    /** Reads the JSONL file through the objective; a bad line is an error naming file and line. */
-    private static List<Example> encode(Path file, Objective<Object> objective, Object config, TokenizerAdapter tokenizer)
-            throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new JobException(JobException.Reason.INVALID, "data file " + file + " does not exist");
+    /**
+     * Another model an objective names ({@link io.gradus.api.technique.SessionContext#frozenModel}):
+     * relative to the job file's folder, loaded with every parameter frozen, run on its own engine.
+     */
+    private io.gradus.api.model.ModelRunner frozenModel(String path, SubmitOptions options) {
+        Path folder = options.baseDir() == null ? Path.of(path) : Path.of(options.baseDir()).resolve(path);
+        try {
+            LlamaModel frozen = ModelFolders.load(folder.toAbsolutePath().normalize(), context.catalog());
+            frozen.parameters().forEach(p -> p.setTrainable(false));
+            return new LlamaEngine(frozen, context.kernels());
+        } catch (IOException | RuntimeException e) {
+            throw new TechniqueException("cannot load the model " + path + " (" + folder + "): " + e.getMessage(), e);
         }
-        List<Example> examples = new ArrayList<>();
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            int lineNumber = 0;
-            for (String line; (line = reader.readLine()) != null; ) {
-                lineNumber++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                try {
-                    Map<String, Object> record = JSON.readValue(line, new TypeReference<Map<String, Object>>() {});
-                    examples.add(objective.encode(config, record, tokenizer));
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new JobException(JobException.Reason.INVALID, file + ":" + lineNumber + ": not a JSON object ("
-                            + JobFiles.explain(e).replaceFirst("^line \\d+: ", "") + ")", e);
-                } catch (IllegalArgumentException | IllegalStateException e) {
-                    throw new JobException(JobException.Reason.INVALID, file + ":" + lineNumber + ": " + e.getMessage(), e);
-                }
-            }
-        }
-        if (examples.isEmpty()) {
-            throw new JobException(JobException.Reason.INVALID, "data file " + file + " has no records");
-        }
-        return examples;
+    }
+
+    /** Metrics other than the loss as "name value, ...", in name order. */
+    private static String describe(Map<String, Double> metrics) {
+        return new TreeMap<>(metrics).entrySet().stream().filter(e -> !e.getKey().equals("loss"))
+                .map(e -> e.getKey() + " " + String.format("%.4f", e.getValue()))
+                .collect(Collectors.joining(", "));
     }
 
     private static Object bind(Technique<?> technique, TechniqueRef ref, String role) {

@@ -16,4 +16,11 @@ public interface BatchSource {
 
     /** Moves to a position returned by {@link #position()}. */
     void seek(long position);
+
+    /**
+     * One pass over the data from its start, in batches as {@link #next()} makes them (the last one
+     * may be smaller): for an objective's preparation over the whole training set. Does not move
+     * {@link #position()}.
+     */
+    Iterable<TokenBatch> pass();
 }

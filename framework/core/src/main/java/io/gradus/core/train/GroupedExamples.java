@@ -85,6 +85,7 @@ public final class GroupedExamples implements BatchSource {
      * one may hold fewer): for held-out evaluation and an objective's preparation. Does not move
      * {@link #position()}.
      */
+    @Override
     public Iterable<TokenBatch> pass() {
         return () -> new Iterator<>() {
             private int at;
