@@ -45,18 +45,20 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
+     * @param vocabSize the model's vocabulary: every token id must lie below it
      * @param padId the id that fills rows after their sequence (the model's pad id, or EOS)
      * @param say where messages for the job's log go
      */
     static JobData read(Path trainFile, Path evalFile, Objective<Object> objective, Object config, TextTokenizer tokenizer,
-            Hyperparameters hyper, int padId, Consumer<String> say) throws IOException {
+            Hyperparameters hyper, int vocabSize, int padId, Consumer<String> say) throws IOException {
+        Encoding encoding = new Encoding(objective, config, tokenizer, vocabSize);
         if (objective.batching(config) == Batching.GROUPS) {
-            Groups train = groups(trainFile, objective, config, tokenizer, hyper.seqLen(), say);
+            Groups train = groups(trainFile, encoding, hyper.seqLen(), say);
             GroupedExamples source = new GroupedExamples(train.groups(), train.indices(), hyper.batchSize(), hyper.seqLen(),
                     padId);
             List<TokenBatch> heldOut = new ArrayList<>();
             if (evalFile != null) {
-                Groups eval = groups(evalFile, objective, config, tokenizer, hyper.seqLen(), say);
+                Groups eval = groups(evalFile, encoding, hyper.seqLen(), say);
                 int kept = Math.min(EVAL_GROUPS, eval.groups().size());
                 new GroupedExamples(eval.groups().subList(0, kept), java.util.Arrays.copyOf(eval.indices(), kept),
                         hyper.batchSize(), hyper.seqLen(), padId).pass().forEach(heldOut::add);
@@ -66,10 +68,10 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
                     train.groups().getFirst().sequences().size(), train.tokens(), hyper.steps(), hyper.batchSize(),
                     hyper.batchSize() * train.groups().getFirst().sequences().size(), hyper.seqLen(), hyper.gradAccumulation()));
         }
-        List<Example> examples = examples(trainFile, objective, config, tokenizer);
+        List<Example> examples = examples(trainFile, encoding);
         List<TokenBatch> heldOut = List.of();
         if (evalFile != null) {
-            List<Example> eval = examples(evalFile, objective, config, tokenizer);
+            List<Example> eval = examples(evalFile, encoding);
             requireOneWindow(eval, hyper.seqLen(), evalFile);
             heldOut = Evaluation.windows(eval, hyper.seqLen(), EVAL_WINDOWS);
         }
@@ -119,10 +121,33 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
         }
     }
 
-    private static List<Example> examples(Path file, Objective<Object> objective, Object config, TextTokenizer tokenizer)
-            throws IOException {
+    /** The objective's encoding of records, with token ids checked against the model's vocabulary. */
+    private record Encoding(Objective<Object> objective, Object config, TextTokenizer tokenizer, int vocabSize) {
+
+        Example example(Map<String, Object> record) {
+            return checked(objective.encode(config, record, tokenizer));
+        }
+
+        SequenceGroup group(Map<String, Object> record) {
+            SequenceGroup group = encoding.group(record);
+            group.sequences().forEach(this::checked);
+            return group;
+        }
+
+        private Example checked(Example example) {
+            for (int id : example.ids()) {
+                if (id < 0 || id >= vocabSize) {
+                    throw new IllegalArgumentException("token id " + id + " is outside the model's vocabulary of "
+                            + vocabSize);
+                }
+            }
+            return example;
+        }
+    }
+
+    private static List<Example> examples(Path file, Encoding encoding) throws IOException {
         List<Example> examples = new ArrayList<>();
-        records(file, (record, line) -> examples.add(objective.encode(config, record, tokenizer)));
+        records(file, (record, line) -> examples.add(encoding.example(record)));
         return examples;
     }
 
@@ -133,8 +158,7 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
      * Reads every record into a group; groups with a sequence longer than {@code seqLen} are left out
      * (TRL's {@code max_length} filter), counted in the log.
      */
-    private static Groups groups(Path file, Objective<Object> objective, Object config, TextTokenizer tokenizer,
-            int seqLen, Consumer<String> say) throws IOException {
+    private static Groups groups(Path file, Encoding encoding, int seqLen, Consumer<String> say) throws IOException {
         List<SequenceGroup> groups = new ArrayList<>();
         List<Integer> indices = new ArrayList<>();
         int[] records = {0};

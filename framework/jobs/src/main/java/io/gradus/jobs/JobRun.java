@@ -222,13 +222,14 @@ final class JobRun {
             try (HfTokenizer tokenizer = Files.isRegularFile(modelDir.resolve("tokenizer.json")) ? HfTokenizer.load(modelDir)
                     : null) {
                 data = JobData.read(trainFile, evalFile, objective, objectiveConfig,
-                        TokenizerAdapter.of(tokenizer, model.config(), modelDir), hyper, padId, say::message);
+                        TokenizerAdapter.of(tokenizer, model.config(), modelDir), hyper, model.config().vocabSize(), padId,
+                        say::message);
             }
             say.message("data " + trainFile + ": " + data.summary());
             say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
 
             LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning));
-            TrainingContext session = new TrainingContext(spec.seed(), tuning.trainableParameters(),
+            TrainingContext session = new TrainingContext(spec.seed(), engine, tuning.trainableParameters(),
                     path -> frozenModel(path, options));
             Trainer<Object> trainer;
             try {

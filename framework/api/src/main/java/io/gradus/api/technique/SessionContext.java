@@ -1,5 +1,6 @@
 package io.gradus.api.technique;
 
+import io.gradus.api.model.Model;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.WeightsSnapshot;
@@ -13,6 +14,9 @@ public interface SessionContext {
 
     /** The job's seed: derive every random choice from it (sampling seeds per iteration and prompt). */
     long seed();
+
+    /** The model the job trains, with its tuner applied: its parameters, hidden size and score head. */
+    Model model();
 
     /**
      * Registers a parameter the objective owns and trains beside the model's (PPO's value head): the

@@ -101,7 +101,7 @@ public final class Trainer<C> {
     /** A trainer for a stateless objective, outside a job (its session gets a context without other models). */
     public Trainer(ModelRunner runner, List<Parameter> trainable, Objective<C> objective, C config, BatchSource data,
             Hyperparameters hyper) {
-        this(runner, trainable, objective, new TrainingContext(0, trainable, null), config, data, hyper);
+        this(runner, trainable, objective, new TrainingContext(0, runner, trainable, null), config, data, hyper);
     }
 
     /** A trainer of {@code objective}'s session for this job, started with {@code context}. */

@@ -1,5 +1,6 @@
 package io.gradus.core.train;
 
+import io.gradus.api.model.Model;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.WeightsSnapshot;
@@ -19,18 +20,22 @@ import java.util.function.Function;
 public final class TrainingContext implements SessionContext {
 
     private final long seed;
+    private final ModelRunner runner;
     private final List<Parameter> modelTrainable;
     private final Function<String, ModelRunner> frozenModels;
     private final List<Parameter> registered = new ArrayList<>();
     private final List<WeightsSnapshot> snapshots = new ArrayList<>();
 
     /**
+     * @param runner runs the model the job trains
      * @param modelTrainable the model's trainable parameters (the tuning's): what a snapshot copies
      * @param frozenModels loads another model by the path an objective names, or null where there is
      *     no job to resolve paths against (a benchmark)
      */
-    public TrainingContext(long seed, List<Parameter> modelTrainable, Function<String, ModelRunner> frozenModels) {
+    public TrainingContext(long seed, ModelRunner runner, List<Parameter> modelTrainable,
+            Function<String, ModelRunner> frozenModels) {
         this.seed = seed;
+        this.runner = runner;
         this.modelTrainable = List.copyOf(modelTrainable);
         this.frozenModels = frozenModels;
     }
@@ -38,6 +43,11 @@ public final class TrainingContext implements SessionContext {
     @Override
     public long seed() {
         return seed;
+    }
+
+    @Override
+    public Model model() {
+        return runner.model();
     }
 
     @Override

@@ -188,8 +188,9 @@ class RolloutPhaseTest {
         for (int i = 0; i < corpus.length; i++) {
             corpus[i] = 1 + (i * 7) % 15;
         }
-        TrainingContext context = new TrainingContext(42, model.parameters(), null);
-        Trainer<Void> trainer = new Trainer<>(new LlamaEngine(model, KERNELS), model.parameters(), new Rollouts(), context,
+        LlamaEngine engine = new LlamaEngine(model, KERNELS);
+        TrainingContext context = new TrainingContext(42, engine, model.parameters(), null);
+        Trainer<Void> trainer = new Trainer<>(engine, model.parameters(), new Rollouts(), context,
                 null, new PackedTokens(corpus, 4, 16), hyper);
         return new Run(model, trainer, context, new ArrayList<>());
     }
