@@ -129,7 +129,7 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
         }
 
         SequenceGroup group(Map<String, Object> record) {
-            SequenceGroup group = encoding.group(record);
+            SequenceGroup group = objective.encodeGroup(config, record, tokenizer);
             group.sequences().forEach(this::checked);
             return group;
         }
@@ -165,7 +165,7 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
         int[] tooLong = {0};
         long[] tokens = {0};
         records(file, (record, line) -> {
-            SequenceGroup group = objective.encodeGroup(config, record, tokenizer);
+            SequenceGroup group = encoding.group(record);
             int index = records[0]++;
             if (group.sequences().stream().anyMatch(e -> e.ids().length > seqLen)) {
                 tooLong[0]++;
