@@ -19,6 +19,27 @@ public interface TextTokenizer {
     /** End-of-sequence token, or -1 if the model has none. */
     int eosId();
 
+    /** {@code tokens} after the BOS token, or as they are when the model has none. */
+    default int[] withBos(int[] tokens) {
+        if (bosId() < 0) {
+            return tokens;
+        }
+        int[] ids = new int[tokens.length + 1];
+        ids[0] = bosId();
+        System.arraycopy(tokens, 0, ids, 1, tokens.length);
+        return ids;
+    }
+
+    /** {@code tokens} followed by the EOS token, or as they are when the model has none. */
+    default int[] withEos(int[] tokens) {
+        if (eosId() < 0) {
+            return tokens;
+        }
+        int[] ids = java.util.Arrays.copyOf(tokens, tokens.length + 1);
+        ids[tokens.length] = eosId();
+        return ids;
+    }
+
     /**
      * The conversation rendered with the model's chat template; with {@code addGenerationPrompt} it
      * ends with the header of an assistant turn.
