@@ -129,6 +129,13 @@ def llama_logits(c, w, ids, linear=dense, residual=add_residual):
     `residual(layer, location, output, x)` each sub-layer's residual connection (location
     "mh_adapter" after attention, "output_adapter" after the MLP, as the adapters library names
     them)."""
+    head = w["model.embed_tokens.weight"] if c["tie_word_embeddings"] else w["lm_head.weight"]
+    return llama_hidden(c, w, ids, linear, residual) @ head.T
+
+
+def llama_hidden(c, w, ids, linear=dense, residual=add_residual):
+    """The final hidden states of LlamaModel (after the final norm): what LlamaForCausalLM's lm_head
+    and LlamaForSequenceClassification's score read."""
     hd = c["hidden_size"] // c["num_attention_heads"]
     nh, nkv = c["num_attention_heads"], c["num_key_value_heads"]
     b, t = ids.shape
@@ -152,9 +159,7 @@ def llama_logits(c, w, ids, linear=dense, residual=add_residual):
         n = rms_norm(x, w[p + "post_attention_layernorm.weight"], c["rms_norm_eps"])
         x = residual(i, "output_adapter", linear(w, p + "mlp.down_proj",
                      F.silu(linear(w, p + "mlp.gate_proj", n)) * linear(w, p + "mlp.up_proj", n)), x)
-    x = rms_norm(x, w["model.norm.weight"], c["rms_norm_eps"])
-    head = w["model.embed_tokens.weight"] if c["tie_word_embeddings"] else w["lm_head.weight"]
-    return x @ head.T
+    return rms_norm(x, w["model.norm.weight"], c["rms_norm_eps"])
 
 
 def main(out_dir):
