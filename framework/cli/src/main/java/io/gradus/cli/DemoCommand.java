@@ -28,12 +28,13 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Pre-train the built-in model (first time only), then show one technique on it, before and after:",
-            "lora (default: LoRA + SFT teaches it to define words). Writes DIR/summary.json."
+            "lora (default: LoRA + SFT teaches it to define words), reward (a reward model that prefers a word's",
+            "definition to a wrong or cut one). Writes DIR/summary.json."
         })
 final class DemoCommand implements Callable<Integer> {
 
     /** Every demo, by technique; the first is the default. */
-    private static final List<Demo> DEMOS = List.of(new LoraSftDemo());
+    private static final List<Demo> DEMOS = List.of(new LoraSftDemo(), new RewardDemo());
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

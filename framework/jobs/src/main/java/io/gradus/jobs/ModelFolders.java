@@ -56,13 +56,4 @@ public final class ModelFolders {
         }
         return loaded;
     }
-
-    /** The folder that holds the tokenizer of {@code folder}: the folder itself, or an adapter's base. */
-    public static Path tokenizerFolder(Path folder) throws IOException {
-        if (Files.isRegularFile(folder.resolve("config.json")) || !Files.isRegularFile(folder.resolve("adapter_config.json"))) {
-            return folder;
-        }
-        return folder.resolve(JSON.readTree(folder.resolve("adapter_config.json").toFile())
-                .path("base_model_name_or_path").asText(""));
-    }
 }

@@ -45,11 +45,6 @@ public final class PreferenceData {
 
     private PreferenceData() {}
 
-    /** Whether the record is a preference pair (any of TRL's chosen/rejected fields) rather than a single sequence. */
-    public static boolean isPair(Map<String, Object> record) {
-        return record.keySet().stream().anyMatch(k -> k.startsWith("chosen") || k.startsWith("rejected"));
-    }
-
     /**
      * The record as a pair (chosen, rejected).
      *

@@ -115,15 +115,13 @@ class PreferenceDataTest {
     }
 
     @Test
-    @DisplayName("single records to score: text, prompt + completion, messages, input ids; pairs are told apart")
+    @DisplayName("single records to score: text, prompt + completion, messages, input ids")
     void singles() {
         assertThat(shown(PreferenceData.single(Map.of("text", "ab"), CHARS))).isEqualTo("^[ab$]");
         assertThat(PreferenceData.single(Map.of("input_ids", List.of(4, 5)), null).ids()).containsExactly(4, 5);
         assertThat(shown(PreferenceData.single(Map.of("prompt", "Q", "completion", "A"), CHARS))).isEqualTo("^Q[A$]");
         assertThat(PreferenceData.single(Map.of("messages", List.of(Map.of("role", "user", "content", "x"))), CHARS).ids())
                 .containsExactly(1, '<' + 10, 'u' + 10, '>' + 10, 'x' + 10, '|' + 10);
-        assertThat(PreferenceData.isPair(Map.of("chosen_ids", List.of(1)))).isTrue();
-        assertThat(PreferenceData.isPair(Map.of("text", "x"))).isFalse();
         assertThatThrownBy(() -> PreferenceData.single(Map.of("question", "x"), CHARS)).hasMessageContaining("question");
     }
 

@@ -38,40 +38,12 @@ class RewardGoldenTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path GOLDEN = Path.of("src/test/resources/golden");
 
-    /** Pre-tokenized records need no tokenizer: any use of this one fails the test. */
-    static final io.gradus.api.data.TextTokenizer NO_TOKENIZER = new io.gradus.api.data.TextTokenizer() {
-        @Override
-        public int[] encode(String text) {
-            throw new AssertionError("pre-tokenized records are used as given");
-        }
-
-        @Override
-        public String decode(int[] ids) {
-            throw new AssertionError("not decoded");
-        }
-
-        @Override
-        public int bosId() {
-            return 1;
-        }
-
-        @Override
-        public int eosId() {
-            return 2;
-        }
-
-        @Override
-        public String renderChat(List<io.gradus.api.data.ChatMessage> messages, boolean addGenerationPrompt) {
-            throw new AssertionError("pre-tokenized records are used as given");
-        }
-    };
-
     /** The pairs of a JSONL file as one batch of whole pairs, padded with {@code pad}. */
     static TokenBatch batch(Path file, int seqLen, int pad) throws Exception {
         List<SequenceGroup> pairs = new ArrayList<>();
         for (String line : Files.readAllLines(file)) {
             pairs.add(PreferenceData.pair(JSON.readValue(line, new TypeReference<Map<String, Object>>() {}),
-                    NO_TOKENIZER));
+                    null /* pre-tokenized: no tokenizer */));
         }
         int[] indices = java.util.stream.IntStream.range(0, pairs.size()).toArray();
         return new GroupedExamples(pairs, indices, pairs.size(), seqLen, pad).next();
@@ -145,5 +117,16 @@ class RewardGoldenTest {
                 assertThat((double) analytic[i]).as("%s[%d]", name, i).isCloseTo(numeric, within(1e-3 + 0.02 * Math.abs(numeric)));
             }
         }
+    }
+
+    @Test
+    @DisplayName("a tuner that leaves the score head frozen is refused when the job starts, with the reason")
+    void refusesAFrozenHead() throws Exception {
+        LlamaModel model = LlamaModel.load(GOLDEN.resolve("classifier"));
+        model.parameters().forEach(p -> p.setTrainable(!p.name().equals(ScoreHead.NAME)));
+        LlamaEngine engine = new LlamaEngine(model, KERNELS);
+        var context = new io.gradus.core.train.TrainingContext(1, engine, model.parameters(), null);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new RewardTechnique().session(RewardConfig.defaults(), context))
+                .hasMessageContaining("leaves the score head (score.weight) frozen");
     }
 }

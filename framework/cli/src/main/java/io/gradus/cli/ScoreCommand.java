@@ -1,0 +1,108 @@
+package io.gradus.cli;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gradus.api.data.Example;
+import io.gradus.api.data.SequenceGroup;
+import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.technique.Objective;
+import io.gradus.core.llama.LlamaModel;
+import io.gradus.core.tokenizer.HfTokenizer;
+import io.gradus.jobs.SequenceScorer;
+import io.gradus.jobs.TokenizerAdapter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gradus score}: a reward model's scores of the records of a JSONL file. */
+@Command(
+        name = "score",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Score the records of a JSONL file with a reward model (a LlamaForSequenceClassification folder, or a base",
+            "model with a SEQ_CLS adapter): one JSON line per record, in order. A preference pair (TRL's chosen/rejected",
+            "fields, as text, messages or token ids) gives {\"chosen_score\": x, \"rejected_score\": y}; a single text,",
+            "prompt + completion, messages or input_ids record gives {\"score\": x}."
+        })
+final class ScoreCommand implements Callable<Integer> {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions options;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "JSONL records to score.")
+    Path data;
+
+    @Override
+    public Integer call() throws Exception {
+        Path modelDir = options.folder(spec.commandLine());
+        try (EmbeddedHost quiet = new EmbeddedHost()) {
+            LlamaModel model = LlamaModel.load(modelDir);
+            KernelBackend kernels = options.prepare(quiet, model);
+            SequenceScorer scorer = new SequenceScorer(model, kernels);
+            @SuppressWarnings("unchecked")
+            Objective<Object> reward = (Objective<Object>) quiet.host().catalog().objective("reward", null)
+                    .orElseThrow(() -> new IllegalStateException("the reward technique is not installed")).technique();
+            Object config = JSON.convertValue(Map.of(), reward.configType());
+            List<Integer> sequencesPerRecord = new ArrayList<>();
+            List<Example> sequences = new ArrayList<>();
+            try (HfTokenizer tokenizer = Files.isRegularFile(modelDir.resolve("tokenizer.json"))
+                    ? HfTokenizer.load(modelDir) : null) {
+                TokenizerAdapter text = TokenizerAdapter.of(tokenizer, model.config(), modelDir);
+                List<String> lines = Files.readAllLines(data, StandardCharsets.UTF_8);
+                for (int i = 0; i < lines.size(); i++) {
+                    if (lines.get(i).isBlank()) {
+                        continue;
+                    }
+                    try {
+                        Map<String, Object> record = JSON.readValue(lines.get(i), new TypeReference<>() {});
+                        // TRL's preference fields all start with chosen or rejected.
+                        if (record.keySet().stream().anyMatch(k -> k.startsWith("chosen") || k.startsWith("rejected"))) {
+                            SequenceGroup pair = reward.encodeGroup(config, record, text);
+                            sequences.addAll(pair.sequences());
+                            sequencesPerRecord.add(2);
+                        } else {
+                            sequences.add(reward.encode(config, record, text));
+                            sequencesPerRecord.add(1);
+                        }
+                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                        throw new IllegalArgumentException(data + ":" + (i + 1) + ": not a JSON object", e);
+                    } catch (IllegalArgumentException | IllegalStateException e) {
+                        throw new IllegalArgumentException(data + ":" + (i + 1) + ": " + e.getMessage(), e);
+                    }
+                }
+            }
+            float[] scores = scorer.scores(sequences);
+            PrintWriter out = spec.commandLine().getOut();
+            int at = 0;
+            for (int count : sequencesPerRecord) {
+                Map<String, Object> line = new LinkedHashMap<>();
+                if (count == 2) {
+                    line.put("chosen_score", scores[at]);
+                    line.put("rejected_score", scores[at + 1]);
+                } else {
+                    line.put("score", scores[at]);
+                }
+                at += count;
+                out.println(JSON.writeValueAsString(line));
+            }
+            out.flush();
+        }
+        return 0;
+    }
+}
