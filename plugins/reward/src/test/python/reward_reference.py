@@ -21,7 +21,8 @@ Two uses:
         OUT_DIR/sequences.jsonl and OUT_DIR/adapter-golden.json (their scores).
     reward_reference.py score MODEL_DIR ADAPTER_DIR|- DATA.jsonl
         prints one JSON line per record of DATA.jsonl, as `gradus score` does: {"score": x} for
-        {"input_ids"}, {"chosen_score", "rejected_score"} for {"chosen_input_ids", "rejected_input_ids"}.
+        {"input_ids"}, {"chosen_score", "rejected_score"} for {"prompt_input_ids" (optional),
+        "chosen_input_ids", "rejected_input_ids"}.
 
 Run with Debian's PyTorch: /usr/bin/python3 plugins/reward/src/test/python/reward_reference.py golden \
     plugins/reward/src/test/resources/golden
@@ -164,7 +165,9 @@ def score_records(model_dir, adapter_dir, records):
             if "input_ids" in record:
                 results.append({"score": scores(c, w, torch.tensor([record["input_ids"]]), pad, linear).item()})
             else:
-                pair = scores(c, w, padded([record["chosen_input_ids"], record["rejected_input_ids"]], pad), pad, linear)
+                prompt = record.get("prompt_input_ids", [])
+                pair = scores(c, w, padded([prompt + record["chosen_input_ids"], prompt + record["rejected_input_ids"]], pad),
+                              pad, linear)
                 results.append({"chosen_score": pair[0].item(), "rejected_score": pair[1].item()})
     return results
 

@@ -171,7 +171,7 @@ class RewardModelTest {
         writeJob("{name: full}", "out", 2);
         String good = Files.readAllLines(dir.resolve("train.jsonl")).getFirst();
         List<String[]> cases = List.of(
-                new String[] {"{\"prompt\": \"x\", \"chosen\": \"a b\", \"rejected\": \"a b\"}", "are identical"},
+                new String[] {"{\"chosen_input_ids\": [4, 5, 2], \"rejected_input_ids\": [4, 5, 2]}", "are identical"},
                 new String[] {"{\"chosen_input_ids\": [], \"rejected_input_ids\": [4, 2]}", "\"chosen_input_ids\" is empty"},
                 new String[] {"{\"prompt_input_ids\": [1], \"chosen_input_ids\": [4, 2]}", "\"rejected_input_ids\" is missing"},
                 new String[] {"{\"prompt\": \"x\", \"chosen\": \"a\"}", "\"rejected\" is missing"});

@@ -36,6 +36,8 @@ final class RewardDemo implements Demo {
     /** Held-out pairs measured before and after (the job's own held-out metrics take the first 256). */
     private static final int MEASURED = 1000;
     private static final long SEED = 42;
+    /** Tokens per row in training; longer pairs are left out there and here alike. */
+    private static final int SEQ_LEN = 64;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Override
@@ -64,7 +66,7 @@ final class RewardDemo implements Demo {
         Measure before = measure(start, context.baseModel(), measured, context.kernels(), catalog);
 
         terminal.printf("== reward model on %,d preference pairs about words ==%n", pairs.train().size());
-        Hyperparameters hyper = new Hyperparameters(context.steps(400), 16, 64, 1, 2e-4, 20, "cosine", 0.0, null, null, null,
+        Hyperparameters hyper = new Hyperparameters(context.steps(400), 16, SEQ_LEN, 1, 2e-4, 20, "cosine", 0.0, null, null, null,
                 1.0, null);
         JobSpec job = new JobSpec("demo-reward", context.baseModel().toString(), new TechniqueRef("full", null, Map.of()),
                 new TechniqueRef("reward", null, Map.of()),
@@ -80,7 +82,7 @@ final class RewardDemo implements Demo {
 
         terminal.println("== before and after, on held-out pairs (synsets no training saw) ==");
         terminal.printf("held-out pairwise accuracy: %.3f before, %.3f after training (%d pairs; chance is 0.5)%n",
-                before.accuracy, after.accuracy, measured.size());
+                before.accuracy, after.accuracy, after.pairs);
         terminal.printf("  against another word's definition: %.3f before, %.3f after%n", before.againstOther,
                 after.againstOther);
         terminal.printf("  against a cut definition:          %.3f before, %.3f after%n", before.againstCut, after.againstCut);
@@ -91,11 +93,11 @@ final class RewardDemo implements Demo {
                         "heldout_accuracy_other_definition", after.againstOther,
                         "heldout_accuracy_cut_definition", after.againstCut),
                 Map.of("reward_model", run.result(), "job_output", run.output(), "steps", run.step(),
-                        "train_pairs", pairs.train().size(), "heldout_pairs_measured", measured.size()));
+                        "train_pairs", pairs.train().size(), "heldout_pairs_measured", after.pairs));
     }
 
-    /** Pairwise accuracy (overall, and by kind of rejected definition) and mean margin. */
-    private record Measure(double accuracy, double againstOther, double againstCut, double margin) {}
+    /** Pairwise accuracy (overall, and by kind of rejected definition) and mean margin over {@code pairs} pairs. */
+    private record Measure(double accuracy, double againstOther, double againstCut, double margin, int pairs) {}
 
     @SuppressWarnings("unchecked")
     private static Measure measure(LlamaModel model, Path base, List<Map<String, Object>> records, KernelBackend kernels,
@@ -103,24 +105,30 @@ final class RewardDemo implements Demo {
         Objective<Object> reward = (Objective<Object>) catalog.objective("reward", null).orElseThrow().technique();
         Object config = JSON.convertValue(Map.of(), reward.configType());
         List<Example> sequences = new ArrayList<>();
+        List<Map<String, Object>> kept = new ArrayList<>();
         try (HfTokenizer tokenizer = HfTokenizer.load(base)) {
             TokenizerAdapter text = TokenizerAdapter.of(tokenizer, model.config(), base);
             for (var record : records) {
-                sequences.addAll(reward.encodeGroup(config, record, text).sequences());
+                List<Example> pair = reward.encodeGroup(config, record, text).sequences();
+                if (pair.stream().allMatch(e -> e.ids().length <= SEQ_LEN)) {
+                    sequences.addAll(pair);
+                    kept.add(record);
+                }
             }
         }
         float[] scores = new SequenceScorer(model, kernels).scores(sequences);
         int[] right = new int[2];
         int[] count = new int[2];
         double margin = 0;
-        for (int p = 0; p < records.size(); p++) {
+        for (int p = 0; p < kept.size(); p++) {
             // A cut definition is a prefix of the chosen one.
-            int kind = ((String) records.get(p).get("chosen")).startsWith((String) records.get(p).get("rejected")) ? 1 : 0;
+            int kind = ((String) kept.get(p).get("chosen")).startsWith((String) kept.get(p).get("rejected")) ? 1 : 0;
             count[kind]++;
             right[kind] += scores[2 * p] > scores[2 * p + 1] ? 1 : 0;
             margin += scores[2 * p] - scores[2 * p + 1];
         }
-        return new Measure((double) (right[0] + right[1]) / records.size(), (double) right[0] / Math.max(1, count[0]),
-                (double) right[1] / Math.max(1, count[1]), margin / records.size());
+        int pairs = Math.max(1, kept.size());
+        return new Measure((double) (right[0] + right[1]) / pairs, (double) right[0] / Math.max(1, count[0]),
+                (double) right[1] / Math.max(1, count[1]), margin / pairs, kept.size());
     }
 }

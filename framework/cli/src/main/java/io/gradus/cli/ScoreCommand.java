@@ -3,7 +3,6 @@ package io.gradus.cli;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradus.api.data.Example;
-import io.gradus.api.data.SequenceGroup;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.technique.Objective;
 import io.gradus.core.llama.LlamaModel;
@@ -72,14 +71,18 @@ final class ScoreCommand implements Callable<Integer> {
                     try {
                         Map<String, Object> record = JSON.readValue(lines.get(i), new TypeReference<>() {});
                         // TRL's preference fields all start with chosen or rejected.
-                        if (record.keySet().stream().anyMatch(k -> k.startsWith("chosen") || k.startsWith("rejected"))) {
-                            SequenceGroup pair = reward.encodeGroup(config, record, text);
-                            sequences.addAll(pair.sequences());
-                            sequencesPerRecord.add(2);
-                        } else {
-                            sequences.add(reward.encode(config, record, text));
-                            sequencesPerRecord.add(1);
+                        List<Example> encoded = record.keySet().stream()
+                                .anyMatch(k -> k.startsWith("chosen") || k.startsWith("rejected"))
+                                ? reward.encodeGroup(config, record, text).sequences()
+                                : List.of(reward.encode(config, record, text));
+                        for (Example e : encoded) {
+                            if (e.ids().length > model.config().maxPositions()) {
+                                throw new IllegalArgumentException("a sequence of " + e.ids().length
+                                        + " tokens is longer than the model's " + model.config().maxPositions() + " positions");
+                            }
                         }
+                        sequences.addAll(encoded);
+                        sequencesPerRecord.add(encoded.size());
                     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                         throw new IllegalArgumentException(data + ":" + (i + 1) + ": not a JSON object", e);
                     } catch (IllegalArgumentException | IllegalStateException e) {
