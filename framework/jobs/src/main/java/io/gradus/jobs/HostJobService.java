@@ -46,6 +46,8 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
 
     /** How long a job that rewires waits for the updated bundle to come back. */
     private static final Duration REWIRE_WAIT = Duration.ofSeconds(60);
+    /** How long a tuner's apply may take by default ({@code -Dgradus.jobs.apply.timeout}, seconds). */
+    static final Duration DEFAULT_APPLY_TIMEOUT = Duration.ofMinutes(10);
     /** How often a running job's record is written between state changes. */
     private static final Duration SAVE_EVERY = Duration.ofSeconds(10);
 
@@ -55,6 +57,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
     private final EventHub events;
     private final Supplier<KernelBackend> kernels;
     private final Path defaultModel;
+    private final Duration applyTimeout;
     private final Path workingDir;
     private final Path jobsDir;
     private final JobStore store;
@@ -70,6 +73,18 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
      */
     public HostJobService(Path jobsDir, TechniqueCatalog catalog, EventHub events, Supplier<KernelBackend> kernels,
             Path defaultModel, int concurrency) {
+        this(jobsDir, catalog, events, kernels, defaultModel, concurrency, applyTimeoutProperty());
+    }
+
+    /**
+     * @param applyTimeout how long a tuner's {@code apply} may take: a technique that does not return
+     *     by then fails its job (naming its bundle and version) and frees the job's worker
+     */
+    public HostJobService(Path jobsDir, TechniqueCatalog catalog, EventHub events, Supplier<KernelBackend> kernels,
+            Path defaultModel, int concurrency, Duration applyTimeout) {
+        if (!applyTimeout.isPositive()) {
+            throw new IllegalArgumentException("the apply timeout must be positive, was " + applyTimeout);
+        }
         if (concurrency < 1) {
             throw new IllegalArgumentException("job concurrency must be at least 1, was " + concurrency);
         }
@@ -77,6 +92,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         this.events = events;
         this.kernels = kernels;
         this.defaultModel = defaultModel;
+        this.applyTimeout = applyTimeout;
         this.workingDir = Path.of("").toAbsolutePath();
         this.jobsDir = jobsDir;
         this.store = new JobStore(jobsDir);
@@ -312,7 +328,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             SubmitOptions options = submission.options();
             while (true) {
                 JobRun run = new JobRun(job.info.id(), submission.spec(), options,
-                        new JobRun.Context(catalog, events, kernels.get(), defaultModel), new Reporter(job));
+                        new JobRun.Context(catalog, events, kernels.get(), defaultModel, applyTimeout), new Reporter(job));
                 synchronized (job) {
                     job.run = run;
                     if (job.stopAs != null) {
@@ -529,6 +545,19 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             throw new UncheckedIOException("cannot read " + file, e);
         }
         return lines;
+    }
+
+    /** {@code -Dgradus.jobs.apply.timeout} in seconds, else {@link #DEFAULT_APPLY_TIMEOUT}. */
+    private static Duration applyTimeoutProperty() {
+        String seconds = System.getProperty("gradus.jobs.apply.timeout");
+        if (seconds == null || seconds.isBlank()) {
+            return DEFAULT_APPLY_TIMEOUT;
+        }
+        try {
+            return Duration.ofMillis(Math.round(Double.parseDouble(seconds.strip()) * 1000));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("gradus.jobs.apply.timeout must be a number of seconds, was '" + seconds + "'");
+        }
     }
 
     private static long numeric(String id) {

@@ -39,6 +39,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -106,8 +107,13 @@ final class JobRun {
      */
     record Outcome(Ending ending, Path output, Path result, int steps, boolean alreadyFinished) {}
 
-    /** What a run needs from its host. */
-    record Context(TechniqueCatalog catalog, EventHub events, KernelBackend kernels, Path defaultModel) {}
+    /**
+     * What a run needs from its host.
+     *
+     * @param applyTimeout how long the tuner's {@code apply} may take before the job fails
+     */
+    record Context(TechniqueCatalog catalog, EventHub events, KernelBackend kernels, Path defaultModel,
+            Duration applyTimeout) {}
 
     private final String jobId;
     private final JobSpec spec;
@@ -176,9 +182,26 @@ final class JobRun {
         }
     }
 
-    @SuppressWarnings("unchecked")
+    /**
+     * Runs the job. What a technique's code throws fails the run with a message naming the
+     * technique, its bundle and version ({@link TechniqueFaults}).
+     */
     Outcome run() throws IOException {
         Techniques techniques = resolve(context.catalog(), spec);
+        TechniqueFaults faults = new TechniqueFaults(List.of(techniques.tuner(), techniques.objective()));
+        try {
+            return run(techniques, faults);
+        } catch (RuntimeException | Error e) {
+            var failure = faults.blame(e);
+            if (failure.isPresent()) {
+                throw failure.get();
+            }
+            throw e;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private Outcome run(Techniques techniques, TechniqueFaults faults) throws IOException {
         Tuner<Object> tuner = (Tuner<Object>) techniques.tuner().technique();
         Objective<Object> objective = (Objective<Object>) techniques.objective().technique();
         Object tunerConfig = bind(tuner, spec.tuner(), "tuner");
@@ -212,7 +235,8 @@ final class JobRun {
             // The tuner's load transform (QLoRA: quantize) acts per module as it is read: peak memory
             // never holds the whole float model.
             LlamaModel model = LlamaModel.load(modelDir, tuner.loadTransform(tunerConfig));
-            Tuning tuning = tuner.apply(model, tunerConfig, spec.seed());
+            Tuning tuning = faults.applyWithin(context.applyTimeout(), techniques.tuner().descriptor(),
+                    () -> tuner.apply(model, tunerConfig, spec.seed()));
             say.message(String.format("model %s: %,d parameters, %,d trainable (%.2f%%) with %s %s", modelDir,
                     model.parameterCount(), tuning.trainableCount(), 100.0 * tuning.trainableCount() / model.parameterCount(),
                     techniques.tuner().descriptor().name(), techniques.tuner().descriptor().version()));
@@ -458,13 +482,14 @@ final class JobRun {
     }
 
     private static JobException missing(TechniqueCatalog catalog, TechniqueFamily family, TechniqueRef ref) {
-        String available = catalog.techniques().stream()
-                .filter(t -> t.family() == family)
-                .map(t -> t.name() + " " + t.version())
+        List<TechniqueDescriptor> installed = catalog.techniques().stream().filter(t -> t.family() == family).toList();
+        String versions = installed.stream().filter(t -> t.name().equals(ref.name())).map(TechniqueDescriptor::version)
                 .collect(Collectors.joining(", "));
+        String available = installed.stream().map(t -> t.name() + " " + t.version()).collect(Collectors.joining(", "));
         return new JobException(JobException.Reason.INVALID, "no " + family.label() + " '" + ref.name() + "'"
-                + (ref.version() == null ? "" : " in version range " + ref.version()) + " is installed; installed "
-                + family.label() + "s: " + (available.isEmpty() ? "none" : available));
+                + (ref.version() == null ? "" : " in version range " + ref.version()) + " is installed; "
+                + (versions.isEmpty() ? "" : "installed versions of " + ref.name() + ": " + versions + "; ")
+                + "installed " + family.label() + "s: " + (available.isEmpty() ? "none" : available));
     }
 
     private static void saveModel(LlamaModel model, Path baseDir, Path target) throws IOException {

@@ -15,6 +15,7 @@ import io.gradus.plugin.pretrain.PretrainTechnique;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -78,26 +79,45 @@ final class TinyWorld {
         return new HostJobService(jobsDir, catalog(), events, () -> kernels, model, 1);
     }
 
+    /** A service over {@code catalog}, running {@code concurrency} jobs at a time. */
+    HostJobService service(Path jobsDir, TechniqueCatalog catalog, int concurrency, Duration applyTimeout) {
+        return new HostJobService(jobsDir, catalog, events, () -> kernels, model, concurrency, applyTimeout);
+    }
+
     /** The two techniques, version 1.0.0, as if bundle 7 and 8 registered them. */
     static TechniqueCatalog catalog() {
-        TechniqueDescriptor full = new TechniqueDescriptor("full", TechniqueFamily.TUNER, "1.0.0", "full", 7,
-                "io.gradus.plugin.full");
-        TechniqueDescriptor pretrain = new TechniqueDescriptor("pretrain", TechniqueFamily.OBJECTIVE, "1.0.0", "pretrain", 8,
-                "io.gradus.plugin.pretrain");
+        return catalog(List.of());
+    }
+
+    /** {@code full} and {@code pretrain} as {@link #catalog()} has them, and {@code more}. */
+    static TechniqueCatalog catalog(List<TechniqueCatalog.Found<?>> more) {
+        List<TechniqueCatalog.Found<?>> all = new ArrayList<>(List.of(
+                new TechniqueCatalog.Found<>(new TechniqueDescriptor("full", TechniqueFamily.TUNER, "1.0.0", "full", 7,
+                        "io.gradus.plugin.full"), new FullTechnique()),
+                new TechniqueCatalog.Found<>(new TechniqueDescriptor("pretrain", TechniqueFamily.OBJECTIVE, "1.0.0",
+                        "pretrain", 8, "io.gradus.plugin.pretrain"), new PretrainTechnique())));
+        all.addAll(more);
         return new TechniqueCatalog() {
             @Override
             public List<TechniqueDescriptor> techniques() {
-                return List.of(full, pretrain);
+                return all.stream().<TechniqueDescriptor>map(Found::descriptor).toList();
             }
 
             @Override
+            @SuppressWarnings("unchecked")
             public Optional<Found<Tuner<?>>> tuner(String name, String versionRange) {
-                return name.equals("full") ? Optional.of(new Found<>(full, new FullTechnique())) : Optional.empty();
+                return find(name, TechniqueFamily.TUNER).map(f -> (Found<Tuner<?>>) f);
             }
 
             @Override
+            @SuppressWarnings("unchecked")
             public Optional<Found<Objective<?>>> objective(String name, String versionRange) {
-                return name.equals("pretrain") ? Optional.of(new Found<>(pretrain, new PretrainTechnique())) : Optional.empty();
+                return find(name, TechniqueFamily.OBJECTIVE).map(f -> (Found<Objective<?>>) f);
+            }
+
+            private Optional<Found<?>> find(String name, TechniqueFamily family) {
+                return all.stream().filter(f -> f.descriptor().name().equals(name) && f.descriptor().family() == family)
+                        .<Found<?>>map(f -> f).findFirst();
             }
         };
     }
