@@ -38,19 +38,6 @@ class JobsApiTest {
         return HOST.send("POST", "/api/jobs?base=" + dir + query, yaml.getBytes(StandardCharsets.UTF_8), HOST.token());
     }
 
-    private static JsonNode awaitFinished(String id) throws Exception {
-        JsonNode[] job = {null};
-        RunningHost.await("job " + id + " finishes", 120, () -> {
-            try {
-                job[0] = HOST.send("GET", "/api/jobs/" + id, null, null).json();
-                return !List.of("queued", "running").contains(job[0].get("state").asText());
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        });
-        return job[0];
-    }
-
     @Test
     @DisplayName("a job submitted over REST shows its progress and state on the open event stream, and its metrics after")
     void submitAndWatch() throws Exception {
@@ -62,7 +49,7 @@ class JobsApiTest {
             RunningHost.Response submitted = submit(TinyJob.yaml(6, "rest"), "");
             assertThat(submitted.status()).as(submitted.json().toString()).isEqualTo(201);
             String id = submitted.json().get("id").asText();
-            JsonNode done = awaitFinished(id);
+            JsonNode done = HOST.awaitJobEnd(id, 120);
 
             assertThat(done.get("state").asText()).as(done.toString()).isEqualTo("succeeded");
             assertThat(done.get("step").asInt()).isEqualTo(6);

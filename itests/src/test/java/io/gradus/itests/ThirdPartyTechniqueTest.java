@@ -63,17 +63,7 @@ class ThirdPartyTechniqueTest {
         RunningHost.Response submitted = HOST.send("POST", "/api/jobs?base=" + dir, yaml.getBytes(StandardCharsets.UTF_8),
                 HOST.token());
         assertThat(submitted.status()).as(submitted.json().toString()).isEqualTo(201);
-        String id = submitted.json().get("id").asText();
-        JsonNode[] job = {null};
-        RunningHost.await("job " + id + " ends", 180, () -> {
-            try {
-                job[0] = HOST.send("GET", "/api/jobs/" + id, null, null).json();
-                return !List.of("queued", "running").contains(job[0].get("state").asText());
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        });
-        return job[0];
+        return HOST.awaitJobEnd(submitted.json().get("id").asText(), 180);
     }
 
     private static String job(String tuner, String objective, String output) {
@@ -116,10 +106,17 @@ class ThirdPartyTechniqueTest {
         Path deployed = HOST.deploy("com.example.mlp-only.jar", Files.readAllBytes(project.resolve("target/mlp-only-1.0.0.jar")));
 
         RunningHost.await("mlp-only 1.0.0 is listed", 30, () -> listed("mlp-only", "1.0.0"));
-        RunningHost.await("its technique.changed event arrives", 10, () -> lines.stream()
-                .anyMatch(l -> l.startsWith("data: ") && l.contains("\"name\":\"mlp-only\"") && l.contains("technique.changed")
-                        || l.startsWith("data: ") && l.contains("\"name\":\"mlp-only\"")));
-        assertThat(lines).contains("event: technique.changed");
+        // A server-sent event is an "event:" line followed by its "data:" line.
+        RunningHost.await("its technique.changed event arrives", 10, () -> {
+            List<String> seen = List.copyOf(lines);
+            for (int i = 1; i < seen.size(); i++) {
+                if (seen.get(i - 1).equals("event: technique.changed") && seen.get(i).contains("\"name\":\"mlp-only\"")
+                        && seen.get(i).contains("\"version\":\"1.0.0\"")) {
+                    return true;
+                }
+            }
+            return false;
+        });
 
         JsonNode trained = submit(job("{name: mlp-only, version: \"[1.0,2.0)\"}", "{name: pretrain}", "mlp-only-run"));
         assertThat(trained.get("state").asText()).as(trained.toString()).isEqualTo("succeeded");
