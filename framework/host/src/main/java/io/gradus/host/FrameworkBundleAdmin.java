@@ -7,6 +7,7 @@ import static io.gradus.api.runtime.BundleOperationException.Reason.NOT_FOUND;
 
 import io.gradus.api.event.Problem;
 import io.gradus.api.runtime.BundleAdmin;
+import io.gradus.api.runtime.BundleDetails;
 import io.gradus.api.runtime.BundleInfo;
 import io.gradus.api.runtime.BundleOperationException;
 import io.gradus.api.technique.TechniqueCatalog;
@@ -70,6 +71,11 @@ final class FrameworkBundleAdmin implements BundleAdmin {
     @Override
     public Optional<BundleInfo> bundle(long id) {
         return Optional.ofNullable(context.getBundle(id)).map(this::info);
+    }
+
+    @Override
+    public Optional<BundleDetails> details(long id) {
+        return Optional.ofNullable(context.getBundle(id)).map(b -> BundleWiringView.of(b, info(b)));
     }
 
     @Override

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.gradus.api.data.Example;
 import io.gradus.api.event.EventHub;
+import io.gradus.api.event.JobEvaluated;
 import io.gradus.api.event.JobProgress;
 import io.gradus.api.job.JobException;
 import io.gradus.api.job.JobSpec;
@@ -303,7 +304,7 @@ final class JobRun {
                     Trainer.StepMetrics m = trainer.trainStep();
                     listener.step(m);
                     context.events().publish(new JobProgress(Instant.now(), jobId, m.step(), m.totalSteps(), m.loss(),
-                            m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds()));
+                            m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds(), m.metrics()));
                     writeLine(metrics, m);
                     if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
                         trainer.saveCheckpoint(checkpoint);
@@ -312,6 +313,7 @@ final class JobRun {
                             var eval = Evaluation.loss(evalEngine, context.kernels(), heldOut, hyper.seqLen(), EVAL_WINDOWS);
                             tuning.setTraining(true);
                             writeLine(evals, Map.of("step", m.step(), "loss", eval.loss(), "targets", eval.targets()));
+                            context.events().publish(new JobEvaluated(Instant.now(), jobId, m.step(), eval.loss(), Map.of()));
                             say.message(String.format("held-out loss %.4f at step %d", eval.loss(), m.step()));
                         }
                     }
@@ -451,11 +453,11 @@ final class JobRun {
         return examples;
     }
 
-    private static Object bind(Technique<?> technique, TechniqueRef ref, String role) {
+    static Object bind(Technique<?> technique, TechniqueRef ref, String role) {
         return JobFiles.bind(ref.config(), technique.configType(), role + " '" + ref.name() + "' config");
     }
 
-    private static JobException missing(TechniqueCatalog catalog, TechniqueFamily family, TechniqueRef ref) {
+    static JobException missing(TechniqueCatalog catalog, TechniqueFamily family, TechniqueRef ref) {
         String available = catalog.techniques().stream()
                 .filter(t -> t.family() == family)
                 .map(t -> t.name() + " " + t.version())
