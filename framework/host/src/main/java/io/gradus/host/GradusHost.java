@@ -64,6 +64,8 @@ public final class GradusHost implements AutoCloseable {
     public static final String CONSOLE_PORT = "gradus.console.port";
     /** Framework property: the token that authorises the console's mutating calls. */
     public static final String CONSOLE_TOKEN = "gradus.console.token";
+    /** Framework property: the file that holds the console token, for the page to name. */
+    public static final String CONSOLE_TOKEN_FILE = "gradus.console.token.file";
     /** Service property with which the console registers its base URI once it listens. */
     public static final String CONSOLE_URL_PROPERTY = "gradus.console.url";
 
@@ -185,6 +187,7 @@ public final class GradusHost implements AutoCloseable {
         p.put(CONSOLE_PORT, Integer.toString(settings.consolePort()));
         if (consoleToken != null) {
             p.put(CONSOLE_TOKEN, consoleToken);
+            p.put(CONSOLE_TOKEN_FILE, consoleTokenFile().toAbsolutePath().toString());
         }
         return p;
     }
