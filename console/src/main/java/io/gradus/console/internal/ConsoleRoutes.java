@@ -17,6 +17,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.HostAndPort;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -125,11 +126,12 @@ final class ConsoleRoutes {
      * of another site whose domain was made to resolve here (DNS rebinding) reads nothing.
      */
     private void checkHost(RoutingContext ctx) {
-        String header = ctx.request().getHeader(HttpHeaders.HOST);
+        // The Host header on HTTP/1.1, the :authority pseudo-header on HTTP/2.
+        HostAndPort authority = ctx.request().authority();
         int port = ctx.request().localAddress().port();
-        if (!hostCheck.accepts(header, port)) {
-            error(ctx, 403, "the Host header '" + header + "' does not name this console (" + settings.host() + ":" + port
-                    + "); open the console by its own address");
+        if (authority == null || !hostCheck.accepts(authority.host(), authority.port(), port)) {
+            error(ctx, 403, "the Host header '" + (authority == null ? "" : authority) + "' does not name this console ("
+                    + settings.host() + ":" + port + "); open the console by its own address");
             return;
         }
         ctx.next();

@@ -46,35 +46,16 @@ final class HostCheck {
     }
 
     /**
-     * @param header the request's Host header ({@code name:port}, {@code [v6]:port}; no port means 80)
+     * @param host the host the request names (its Host header, or HTTP/2's :authority)
+     * @param givenPort the port it names, or a negative number when it names none (then 80)
      * @param port the port the request came in on
      */
-    boolean accepts(String header, int port) {
-        if (header == null || header.isBlank()) {
+    boolean accepts(String host, int givenPort, int port) {
+        if (host == null || host.isBlank()) {
             return false;
         }
-        String value = header.trim().toLowerCase(Locale.ROOT);
-        String name;
-        String portText;
-        if (value.startsWith("[")) {
-            int close = value.indexOf(']');
-            if (close < 0) {
-                return false;
-            }
-            name = value.substring(1, close);
-            portText = value.length() > close + 1 && value.charAt(close + 1) == ':' ? value.substring(close + 2) : "";
-        } else {
-            int colon = value.lastIndexOf(':');
-            name = colon < 0 ? value : value.substring(0, colon);
-            portText = colon < 0 ? "" : value.substring(colon + 1);
-        }
-        int given;
-        try {
-            given = portText.isEmpty() ? 80 : Integer.parseInt(portText);
-        } catch (NumberFormatException e) {
-            return false;
-        }
-        return given == port && (names.contains(name) || anyLiteral && isLiteral(name));
+        String name = strip(host.trim().toLowerCase(Locale.ROOT));
+        return (givenPort < 0 ? 80 : givenPort) == port && (names.contains(name) || anyLiteral && isLiteral(name));
     }
 
     private static String strip(String host) {

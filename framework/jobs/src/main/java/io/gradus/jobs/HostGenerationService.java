@@ -68,6 +68,19 @@ public final class HostGenerationService implements GenerationService {
 
     @Override
     public GenerationResult generate(GenerationRequest request, TokenSink sink) {
+        // Callers run on their own threads (a console worker has its bundle's loader as context
+        // loader); the tokenizer library looks its resources up through the context loader.
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        thread.setContextClassLoader(HostGenerationService.class.getClassLoader());
+        try {
+            return generateHere(request, sink);
+        } finally {
+            thread.setContextClassLoader(previous);
+        }
+    }
+
+    private GenerationResult generateHere(GenerationRequest request, TokenSink sink) {
         Loaded loaded = load(request.model());
         GenerationSettings settings = request.settings();
         try (HfTokenizer tokenizer = HfTokenizer.load(loaded.tokenizerDir())) {
