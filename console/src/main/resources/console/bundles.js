@@ -38,13 +38,17 @@ function chosenJar() {
   return jar;
 }
 
-/** A button named after its action and bundle ("Stop io.gradus.plugin.lora"), confirmed when it changes something. */
+/**
+ * A button named after its action and bundle ("Stop io.gradus.plugin.lora"); with a warning (text, or a
+ * function giving it when pressed) the action waits for a confirmation naming the bundle.
+ */
 function button(label, b, action, warning) {
   const btn = element("button", { type: "button", class: "action-" + label.toLowerCase(), "aria-label": `${label} ${b.symbolicName}`,
     text: label });
   btn.addEventListener("click", async () => {
     try {
-      if (warning && !(await confirm(`${label} ${b.symbolicName}?`, warning, `${label} ${b.symbolicName}`))) return;
+      const text = typeof warning === "function" ? warning() : warning;
+      if (text && !(await confirm(`${label} ${b.symbolicName}?`, text, `${label} ${b.symbolicName}`))) return;
       await action();
       say(`${label} ${b.symbolicName}: done`, true);
     } catch (e) {
@@ -66,7 +70,7 @@ function actions(b) {
   }
   if (!b.guarded) {
     span.append(button("Update", b, () => api.change("POST", `/api/bundles/${b.id}/update`, chosenJar()),
-      `Update ${name(b)} with the chosen jar (${$("jar").files[0]?.name || "none chosen"})?${uses}`));
+      () => `Update ${name(b)} with the chosen jar (${$("jar").files[0]?.name || "none chosen"})?${uses}`));
     span.append(button("Remove", b, () => api.change("DELETE", `/api/bundles/${b.id}`),
       `Remove ${name(b)}? Its jar is deleted from the deploy folder.${uses}`));
   }

@@ -13,6 +13,9 @@ const COLORS = ["#1f5fbf", "#b3261e", "#2e7d32", "#8e24aa", "#ef6c00", "#00838f"
 
 let current = null;
 let lastStep = 0;
+let lastEval = 0;
+/** The job whose history is being fetched, and the events that came meanwhile. */
+let loading = null;
 const charts = new Map();
 
 function chart(key) {
@@ -64,27 +67,41 @@ function redraw() {
 /** Shows the curves of job {@code id}, restored from what it recorded so far. */
 export async function show(id) {
   if (!id) return;
+  // Events that come while the history loads are kept, then applied past its last step.
+  const load = (loading = { id, steps: [], evals: [] });
   const history = await api.get(`/api/jobs/${encodeURIComponent(id)}/metrics`);
+  if (loading !== load) return;
+  loading = null;
   for (const { instance } of charts.values()) instance.destroy();
   charts.clear();
   $("charts").replaceChildren();
   current = id;
   lastStep = 0;
+  lastEval = 0;
   $("charts").dataset.job = id;
   chart("loss");
   for (const line of history.metrics) if (!("steered" in line)) addStep(line);
-  for (const line of history.evals) add("loss", line.step, line.loss, 1);
+  for (const line of history.evals) addEval(line);
+  load.steps.filter(e => e.step > lastStep).forEach(addStep);
+  load.evals.filter(e => e.step > lastEval).forEach(addEval);
   redraw();
 }
 
+function addEval(line) {
+  add("loss", line.step, line.loss, 1);
+  lastEval = Math.max(lastEval, line.step);
+}
+
 export function progress(event) {
+  if (loading && loading.id === event.jobId) loading.steps.push(event);
   if (event.jobId !== current || event.step <= lastStep) return;
   addStep(event);
   redraw();
 }
 
 export function evaluated(event) {
-  if (event.jobId !== current) return;
-  add("loss", event.step, event.loss, 1);
+  if (loading && loading.id === event.jobId) loading.evals.push(event);
+  if (event.jobId !== current || event.step <= lastEval) return;
+  addEval(event);
   redraw();
 }

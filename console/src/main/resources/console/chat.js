@@ -50,7 +50,7 @@ function jobsChanged(list) {
     const select = $(`model-${side}-job`);
     const chosen = select.value;
     select.replaceChildren(...list.slice().reverse().map(j => element("option", { value: j.id,
-      text: `${j.id} ${j.name} (${j.state.toLowerCase()}${j.state === "RUNNING" ? ", latest checkpoint" : ""})` })));
+      text: `${j.id} ${j.name} (${j.state.toLowerCase()}${j.state.toUpperCase() === "RUNNING" ? ", latest checkpoint" : ""})` })));
     if ([...select.options].some(o => o.value === chosen)) select.value = chosen;
   }
 }

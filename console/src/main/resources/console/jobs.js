@@ -115,20 +115,22 @@ function actionButton(label, job, action) {
 }
 
 function row(job) {
+  // The job service's JSON names states in lowercase; its events and this page in capitals.
+  const state = job.state.toUpperCase();
   const tr = element("tr", { id: "job-" + job.id });
   tr.append(element("td", {}, element("strong", { text: `${job.id} ${job.name}` }), element("br"),
     element("small", { class: "hint", text: job.output })));
-  tr.append(element("td", { class: "state state-" + job.state, text: job.state }, element("br"),
+  tr.append(element("td", { class: "state state-" + state, text: state }, element("br"),
     element("small", { class: "hint job-message", text: job.message || "" })));
   const progress = element("progress", { max: job.totalSteps || 1, value: job.step, "aria-label": `progress of job ${job.id}` });
   tr.append(element("td", {}, progress, " ", element("span", { class: "steps", text: `${job.step} / ${job.totalSteps}` })));
   tr.append(element("td", { class: "loss", text: job.loss === null || job.loss === undefined ? "" : job.loss.toFixed(4) }));
-  tr.append(element("td", { class: "eta", text: job.state === "RUNNING" ? formatEta(job.etaSeconds) : "" }));
+  tr.append(element("td", { class: "eta", text: state === "RUNNING" ? formatEta(job.etaSeconds) : "" }));
   tr.append(element("td", { class: "techniques" }, ...job.techniques.map(t => element("span", { class: "technique",
     text: `${t.name} ${t.version}`, title: `${t.bundleSymbolicName} [${t.bundleId}]` }))));
   const actions = element("td", { class: "actions" });
-  if (job.state === "QUEUED" || job.state === "RUNNING") actions.append(actionButton("Cancel", job, () => api.change("POST", `/api/jobs/${job.id}/cancel`)));
-  if (["CANCELLED", "INTERRUPTED", "FAILED"].includes(job.state)) actions.append(actionButton("Resume", job, () => api.change("POST", `/api/jobs/${job.id}/resume`)));
+  if (state === "QUEUED" || state === "RUNNING") actions.append(actionButton("Cancel", job, () => api.change("POST", `/api/jobs/${job.id}/cancel`)));
+  if (["CANCELLED", "INTERRUPTED", "FAILED"].includes(state)) actions.append(actionButton("Resume", job, () => api.change("POST", `/api/jobs/${job.id}/resume`)));
   const curves = element("button", { type: "button", class: "action-curves", "aria-label": `Curves of job ${job.id} (${job.name})`, text: "Curves" });
   curves.addEventListener("click", () => { $("curves-job").value = job.id; charts.show(job.id); });
   actions.append(curves);
@@ -142,11 +144,11 @@ export async function refreshJobs() {
   $("jobs").tBodies[0].replaceChildren(...list.slice().reverse().map(row));
   const select = $("curves-job");
   const chosen = select.value;
-  select.replaceChildren(...list.slice().reverse().map(j => element("option", { value: j.id, text: `${j.id} ${j.name} (${j.state})` })));
+  select.replaceChildren(...list.slice().reverse().map(j => element("option", { value: j.id, text: `${j.id} ${j.name} (${j.state.toLowerCase()})` })));
   document.dispatchEvent(new CustomEvent("gradus:jobs", { detail: list }));
   if (chosen && jobs.has(chosen)) select.value = chosen;
   else if (list.length) {
-    const latest = list.filter(j => j.state === "RUNNING").pop() || list[list.length - 1];
+    const latest = list.filter(j => j.state.toUpperCase() === "RUNNING").pop() || list[list.length - 1];
     select.value = latest.id;
     charts.show(latest.id);
   }
