@@ -3,7 +3,7 @@
 // host's current problems.
 
 import * as api from "./api.js";
-import { element } from "./forms.js";
+import { element, labelCells } from "./forms.js";
 import { say } from "./messages.js";
 
 const $ = id => document.getElementById(id);
@@ -120,6 +120,7 @@ function techniqueRows(bundles) {
         element("tbody", {}, ...idle.map(infraRow)))));
   }
   container.replaceChildren(...sections);
+  container.querySelectorAll("table").forEach(labelCells);
 }
 
 function infraRow(b) {
@@ -135,6 +136,7 @@ export async function refresh() {
   techniqueRows(bundles);
   const infra = bundles.filter(b => b.guarded || b.id === 0);
   $("infra-bundles").tBodies[0].replaceChildren(...infra.map(infraRow));
+  labelCells($("infra-bundles"));
   $("infrastructure").querySelector("summary").textContent = `Infrastructure bundles (${infra.length})`;
 }
 

@@ -126,3 +126,15 @@ export function renderSchema(fieldset, schema, prefix, onChange) {
   }
   return renderFields(fieldset, schema, prefix, onChange);
 }
+
+/**
+ * Names each cell after its column (data-label), so that a table shown as stacked cards on a
+ * narrow screen (class "cards" in app.css) still says what each value is.
+ */
+export function labelCells(table) {
+  const headers = [...table.querySelectorAll("thead th")].map(th => th.textContent);
+  for (const row of table.tBodies[0].rows) {
+    [...row.cells].forEach((cell, i) => { if (headers[i]) cell.dataset.label = headers[i]; });
+  }
+  table.classList.add("cards");
+}

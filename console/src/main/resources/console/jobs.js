@@ -2,7 +2,7 @@
 // command, submitted to the host's queue; the queue and history with live progress.
 
 import * as api from "./api.js";
-import { element, renderSchema } from "./forms.js";
+import { element, labelCells, renderSchema } from "./forms.js";
 import { shellWord, toYaml } from "./yaml.js";
 import { say, announce } from "./messages.js";
 import * as charts from "./charts.js";
@@ -142,6 +142,7 @@ export async function refreshJobs() {
   const list = await api.get("/api/jobs");
   jobs = new Map(list.map(j => [j.id, j]));
   $("jobs").tBodies[0].replaceChildren(...list.slice().reverse().map(row));
+  labelCells($("jobs"));
   const select = $("curves-job");
   const chosen = select.value;
   select.replaceChildren(...list.slice().reverse().map(j => element("option", { value: j.id, text: `${j.id} ${j.name} (${j.state.toLowerCase()})` })));

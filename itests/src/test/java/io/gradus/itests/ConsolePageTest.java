@@ -281,10 +281,20 @@ class ConsolePageTest {
             browser.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", size[0], "height", size[1],
                     "deviceScaleFactor", 1, "mobile", size[0] < 500));
             open();
-            for (String name : List.of("jobs", "chat", "bundles")) {
-                view(name);
-                if (name.equals("bundles")) {
-                    browser.findElement(By.cssSelector("#infrastructure summary")).click();
+            enterToken();
+            for (String name : List.of("jobs", "curves", "chat", "bundles")) {
+                view(name.equals("curves") ? "jobs" : name);
+                switch (name) {
+                    case "curves" -> browser.executeScript("document.getElementById('joblist-title').scrollIntoView()");
+                    case "chat" -> {
+                        // An answer of the trained job, as a person would see it.
+                        new Select(browser.findElement(By.id("model-a-kind"))).selectByValue("job");
+                        type(browser.findElement(By.id("chat-prompt")), "the dog");
+                        browser.findElement(By.id("chat-send")).click();
+                        wait(60).until(ExpectedConditions.attributeToBe(By.id("answer-a"), "data-done", "true"));
+                    }
+                    case "bundles" -> browser.findElement(By.cssSelector("#infrastructure summary")).click();
+                    default -> {}
                 }
                 Thread.sleep(300);
                 browser.executeScript(axe);
