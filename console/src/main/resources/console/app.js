@@ -60,7 +60,7 @@ function events() {
   let wasDown = false;
   source.onopen = () => {
     $("banner-disconnected").hidden = true;
-    if (wasDown) refreshAll();
+    if (wasDown) Promise.all([refreshAll(), charts.reload()]);
     wasDown = false;
   };
   source.onerror = () => {
@@ -75,7 +75,7 @@ function events() {
   on("job.progress", jobs.progress);
   on("job.eval", charts.evaluated);
   // Events missed while this page could not keep up: what it shows may be stale.
-  on("dropped", () => refreshSoon(refreshAll));
+  on("dropped", () => refreshSoon(() => Promise.all([refreshAll(), charts.reload()])));
 }
 
 async function main() {

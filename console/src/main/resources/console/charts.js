@@ -64,6 +64,13 @@ function redraw() {
   for (const { instance } of charts.values()) instance.update("none");
 }
 
+/** Draws at most four times a second however fast steps come: a fast job must not swamp the page. */
+let redrawTimer = null;
+function redrawSoon() {
+  if (redrawTimer) return;
+  redrawTimer = setTimeout(() => { redrawTimer = null; redraw(); }, 250);
+}
+
 /** Shows the curves of job {@code id}, restored from what it recorded so far. */
 export async function show(id) {
   if (!id) return;
@@ -96,12 +103,17 @@ export function progress(event) {
   if (loading && loading.id === event.jobId) loading.steps.push(event);
   if (event.jobId !== current || event.step <= lastStep) return;
   addStep(event);
-  redraw();
+  redrawSoon();
 }
 
 export function evaluated(event) {
   if (loading && loading.id === event.jobId) loading.evals.push(event);
   if (event.jobId !== current || event.step <= lastEval) return;
   addEval(event);
-  redraw();
+  redrawSoon();
+}
+
+/** Reads the shown job's history again (after events were dropped for this page). */
+export function reload() {
+  return show(current);
 }

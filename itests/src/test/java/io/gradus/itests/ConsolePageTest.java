@@ -126,13 +126,13 @@ class ConsolePageTest {
         type(browser.findElement(By.id("job-eval")), work.resolve("eval.jsonl").toString());
         Path output = work.resolve("out/page-lora");
         type(browser.findElement(By.id("job-output")), output.toString());
-        type(setting("hyper", "steps"), "200");
+        type(setting("hyper", "steps"), "1000");
         type(setting("hyper", "batchSize"), "4");
         type(setting("hyper", "seqLen"), "32");
         type(setting("hyper", "learningRate"), "0.01");
 
         String yaml = browser.findElement(By.id("job-yaml")).getText();
-        assertThat(yaml).contains("name: page-lora", "tuner:", "  name: lora", "    r: 4", "  name: pretrain", "steps: 200",
+        assertThat(yaml).contains("name: page-lora", "tuner:", "  name: lora", "    r: 4", "  name: pretrain", "steps: 1000",
                 "seqLen: 32", "output: " + output);
         assertThat(yaml).doesNotContain("loraAlpha").as("defaults stay out of the job file");
         assertThat(browser.findElement(By.id("job-command")).getText()).startsWith("./gradus train page-lora.yaml");
@@ -142,9 +142,12 @@ class ConsolePageTest {
         assertThat(browser.findElement(By.id("message")).getText()).endsWith("(page-lora) queued");
         String id = wait(20).until(d -> HOST.host().jobs().jobs().stream().filter(j -> j.name().equals("page-lora"))
                 .map(JobInfo::id).findFirst().orElse(null));
-        wait(60).until(d -> points("loss") >= 5);
+        wait(60).withMessage(() -> "job " + HOST.host().jobs().job(id) + ", points " + points("loss"))
+                .until(d -> points("loss") >= 5);
         int before = points("loss");
-        wait(30).until(d -> points("loss") > before);
+        wait(30).withMessage(() -> "job " + HOST.host().jobs().job(id) + ", points " + points("loss"))
+                .until(d -> points("loss") > before);
+        // 1000 steps take a minute or more here: long enough to reload in the middle.
         assertThat(HOST.host().jobs().job(id).orElseThrow().state()).as("still training when the page reloads")
                 .isEqualTo(JobState.RUNNING);
 
@@ -158,12 +161,12 @@ class ConsolePageTest {
         assertThat(points("gradNorm")).isPositive();
         assertThat(points("tokensPerSecond")).isPositive();
 
-        wait(300).until(ExpectedConditions.textMatches(By.cssSelector("#job-" + id + " .state"), java.util.regex.Pattern.compile("^SUCCEEDED")));
-        assertThat(points("loss")).isEqualTo(200);
+        wait(900).until(ExpectedConditions.textMatches(By.cssSelector("#job-" + id + " .state"), java.util.regex.Pattern.compile("^SUCCEEDED")));
+        assertThat(points("loss")).isEqualTo(1000);
         assertThat((Long) browser.executeScript("return Chart.getChart(document.querySelector('#chart-loss canvas')).data.datasets[1].data.length"))
                 .as("held-out losses").isEqualTo(10L);
         JsonNode history = HOST.send("GET", "/api/jobs/" + id + "/metrics", null, null).json();
-        assertThat(history.path("metrics").size()).isEqualTo(200);
+        assertThat(history.path("metrics").size()).isEqualTo(1000);
 
         // Chat: the job's result beside the same adapter loaded from its folder onto the base, token by token.
         view("chat");
@@ -310,6 +313,24 @@ class ConsolePageTest {
             }
         }
         browser.executeCdpCommand("Emulation.clearDeviceMetricsOverride", Map.of());
+    }
+
+    @Test
+    @Order(6)
+    @DisplayName("says it is disconnected and reconnecting when the event stream drops")
+    void disconnectedBanner() throws Exception {
+        open();
+        assertThat(browser.findElement(By.id("banner-disconnected")).isDisplayed()).isFalse();
+        long console = HOST.bundle("io.gradus.console").orElseThrow().id();
+        HOST.host().bundleAdmin().stop(console, true);
+        try {
+            wait(30).until(ExpectedConditions.visibilityOfElementLocated(By.id("banner-disconnected")));
+            assertThat(browser.findElement(By.id("banner-disconnected")).getText()).isEqualTo("Disconnected — reconnecting…");
+            assertThat(browser.findElement(By.id("banner-disconnected")).getAttribute("role")).isEqualTo("status");
+        } finally {
+            HOST.host().bundleAdmin().start(console);
+            HOST.findConsole();
+        }
     }
 
     private static void click(String css) {
