@@ -295,6 +295,7 @@ class ConsolePageTest {
                         type(browser.findElement(By.id("chat-prompt")), "the dog");
                         browser.findElement(By.id("chat-send")).click();
                         wait(60).until(ExpectedConditions.attributeToBe(By.id("answer-a"), "data-done", "true"));
+                        browser.executeScript("document.getElementById('chat-send').scrollIntoView()");
                     }
                     case "bundles" -> browser.findElement(By.cssSelector("#infrastructure summary")).click();
                     default -> {}
