@@ -3,15 +3,19 @@ package io.gradus.core.llama;
 import io.gradus.api.model.Linear;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.gradus.core.io.JsonFiles;
 import io.gradus.core.io.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +23,7 @@ import java.util.NoSuchElementException;
 import java.util.Random;
 import java.util.SequencedMap;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The parameters of a Llama model under their Hugging Face names, in checkpoint order.
@@ -35,6 +40,12 @@ public final class LlamaModel implements Model {
     public static final List<String> LAYER_LINEARS = List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
             "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
 
+    /** Tensor names of a Hugging Face Llama checkpoint outside the decoder layers, and the layers' prefix. */
+    private static final String EMBED_TOKENS = "model.embed_tokens.weight";
+    private static final String FINAL_NORM = "model.norm.weight";
+    private static final String LM_HEAD = "lm_head.weight";
+    private static final String LAYER_PREFIX = "model.layers.";
+
     private final LlamaConfig config;
     private final Parameter embedTokens;
     private final List<Layer> layers;
@@ -45,31 +56,21 @@ public final class LlamaModel implements Model {
     private LlamaModel(LlamaConfig config, Map<String, float[]> values) {
         this.config = config;
         int c = config.hiddenSize();
-        int f = config.intermediateSize();
-        int qDim = config.numHeads() * config.headDim();
-        int kvDim = config.numKvHeads() * config.headDim();
-        this.embedTokens = param(values, "model.embed_tokens.weight", config.vocabSize(), c);
+        Map<String, int[]> layerShapes = layerShapes(config);
+        this.embedTokens = param(values, EMBED_TOKENS, config.vocabSize(), c);
         List<Layer> list = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            Parameter inputNorm = param(values, p + "input_layernorm.weight", c);
-            linear(values, p + "self_attn.q_proj", qDim, c);
-            linear(values, p + "self_attn.k_proj", kvDim, c);
-            linear(values, p + "self_attn.v_proj", kvDim, c);
-            linear(values, p + "self_attn.o_proj", c, qDim);
-            Parameter postNorm = param(values, p + "post_attention_layernorm.weight", c);
-            linear(values, p + "mlp.gate_proj", f, c);
-            linear(values, p + "mlp.up_proj", f, c);
-            linear(values, p + "mlp.down_proj", c, f);
-            list.add(new Layer(inputNorm, postNorm));
+            String p = LAYER_PREFIX + i + ".";
+            for (String module : LAYER_LINEARS) {
+                linears.put(p + module, new DenseLinear(param(values, p + module + ".weight",
+                        layerShapes.get(module + ".weight"))));
+            }
+            list.add(new Layer(param(values, p + "input_layernorm.weight", c),
+                    param(values, p + "post_attention_layernorm.weight", c)));
         }
         this.layers = List.copyOf(list);
-        this.finalNorm = param(values, "model.norm.weight", c);
-        this.lmHead = config.tieWordEmbeddings() ? embedTokens : param(values, "lm_head.weight", config.vocabSize(), c);
-    }
-
-    private void linear(Map<String, float[]> values, String module, int out, int in) {
-        linears.put(module, new DenseLinear(param(values, module + ".weight", out, in)));
+        this.finalNorm = param(values, FINAL_NORM, c);
+        this.lmHead = config.tieWordEmbeddings() ? embedTokens : param(values, LM_HEAD, config.vocabSize(), c);
     }
 
     private static Parameter param(Map<String, float[]> values, String name, int... shape) {
@@ -109,29 +110,88 @@ public final class LlamaModel implements Model {
 
     /** Every tensor name of a checkpoint of this configuration with its shape, in checkpoint order. */
     static Map<String, int[]> expectedShapes(LlamaConfig config) {
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        shapes.put(EMBED_TOKENS, new int[] {config.vocabSize(), config.hiddenSize()});
+        for (int i = 0; i < config.numLayers(); i++) {
+            String p = LAYER_PREFIX + i + ".";
+            layerShapes(config).forEach((suffix, shape) -> shapes.put(p + suffix, shape));
+        }
+        shapes.put(FINAL_NORM, new int[] {config.hiddenSize()});
+        if (!config.tieWordEmbeddings()) {
+            shapes.put(LM_HEAD, new int[] {config.vocabSize(), config.hiddenSize()});
+        }
+        return shapes;
+    }
+
+    /** The tensors of one decoder layer, by their name under {@code model.layers.N.}, in checkpoint order. */
+    private static Map<String, int[]> layerShapes(LlamaConfig config) {
         int c = config.hiddenSize();
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
         int kvDim = config.numKvHeads() * config.headDim();
         Map<String, int[]> shapes = new LinkedHashMap<>();
-        shapes.put("model.embed_tokens.weight", new int[] {config.vocabSize(), c});
-        for (int i = 0; i < config.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            shapes.put(p + "input_layernorm.weight", new int[] {c});
-            shapes.put(p + "self_attn.q_proj.weight", new int[] {qDim, c});
-            shapes.put(p + "self_attn.k_proj.weight", new int[] {kvDim, c});
-            shapes.put(p + "self_attn.v_proj.weight", new int[] {kvDim, c});
-            shapes.put(p + "self_attn.o_proj.weight", new int[] {c, qDim});
-            shapes.put(p + "post_attention_layernorm.weight", new int[] {c});
-            shapes.put(p + "mlp.gate_proj.weight", new int[] {f, c});
-            shapes.put(p + "mlp.up_proj.weight", new int[] {f, c});
-            shapes.put(p + "mlp.down_proj.weight", new int[] {c, f});
-        }
-        shapes.put("model.norm.weight", new int[] {c});
-        if (!config.tieWordEmbeddings()) {
-            shapes.put("lm_head.weight", new int[] {config.vocabSize(), c});
-        }
+        shapes.put("input_layernorm.weight", new int[] {c});
+        shapes.put("self_attn.q_proj.weight", new int[] {qDim, c});
+        shapes.put("self_attn.k_proj.weight", new int[] {kvDim, c});
+        shapes.put("self_attn.v_proj.weight", new int[] {kvDim, c});
+        shapes.put("self_attn.o_proj.weight", new int[] {c, qDim});
+        shapes.put("post_attention_layernorm.weight", new int[] {c});
+        shapes.put("mlp.gate_proj.weight", new int[] {f, c});
+        shapes.put("mlp.up_proj.weight", new int[] {f, c});
+        shapes.put("mlp.down_proj.weight", new int[] {c, f});
         return shapes;
+    }
+
+    /**
+     * The shape of tensor {@code name} in a checkpoint of {@code config}, or null when there is no
+     * such tensor. Worked out from the name alone, so that checking a file against a config.json
+     * that claims 2^31 layers costs nothing (listing the expected names would not end).
+     */
+    static int[] expectedShape(LlamaConfig config, String name) {
+        switch (name) {
+            case EMBED_TOKENS:
+                return new int[] {config.vocabSize(), config.hiddenSize()};
+            case FINAL_NORM:
+                return new int[] {config.hiddenSize()};
+            case LM_HEAD:
+                return config.tieWordEmbeddings() ? null : new int[] {config.vocabSize(), config.hiddenSize()};
+            default:
+                break;
+        }
+        if (!name.startsWith(LAYER_PREFIX)) {
+            return null;
+        }
+        int dot = name.indexOf('.', LAYER_PREFIX.length());
+        String index = dot < 0 ? "" : name.substring(LAYER_PREFIX.length(), dot);
+        // Only the canonical spelling of a layer in range: "01" or "+1" is not layer 1.
+        if (!index.matches("0|[1-9][0-9]{0,9}") || Long.parseLong(index) >= config.numLayers()) {
+            return null;
+        }
+        return layerShapes(config).get(name.substring(dot + 1));
+    }
+
+    /**
+     * The first tensor of {@code config}'s checkpoint, in checkpoint order, that {@code present}
+     * lacks, or null. Stops at the first gap: the walk is as long as {@code present}, whatever the
+     * config claims.
+     */
+    private static String firstMissing(LlamaConfig config, Set<String> present) {
+        if (!present.contains(EMBED_TOKENS)) {
+            return EMBED_TOKENS;
+        }
+        Set<String> suffixes = layerShapes(config).keySet();
+        for (int i = 0; i < config.numLayers(); i++) {
+            for (String suffix : suffixes) {
+                String name = LAYER_PREFIX + i + "." + suffix;
+                if (!present.contains(name)) {
+                    return name;
+                }
+            }
+        }
+        if (!present.contains(FINAL_NORM)) {
+            return FINAL_NORM;
+        }
+        return !config.tieWordEmbeddings() && !present.contains(LM_HEAD) ? LM_HEAD : null;
     }
 
     /**
@@ -142,18 +202,17 @@ public final class LlamaModel implements Model {
      */
     public static LlamaModel load(Path dir) throws IOException {
         LlamaConfig config = LlamaConfig.read(dir.resolve("config.json"));
-        Map<String, int[]> expected = expectedShapes(config);
+        List<Path> files = weightFiles(dir);
         Map<String, float[]> values = new LinkedHashMap<>();
-        Set<String> seen = new HashSet<>();
-        for (Path file : weightFiles(dir)) {
+        Map<String, Path> source = new HashMap<>();
+        for (Path file : files) {
             try (SafeTensors st = SafeTensors.open(file)) {
                 for (SafeTensors.TensorInfo info : st.tensors().values()) {
                     String name = info.name();
-                    if (name.endsWith("rotary_emb.inv_freq")
-                            || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
+                    if (name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals(LM_HEAD))) {
                         continue; // derived from the config, not weights
                     }
-                    int[] shape = expected.get(name);
+                    int[] shape = expectedShape(config, name);
                     if (shape == null) {
                         throw new IOException(file + ": unexpected tensor " + name + " for a Llama model with "
                                 + config.numLayers() + " layers");
@@ -162,15 +221,17 @@ public final class LlamaModel implements Model {
                         throw new IOException(file + ": tensor " + name + " has shape " + Arrays.toString(info.shape())
                                 + " but config.json implies " + Arrays.toString(shape));
                     }
+                    Path earlier = source.putIfAbsent(name, file);
+                    if (earlier != null) {
+                        throw new IOException(file + ": tensor " + name + " is in " + earlier.getFileName() + " too");
+                    }
                     values.put(name, st.read(name));
-                    seen.add(name);
                 }
             }
         }
-        for (String name : expected.keySet()) {
-            if (!seen.contains(name)) {
-                throw new IOException(dir + ": no weights for tensor " + name + " in " + weightFiles(dir));
-            }
+        String missing = firstMissing(config, values.keySet());
+        if (missing != null) {
+            throw new IOException(dir + ": no weights for tensor " + missing + " in " + files);
         }
         return new LlamaModel(config, values);
     }
@@ -184,15 +245,28 @@ public final class LlamaModel implements Model {
         if (!Files.isRegularFile(index)) {
             throw new NoSuchFileException(dir.toString(), null, "no model.safetensors or model.safetensors.index.json");
         }
-        var weightMap = new com.fasterxml.jackson.databind.ObjectMapper().readTree(index.toFile()).path("weight_map");
+        JsonNode weightMap = JsonFiles.readObject(index).path("weight_map");
         if (!weightMap.isObject()) {
             throw new IOException(index + ": no weight_map object");
         }
-        Set<String> shards = new java.util.TreeSet<>();
-        weightMap.properties().forEach(e -> shards.add(e.getValue().asText()));
+        Set<String> shards = new TreeSet<>();
+        for (Map.Entry<String, JsonNode> entry : weightMap.properties()) {
+            JsonNode shard = entry.getValue();
+            // A shard is a file of this folder: no paths that would read files elsewhere.
+            if (!shard.isTextual() || !shard.asText().matches("[^/\\\\]+") || shard.asText().matches("\\.+")) {
+                throw new IOException(index + ": weight_map entry " + entry.getKey() + " must name a file of the folder, found "
+                        + shard);
+            }
+            shards.add(shard.asText());
+        }
         List<Path> files = new ArrayList<>();
         for (String shard : shards) {
-            files.add(dir.resolve(shard));
+            try {
+                files.add(dir.resolve(shard));
+            } catch (InvalidPathException e) { // a character the file system refuses (NUL, say)
+                throw new IOException(index + ": weight_map names " + JsonNodeFactory.instance.textNode(shard)
+                        + ", which cannot be a file name: " + e.getReason(), e);
+            }
         }
         return files;
     }
@@ -222,7 +296,7 @@ public final class LlamaModel implements Model {
         List<Parameter> all = new ArrayList<>();
         all.add(embedTokens);
         for (int i = 0; i < layers.size(); i++) {
-            String p = "model.layers." + i + ".";
+            String p = LAYER_PREFIX + i + ".";
             all.add(layers.get(i).inputNorm());
             all.add(layers.get(i).postAttentionNorm());
             for (String name : LAYER_LINEARS) {
@@ -243,7 +317,7 @@ public final class LlamaModel implements Model {
 
     /** The linear module {@code name} under layer {@code layer}, e.g. (0, "self_attn.q_proj"). */
     public Linear linear(int layer, String name) {
-        return linears.get("model.layers." + layer + "." + name);
+        return linears.get(LAYER_PREFIX + layer + "." + name);
     }
 
     @Override

@@ -7,6 +7,12 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 
@@ -21,7 +27,7 @@ import java.util.regex.Pattern;
  * claims 2^40 bytes and gets them, or would have on a larger heap).
  *
  * <p>The allocation budget is measured, not inferred from an {@code OutOfMemoryError}: the load runs
- * on a thread of its own and the JVM's per-thread allocation counter
+ * on a worker thread and the JVM's per-thread allocation counter
  * ({@code com.sun.management.ThreadMXBean}) tells what it allocated, whatever the heap size.
  */
 public final class CleanLoad {
@@ -46,7 +52,26 @@ public final class CleanLoad {
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
+    /** The thread loads run on (one reused: starting a thread per try would cost more than most loads). */
+    private static ExecutorService worker;
+
     private CleanLoad() {}
+
+    private static synchronized ExecutorService worker() {
+        if (worker == null) {
+            worker = Executors.newSingleThreadExecutor(task -> {
+                Thread thread = new Thread(task, "fuzz-load");
+                thread.setDaemon(true); // a hung load must not keep the test JVM alive
+                return thread;
+            });
+        }
+        return worker;
+    }
+
+    private static synchronized void abandonWorker() {
+        worker.shutdownNow();
+        worker = null;
+    }
 
     /** A load of one or more files. */
     @FunctionalInterface
@@ -71,7 +96,7 @@ public final class CleanLoad {
         AtomicReference<T> value = new AtomicReference<>();
         AtomicReference<Throwable> thrown = new AtomicReference<>();
         long[] allocated = new long[1];
-        Thread worker = new Thread(() -> {
+        Future<?> run = worker().submit(() -> {
             long before = THREADS.getCurrentThreadAllocatedBytes();
             try {
                 value.set(loader.load());
@@ -80,18 +105,18 @@ public final class CleanLoad {
             } finally {
                 allocated[0] = THREADS.getCurrentThreadAllocatedBytes() - before;
             }
-        }, "fuzz-load");
-        worker.setDaemon(true); // a hung load must not keep the test JVM alive
-        worker.start();
+        });
         try {
-            worker.join(timeLimit.toMillis());
+            run.get(timeLimit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            // The hung load keeps its thread; the next attempt gets a fresh one.
+            abandonWorker();
+            throw new AssertionError("the load did not finish within " + timeLimit.toSeconds() + " s (a hang?)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
-        }
-        if (worker.isAlive()) {
-            worker.interrupt();
-            throw new AssertionError("the load did not finish within " + timeLimit.toSeconds() + " s (a hang?)");
+        } catch (ExecutionException e) {
+            throw new AssertionError("the fuzz harness failed", e.getCause());
         }
         if (allocated[0] > allocationBudget) {
             throw new AssertionError("the load allocated " + allocated[0] + " bytes, over its budget of "

@@ -137,7 +137,7 @@ public final class Mutations {
             JsonEditKind kind = edit.kind();
             JsonNode replacement = switch (kind) {
                 case DELETE -> null;
-                case REPLACE -> EXTREMES.get(edit.choice() % EXTREMES.size());
+                case REPLACE -> extreme(edit.choice());
                 case WRAP -> NODES.arrayNode().add(site.node().deepCopy());
                 case COPY -> sites.get(edit.choice() % sites.size()).node().deepCopy();
                 case NUDGE -> nudge(site.node(), edit.choice());
@@ -156,19 +156,19 @@ public final class Mutations {
                 continue;
             }
             if (kind == JsonEditKind.ADD && site.node() instanceof ObjectNode object) {
-                JsonNode value = EXTREMES.get(edit.choice() % EXTREMES.size());
+                JsonNode value = extreme(edit.choice());
                 object.set("unexpected_" + edit.choice() % 7, value);
                 done.add("add " + site.pointer() + "/unexpected_" + edit.choice() % 7 + " = " + shortly(value));
                 continue;
             }
             if (kind == JsonEditKind.ADD && site.node() instanceof ArrayNode array) {
-                JsonNode value = EXTREMES.get(edit.choice() % EXTREMES.size());
+                JsonNode value = extreme(edit.choice());
                 array.add(value);
                 done.add("append " + shortly(value) + " to " + site.pointer());
                 continue;
             }
             if (replacement == site.node()) { // RENAME of an array element or ADD to a scalar: replace instead
-                replacement = EXTREMES.get(edit.choice() % EXTREMES.size());
+                replacement = extreme(edit.choice());
             }
             if (site.parent() == null) {
                 root = replacement;
@@ -266,6 +266,11 @@ public final class Mutations {
         }
     }
 
+    /** A copy of an extreme value: the edits that follow may change it, and the list is shared. */
+    private static JsonNode extreme(int choice) {
+        return EXTREMES.get(choice % EXTREMES.size()).deepCopy();
+    }
+
     private static String typo(String field, int choice) {
         if (field.isEmpty()) {
             return "x";
@@ -276,7 +281,7 @@ public final class Mutations {
 
     private static JsonNode nudge(JsonNode node, int choice) {
         if (!node.isIntegralNumber()) {
-            return EXTREMES.get(choice % EXTREMES.size());
+            return extreme(choice);
         }
         BigInteger v = node.bigIntegerValue();
         BigInteger nudged = switch (choice % 8) {
