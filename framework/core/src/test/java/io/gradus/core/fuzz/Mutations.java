@@ -31,7 +31,7 @@ import net.jqwik.api.Combinators;
  * <pre>{@code
  * @Provide Arbitrary<Mutant> jobFiles() { return Mutations.json(Mutations.parse(validJobJson)); }
  *
- * @Property(tries = 300)
+ * @Property(tries = 3000)
  * void jobFilesLoadOrFailCleanly(@ForAll("jobFiles") Mutant input) throws Exception {
  *     Path file = dir.resolve("job.json");
  *     Files.write(file, input.bytes());
