@@ -54,7 +54,10 @@ public final class HfTokenizer implements AutoCloseable {
         }
         checkTokenizerJson(file);
         try {
-            return new HfTokenizer(HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "true")), file);
+            // The binding truncates to 512 tokens and pads unless told not to: Hugging Face's own
+            // tokenizers do neither (found by the parity test, HfTokenizerParityTest).
+            return new HfTokenizer(HuggingFaceTokenizer.newInstance(file,
+                    Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false")), file);
         } catch (RuntimeException e) {
             throw new IOException(file + ": cannot load the tokenizer: " + e.getMessage(), e);
         }
@@ -213,15 +216,32 @@ public final class HfTokenizer implements AutoCloseable {
         }
     }
 
+    /**
+     * The tokens of {@code text}: ids and token strings, exactly as Hugging Face's
+     * {@code tokenizers} gives them ({@code Tokenizer.encode(text, add_special_tokens=...)}:
+     * {@code .ids}, {@code .tokens}). Special tokens written in the text are recognised as single
+     * tokens; the ones the post-processor adds (BOS) are there only with {@code addSpecialTokens}.
+     * Token strings are the vocabulary's, byte-level symbols included ({@code "Ġworld"}).
+     *
+     * @param ids the token ids
+     * @param tokens the token strings, one per id
+     */
+    public record Tokens(int[] ids, List<String> tokens) {}
+
+    /** The ids and token strings of {@code text}; see {@link Tokens}. */
+    public Tokens tokenize(String text, boolean addSpecialTokens) {
+        Encoding encoding = tokenizer.encode(text, addSpecialTokens, false);
+        return new Tokens(toInts(encoding.getIds()), List.of(encoding.getTokens()));
+    }
+
     /** Token ids of {@code text}, with the special tokens the tokenizer adds (e.g. BOS). */
     public int[] encode(String text) {
-        return toInts(tokenizer.encode(text).getIds());
+        return tokenize(text, true).ids();
     }
 
     /** Token ids of {@code text} without added special tokens. */
     public int[] encodePlain(String text) {
-        Encoding encoding = tokenizer.encode(text, false, false);
-        return toInts(encoding.getIds());
+        return tokenize(text, false).ids();
     }
 
     /** The text of {@code ids}; special tokens are skipped when {@code skipSpecial}. */

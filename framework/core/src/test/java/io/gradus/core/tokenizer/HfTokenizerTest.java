@@ -54,6 +54,18 @@ class HfTokenizerTest {
     }
 
     @Test
+    @DisplayName("long texts are neither truncated nor padded (the binding's defaults cut at 512 tokens; found by the parity test)")
+    void noTruncation() throws Exception {
+        String text = "hello ".repeat(1000);
+        try (HfTokenizer tokenizer = HfTokenizer.load(byteLevelBpe())) {
+            // "hello" is two tokens (hell, o), each " hello" after the first three (Ġ, hell, o).
+            assertThat(tokenizer.encodePlain(text)).hasSize(2 + 999 * 3 + 1);
+            assertThat(tokenizer.encode(text)).hasSize(1 + 2 + 999 * 3 + 1);
+            assertThat(tokenizer.encodePlain("he")).containsExactly(256);
+        }
+    }
+
+    @Test
     @DisplayName("arbitrary UTF-8 text round-trips through encode and decode")
     void roundTripsArbitraryText() throws Exception {
         Random random = new Random(5);
