@@ -1,5 +1,6 @@
 package io.gradus.core.testing;
 
+import java.util.Map;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
@@ -22,10 +23,15 @@ public final class RequiredTool {
      * @param missing what is missing and how to install it, e.g. "no headless browser (apt-get install chromium)"
      */
     public static void require(boolean present, String missing) {
+        require(present, missing, System.getenv());
+    }
+
+    /** As {@link #require(boolean, String)}, in the environment {@code env}. */
+    static void require(boolean present, String missing, Map<String, String> env) {
         if (present) {
             return;
         }
-        if (System.getenv(CI_VARIABLE) != null) {
+        if (env.containsKey(CI_VARIABLE)) {
             Assertions.fail(missing + "; " + CI_VARIABLE + " is set, so a missing tool fails the test instead of skipping it"
                     + " (.ci/run installs it: see its log for the failed install)");
         }
