@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.function.Predicate;
 
 /**
  * The shape of a Llama model, as in Hugging Face's {@code config.json} for {@code LlamaForCausalLM}.
@@ -139,44 +140,41 @@ public record LlamaConfig(
 
     /** An integer field; {@code fallback} when absent or null, or an error when it is null too. */
     private static int integer(Path file, JsonNode json, String field, Integer fallback) throws IOException {
-        JsonNode node = json.get(field);
-        if (node == null || node.isNull()) {
-            if (fallback == null) {
-                throw new IOException(file + ": field " + field + " is missing; it must be an integer");
-            }
-            return fallback;
+        JsonNode node = typed(file, json, field, n -> n.isIntegralNumber() && n.canConvertToInt(),
+                "an integer (at most " + Integer.MAX_VALUE + ")");
+        if (node == null && fallback == null) {
+            throw new IOException(file + ": field " + field + " is missing; it must be an integer");
         }
-        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
-            throw new IOException(file + ": field " + field + " must be an integer (at most " + Integer.MAX_VALUE
-                    + "), found " + shortly(node) + " (" + JsonFiles.kind(node) + ")");
-        }
-        return node.intValue();
+        return node == null ? fallback : node.intValue();
     }
 
     /** A number field, or {@code fallback} when absent or null. */
     private static double number(Path file, JsonNode json, String field, double fallback) throws IOException {
-        JsonNode node = json.get(field);
-        if (node == null || node.isNull()) {
-            return fallback;
-        }
-        if (!node.isNumber()) {
-            throw new IOException(file + ": field " + field + " must be a number, found " + shortly(node) + " ("
-                    + JsonFiles.kind(node) + ")");
-        }
-        return node.doubleValue();
+        JsonNode node = typed(file, json, field, JsonNode::isNumber, "a number");
+        return node == null ? fallback : node.doubleValue();
     }
 
     /** A boolean field, false when absent or null. */
     private static boolean flag(Path file, JsonNode json, String field) throws IOException {
+        JsonNode node = typed(file, json, field, JsonNode::isBoolean, "true or false");
+        return node != null && node.booleanValue();
+    }
+
+    /**
+     * The value of {@code field}, or null when it is absent or null; an error naming the field and
+     * what it holds when that is not of the field's type.
+     */
+    private static JsonNode typed(Path file, JsonNode json, String field, Predicate<JsonNode> ofType, String type)
+            throws IOException {
         JsonNode node = json.get(field);
         if (node == null || node.isNull()) {
-            return false;
+            return null;
         }
-        if (!node.isBoolean()) {
-            throw new IOException(file + ": field " + field + " must be true or false, found " + shortly(node) + " ("
+        if (!ofType.test(node)) {
+            throw new IOException(file + ": field " + field + " must be " + type + ", found " + shortly(node) + " ("
                     + JsonFiles.kind(node) + ")");
         }
-        return node.booleanValue();
+        return node;
     }
 
     private static void unsupportedIfTrue(Path file, JsonNode json, String field) throws IOException {
