@@ -8,7 +8,7 @@ import io.gradus.api.model.TokenBatch;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.host.cli.Gradus;
+import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;

@@ -7,7 +7,7 @@ import io.gradus.core.llama.Generator;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.HfTokenizer;
-import io.gradus.host.cli.Gradus;
+import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;

@@ -35,12 +35,12 @@ class HostBootTest {
         assertThat(bundles).extracting(BundleInfo::symbolicName).contains(
                 "org.apache.felix.scr",
                 "org.apache.felix.configadmin",
-                "org.apache.felix.fileinstall",
                 "io.gradus.console",
                 "io.gradus.tornado.kernels",
                 "io.gradus.plugin.full",
                 "io.gradus.plugin.pretrain",
                 "io.gradus.plugin.lora",
+                "io.gradus.plugin.qlora",
                 "io.gradus.plugin.sft");
         assertThat(HOST.host().problems()).isEmpty();
     }

@@ -3,7 +3,7 @@ package io.gradus.itests;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.gradus.host.cli.Gradus;
+import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;

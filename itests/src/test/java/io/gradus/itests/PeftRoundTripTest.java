@@ -3,10 +3,10 @@ package io.gradus.itests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.gradus.cli.Gradus;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.testing.RequiredTool;
-import io.gradus.host.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.host.cli.Gradus;
+import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;

@@ -8,6 +8,7 @@ import io.gradus.api.runtime.BundleInfo;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -83,6 +84,22 @@ class ProblemsTest {
         RunningHost.Response tooLarge = HOST.send("POST", "/api/bundles", new byte[2_000_000], HOST.token());
         assertThat(tooLarge.status()).isEqualTo(413);
         assertThat(tooLarge.json().get("error").asText()).contains("limit");
+    }
+
+    @Test
+    @DisplayName("the problems list is bounded: the newest 500 are kept, and GET /api/problems serves them")
+    void problemsAreBounded() throws Exception {
+        for (int i = 0; i < 700; i++) {
+            HOST.host().events().publish(new Problem(Instant.now(), "flood", "flood problem " + i));
+        }
+        List<Problem> problems = problems();
+        assertThat(problems).hasSize(500);
+        assertThat(problems.getLast().message()).isEqualTo("flood problem 699");
+        assertThat(problems).noneMatch(p -> p.message().equals("flood problem 199"));
+        RunningHost.Response served = HOST.send("GET", "/api/problems", null, null);
+        assertThat(served.json().size()).isEqualTo(500);
+        assertThat(served.json().get(499).get("message").asText()).isEqualTo("flood problem 699");
+        assertThat(served.json().get(499).get("source").asText()).isEqualTo("flood");
     }
 
     private static void assertEverythingElseRuns() throws Exception {

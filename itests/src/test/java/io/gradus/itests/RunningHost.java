@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradus.api.event.GradusEvent;
+import io.gradus.api.runtime.BundleInfo;
 import io.gradus.host.GradusHost;
 import io.gradus.host.HostSettings;
+import io.gradus.jobs.BundlePins;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,6 +20,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -33,11 +36,22 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
+    private final BundlePins pins;
     private Path workDir;
     private GradusHost host;
     private URI console;
     private final List<GradusEvent> events = new CopyOnWriteArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
+
+    /** A host whose bundle operations consult its own job service's pins, as in production. */
+    RunningHost() {
+        this(null);
+    }
+
+    /** A host whose bundle operations consult {@code pins} instead, as if jobs held them. */
+    RunningHost(BundlePins pins) {
+        this.pins = pins;
+    }
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
@@ -50,10 +64,15 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
                 Files.copy(jar, deploy.resolve(jar.getFileName()));
             }
         }
-        host = GradusHost.start(new HostSettings(
-                distribution.resolve("system"), deploy, workDir.resolve("var"), "127.0.0.1", 0));
+        HostSettings settings = new HostSettings(distribution.resolve("system"), deploy, workDir.resolve("var"), "127.0.0.1", 0);
+        host = pins == null ? GradusHost.start(settings) : GradusHost.start(settings, pins);
         host.events().subscribe(events::add);
         assertThat(host.awaitDeployFolder(Duration.ofSeconds(30))).as("deploy folder processed").isTrue();
+        findConsole();
+    }
+
+    /** Finds the console's URL again (after its bundle was stopped and started: a new port). */
+    void findConsole() throws InterruptedException {
         console = host.awaitConsole(Duration.ofSeconds(30)).orElseThrow(() -> new AssertionError(
                 "console did not come up; problems: " + host.problems()));
     }
@@ -92,6 +111,29 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
         return target;
     }
 
+    /** Deploys the sample technique {@code symbolicName} 1.0.0 as {@code <symbolicName>.jar} and waits until it runs. */
+    Path deploySample(String symbolicName) throws IOException, InterruptedException {
+        Path file = deploy(symbolicName + ".jar", TestBundles.sample(symbolicName, "1.0.0"));
+        await(symbolicName + " 1.0.0 runs", 20, () -> running(symbolicName, "1.0.0"));
+        return file;
+    }
+
+    /** Deletes the deploy file of bundle {@code symbolicName} and waits until the bundle is gone. */
+    void undeploy(Path file, String symbolicName) throws IOException, InterruptedException {
+        Files.delete(file);
+        await("deleting " + file.getFileName() + " removes " + symbolicName, 20, () -> bundle(symbolicName).isEmpty());
+    }
+
+    /** The bundle with this symbolic name, if one is installed. */
+    Optional<BundleInfo> bundle(String symbolicName) {
+        return host.bundleAdmin().bundles().stream().filter(b -> symbolicName.equals(b.symbolicName())).findFirst();
+    }
+
+    /** Whether the bundle with this symbolic name is ACTIVE at {@code version}. */
+    boolean running(String symbolicName, String version) {
+        return bundle(symbolicName).filter(b -> b.version().equals(version) && b.state().equals("ACTIVE")).isPresent();
+    }
+
     /** Every event published since the host started. */
     List<GradusEvent> events() {
         return List.copyOf(events);
@@ -105,8 +147,14 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
         return console.resolve(path);
     }
 
-    /** Sends a request to the console; {@code token} may be null. */
+    /** Sends a request to the console; {@code token} may be null; a body goes as a jar. */
     Response send(String method, String path, byte[] body, String token) throws IOException, InterruptedException {
+        return send(method, path, body, token, "application/java-archive");
+    }
+
+    /** Sends a request to the console with a body of {@code contentType}. */
+    Response send(String method, String path, byte[] body, String token, String contentType)
+            throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(url(path))
                 .timeout(Duration.ofSeconds(60))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
@@ -114,7 +162,7 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
             request.header("Authorization", "Bearer " + token);
         }
         if (body != null) {
-            request.header("Content-Type", "application/java-archive");
+            request.header("Content-Type", contentType);
         }
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         return new Response(response.statusCode(), JSON.readTree(response.body()));

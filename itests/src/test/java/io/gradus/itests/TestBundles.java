@@ -4,7 +4,13 @@ import aQute.bnd.osgi.Builder;
 import aQute.bnd.osgi.Jar;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Map;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
 
 /**
  * Builds bundle jars from this module's compiled test classes with bnd, as a plugin author's build
@@ -32,6 +38,27 @@ final class TestBundles {
                 "Bundle-Version", "1.0.0",
                 "Private-Package", "io.gradus.itests.sample",
                 "Import-Package", "com.example.missing;version=\"[1.0,2)\",*"));
+    }
+
+    /**
+     * A jar whose manifest names {@code symbolicName} as written, valid or not (bnd refuses to build
+     * a bundle with an invalid symbolic name, as a hand-made or hostile jar would not).
+     */
+    static byte[] withRawSymbolicName(String symbolicName) {
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().putValue("Bundle-ManifestVersion", "2");
+        manifest.getMainAttributes().putValue("Bundle-SymbolicName", symbolicName);
+        manifest.getMainAttributes().putValue("Bundle-Version", "1.0.0");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (JarOutputStream jar = new JarOutputStream(bytes, manifest)) {
+            jar.putNextEntry(new JarEntry("readme.txt"));
+            jar.write("nothing to run".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            jar.closeEntry();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
     }
 
     private static byte[] build(Map<String, String> instructions) {

@@ -3,15 +3,13 @@ package io.gradus.itests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.host.cli.Gradus;
+import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -29,21 +27,7 @@ class TrainCommandTest {
     @BeforeEach
     void baseModelAndData() throws Exception {
         System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
-        Path base = Files.createDirectories(dir.resolve("base"));
-        Files.copy(Path.of(TrainCommandTest.class.getResource("/byte-bpe/tokenizer.json").toURI()), base.resolve("tokenizer.json"));
-        LlamaModel.initialize(new LlamaConfig(261, 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, 128, false, 259, 260), 1).save(base);
-        Random random = new Random(0);
-        String[] words = "the cat sat on a mat and the dog ran to the park".split(" ");
-        StringBuilder jsonl = new StringBuilder();
-        for (int i = 0; i < 100; i++) {
-            StringBuilder text = new StringBuilder();
-            for (int w = 0; w < 6 + random.nextInt(6); w++) {
-                text.append(w == 0 ? "" : " ").append(words[random.nextInt(words.length)]);
-            }
-            jsonl.append("{\"text\": \"").append(text).append(".\"}\n");
-        }
-        Files.writeString(dir.resolve("train.jsonl"), jsonl);
-        Files.writeString(dir.resolve("eval.jsonl"), String.join("\n", jsonl.toString().lines().limit(20).toList()));
+        TinyJob.write(dir);
     }
 
     private int train(String job, String... extra) throws Exception {
@@ -57,20 +41,10 @@ class TrainCommandTest {
                 .execute(args);
     }
 
-    private static final String JOB = """
-            name: tiny
-            model: base
-            tuner: {name: full, version: "[1.0,2.0)"}
-            objective: {name: pretrain}
-            data: {train: train.jsonl, eval: eval.jsonl}
-            hyper: {steps: STEPS, batchSize: 4, seqLen: 32, learningRate: 0.003, warmupSteps: 2, schedule: linear}
-            output: out
-            """;
-
     @Test
     @DisplayName("trains a full fine-tune from a YAML job: loss falls; model, metrics, checkpoint and provenance are written")
     void trains() throws Exception {
-        assertThat(train(JOB.replace("STEPS", "24"))).as(String.valueOf(err)).isZero();
+        assertThat(train(TinyJob.yaml(24, "out"))).as(String.valueOf(err)).isZero();
 
         Path out = dir.resolve("out");
         List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
@@ -96,7 +70,7 @@ class TrainCommandTest {
     @Test
     @DisplayName("LoRA trains only the low-rank factors and writes the adapter in PEFT's layout")
     void trainsLora() throws Exception {
-        String lora = JOB.replace("STEPS", "16").replace("tuner: {name: full, version: \"[1.0,2.0)\"}",
+        String lora = TinyJob.yaml(16, "out").replace("tuner: {name: full, version: \"[1.0,2.0)\"}",
                 "tuner: {name: lora, config: {r: 4, loraAlpha: 8, loraDropout: 0.1, targetModules: [q_proj, v_proj, down_proj]}}")
                 .replace("learningRate: 0.003", "learningRate: 0.01, packing: false");
         assertThat(train(lora)).as(String.valueOf(err)).isZero();
@@ -109,7 +83,7 @@ class TrainCommandTest {
         assertThat(config.get("lora_alpha").asDouble()).isEqualTo(8.0);
         assertThat(config.get("target_modules").toString()).isEqualTo("[\"down_proj\",\"q_proj\",\"v_proj\"]");
         assertThat(config.get("base_model_name_or_path").asText()).endsWith("base");
-        var tensors = new io.gradus.host.SafetensorsFiles().read(adapter.resolve("adapter_model.safetensors"));
+        var tensors = new io.gradus.core.io.SafetensorsFiles().read(adapter.resolve("adapter_model.safetensors"));
         assertThat(tensors).hasSize(2 * 3 * 2);
         assertThat(tensors.get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").shape()).containsExactly(4, 32);
         assertThat(tensors.get("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight").shape()).containsExactly(32, 4);
@@ -122,10 +96,31 @@ class TrainCommandTest {
     }
 
     @Test
+    @DisplayName("QLoRA + SFT: the base is quantized to NF4 while it loads, LoRA trains on top, the adapter is in PEFT's layout")
+    void trainsQlora() throws Exception {
+        String qlora = TinyJob.yaml(16, "out").replace("tuner: {name: full, version: \"[1.0,2.0)\"}",
+                "tuner: {name: qlora, config: {doubleQuant: true, lora: {r: 4, loraAlpha: 8, targetModules: [all-linear]}}}")
+                .replace("objective: {name: pretrain}", "objective: {name: sft}")
+                .replace("learningRate: 0.003", "learningRate: 0.01");
+        assertThat(train(qlora)).as(String.valueOf(err)).isZero();
+
+        Path out = dir.resolve("out");
+        JsonNode config = RunningHost.JSON.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertThat(config.get("peft_type").asText()).isEqualTo("LORA");
+        assertThat(config.get("target_modules")).hasSize(7);
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+        assertThat(RunningHost.JSON.readTree(lines.getLast()).get("loss").asDouble())
+                .isLessThan(RunningHost.JSON.readTree(lines.getFirst()).get("loss").asDouble());
+        assertThat(RunningHost.JSON.readTree(out.resolve("provenance.json").toFile()).at("/tuner/bundleSymbolicName").asText())
+                .isEqualTo("io.gradus.plugin.qlora");
+        assertThat(out.resolve("model")).doesNotExist();
+    }
+
+    @Test
     @DisplayName("--resume continues from the checkpoint: the metrics go on from the step where it stopped")
     void resumes() throws Exception {
-        assertThat(train(JOB.replace("STEPS", "10"))).as(String.valueOf(err)).isZero();
-        assertThat(train(JOB.replace("STEPS", "16"), "--resume")).as(String.valueOf(err)).isZero();
+        assertThat(train(TinyJob.yaml(10, "out"))).as(String.valueOf(err)).isZero();
+        assertThat(train(TinyJob.yaml(16, "out"), "--resume")).as(String.valueOf(err)).isZero();
         List<String> lines = Files.readAllLines(dir.resolve("out/metrics.jsonl"));
         assertThat(lines).hasSize(16);
         assertThat(RunningHost.JSON.readTree(lines.get(10)).get("step").asInt()).isEqualTo(11);
@@ -134,14 +129,14 @@ class TrainCommandTest {
     @Test
     @DisplayName("errors name what is wrong: an unknown technique with what is installed, a bad data line with file:line")
     void clearErrors() throws Exception {
-        assertThat(train(JOB.replace("STEPS", "2").replace("name: full", "name: qlora"))).isNotZero();
-        assertThat(err.toString()).contains("no tuner 'qlora'", "installed tuners: full 1.0.0");
+        assertThat(train(TinyJob.yaml(2, "out").replace("name: full", "name: ia3"))).isNotZero();
+        assertThat(err.toString()).contains("no tuner 'ia3'", "installed tuners: full 1.0.0");
 
-        assertThat(train(JOB.replace("STEPS", "2").replace("seqLen: 32", "seq_len: 32"))).isNotZero();
+        assertThat(train(TinyJob.yaml(2, "out").replace("seqLen: 32", "seq_len: 32"))).isNotZero();
         assertThat(err.toString()).contains("job.yaml", "seq_len");
 
         Files.writeString(dir.resolve("train.jsonl"), "{\"text\": \"fine\"}\n{\"prompt\": \"no text here\"}\n");
-        assertThat(train(JOB.replace("STEPS", "2"))).isNotZero();
+        assertThat(train(TinyJob.yaml(2, "out"))).isNotZero();
         assertThat(err.toString()).contains("train.jsonl:2", "\"text\"");
     }
 }

@@ -2,6 +2,7 @@ package io.gradus.console.internal;
 
 import io.gradus.api.event.EventHub;
 import io.gradus.api.event.Problem;
+import io.gradus.api.job.JobService;
 import io.gradus.api.runtime.BundleAdmin;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.vertx.core.Vertx;
@@ -40,7 +41,8 @@ public final class ConsoleComponent {
             BundleContext context,
             @Reference BundleAdmin bundles,
             @Reference TechniqueCatalog techniques,
-            @Reference EventHub events)
+            @Reference EventHub events,
+            @Reference JobService jobs)
             throws Exception {
         int port = Integer.parseInt(property(context, "gradus.console.port", "8080"));
         if (port < 0) {
@@ -62,7 +64,7 @@ public final class ConsoleComponent {
         thread.setContextClassLoader(ConsoleComponent.class.getClassLoader());
         try {
             vertx = Vertx.vertx();
-            var routes = new ConsoleRoutes(vertx, bundles, techniques, events, token, uploadLimit);
+            var routes = new ConsoleRoutes(vertx, bundles, techniques, events, jobs, token, uploadLimit);
             try {
                 server = vertx.createHttpServer()
                         .requestHandler(routes.router())

@@ -1,19 +1,20 @@
 package io.gradus.console.internal;
 
 import io.gradus.api.event.EventHub;
-import io.gradus.api.event.GradusEvent;
+import io.gradus.api.job.JobException;
+import io.gradus.api.job.JobService;
 import io.gradus.api.runtime.BundleAdmin;
+import io.gradus.api.runtime.BundleInfo;
 import io.gradus.api.runtime.BundleOperationException;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,32 +22,37 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import org.osgi.framework.FrameworkUtil;
 
 /**
  * The console's routes: a JSON API under {@code /api}, server-sent events, and the page.
  *
  * <p>Reading is open; every call that changes the running system needs the host's token in an
  * {@code Authorization: Bearer <token>} header, because installing a bundle is running code.
- * Handlers only call the API services; bundle operations block (they wait for the deploy-folder
- * watcher), so they run on worker threads.
+ * Handlers only call the API services; bundle operations block (they wait for the host's
+ * bundle-operations thread), so they run on worker threads. A jar upload is the raw request body,
+ * whatever its content type.
  */
 final class ConsoleRoutes {
-
-    private static final long SSE_KEEPALIVE_MS = 15_000;
 
     private final Vertx vertx;
     private final BundleAdmin bundles;
     private final TechniqueCatalog techniques;
-    private final EventHub events;
+    private final EventStreams events;
+    private final JobService jobs;
     private final byte[] token;
     private final long uploadLimit;
+    /** This console's own bundle: a forced operation on it answers before it runs. */
+    private final long consoleBundle = FrameworkUtil.getBundle(ConsoleRoutes.class).getBundleId();
 
-    ConsoleRoutes(Vertx vertx, BundleAdmin bundles, TechniqueCatalog techniques, EventHub events, String token,
-            long uploadLimit) {
+    ConsoleRoutes(Vertx vertx, BundleAdmin bundles, TechniqueCatalog techniques, EventHub events, JobService jobs,
+            String token, long uploadLimit) {
         this.vertx = vertx;
         this.bundles = bundles;
         this.techniques = techniques;
-        this.events = events;
+        this.events = new EventStreams(vertx, events);
+        this.jobs = jobs;
         this.token = token.getBytes(StandardCharsets.UTF_8);
         this.uploadLimit = uploadLimit;
     }
@@ -57,20 +63,23 @@ final class ConsoleRoutes {
         router.get("/api/bundles").handler(ctx -> reply(ctx, 200, JsonView.of(bundles.bundles())));
         router.get("/api/bundles/:id").handler(this::getBundle);
         router.get("/api/techniques").handler(ctx -> reply(ctx, 200, JsonView.of(techniques.techniques())));
-        router.get("/api/events").handler(this::events);
+        router.get("/api/problems").handler(ctx -> reply(ctx, 200, JsonView.of(bundles.problems())));
+        router.get("/api/events").handler(events::open);
+        router.get("/api/events/clients").handler(ctx -> reply(ctx, 200, events.counts()));
 
-        router.route("/api/*").method(HttpMethod.POST).method(HttpMethod.DELETE).handler(this::requireToken);
-        router.post("/api/bundles").handler(BodyHandler.create(false).setBodyLimit(uploadLimit)).handler(this::install);
+        router.route("/api/*").method(HttpMethod.POST).method(HttpMethod.DELETE).method(HttpMethod.PATCH)
+                .handler(this::requireToken);
+        router.post("/api/bundles").handler(this::install);
         router.post("/api/bundles/:id/start").handler(ctx -> blocking(ctx, 200, () -> bundles.start(id(ctx))));
-        router.post("/api/bundles/:id/stop").handler(ctx -> blocking(ctx, 200, () -> bundles.stop(id(ctx))));
-        router.post("/api/bundles/:id/update")
-                .handler(BodyHandler.create(false).setBodyLimit(uploadLimit))
-                .handler(this::update);
-        router.delete("/api/bundles/:id").handler(ctx -> blocking(ctx, 200, () -> {
+        router.post("/api/bundles/:id/stop").handler(ctx -> operate(ctx, "stop", () -> bundles.stop(id(ctx), force(ctx))));
+        router.post("/api/bundles/:id/update").handler(this::update);
+        router.delete("/api/bundles/:id").handler(ctx -> operate(ctx, "remove", () -> {
             long id = id(ctx);
-            bundles.uninstall(id);
+            bundles.uninstall(id, force(ctx));
             return new JsonObject().put("uninstalled", id);
         }));
+
+        new JobRoutes(jobs, this::blocking, this::rawBody).register(router);
 
         router.route("/api/*").last().handler(ctx -> error(ctx, 404, "no such API endpoint: " + ctx.request().method()
                 + " " + ctx.request().path()));
@@ -85,42 +94,86 @@ final class ConsoleRoutes {
     }
 
     private void install(RoutingContext ctx) {
-        Buffer body = ctx.body().buffer();
-        if (body == null || body.length() == 0) {
-            error(ctx, 400, "send the bundle jar as the request body (Content-Type: application/java-archive)");
+        rawBody(ctx, body -> {
+            if (body.length() == 0) {
+                error(ctx, 400, "send the bundle jar as the request body (e.g. curl --data-binary @my-technique.jar)");
+                return;
+            }
+            blocking(ctx, 201, () -> bundles.install(stream(body)));
+        });
+    }
+
+    /** An update that waits for the jobs using the bundle answers 202 with the bundle's {@code pending}. */
+    private void update(RoutingContext ctx) {
+        rawBody(ctx, body -> operate(ctx, "update", () -> {
+            BundleInfo updated = bundles.update(id(ctx), body.length() == 0 ? null : stream(body), force(ctx));
+            return updated.pending() == null ? updated : new Accepted(updated);
+        }));
+    }
+
+    /**
+     * Reads the request's raw body (a jar, a job file), up to the upload limit, whatever its content
+     * type: {@code curl --data-binary} sends {@code application/x-www-form-urlencoded}, which a form
+     * decoder would try to parse.
+     */
+    void rawBody(RoutingContext ctx, Consumer<Buffer> then) {
+        HttpServerRequest request = ctx.request();
+        String declared = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+        if (declared != null && declared.matches("\\d{1,18}") && Long.parseLong(declared) > uploadLimit) {
+            ctx.fail(413);
             return;
         }
-        blocking(ctx, 201, () -> bundles.install(stream(body)));
-    }
-
-    private void update(RoutingContext ctx) {
-        Buffer body = ctx.body().buffer();
-        InputStream jar = body == null || body.length() == 0 ? null : stream(body);
-        blocking(ctx, 200, () -> bundles.update(id(ctx), jar));
-    }
-
-    /** Server-sent events: one {@code event: <type>} / {@code data: <json>} message per event. */
-    private void events(RoutingContext ctx) {
-        HttpServerResponse response = ctx.response()
-                .setChunked(true)
-                .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream")
-                .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
-        response.write(": connected\n\n");
-        var context = vertx.getOrCreateContext();
-        EventHub.Subscription subscription = events.subscribe((GradusEvent event) -> context.runOnContext(v -> {
-            if (!response.closed()) {
-                response.write("event: " + event.type() + "\ndata: " + JsonView.of(event) + "\n\n");
+        Buffer body = Buffer.buffer();
+        request.handler(chunk -> {
+            if (ctx.failed()) {
+                return;
             }
-        }));
-        long keepAlive = vertx.setPeriodic(SSE_KEEPALIVE_MS, t -> {
-            if (!response.closed()) {
-                response.write(": keep-alive\n\n");
+            if (body.length() + (long) chunk.length() > uploadLimit) {
+                ctx.fail(413);
+            } else {
+                body.appendBuffer(chunk);
             }
         });
-        response.closeHandler(v -> {
-            subscription.close();
-            vertx.cancelTimer(keepAlive);
+        request.exceptionHandler(ctx::fail);
+        request.endHandler(v -> {
+            if (!ctx.failed()) {
+                then.accept(body);
+            }
         });
+        request.resume();
+    }
+
+    /**
+     * A stop, update or removal. Forced on the console's own bundle, the answer (202) goes first:
+     * the operation takes down the server that would send it.
+     */
+    private void operate(RoutingContext ctx, String operation, Callable<Object> call) {
+        if (id(ctx) != consoleBundle || !force(ctx)) {
+            blocking(ctx, 200, call);
+            return;
+        }
+        JsonObject answer = new JsonObject().put("status", 202).put("accepted", operation).put("id", consoleBundle)
+                .put("message", "the console goes away after this answer; restart the host to get it back");
+        ctx.response().setStatusCode(202).putHeader(HttpHeaders.CONTENT_TYPE, "application/json; charset=utf-8")
+                .end(answer.encode())
+                .onComplete(sent -> Thread.ofPlatform().daemon().name("gradus-console-" + operation).start(() -> {
+                    try {
+                        call.call();
+                    } catch (Exception e) {
+                        // The console is going away; the host reports what failed among its problems.
+                    }
+                }));
+    }
+
+    private static boolean force(RoutingContext ctx) {
+        String raw = ctx.queryParams().get("force");
+        if (raw == null || raw.equalsIgnoreCase("false")) {
+            return false;
+        }
+        if (raw.isEmpty() || raw.equalsIgnoreCase("true")) {
+            return true;
+        }
+        throw new BadRequest("force must be true or false, was '" + raw + "'");
     }
 
     private void requireToken(RoutingContext ctx) {
@@ -137,16 +190,24 @@ final class ConsoleRoutes {
         ctx.next();
     }
 
-    /** Runs a blocking bundle operation on a worker thread and answers with its result as JSON. */
+    /**
+     * Runs a blocking bundle operation on a worker thread and answers with its result as JSON
+     * ({@link Accepted}: with 202).
+     */
     private void blocking(RoutingContext ctx, int status, Callable<Object> operation) {
         vertx.executeBlocking(operation, false).onComplete(result -> {
-            if (result.succeeded()) {
-                reply(ctx, status, JsonView.of(result.result()));
-            } else {
+            if (result.failed()) {
                 ctx.fail(result.cause());
+            } else if (result.result() instanceof Accepted accepted) {
+                reply(ctx, 202, JsonView.of(accepted.bundle()));
+            } else {
+                reply(ctx, status, JsonView.of(result.result()));
             }
         });
     }
+
+    /** A bundle operation that was accepted and waits (an update waiting for the jobs using the bundle). */
+    private record Accepted(BundleInfo bundle) {}
 
     private void failure(RoutingContext ctx) {
         Throwable failure = ctx.failure();
@@ -159,6 +220,12 @@ final class ConsoleRoutes {
                 case FAILED -> 422;
             };
             error(ctx, status, e.getMessage());
+        } else if (failure instanceof JobException e) {
+            error(ctx, switch (e.reason()) {
+                case NOT_FOUND -> 404;
+                case INVALID -> 400;
+                case CONFLICT -> 409;
+            }, e.getMessage());
         } else if (failure instanceof BadRequest e) {
             error(ctx, 400, e.getMessage());
         } else if (status == 413) {
@@ -184,7 +251,7 @@ final class ConsoleRoutes {
         return new ByteArrayInputStream(body.getBytes());
     }
 
-    private static void reply(RoutingContext ctx, int status, Object json) {
+    static void reply(RoutingContext ctx, int status, Object json) {
         if (ctx.response().ended()) {
             return;
         }
@@ -194,7 +261,7 @@ final class ConsoleRoutes {
                 .end(String.valueOf(json));
     }
 
-    private static void error(RoutingContext ctx, int status, String message) {
+    static void error(RoutingContext ctx, int status, String message) {
         reply(ctx, status, new JsonObject().put("status", status).put("error", message));
     }
 

@@ -16,12 +16,15 @@ import java.util.Set;
 
 /**
  * The secret that authorises the console's mutating calls (installing a bundle is running code).
- * A new one is made at every start and written to a file only its owner can read.
+ * A new one is made at every start and written to a file only its owner can read, next to the
+ * console's address: together they tell the command line how to reach the running host.
  */
-final class ConsoleToken {
+public final class ConsoleToken {
 
     /** Name of the token file in the state folder. */
-    static final String FILE_NAME = "console.token";
+    public static final String FILE_NAME = "console.token";
+    /** Name of the file in the state folder that holds the console's base URL while it listens. */
+    public static final String URL_FILE_NAME = "console.url";
 
     private ConsoleToken() {}
 
@@ -30,8 +33,17 @@ final class ConsoleToken {
         byte[] secret = new byte[32];
         new SecureRandom().nextBytes(secret);
         String token = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
-        Files.createDirectories(stateDir);
-        Path file = stateDir.resolve(FILE_NAME);
+        writeOwnerOnly(stateDir.resolve(FILE_NAME), token);
+        return token;
+    }
+
+    /** Writes the console's base URL to {@code stateDir/console.url} (mode 600). */
+    static void writeUrl(Path stateDir, String url) throws IOException {
+        writeOwnerOnly(stateDir.resolve(URL_FILE_NAME), url);
+    }
+
+    private static void writeOwnerOnly(Path file, String text) throws IOException {
+        Files.createDirectories(file.getParent());
         Files.deleteIfExists(file);
         // Create the file with its final permissions, so it is never readable by others, not even briefly.
         FileAttribute<?>[] ownerOnly = FileSystems.getDefault().supportedFileAttributeViews().contains("posix")
@@ -39,8 +51,7 @@ final class ConsoleToken {
                 : new FileAttribute<?>[0];
         try (SeekableByteChannel out = Files.newByteChannel(
                 file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), ownerOnly)) {
-            out.write(ByteBuffer.wrap((token + "\n").getBytes(StandardCharsets.US_ASCII)));
+            out.write(ByteBuffer.wrap((text + "\n").getBytes(StandardCharsets.UTF_8)));
         }
-        return token;
     }
 }

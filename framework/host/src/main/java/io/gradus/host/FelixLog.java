@@ -12,18 +12,17 @@ import org.osgi.framework.ServiceReference;
  */
 final class FelixLog extends Logger {
 
-    private final BiConsumer<String, String> problems;
+    private final BiConsumer<Bundle, String> problems;
 
-    /** @param problems receives (source, message) of each error or warning */
-    FelixLog(BiConsumer<String, String> problems) {
+    /** @param problems receives the bundle concerned ({@code null} if none) and message of each error or warning */
+    FelixLog(BiConsumer<Bundle, String> problems) {
         this.problems = problems;
         setLogLevel(LOG_WARNING);
     }
 
     @Override
     protected void doLog(Bundle bundle, ServiceReference sr, int level, String message, Throwable throwable) {
-        String source = bundle != null ? FrameworkBundleAdmin.describe(bundle) : "framework";
         String detail = throwable == null || throwable.getMessage() == null ? "" : ": " + throwable.getMessage();
-        problems.accept(source, message + detail);
+        problems.accept(bundle, message + detail);
     }
 }

@@ -5,52 +5,61 @@ import static io.gradus.api.runtime.BundleOperationException.Reason.FAILED;
 import static io.gradus.api.runtime.BundleOperationException.Reason.INVALID;
 import static io.gradus.api.runtime.BundleOperationException.Reason.NOT_FOUND;
 
+import io.gradus.api.event.Problem;
 import io.gradus.api.runtime.BundleAdmin;
 import io.gradus.api.runtime.BundleInfo;
 import io.gradus.api.runtime.BundleOperationException;
 import io.gradus.api.technique.TechniqueCatalog;
-import java.io.ByteArrayInputStream;
+import io.gradus.jobs.BundlePins;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Supplier;
-import java.util.jar.JarInputStream;
-import java.util.jar.Manifest;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
-import org.osgi.framework.Version;
-import org.osgi.framework.wiring.FrameworkWiring;
 
 /**
  * {@link BundleAdmin} over the running framework.
  *
- * <p>Bundles that live in the watched deploy folder are operated through the folder (FileInstall
- * then does the install, update or uninstall), so the folder stays the single source of truth and
- * nothing an operator did is lost on restart. Other bundles are operated on directly.
+ * <p>Every operation runs on the host's bundle-operations thread, one at a time with the deploy
+ * folder's polls. Bundles that live in the deploy folder are operated through the folder on that
+ * thread (the file is written, overwritten or deleted, and the watcher acts on it at once), so the
+ * folder stays the single source of truth and nothing an operator did is lost on restart. Other
+ * bundles are operated on directly. Guarded bundles (the host's own) and bundles that running jobs
+ * pin are refused unless forced.
  */
 final class FrameworkBundleAdmin implements BundleAdmin {
 
-    /** How long to wait for the deploy-folder watcher to act on a file we wrote. */
-    private static final Duration DEPLOY_TIMEOUT = Duration.ofSeconds(20);
+    /** How long a forced operation waits for the jobs holding a bundle to checkpoint and stop. */
+    private static final Duration EVICT_TIMEOUT = Duration.ofSeconds(60);
 
     private final BundleContext context;
-    private final Path deployDir;
+    private final Path systemDir;
     private final TechniqueCatalog catalog;
+    private final BundleOperations operations;
+    private final BundleChanges changes;
+    private final DeployFolderWatcher folder;
+    private final BundlePins pins;
+    private final HostProblems problems;
 
-    FrameworkBundleAdmin(BundleContext context, Path deployDir, TechniqueCatalog catalog) {
+    FrameworkBundleAdmin(BundleContext context, Path systemDir, TechniqueCatalog catalog, BundleOperations operations,
+            BundleChanges changes, DeployFolderWatcher folder, BundlePins pins, HostProblems problems) {
         this.context = context;
-        this.deployDir = deployDir.toAbsolutePath().normalize();
+        this.systemDir = systemDir.toAbsolutePath().normalize();
         this.catalog = catalog;
+        this.operations = operations;
+        this.changes = changes;
+        this.folder = folder;
+        this.pins = pins;
+        this.problems = problems;
     }
 
     @Override
@@ -63,6 +72,11 @@ final class FrameworkBundleAdmin implements BundleAdmin {
         return Optional.ofNullable(context.getBundle(id)).map(this::info);
     }
 
+    @Override
+    public List<Problem> problems() {
+        return problems.list();
+    }
+
     private BundleInfo info(Bundle bundle) {
         long id = bundle.getBundleId();
         return new BundleInfo(
@@ -72,177 +86,167 @@ final class FrameworkBundleAdmin implements BundleAdmin {
                 stateName(bundle.getState()),
                 bundle.getLocation(),
                 catalog.techniques().stream().filter(t -> t.bundleId() == id).toList(),
-                BundleDiagnosis.explain(bundle, wiring()));
+                problem(bundle),
+                guarded(bundle),
+                changes.holders(id),
+                changes.pending(id));
+    }
+
+    /** What is wrong with a bundle: its deploy file's problem, then why it does not run. */
+    private String problem(Bundle bundle) {
+        List<String> parts = new ArrayList<>();
+        String file = folder.fileProblem(bundle);
+        if (file != null) {
+            parts.add(file);
+        }
+        if (bundle.getState() != Bundle.ACTIVE && !BundleChanges.isFragment(bundle)) {
+            String start = problems.message(BundleChanges.startCause(bundle.getBundleId()));
+            String why = start != null ? start : BundleDiagnosis.explain(bundle, changes.wiring());
+            if (why != null) {
+                parts.add(why);
+            }
+        }
+        return parts.isEmpty() ? null : String.join("; ", parts);
+    }
+
+    /** The framework itself and the bundles of {@code system/}: the host's own. */
+    private boolean guarded(Bundle bundle) {
+        return bundle.getBundleId() == Constants.SYSTEM_BUNDLE_ID || sourceFile(bundle)
+                .filter(f -> systemDir.equals(f.getParent()))
+                .isPresent();
     }
 
     @Override
     public BundleInfo install(InputStream jar) {
-        byte[] bytes = readAll(jar);
-        JarIdentity identity = JarIdentity.of(bytes);
-        for (Bundle b : context.getBundles()) {
-            if (identity.symbolicName().equals(b.getSymbolicName()) && identity.version().equals(b.getVersion())) {
-                throw new BundleOperationException(CONFLICT, identity + " is already installed as bundle "
-                        + b.getBundleId() + "; update that bundle instead");
+        BundleJar bundleJar = BundleJar.of(BundleJar.readAll(jar));
+        return operations.call(() -> {
+            Bundle existing = folder.bundleNamed(bundleJar.symbolicName());
+            if (existing != null) {
+                throw new BundleOperationException(CONFLICT, describe(existing) + " is already installed; update that bundle"
+                        + " instead of installing " + bundleJar);
             }
-        }
-        Path target = deployDir.resolve(identity.symbolicName() + ".jar");
-        if (Files.exists(target)) {
-            target = deployDir.resolve(identity.symbolicName() + "-" + identity.version() + ".jar");
-        }
-        writeAtomically(target, bytes);
-        Path file = target;
-        Bundle installed = await(() -> bundleFromFile(file), "install " + identity + " from " + file);
-        awaitSettled(installed);
-        return checkedStarted(installed);
+            Path file = folder.fileFor(bundleJar);
+            folder.write(file, bundleJar.bytes());
+            Bundle bundle;
+            try {
+                bundle = folder.installFrom(file, bundleJar);
+            } catch (BundleException e) {
+                Files.deleteIfExists(file);
+                throw new BundleOperationException(INVALID, "the framework refused to install " + bundleJar + ": "
+                        + e.getMessage(), e);
+            }
+            return started(bundle, changes.start(bundle));
+        });
     }
 
     @Override
     public BundleInfo start(long id) {
-        Bundle bundle = existing(id);
-        try {
-            bundle.start();
-        } catch (BundleException e) {
-            throw startFailure(bundle, e);
-        }
-        return info(bundle);
+        return operations.call(() -> {
+            Bundle bundle = existing(id);
+            return started(bundle, changes.start(bundle));
+        });
     }
 
     @Override
-    public BundleInfo stop(long id) {
-        Bundle bundle = mutable(id);
-        try {
-            bundle.stop();
-        } catch (BundleException e) {
-            throw new BundleOperationException(FAILED, "stopping " + describe(bundle) + " failed: " + e.getMessage(), e);
-        }
-        return info(bundle);
-    }
-
-    @Override
-    public BundleInfo update(long id, InputStream jar) {
-        Bundle bundle = mutable(id);
-        if (jar == null) {
+    public BundleInfo stop(long id, boolean force) {
+        return operations.call(() -> {
+            Bundle bundle = mutable(id, "stop", force);
+            letGo(bundle, "stop", force);
             try {
-                bundle.update();
+                bundle.stop();
+            } catch (BundleException e) {
+                throw new BundleOperationException(FAILED, "stopping " + describe(bundle) + " failed: " + e.getMessage(), e);
+            }
+            return info(bundle);
+        });
+    }
+
+    @Override
+    public BundleInfo update(long id, InputStream jar, boolean force) {
+        BundleJar next = jar == null ? null : BundleJar.of(BundleJar.readAll(jar));
+        return operations.call(() -> {
+            Bundle bundle = mutable(id, "update", force);
+            if (next != null && !next.symbolicName().equals(bundle.getSymbolicName())) {
+                throw new BundleOperationException(INVALID, "the jar is " + next + ", not a version of "
+                        + bundle.getSymbolicName() + "; install it as a new bundle instead");
+            }
+            if (force) {
+                letGo(bundle, "update", true);
+            }
+            Optional<Path> file = folder.fileOf(bundle);
+            String outcome;
+            try {
+                if (file.isPresent()) {
+                    BundleJar revision = next != null ? next : fromFile(file.get());
+                    if (next != null) {
+                        folder.write(file.get(), next.bytes());
+                    }
+                    outcome = folder.updateFrom(file.get(), bundle, revision, force);
+                } else {
+                    outcome = changes.update(bundle, next, force);
+                }
             } catch (BundleException e) {
                 throw new BundleOperationException(FAILED, "updating " + describe(bundle) + " failed: " + e.getMessage(), e);
             }
-            return checkedStarted(bundle);
-        }
-        byte[] bytes = readAll(jar);
-        JarIdentity identity = JarIdentity.of(bytes);
-        if (!identity.symbolicName().equals(bundle.getSymbolicName())) {
-            throw new BundleOperationException(INVALID, "the jar is " + identity + ", not a version of "
-                    + bundle.getSymbolicName() + "; install it as a new bundle instead");
-        }
-        Optional<Path> file = deployFile(bundle);
-        if (file.isPresent()) {
-            long before = bundle.getLastModified();
-            writeAtomically(file.get(), bytes);
-            await(() -> bundle.getLastModified() != before || bundle.getState() == Bundle.UNINSTALLED ? bundle : null,
-                    "update " + describe(bundle) + " from " + file.get());
-            awaitSettled(bundle);
-        } else {
-            try {
-                bundle.update(new ByteArrayInputStream(bytes));
-                bundle.start();
-            } catch (BundleException e) {
-                throw startFailure(bundle, e);
-            }
-        }
-        return checkedStarted(bundle);
+            return started(bundle, outcome == null || outcome.isEmpty() ? null : outcome);
+        });
     }
 
     @Override
-    public void uninstall(long id) {
-        Bundle bundle = mutable(id);
-        Optional<Path> file = deployFile(bundle);
-        if (file.isPresent()) {
+    public void uninstall(long id, boolean force) {
+        operations.call(() -> {
+            Bundle bundle = mutable(id, "remove", force);
+            letGo(bundle, "remove", force);
+            Optional<Path> file = folder.fileOf(bundle);
             try {
-                Files.deleteIfExists(file.get());
+                if (file.isPresent()) {
+                    Files.deleteIfExists(file.get());
+                }
+                changes.uninstall(bundle, true);
             } catch (IOException e) {
                 throw new BundleOperationException(FAILED, "cannot delete " + file.get() + ": " + e.getMessage(), e);
-            }
-            await(() -> bundle.getState() == Bundle.UNINSTALLED ? bundle : null, "uninstall " + describe(bundle));
-        } else {
-            try {
-                bundle.uninstall();
             } catch (BundleException e) {
                 throw new BundleOperationException(FAILED, "uninstalling " + describe(bundle) + " failed: " + e.getMessage(), e);
             }
-        }
-    }
-
-    /** The deploy-folder file a bundle was installed from, if it was. */
-    Optional<Path> deployFile(Bundle bundle) {
-        String location = bundle.getLocation();
-        if (!location.startsWith("file:")) {
-            return Optional.empty();
-        }
-        try {
-            Path path = Path.of(URI.create(location)).toAbsolutePath().normalize();
-            return deployDir.equals(path.getParent()) ? Optional.of(path) : Optional.empty();
-        } catch (IllegalArgumentException e) {
-            return Optional.empty();
-        }
-    }
-
-    private Bundle bundleFromFile(Path file) {
-        for (Bundle b : context.getBundles()) {
-            if (deployFile(b).filter(file::equals).isPresent()) {
-                return b;
-            }
-        }
-        return null;
+            // The file's bundle is gone: the watcher forgets the file (and its problem).
+            file.ifPresent(f -> folder.removed(f, true));
+            return null;
+        });
     }
 
     /**
-     * Waits until the watcher has resolved the bundle, or until it is clear that it cannot resolve
-     * (a mandatory requirement has no provider at all).
+     * Makes sure no running job holds {@code bundle} before {@code operation}: refused while one
+     * does, unless forced; forced, the holders are asked to checkpoint and stop first.
      */
-    private void awaitSettled(Bundle bundle) {
-        await(() -> bundle.getState() != Bundle.INSTALLED || isFragment(bundle) || cannotResolve(bundle) ? bundle : null,
-                "resolve " + describe(bundle));
+    private void letGo(Bundle bundle, String operation, boolean force) {
+        List<String> holders = pins.holders(bundle.getBundleId());
+        if (holders.isEmpty()) {
+            return;
+        }
+        if (!force) {
+            throw new BundleOperationException(CONFLICT, describe(bundle) + " is used by " + String.join(", ", holders)
+                    + "; " + operation + " it with force to interrupt " + (holders.size() == 1 ? "that job" : "those jobs")
+                    + " (they checkpoint, stop as interrupted and can be resumed)");
+        }
+        pins.evict(bundle.getBundleId(), EVICT_TIMEOUT);
     }
 
-    private boolean cannotResolve(Bundle bundle) {
-        String why = BundleDiagnosis.explain(bundle, wiring());
-        return why != null && why.startsWith(BundleDiagnosis.CANNOT_RESOLVE);
+    private BundleJar fromFile(Path file) {
+        try {
+            return BundleJar.of(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new BundleOperationException(FAILED, "cannot read " + file + ": " + e.getMessage(), e);
+        } catch (BundleOperationException e) {
+            throw new BundleOperationException(INVALID, file + ": " + e.getMessage(), e);
+        }
     }
 
-    private BundleInfo checkedStarted(Bundle bundle) {
-        if (bundle.getState() != Bundle.ACTIVE && !isFragment(bundle)) {
-            try {
-                bundle.start();
-            } catch (BundleException e) {
-                throw startFailure(bundle, e);
-            }
+    /** The bundle's info, or the reason it does not start as a failure (the bundle stays installed). */
+    private BundleInfo started(Bundle bundle, String whyNot) {
+        if (whyNot != null) {
+            throw new BundleOperationException(FAILED, whyNot);
         }
         return info(bundle);
-    }
-
-    private BundleOperationException startFailure(Bundle bundle, BundleException e) {
-        String why = BundleDiagnosis.explain(bundle, wiring());
-        return new BundleOperationException(FAILED, describe(bundle) + " is installed but does not start: "
-                + (why != null ? why : e.getMessage()), e);
-    }
-
-    private <T> T await(Supplier<T> condition, String what) {
-        long deadline = System.nanoTime() + DEPLOY_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            T value = condition.get();
-            if (value != null) {
-                return value;
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new BundleOperationException(FAILED, "interrupted while waiting to " + what, e);
-            }
-        }
-        throw new BundleOperationException(FAILED, "the deploy folder watcher did not " + what + " within "
-                + DEPLOY_TIMEOUT.toSeconds() + " s; see the host's log for the reason");
     }
 
     private Bundle existing(long id) {
@@ -253,40 +257,31 @@ final class FrameworkBundleAdmin implements BundleAdmin {
         return bundle;
     }
 
-    private Bundle mutable(long id) {
+    /** A bundle that {@code operation} may change: never the framework; a guarded one only forced. */
+    private Bundle mutable(long id, String operation, boolean force) {
         Bundle bundle = existing(id);
         if (id == Constants.SYSTEM_BUNDLE_ID) {
             throw new BundleOperationException(CONFLICT, "bundle 0 is the OSGi framework itself; stop the host instead");
         }
+        if (guarded(bundle) && !force) {
+            throw new BundleOperationException(CONFLICT, describe(bundle) + " is one of the host's own bundles (from "
+                    + systemDir + "); " + operation + " it only with force: the host, its console included, may not work"
+                    + " without it");
+        }
         return bundle;
     }
 
-    private FrameworkWiring wiring() {
-        return context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkWiring.class);
-    }
-
-    private void writeAtomically(Path target, byte[] bytes) {
-        try {
-            Files.createDirectories(deployDir);
-            // The temporary name does not end in .jar, so the watcher ignores it until the move.
-            Path tmp = Files.createTempFile(deployDir, ".upload-", ".part");
-            Files.write(tmp, bytes);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
+    /** The file a bundle was installed from, if it was installed from a file. */
+    static Optional<Path> sourceFile(Bundle bundle) {
+        String location = bundle.getLocation();
+        if (!location.startsWith("file:")) {
+            return Optional.empty();
         }
-    }
-
-    private static byte[] readAll(InputStream in) {
         try {
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new BundleOperationException(INVALID, "could not read the jar: " + e.getMessage(), e);
+            return Optional.of(Path.of(URI.create(location)).toAbsolutePath().normalize());
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
         }
-    }
-
-    private static boolean isFragment(Bundle bundle) {
-        return bundle.getHeaders("").get(Constants.FRAGMENT_HOST) != null;
     }
 
     static String describe(Bundle bundle) {
@@ -303,42 +298,5 @@ final class FrameworkBundleAdmin implements BundleAdmin {
             case Bundle.UNINSTALLED -> "UNINSTALLED";
             default -> "UNKNOWN(" + state + ")";
         };
-    }
-
-    /** Symbolic name and version read from a jar's manifest, with clear errors for what is not a bundle. */
-    record JarIdentity(String symbolicName, Version version) {
-
-        static JarIdentity of(byte[] bytes) {
-            Manifest manifest;
-            try (JarInputStream jar = new JarInputStream(new ByteArrayInputStream(bytes))) {
-                manifest = jar.getManifest();
-                if (manifest == null && jar.getNextJarEntry() == null) {
-                    throw new BundleOperationException(INVALID, "not a jar file (no zip entries could be read)");
-                }
-            } catch (IOException e) {
-                throw new BundleOperationException(INVALID, "not a valid jar file: " + e.getMessage(), e);
-            }
-            if (manifest == null) {
-                throw new BundleOperationException(INVALID, "the jar has no META-INF/MANIFEST.MF, so it is not an OSGi bundle");
-            }
-            String bsn = manifest.getMainAttributes().getValue(Constants.BUNDLE_SYMBOLICNAME);
-            if (bsn == null || bsn.isBlank()) {
-                throw new BundleOperationException(INVALID,
-                        "the jar's manifest has no Bundle-SymbolicName, so it is not an OSGi bundle");
-            }
-            String versionText = manifest.getMainAttributes().getValue(Constants.BUNDLE_VERSION);
-            Version version;
-            try {
-                version = versionText == null ? Version.emptyVersion : Version.parseVersion(versionText.trim());
-            } catch (IllegalArgumentException e) {
-                throw new BundleOperationException(INVALID, "the jar's Bundle-Version '" + versionText + "' is not a valid OSGi version", e);
-            }
-            return new JarIdentity(bsn.split(";", 2)[0].trim(), version);
-        }
-
-        @Override
-        public String toString() {
-            return symbolicName + " " + version;
-        }
     }
 }

@@ -3,11 +3,16 @@ package io.gradus.host;
 import io.gradus.api.event.BundleChanged;
 import io.gradus.api.event.EventHub;
 import io.gradus.api.event.Problem;
+import io.gradus.api.job.JobService;
 import io.gradus.api.model.TensorFiles;
 import io.gradus.api.runtime.BundleAdmin;
 import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.core.io.SafetensorsFiles;
+import io.gradus.jobs.BuiltInModel;
+import io.gradus.jobs.BundlePins;
+import io.gradus.jobs.HostJobService;
+import io.gradus.jobs.SynchronousEventHub;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -23,11 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -36,17 +37,20 @@ import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceEvent;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
 
 /**
  * The Gradus host: an embedded Apache Felix framework with the runtime bundles of the
- * distribution, a watched deploy folder (Felix FileInstall) for technique bundles, and the host's
- * own services ({@link EventHub}, {@link TechniqueCatalog}, {@link BundleAdmin}) in its registry.
+ * distribution, a watched deploy folder for technique bundles ({@link DeployFolderWatcher}), and
+ * the host's own services ({@link EventHub}, {@link TechniqueCatalog}, {@link BundleAdmin}) in its
+ * registry.
  *
  * <p>Nothing a bundle does can take the host down: install, resolve and start failures are caught,
- * explained (which bundle, which missing import) and published as {@link Problem} events.
+ * explained (which bundle, which missing import) and kept as the host's current problems, each
+ * also published as a {@link Problem} event.
  */
 public final class GradusHost implements AutoCloseable {
 
@@ -59,51 +63,64 @@ public final class GradusHost implements AutoCloseable {
     /** Service property with which the console registers its base URI once it listens. */
     public static final String CONSOLE_URL_PROPERTY = "gradus.console.url";
 
-    private static final String FILEINSTALL_LOGGER = "fileinstall";
+    /** The most problems kept: the oldest goes first. */
     private static final int MAX_PROBLEMS = 500;
 
     private final HostSettings settings;
     private final Framework framework;
-    private final HostEventHub events = new HostEventHub();
-    private final List<Problem> problems = new CopyOnWriteArrayList<>();
+    private final SynchronousEventHub events = new SynchronousEventHub();
+    private final HostProblems problems = new HostProblems(events, MAX_PROBLEMS);
+    private final AtomicLong logged = new AtomicLong();
+    /** A periodic task that failed is a problem under its own name, cleared by its next good run. */
+    private final BundleOperations operations =
+            new BundleOperations((task, message) -> problems.report(task, task, task + " " + message));
     private final RegistryTechniqueCatalog catalog;
     private final FrameworkBundleAdmin bundleAdmin;
+    private final DeployFolderWatcher deployFolder;
     private final String consoleToken;
-    /** Held strongly: java.util.logging keeps only weak references to its loggers. */
-    private final Logger fileInstallLogger = Logger.getLogger(FILEINSTALL_LOGGER);
-    private final Handler deployFolderProblems;
-    private final DeployFolderAudit deployFolderAudit;
     private final FileChannel stateLock;
+    private final HostJobService jobService;
+    private KernelSelection.Choice kernelChoice;
 
-    private GradusHost(HostSettings settings) throws BundleException, IOException {
+    /** @param pinsOrNull the bundle pins to consult instead of the host's own job service's (tests) */
+    private GradusHost(HostSettings settings, BundlePins pinsOrNull) throws BundleException, IOException {
         this.settings = settings;
         this.stateLock = lockStateDir(settings.stateDir());
         try {
-            events.subscribe(event -> {
-                if (event instanceof Problem problem) {
-                    problems.add(problem);
-                }
-            });
             Files.createDirectories(settings.deployDir());
             this.consoleToken = settings.consolePort() >= 0 ? ConsoleToken.create(settings.stateDir()) : null;
-            this.deployFolderProblems = captureDeployFolderProblems();
 
             this.framework = newFramework();
             framework.init();
             BundleContext context = framework.getBundleContext();
             context.addBundleListener(this::onBundleEvent);
             context.addFrameworkListener(this::onFrameworkEvent);
+            if (consoleToken != null) {
+                try {
+                    context.addServiceListener(this::onConsoleService, "(" + CONSOLE_URL_PROPERTY + "=*)");
+                } catch (InvalidSyntaxException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
             this.catalog = new RegistryTechniqueCatalog(context, events);
-            this.bundleAdmin = new FrameworkBundleAdmin(context, settings.deployDir(), catalog);
+            this.jobService = new HostJobService(settings.stateDir().resolve("jobs"), catalog, events,
+                    () -> kernels().backend(), BuiltInModel.modelFolder(), settings.jobConcurrency());
+            BundlePins pins = pinsOrNull != null ? pinsOrNull : jobService;
+            BundleChanges changes = new BundleChanges(context, pins, problems);
+            this.deployFolder = new DeployFolderWatcher(settings.deployDir(), context, changes, problems);
+            this.bundleAdmin = new FrameworkBundleAdmin(
+                    context, settings.systemDir(), catalog, operations, changes, deployFolder, pins, problems);
             context.registerService(EventHub.class, events, null);
             context.registerService(TechniqueCatalog.class, catalog, null);
             context.registerService(BundleAdmin.class, bundleAdmin, null);
             context.registerService(TensorFiles.class, new SafetensorsFiles(), null);
+            context.registerService(JobService.class, jobService, null);
             installSystemBundles(context);
             framework.start();
             BundleAwareSystemClassLoader.serve(context);
-            this.deployFolderAudit = new DeployFolderAudit(settings.deployDir(), this::isInstalled, this::problem);
+            operations.every(DeployFolderWatcher.POLL, DeployFolderWatcher.NAME, deployFolder::poll);
         } catch (IOException | BundleException | RuntimeException e) {
+            operations.close();
             stateLock.close();
             throw e;
         }
@@ -111,13 +128,22 @@ public final class GradusHost implements AutoCloseable {
 
     /**
      * Boots the framework: installs and starts every bundle of {@code settings.systemDir()}, then
-     * lets the deploy-folder watcher install the technique bundles.
+     * lets the deploy-folder watcher install the technique bundles. The bundles the host's running
+     * jobs use are pinned: an update waits for them, a stop or removal is refused unless forced.
      *
      * @throws IOException if the folders cannot be read or created
      * @throws BundleException if the framework itself cannot start
      */
     public static GradusHost start(HostSettings settings) throws IOException, BundleException {
-        return new GradusHost(settings);
+        return new GradusHost(settings, null);
+    }
+
+    /**
+     * Like {@link #start(HostSettings)}, with other pins than the host's job service's: for tests that
+     * play the part of running jobs.
+     */
+    public static GradusHost start(HostSettings settings, BundlePins pins) throws IOException, BundleException {
+        return new GradusHost(settings, pins);
     }
 
     /**
@@ -148,14 +174,6 @@ public final class GradusHost implements AutoCloseable {
         // The distribution and the deploy folder define what is installed; no state survives a restart.
         p.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         p.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, SystemPackages.extraExports());
-        p.put("felix.fileinstall.dir", settings.deployDir().toAbsolutePath().toString());
-        p.put("felix.fileinstall.poll", "500");
-        p.put("felix.fileinstall.noInitialDelay", "true");
-        p.put("felix.fileinstall.bundles.new.start", "true");
-        p.put("felix.fileinstall.filter", ".*\\.(jar|cfg|config)");
-        // FileInstall logs through java.util.logging; the host turns its warnings into Problem events.
-        p.put("felix.fileinstall.log.default", "jul");
-        p.put("felix.fileinstall.log.level", "2");
         p.put(CONSOLE_HOST, settings.consoleHost());
         p.put(CONSOLE_PORT, Integer.toString(settings.consolePort()));
         if (consoleToken != null) {
@@ -172,7 +190,7 @@ public final class GradusHost implements AutoCloseable {
                         "no OSGi framework on the class path (org.apache.felix.framework jar missing from lib/)"));
         // Felix takes a logger object among its (otherwise string) properties.
         Map properties = frameworkProperties();
-        properties.put("felix.log.logger", new FelixLog(this::problem));
+        properties.put("felix.log.logger", new FelixLog(this::logged));
         return factory.newFramework(properties);
     }
 
@@ -183,7 +201,7 @@ public final class GradusHost implements AutoCloseable {
                 try {
                     installed.add(context.installBundle(jar.toUri().toString()));
                 } catch (BundleException e) {
-                    problem(jar.getFileName().toString(), "cannot install: " + e.getMessage());
+                    problems.report("system " + jar, jar.toString(), jar + ": cannot install: " + e.getMessage());
                 }
             }
         }
@@ -195,54 +213,65 @@ public final class GradusHost implements AutoCloseable {
                 // Marks the bundle for start; it starts (in dependency order) when the framework starts.
                 bundle.start();
             } catch (BundleException e) {
-                problem(FrameworkBundleAdmin.describe(bundle), "cannot start: " + e.getMessage());
+                problems.report(BundleChanges.startCause(bundle.getBundleId()), FrameworkBundleAdmin.describe(bundle),
+                        FrameworkBundleAdmin.describe(bundle) + " cannot start: " + e.getMessage());
             }
         }
     }
 
     private void onBundleEvent(BundleEvent event) {
         Bundle b = event.getBundle();
+        switch (event.getType()) {
+            case BundleEvent.STARTED -> {
+                problems.clear(BundleChanges.startCause(b.getBundleId()));
+                problems.clear(BundleChanges.bundleCause(b.getBundleId()) + "error");
+            }
+            case BundleEvent.UPDATED, BundleEvent.UNINSTALLED -> problems.clearAll(BundleChanges.bundleCause(b.getBundleId()));
+            default -> {}
+        }
         events.publish(new BundleChanged(Instant.now(), b.getBundleId(), b.getSymbolicName(),
                 b.getVersion().toString(), FrameworkBundleAdmin.stateName(b.getState()), bundleChange(event.getType())));
     }
 
+    /** A framework error (a bundle that fails to start after an update, a listener that throws). */
     private void onFrameworkEvent(FrameworkEvent event) {
         if (event.getType() == FrameworkEvent.ERROR) {
             Throwable error = event.getThrowable();
-            problem(FrameworkBundleAdmin.describe(event.getBundle()),
-                    error == null ? "framework error" : String.valueOf(error.getMessage()));
+            Bundle bundle = event.getBundle();
+            String source = FrameworkBundleAdmin.describe(bundle);
+            problems.report(BundleChanges.bundleCause(bundle.getBundleId()) + "error", source,
+                    source + ": " + (error == null ? "framework error" : String.valueOf(error.getMessage())));
         }
     }
 
-    private void problem(String source, String message) {
-        events.publish(new Problem(Instant.now(), source, message));
+    /** Keeps {@code console.url} in the state folder in step with the console's endpoint. */
+    private void onConsoleService(ServiceEvent event) {
+        Path file = settings.stateDir().resolve(ConsoleToken.URL_FILE_NAME);
+        try {
+            if (event.getType() == ServiceEvent.REGISTERED) {
+                ConsoleToken.writeUrl(settings.stateDir(), String.valueOf(event.getServiceReference().getProperty(CONSOLE_URL_PROPERTY)));
+            } else if (event.getType() == ServiceEvent.UNREGISTERING) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            problem("console", "cannot write " + file + ": " + e.getMessage());
+        }
     }
 
-    /** Turns FileInstall's warnings and errors into {@link Problem} events instead of bare log lines. */
-    private Handler captureDeployFolderProblems() {
-        Handler handler = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                if (record.getLevel().intValue() < Level.WARNING.intValue()) {
-                    return;
-                }
-                String message = record.getMessage();
-                Throwable thrown = record.getThrown();
-                if (thrown != null && thrown.getMessage() != null) {
-                    message += ": " + thrown.getMessage();
-                }
-                problem("deploy folder " + settings.deployDir(), message);
-            }
+    /** A warning or error of the framework's log, kept until its bundle is updated or uninstalled. */
+    private void logged(Bundle bundle, String message) {
+        if (bundle == null) {
+            problem("framework", message);
+        } else {
+            String source = FrameworkBundleAdmin.describe(bundle);
+            problems.report(BundleChanges.bundleCause(bundle.getBundleId()) + "log " + logged.incrementAndGet(), source,
+                    source + ": " + message);
+        }
+    }
 
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        fileInstallLogger.addHandler(handler);
-        fileInstallLogger.setUseParentHandlers(false);
-        return handler;
+    /** A problem with no cause that can be fixed later; it stays until newer problems push it out. */
+    private void problem(String source, String message) {
+        problems.report(source + " " + logged.incrementAndGet(), source, message);
     }
 
     private static String bundleChange(int type) {
@@ -282,9 +311,37 @@ public final class GradusHost implements AutoCloseable {
         return bundleAdmin;
     }
 
-    /** The problems published since start (the latest 500), oldest first. */
+    /** The job service: jobs run inside this host. */
+    public JobService jobs() {
+        return jobService;
+    }
+
+    /**
+     * The kernel backend jobs run on, chosen once per host by {@link KernelSelection} from
+     * {@link HostSettings#kernelBackend()}; the choice's line says which backend and why.
+     *
+     * @throws IllegalStateException if the backend asked for cannot run here
+     */
+    public synchronized KernelSelection.Choice kernels() {
+        if (kernelChoice == null) {
+            try {
+                kernelChoice = KernelSelection.select(this, settings.kernelBackend());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while choosing the kernel backend", e);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+        return kernelChoice;
+    }
+
+    /**
+     * The host's current problems, oldest first (at most 500): each stays until its cause is fixed,
+     * as {@code GET /api/problems} shows them.
+     */
     public List<Problem> problems() {
-        return List.copyOf(problems);
+        return problems.list();
     }
 
     /** The console token, if a console was requested. */
@@ -347,40 +404,22 @@ public final class GradusHost implements AutoCloseable {
 
     /**
      * Waits until the deploy-folder watcher has dealt with every jar in the folder: installed it as
-     * a bundle, or reported a problem about it.
+     * a bundle, or reported a problem about it (a poll that began after this call found nothing
+     * left to do).
      *
      * @return true if it has, false on timeout
      */
     public boolean awaitDeployFolder(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
+        // Queued behind the poll in progress, if any: the next poll to finish began after this call.
+        long before = operations.call(deployFolder::polls);
         do {
-            if (pendingDeployFiles().isEmpty()) {
+            if (deployFolder.polls() > before && deployFolder.upToDate()) {
                 return true;
             }
             Thread.sleep(50);
         } while (System.nanoTime() < deadline);
         return false;
-    }
-
-    private List<Path> pendingDeployFiles() {
-        List<Path> pending = new ArrayList<>();
-        try (Stream<Path> files = Files.list(settings.deployDir())) {
-            for (Path file : files.filter(f -> f.toString().endsWith(".jar")).toList()) {
-                Path abs = file.toAbsolutePath().normalize();
-                boolean reported = problems.stream().anyMatch(p -> p.message().contains(abs.toString()));
-                if (!isInstalled(abs) && !reported) {
-                    pending.add(abs);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return pending;
-    }
-
-    private boolean isInstalled(Path deployFile) {
-        return Stream.of(context().getBundles())
-                .anyMatch(b -> bundleAdmin.deployFile(b).filter(deployFile::equals).isPresent());
     }
 
     /** Blocks until the framework has stopped (after {@link #close()} or a stop of bundle 0). */
@@ -392,8 +431,9 @@ public final class GradusHost implements AutoCloseable {
     @Override
     public void close() {
         try {
+            jobService.close();
             BundleAwareSystemClassLoader.stopServing(framework.getBundleContext());
-            deployFolderAudit.close();
+            operations.close();
             catalog.close();
             framework.stop();
             framework.waitForStop(30_000);
@@ -402,7 +442,6 @@ public final class GradusHost implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            fileInstallLogger.removeHandler(deployFolderProblems);
             try {
                 stateLock.close();
             } catch (IOException e) {

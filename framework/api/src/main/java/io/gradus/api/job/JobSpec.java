@@ -14,6 +14,9 @@ import java.util.Objects;
  * @param hyper optimisation settings; {@code null} means all defaults
  * @param output folder the results are written to
  * @param seed seed of every random choice in the job (default 42)
+ * @param onUpdate what the job does when a technique bundle it uses is updated while it runs:
+ *     {@code keep} (default) keeps the revision it started with until it ends, and the update waits;
+ *     {@code rewire} checkpoints, lets the update happen, and resumes on the new revision
  */
 public record JobSpec(
         String name,
@@ -23,7 +26,13 @@ public record JobSpec(
         DataSpec data,
         Hyperparameters hyper,
         String output,
-        Long seed) {
+        Long seed,
+        String onUpdate) {
+
+    /** What a job does when a technique bundle it uses is updated: see {@link #onUpdate()}. */
+    public static final String KEEP = "keep";
+    /** See {@link #onUpdate()}. */
+    public static final String REWIRE = "rewire";
 
     public JobSpec {
         name = name == null ? "job" : name;
@@ -32,6 +41,21 @@ public record JobSpec(
         Objects.requireNonNull(data, "data is required (e.g. {\"train\": \"train.jsonl\"})");
         hyper = hyper == null ? Hyperparameters.defaults() : hyper;
         seed = seed == null ? 42L : seed;
+        onUpdate = onUpdate == null ? KEEP : onUpdate;
+        if (!onUpdate.equals(KEEP) && !onUpdate.equals(REWIRE)) {
+            throw new IllegalArgumentException("onUpdate must be keep or rewire, was '" + onUpdate + "'");
+        }
+    }
+
+    /** A job that keeps its technique revisions while it runs (the 1.0 form of this record). */
+    public JobSpec(String name, String model, TechniqueRef tuner, TechniqueRef objective, DataSpec data,
+            Hyperparameters hyper, String output, Long seed) {
+        this(name, model, tuner, objective, data, hyper, output, seed, null);
+    }
+
+    /** This spec with another output folder and model (paths made absolute by the job service). */
+    public JobSpec withPaths(String model, DataSpec data, String output) {
+        return new JobSpec(name, model, tuner, objective, data, hyper, output, seed, onUpdate);
     }
 
     /**

@@ -177,4 +177,27 @@ public interface KernelBackend {
      */
     void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, float[] absmax, int blockSize, int m,
             int n, int k, boolean accumulate);
+
+    /**
+     * {@link #nf4Dequantize(float[], byte[], float[], int, int)} from double-quantized scales (see
+     * {@link Nf4DoubleQuant}): block b's scale is {@code map[absmax[b]] · nestedAbsmax[b / 256] +
+     * offset} with {@code map = Nf4DoubleQuant.dynamicMap()}, each operation rounded to float.
+     *
+     * @param absmax one 8-bit scale per block of {@code blockSize} elements
+     * @param nestedAbsmax one float per {@value Nf4DoubleQuant#NESTED_BLOCK_SIZE} 8-bit scales
+     * @param offset added to every decoded scale
+     */
+    void nf4Dequantize(float[] out, byte[] packed, byte[] absmax, float[] nestedAbsmax, float offset, int n,
+            int blockSize);
+
+    /**
+     * {@link #nf4Matmul(MatmulLayout, float[], float[], byte[], float[], int, int, int, int, boolean)}
+     * from double-quantized scales, decoded as in
+     * {@link #nf4Dequantize(float[], byte[], byte[], float[], float, int, int)}. Neither the weight
+     * nor its float scales are kept in float form beyond the call.
+     *
+     * @throws IllegalArgumentException for {@link MatmulLayout#ATB}, which a frozen weight never needs
+     */
+    void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, byte[] absmax, float[] nestedAbsmax,
+            float offset, int blockSize, int m, int n, int k, boolean accumulate);
 }

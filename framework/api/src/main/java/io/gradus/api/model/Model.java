@@ -66,8 +66,17 @@ public interface Model {
         };
     }
 
-    /** Total number of scalars over all parameters. */
+    /**
+     * The quantized weights of the model's linear modules, in model order: frozen weights that are
+     * not float {@link #parameters()} (a QLoRA base).
+     */
+    default List<QuantizedWeight> quantizedWeights() {
+        return linears().values().stream().flatMap(l -> l.quantizedWeights().stream()).toList();
+    }
+
+    /** Total number of scalars over all parameters, quantized weights included. */
     default long parameterCount() {
-        return parameters().stream().mapToLong(Parameter::size).sum();
+        return parameters().stream().mapToLong(Parameter::size).sum()
+                + quantizedWeights().stream().mapToLong(QuantizedWeight::size).sum();
     }
 }

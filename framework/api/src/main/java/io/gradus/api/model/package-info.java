@@ -6,7 +6,7 @@
  * B = batch size, T = sequence length, C = hidden size, V = vocabulary size.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.gradus.api.model;
 
 import org.osgi.annotation.bundle.Export;

@@ -14,7 +14,10 @@ public class BundleOperationException extends RuntimeException {
         NOT_FOUND,
         /** The request itself is wrong: not a jar, not a bundle, too large. */
         INVALID,
-        /** The operation clashes with the current state (already installed, system bundle). */
+        /**
+         * The operation clashes with the current state: already installed, a guarded bundle, a
+         * bundle a running job uses.
+         */
         CONFLICT,
         /** The bundle was accepted but cannot resolve or start. */
         FAILED

@@ -1,5 +1,6 @@
 package io.gradus.api.technique;
 
+import io.gradus.api.model.LinearTransform;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
 import java.util.SequencedMap;
@@ -22,6 +23,26 @@ public interface Tuner<C> extends Technique<C> {
      *     target module that the model does not have), with a message naming what is wrong
      */
     Tuning apply(Model model, C config);
+
+    /**
+     * Like {@link #apply(Model, Object)}, drawing every random number (the initial values of new
+     * parameters, dropout masks) from {@code seed}: the job's seed, so that two jobs that differ
+     * only in their seed start from different adapters. Tuners that draw random numbers override
+     * this; the default ignores the seed.
+     */
+    default Tuning apply(Model model, C config, long seed) {
+        return apply(model, config);
+    }
+
+    /**
+     * What the host does with each linear module while it loads the base model for this tuner,
+     * before {@link #apply}: QLoRA quantizes there, so that the float model never exists in full
+     * and a model that fits in memory only quantized can still be tuned. {@link #apply} must work
+     * without it too (on a model loaded some other way). Default: modules stay as loaded.
+     */
+    default LinearTransform loadTransform(C config) {
+        return LinearTransform.NONE;
+    }
 
     /**
      * Applies this tuner with weights it saved earlier (see {@link Tuning#save}), e.g. a PEFT

@@ -9,7 +9,7 @@
  * the version of the bundle that registers it.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.gradus.api.technique;
 
 import org.osgi.annotation.bundle.Export;

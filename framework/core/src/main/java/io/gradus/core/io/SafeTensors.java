@@ -29,7 +29,8 @@ import java.util.SequencedMap;
  * <p>Format: an 8-byte little-endian header length N, N bytes of JSON mapping each tensor name to
  * {@code {"dtype", "shape", "data_offsets": [begin, end]}} (offsets relative to the end of the
  * header), an optional {@code "__metadata__"} object of strings, then the raw little-endian data.
- * Tensors are read straight from the mapping into {@code float[]}; nothing is copied twice.
+ * Tensors are read straight from the mapping into {@code float[]} (or {@code byte[]} for U8);
+ * nothing is copied twice.
  */
 public final class SafeTensors implements AutoCloseable {
 
@@ -139,7 +140,7 @@ public final class SafeTensors implements AutoCloseable {
         DType dtype = dtypeNode.isTextual() ? DType.fromHeader(dtypeNode.asText()) : null;
         if (dtype == null) {
             throw new IOException(where + " has dtype " + (dtypeNode.isMissingNode() ? "(none)" : dtypeNode.toString())
-                    + "; Gradus reads F32, F16 and BF16");
+                    + "; Gradus reads F32, F16, BF16 and U8");
         }
         JsonNode shapeNode = node.path("shape");
         if (!shapeNode.isArray()) {
@@ -200,6 +201,22 @@ public final class SafeTensors implements AutoCloseable {
 
     /** Reads one tensor as floats, whatever its stored dtype. */
     public float[] read(String name) throws IOException {
+        TensorInfo info = info(name);
+        float[] out = new float[(int) info.elements()];
+        info.dtype().toFloats(data, info.begin(), out, out.length);
+        return out;
+    }
+
+    /** Reads one U8 tensor's bytes. */
+    public byte[] readBytes(String name) throws IOException {
+        TensorInfo info = info(name);
+        if (info.dtype() != DType.U8) {
+            throw new IOException(file + ": tensor " + name + " has dtype " + info.dtype() + "; U8 was expected");
+        }
+        return data.asSlice(info.begin(), info.elements()).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private TensorInfo info(String name) throws IOException {
         TensorInfo info = tensors.get(name);
         if (info == null) {
             throw new IOException(file + ": no tensor named " + name);
@@ -207,9 +224,7 @@ public final class SafeTensors implements AutoCloseable {
         if (info.elements() > Integer.MAX_VALUE - 8) {
             throw new IOException(file + ": tensor " + name + " has " + info.elements() + " elements, more than a Java array holds");
         }
-        float[] out = new float[(int) info.elements()];
-        info.dtype().toFloats(data, info.begin(), out, out.length);
-        return out;
+        return info;
     }
 
     @Override
@@ -218,10 +233,10 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /**
-     * Writes {@code tensors} (name to shape and F32 values, in order) to {@code file} atomically: a
-     * reader never sees half a file, and a failure leaves any previous file in place.
+     * Writes {@code tensors} (name to shape and F32 values or U8 bytes, in order) to {@code file}
+     * atomically: a reader never sees half a file, and a failure leaves any previous file in place.
      */
-    public static void write(Path file, SequencedMap<String, Tensor> tensors, Map<String, String> metadata)
+    public static void write(Path file, SequencedMap<String, ? extends Writable> tensors, Map<String, String> metadata)
             throws IOException {
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
@@ -230,14 +245,14 @@ public final class SafeTensors implements AutoCloseable {
         }
         long offset = 0;
         for (var entry : tensors.entrySet()) {
-            Tensor t = entry.getValue();
+            Writable t = entry.getValue();
             ObjectNode node = header.putObject(entry.getKey());
-            node.put("dtype", DType.F32.name());
+            node.put("dtype", t.dtype().name());
             var shape = node.putArray("shape");
             for (int d : t.shape()) {
                 shape.add(d);
             }
-            long bytes = 4L * t.values().length;
+            long bytes = t.dtype().bytes() * t.elements();
             node.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -251,13 +266,22 @@ public final class SafeTensors implements AutoCloseable {
             out.write(json);
             out.write(" ".repeat(padded - json.length).getBytes(StandardCharsets.US_ASCII));
             ByteBuffer chunk = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-            for (Tensor t : tensors.values()) {
-                for (float v : t.values()) {
-                    if (!chunk.hasRemaining()) {
+            for (Writable t : tensors.values()) {
+                switch (t) {
+                    case Tensor f -> {
+                        for (float v : f.values()) {
+                            if (!chunk.hasRemaining()) {
+                                out.write(chunk.array(), 0, chunk.position());
+                                chunk.clear();
+                            }
+                            chunk.putFloat(v);
+                        }
+                    }
+                    case U8Tensor u -> {
                         out.write(chunk.array(), 0, chunk.position());
                         chunk.clear();
+                        out.write(u.bytes());
                     }
-                    chunk.putFloat(v);
                 }
             }
             out.write(chunk.array(), 0, chunk.position());
@@ -268,6 +292,39 @@ public final class SafeTensors implements AutoCloseable {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /** A tensor to write: F32 values or U8 bytes, with a shape. */
+    public sealed interface Writable permits Tensor, U8Tensor {
+        int[] shape();
+
+        DType dtype();
+
+        /** Number of elements. */
+        long elements();
+    }
+
     /** A tensor to write: its shape and F32 values. */
-    public record Tensor(int[] shape, float[] values) {}
+    public record Tensor(int[] shape, float[] values) implements Writable {
+        @Override
+        public DType dtype() {
+            return DType.F32;
+        }
+
+        @Override
+        public long elements() {
+            return values.length;
+        }
+    }
+
+    /** A tensor to write: its shape and U8 bytes. */
+    public record U8Tensor(int[] shape, byte[] bytes) implements Writable {
+        @Override
+        public DType dtype() {
+            return DType.U8;
+        }
+
+        @Override
+        public long elements() {
+            return bytes.length;
+        }
+    }
 }

@@ -1,21 +1,24 @@
 package io.gradus.core.llama;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gradus.api.kernel.Nf4DoubleQuant;
 import io.gradus.api.model.Linear;
+import io.gradus.api.model.LinearTransform;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import io.gradus.core.io.JsonFiles;
+import io.gradus.api.model.QuantizedLinear;
+import io.gradus.api.model.QuantizedWeight;
+import io.gradus.core.io.BitsAndBytesNf4;
 import io.gradus.core.io.SafeTensors;
+import io.gradus.core.io.WeightFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +26,6 @@ import java.util.NoSuchElementException;
 import java.util.Random;
 import java.util.SequencedMap;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * The parameters of a Llama model under their Hugging Face names, in checkpoint order.
@@ -53,37 +55,40 @@ public final class LlamaModel implements Model {
     private final Parameter lmHead;
     private final SequencedMap<String, Linear> linears = new LinkedHashMap<>();
 
-    private LlamaModel(LlamaConfig config, Map<String, float[]> values) {
+    /** Where a model's tensors come from: freshly initialised values, or files read one tensor at a time. */
+    private interface Weights {
+        /** The float tensor {@code name} of shape {@code shape}. */
+        Parameter parameter(String name, int... shape) throws IOException;
+
+        /** The linear module {@code module} with a weight [out, in]. */
+        Linear linear(String module, int out, int in) throws IOException;
+    }
+
+    private LlamaModel(LlamaConfig config, Weights weights) throws IOException {
         this.config = config;
         int c = config.hiddenSize();
-        Map<String, int[]> layerShapes = layerShapes(config);
-        this.embedTokens = param(values, EMBED_TOKENS, config.vocabSize(), c);
+        int f = config.intermediateSize();
+        int qDim = config.numHeads() * config.headDim();
+        int kvDim = config.numKvHeads() * config.headDim();
+        this.embedTokens = weights.parameter(EMBED_TOKENS, config.vocabSize(), c);
         List<Layer> list = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
             String p = LAYER_PREFIX + i + ".";
-            for (String module : LAYER_LINEARS) {
-                linears.put(p + module, new DenseLinear(param(values, p + module + ".weight",
-                        layerShapes.get(module + ".weight"))));
-            }
-            list.add(new Layer(param(values, p + "input_layernorm.weight", c),
-                    param(values, p + "post_attention_layernorm.weight", c)));
+            Parameter inputNorm = weights.parameter(p + "input_layernorm.weight", c);
+            linears.put(p + "self_attn.q_proj", weights.linear(p + "self_attn.q_proj", qDim, c));
+            linears.put(p + "self_attn.k_proj", weights.linear(p + "self_attn.k_proj", kvDim, c));
+            linears.put(p + "self_attn.v_proj", weights.linear(p + "self_attn.v_proj", kvDim, c));
+            linears.put(p + "self_attn.o_proj", weights.linear(p + "self_attn.o_proj", c, qDim));
+            Parameter postNorm = weights.parameter(p + "post_attention_layernorm.weight", c);
+            linears.put(p + "mlp.gate_proj", weights.linear(p + "mlp.gate_proj", f, c));
+            linears.put(p + "mlp.up_proj", weights.linear(p + "mlp.up_proj", f, c));
+            linears.put(p + "mlp.down_proj", weights.linear(p + "mlp.down_proj", c, f));
+            list.add(new Layer(inputNorm, postNorm));
         }
         this.layers = List.copyOf(list);
-        this.finalNorm = param(values, FINAL_NORM, c);
-        this.lmHead = config.tieWordEmbeddings() ? embedTokens : param(values, LM_HEAD, config.vocabSize(), c);
-    }
-
-    private static Parameter param(Map<String, float[]> values, String name, int... shape) {
-        float[] data = values.get(name);
-        int size = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-        if (data == null) {
-            throw new IllegalArgumentException("missing tensor " + name + " of shape " + Arrays.toString(shape));
-        }
-        if (data.length != size) {
-            throw new IllegalArgumentException("tensor " + name + " has " + data.length + " values; the config needs shape "
-                    + Arrays.toString(shape) + " = " + size);
-        }
-        return new Parameter(name, shape, data);
+        this.finalNorm = weights.parameter(FINAL_NORM, c);
+        this.lmHead = config.tieWordEmbeddings() ? embedTokens
+                : weights.parameter(LM_HEAD, config.vocabSize(), c);
     }
 
     /**
@@ -105,7 +110,22 @@ public final class LlamaModel implements Model {
             }
             values.put(entry.getKey(), data);
         }
-        return new LlamaModel(config, values);
+        Weights initialized = new Weights() {
+            @Override
+            public Parameter parameter(String name, int... shape) {
+                return new Parameter(name, shape, values.get(name));
+            }
+
+            @Override
+            public Linear linear(String module, int out, int in) {
+                return new DenseLinear(parameter(module + ".weight", out, in));
+            }
+        };
+        try {
+            return new LlamaModel(config, initialized);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // cannot happen: nothing is read
+        }
     }
 
     /** Every tensor name of a checkpoint of this configuration with its shape, in checkpoint order. */
@@ -171,118 +191,115 @@ public final class LlamaModel implements Model {
     }
 
     /**
-     * The first tensor of {@code config}'s checkpoint, in checkpoint order, that {@code present}
-     * lacks, or null. Stops at the first gap: the walk is as long as {@code present}, whatever the
-     * config claims.
-     */
-    private static String firstMissing(LlamaConfig config, Set<String> present) {
-        if (!present.contains(EMBED_TOKENS)) {
-            return EMBED_TOKENS;
-        }
-        Set<String> suffixes = layerShapes(config).keySet();
-        for (int i = 0; i < config.numLayers(); i++) {
-            for (String suffix : suffixes) {
-                String name = LAYER_PREFIX + i + "." + suffix;
-                if (!present.contains(name)) {
-                    return name;
-                }
-            }
-        }
-        if (!present.contains(FINAL_NORM)) {
-            return FINAL_NORM;
-        }
-        return !config.tieWordEmbeddings() && !present.contains(LM_HEAD) ? LM_HEAD : null;
-    }
-
-    /**
      * Loads a Hugging Face model folder: {@code config.json} and {@code model.safetensors} (or the
-     * shards listed in {@code model.safetensors.index.json}), in F32, F16 or BF16.
+     * shards listed in {@code model.safetensors.index.json}), in F32, F16 or BF16; linear weights
+     * stored in bitsandbytes' NF4 layout (with transformers' {@code quantization_config}) stay NF4.
      *
-     * @throws IOException naming the file and tensor when something is missing or does not fit
+     * @throws IOException naming the file and tensor when something is missing or does not fit, or
+     *     the folder is quantized by a method Gradus does not read
      */
     public static LlamaModel load(Path dir) throws IOException {
-        LlamaConfig config = LlamaConfig.read(dir.resolve("config.json"));
-        List<Path> files = weightFiles(dir);
-        Map<String, float[]> values = new LinkedHashMap<>();
-        Map<String, Path> source = new HashMap<>();
-        for (Path file : files) {
-            try (SafeTensors st = SafeTensors.open(file)) {
-                for (SafeTensors.TensorInfo info : st.tensors().values()) {
-                    String name = info.name();
-                    if (name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals(LM_HEAD))) {
-                        continue; // derived from the config, not weights
-                    }
-                    int[] shape = expectedShape(config, name);
-                    if (shape == null) {
-                        throw new IOException(file + ": unexpected tensor " + name + " for a Llama model with "
-                                + config.numLayers() + " layers");
-                    }
-                    if (!Arrays.equals(shape, info.shape())) {
-                        throw new IOException(file + ": tensor " + name + " has shape " + Arrays.toString(info.shape())
-                                + " but config.json implies " + Arrays.toString(shape));
-                    }
-                    Path earlier = source.putIfAbsent(name, file);
-                    if (earlier != null) {
-                        throw new IOException(file + ": tensor " + name + " is in " + earlier.getFileName() + " too");
-                    }
-                    values.put(name, st.read(name));
-                }
-            }
-        }
-        String missing = firstMissing(config, values.keySet());
-        if (missing != null) {
-            throw new IOException(dir + ": no weights for tensor " + missing + " in " + files);
-        }
-        return new LlamaModel(config, values);
-    }
-
-    private static List<Path> weightFiles(Path dir) throws IOException {
-        Path single = dir.resolve("model.safetensors");
-        if (Files.isRegularFile(single)) {
-            return List.of(single);
-        }
-        Path index = dir.resolve("model.safetensors.index.json");
-        if (!Files.isRegularFile(index)) {
-            throw new NoSuchFileException(dir.toString(), null, "no model.safetensors or model.safetensors.index.json");
-        }
-        JsonNode weightMap = JsonFiles.readObject(index).path("weight_map");
-        if (!weightMap.isObject()) {
-            throw new IOException(index + ": no weight_map object");
-        }
-        Set<String> shards = new TreeSet<>();
-        for (Map.Entry<String, JsonNode> entry : weightMap.properties()) {
-            JsonNode shard = entry.getValue();
-            // A shard is a file of this folder: no paths that would read files elsewhere.
-            if (!shard.isTextual() || !shard.asText().matches("[^/\\\\]+") || shard.asText().matches("\\.+")) {
-                throw new IOException(index + ": weight_map entry " + entry.getKey() + " must name a file of the folder, found "
-                        + shard);
-            }
-            shards.add(shard.asText());
-        }
-        List<Path> files = new ArrayList<>();
-        for (String shard : shards) {
-            try {
-                files.add(dir.resolve(shard));
-            } catch (InvalidPathException e) { // a character the file system refuses (NUL, say)
-                throw new IOException(index + ": weight_map names " + JsonNodeFactory.instance.textNode(shard)
-                        + ", which cannot be a file name: " + e.getReason(), e);
-            }
-        }
-        return files;
+        return load(dir, LinearTransform.NONE);
     }
 
     /**
-     * Writes {@code config.json} and {@code model.safetensors} (F32) into {@code dir}: the base
-     * model's tensors only, under their Hugging Face names (a tuner saves its own weights).
+     * Loads a model folder as {@link #load(Path)} does, handing each linear module to {@code transform}
+     * as soon as its weight is read, before the next tensor is read: a transform that quantizes
+     * keeps the float model from ever existing in full.
+     */
+    public static LlamaModel load(Path dir, LinearTransform transform) throws IOException {
+        Path configFile = dir.resolve("config.json");
+        LlamaConfig config = LlamaConfig.read(configFile);
+        boolean quantizedFolder = BitsAndBytesNf4.declaredIn(configFile);
+        try (WeightFiles files = WeightFiles.open(dir)) {
+            for (String name : files.names()) {
+                if (name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals(LM_HEAD))) {
+                    continue; // derived from the config, not weights
+                }
+                // Checked from the name alone: a config.json that claims 2^31 layers costs nothing here.
+                if (expectedShape(config, name) == null && !(quantizedFolder && isCompanion(files, config, name))) {
+                    throw new IOException(files.file(name).file() + ": unexpected tensor " + name
+                            + " for a Llama model with " + config.numLayers() + " layers");
+                }
+            }
+            return new LlamaModel(config, new Weights() {
+                @Override
+                public Parameter parameter(String name, int... shape) throws IOException {
+                    if (!files.contains(name)) {
+                        throw new IOException(dir + ": no weights for tensor " + name + " in " + files.paths());
+                    }
+                    if (quantizedFolder && BitsAndBytesNf4.isQuantized(files, name)) {
+                        throw new IOException(files.file(name).file() + ": tensor " + name
+                                + " is quantized; Gradus keeps embeddings, norms and the output head in float");
+                    }
+                    int[] stored = files.info(name).shape();
+                    if (!Arrays.equals(shape, stored)) {
+                        throw new IOException(files.file(name).file() + ": tensor " + name + " has shape "
+                                + Arrays.toString(stored) + " but config.json implies " + Arrays.toString(shape));
+                    }
+                    return new Parameter(name, shape, files.read(name));
+                }
+
+                @Override
+                public Linear linear(String module, int out, int in) throws IOException {
+                    String weight = module + ".weight";
+                    Linear loaded = quantizedFolder && BitsAndBytesNf4.isQuantized(files, weight)
+                            ? new QuantizedLinear(BitsAndBytesNf4.read(files, weight, new int[] {out, in}))
+                            : new DenseLinear(parameter(weight, out, in));
+                    Linear kept = transform.apply(module, loaded);
+                    if (kept.inFeatures() != in || kept.outFeatures() != out) {
+                        throw new IllegalArgumentException("the load transform turned " + module + " (" + in + " -> "
+                                + out + ") into a module of " + kept.inFeatures() + " -> " + kept.outFeatures());
+                    }
+                    return kept;
+                }
+            });
+        }
+    }
+
+    /** Whether {@code name} is a companion tensor (absmax, quant_state...) of a quantized weight of the model. */
+    private static boolean isCompanion(WeightFiles files, LlamaConfig config, String name) throws IOException {
+        int end = name.indexOf(".weight.");
+        if (end < 0) {
+            return false;
+        }
+        String weight = name.substring(0, end + ".weight".length());
+        return expectedShape(config, weight) != null && BitsAndBytesNf4.isQuantized(files, weight)
+                && BitsAndBytesNf4.companions(weight).contains(name);
+    }
+
+    /**
+     * Writes {@code config.json} and {@code model.safetensors} into {@code dir}: the base model's
+     * tensors only, under their Hugging Face names (a tuner saves its own weights); float tensors in
+     * F32, quantized linear weights in bitsandbytes' NF4 layout with transformers'
+     * {@code quantization_config}, so that transformers + bitsandbytes load the folder.
      */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
-        config.write(dir.resolve("config.json"));
-        var tensors = new LinkedHashMap<String, SafeTensors.Tensor>();
+        var tensors = new LinkedHashMap<String, SafeTensors.Writable>();
+        List<QuantizedWeight> quantized = new ArrayList<>();
+        List<String> floatModules = new ArrayList<>();
         for (String name : expectedShapes(config).keySet()) {
+            String moduleName = name.substring(0, name.lastIndexOf('.'));
+            Linear module = linears.get(moduleName);
+            if (module != null && !module.quantizedWeights().isEmpty()) {
+                QuantizedWeight weight = module.quantizedWeights().getFirst();
+                tensors.putAll(BitsAndBytesNf4.tensors(weight));
+                quantized.add(weight);
+                continue;
+            }
+            if (module != null) {
+                floatModules.add(moduleName);
+            }
             Parameter p = parameter(name);
             tensors.put(p.name(), new SafeTensors.Tensor(p.shape(), p.values()));
         }
+        ObjectNode json = config.toJson();
+        if (!quantized.isEmpty()) {
+            boolean doubleQuant = quantized.getFirst().data() instanceof Nf4DoubleQuant;
+            json.set("quantization_config", BitsAndBytesNf4.quantizationConfig(doubleQuant, floatModules));
+        }
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), json);
         SafeTensors.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
     }
 
@@ -317,7 +334,7 @@ public final class LlamaModel implements Model {
 
     /** The linear module {@code name} under layer {@code layer}, e.g. (0, "self_attn.q_proj"). */
     public Linear linear(int layer, String name) {
-        return linears.get(LAYER_PREFIX + layer + "." + name);
+        return linears.get("model.layers." + layer + "." + name);
     }
 
     @Override

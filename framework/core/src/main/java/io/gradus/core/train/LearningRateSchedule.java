@@ -16,7 +16,11 @@ public final class LearningRateSchedule {
      * remaining steps, cosine lr·½(1 + cos πp), linear lr·(1 − p), or constant lr.
      */
     public static double at(Hyperparameters hyper, int step) {
-        double peak = hyper.learningRate();
+        return at(hyper, step, hyper.learningRate());
+    }
+
+    /** Like {@link #at(Hyperparameters, int)} with another peak rate (a steered job's). */
+    public static double at(Hyperparameters hyper, int step, double peak) {
         int warmup = hyper.warmupSteps();
         if (step < warmup) {
             return peak * (step + 1) / warmup;

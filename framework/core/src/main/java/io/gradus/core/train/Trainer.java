@@ -75,13 +75,16 @@ public final class Trainer<C> {
     private final ModelRunner runner;
     private final List<Parameter> trainable;
     private final Objective<C> objective;
-    private final C config;
+    private C config;
     private final BatchSource data;
     private final Hyperparameters hyper;
     private final KernelBackend kernels;
     private final AdamW optimizer;
     private int step;
     private double secondsSpent;
+    /** The schedule's peak rate and a factor on the scheduled rate, both changed by steering. */
+    private double peakLearningRate;
+    private double learningRateScale = 1;
 
     public Trainer(ModelRunner runner, List<Parameter> trainable, Objective<C> objective, C config, BatchSource data,
             Hyperparameters hyper) {
@@ -96,6 +99,22 @@ public final class Trainer<C> {
         this.hyper = hyper;
         this.kernels = runner.kernels();
         this.optimizer = new AdamW(kernels, hyper.beta1(), hyper.beta2(), hyper.epsilon(), hyper.weightDecay());
+        this.peakLearningRate = hyper.learningRate();
+    }
+
+    /** From the next step on, the schedule peaks at {@code learningRate} instead. */
+    public void setPeakLearningRate(double learningRate) {
+        this.peakLearningRate = learningRate;
+    }
+
+    /** From the next step on, every scheduled rate is multiplied by {@code scale}. */
+    public void setLearningRateScale(double scale) {
+        this.learningRateScale = scale;
+    }
+
+    /** From the next step on, the objective runs with {@code config}. */
+    public void setObjectiveConfig(C config) {
+        this.config = config;
     }
 
     /** Optimizer steps done. */
@@ -111,7 +130,8 @@ public final class Trainer<C> {
         }
     }
 
-    private StepMetrics trainStep() {
+    /** Runs one optimizer step and reports it. */
+    public StepMetrics trainStep() {
         long started = System.nanoTime();
         for (Parameter p : trainable) {
             Arrays.fill(p.gradient(), 0f);
@@ -130,7 +150,7 @@ public final class Trainer<C> {
             result.metrics().forEach((k, v) -> metrics.merge(k, v / accumulation, Double::sum));
         }
         double gradNorm = clipGradients();
-        double lr = LearningRateSchedule.at(hyper, step);
+        double lr = LearningRateSchedule.at(hyper, step, peakLearningRate) * learningRateScale;
         optimizer.step(trainable, lr);
         step++;
 

@@ -46,6 +46,27 @@ class SafeTensorsTest {
     }
 
     @Test
+    @DisplayName("U8 tensors round-trip as bytes beside F32 ones, and read as floats 0..255; F32 is not read as bytes")
+    void bytes() throws IOException {
+        var tensors = new LinkedHashMap<String, SafeTensors.Writable>();
+        tensors.put("f", new SafeTensors.Tensor(new int[] {2}, new float[] {0.5f, -1}));
+        tensors.put("u", new SafeTensors.U8Tensor(new int[] {3, 1}, new byte[] {0, 127, (byte) 255}));
+        tensors.put("g", new SafeTensors.Tensor(new int[] {1}, new float[] {7}));
+        Path file = dir.resolve("bytes.safetensors");
+        SafeTensors.write(file, tensors, Map.of());
+
+        try (SafeTensors st = SafeTensors.open(file)) {
+            assertThat(st.tensors().get("u").dtype()).isEqualTo(DType.U8);
+            assertThat(st.tensors().get("u").shape()).containsExactly(3, 1);
+            assertThat(st.readBytes("u")).containsExactly(0, 127, (byte) 255);
+            assertThat(st.read("u")).containsExactly(0f, 127f, 255f);
+            assertThat(st.read("f")).containsExactly(0.5f, -1f);
+            assertThat(st.read("g")).containsExactly(7f);
+            assertThatThrownBy(() -> st.readBytes("f")).hasMessageContaining("tensor f has dtype F32");
+        }
+    }
+
+    @Test
     @DisplayName("F16 and BF16 tensors widen to the exact float values of their bit patterns")
     void halfPrecision() throws IOException {
         // F16: 0x3C00 = 1, 0xC000 = -2, 0x7BFF = 65504 (largest normal), 0x0001 = 2^-24 (smallest subnormal).

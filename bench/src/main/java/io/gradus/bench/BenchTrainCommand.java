@@ -1,0 +1,205 @@
+package io.gradus.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gradus.api.job.Hyperparameters;
+import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.Parameter;
+import io.gradus.api.model.TokenBatch;
+import io.gradus.api.technique.Objective;
+import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.api.technique.Tuner;
+import io.gradus.cli.BackendOption;
+import io.gradus.cli.EmbeddedHost;
+import io.gradus.core.llama.LlamaConfig;
+import io.gradus.core.llama.LlamaEngine;
+import io.gradus.core.llama.LlamaModel;
+import io.gradus.core.train.BatchSource;
+import io.gradus.core.train.Trainer;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code gradus bench train}: training and inference throughput of the benchmark configurations,
+ * optionally beside the PyTorch reference run in the same invocation (ratios, not absolute numbers,
+ * are what to compare on a shared machine).
+ */
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Measure tokens/s of full fine-tuning (forward + loss + backward + AdamW) or inference (full-sequence forward)",
+            "on the SMALL or MEDIUM configuration of docs/BENCHMARKS; with --reference, run the PyTorch script too and print the ratio."
+        })
+final class BenchTrainCommand implements Callable<Integer> {
+
+    /** The benchmark shapes: model, sequence length, batch size. */
+    private record Shape(LlamaConfig config, int seq, int batch) {}
+
+    private static final Map<String, Shape> SHAPES = Map.of(
+            "small", new Shape(new LlamaConfig(512, 128, 344, 4, 4, 2, 32, 1e-5, 10000.0, 128, false, 1, 2), 128, 8),
+            "medium", new Shape(new LlamaConfig(2048, 384, 1024, 6, 6, 2, 64, 1e-5, 10000.0, 256, false, 1, 2), 256, 4));
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    BackendOption backend;
+
+    @Option(names = "--config", defaultValue = "small", description = "small or medium. Default: ${DEFAULT-VALUE}.")
+    String config;
+
+    @Option(names = "--mode", defaultValue = "full",
+            description = "full, lora (r 8, alpha 16 on q,k,v,o,gate,up,down) or infer. Default: ${DEFAULT-VALUE}.")
+    String mode;
+
+    @Option(names = "--steps", defaultValue = "7", description = "Measured steps. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "3",
+            description = "Unmeasured steps first, for the JIT compiler (the reference takes 2). Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--threads", defaultValue = "2", description = "Kernel threads. Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(names = "--reference", paramLabel = "SCRIPT",
+            description = "The PyTorch reference (ref_train_bench.py), run with Debian's /usr/bin/python3 and OpenBLAS on --threads.")
+    Path reference;
+
+    @Override
+    public Integer call() throws Exception {
+        Shape shape = SHAPES.get(config);
+        if (shape == null || !List.of("full", "lora", "infer").contains(mode)) {
+            throw new ParameterException(spec.commandLine(), "--config must be small or medium and --mode full, lora or infer");
+        }
+        System.setProperty("gradus.kernel.threads", Integer.toString(threads));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode gradus;
+        try (EmbeddedHost quiet = new EmbeddedHost()) {
+            KernelBackend kernels = quiet.kernels(backend.name);
+            gradus = measure(json, shape, kernels, quiet.host().catalog());
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(json.writeValueAsString(gradus));
+        if (reference != null) {
+            JsonNode torch = runReference(json);
+            out.println(json.writeValueAsString(torch));
+            out.printf("%s %s, %d threads: Gradus %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2f%n", config, mode, threads,
+                    gradus.get("tok_s_median").asDouble(), torch.get("tok_s_median").asDouble(),
+                    gradus.get("tok_s_median").asDouble() / torch.get("tok_s_median").asDouble());
+        }
+        out.flush();
+        return 0;
+    }
+
+    @SuppressWarnings("unchecked")
+    private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog) {
+        Objective<?> objective = catalog.objective("pretrain", null)
+                .orElseThrow(() -> new IllegalStateException("the pretrain objective bundle is not running")).technique();
+        LlamaModel model = LlamaModel.initialize(shape.config(), 0);
+        Random random = new Random(1);
+        int[] ids = new int[shape.batch() * shape.seq()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = random.nextInt(shape.config().vocabSize());
+        }
+        TokenBatch batch = TokenBatch.nextToken(shape.batch(), shape.seq(), ids);
+        LlamaEngine engine = new LlamaEngine(model, kernels);
+        Runnable step;
+        if (mode.equals("infer")) {
+            step = () -> engine.forward(batch);
+        } else {
+            List<Parameter> trainable;
+            if (mode.equals("lora")) {
+                Tuner<Object> lora = (Tuner<Object>) catalog.tuner("lora", null)
+                        .orElseThrow(() -> new IllegalStateException("the lora tuner bundle is not running")).technique();
+                Object config = new ObjectMapper().convertValue(Map.of("r", 8, "loraAlpha", 16, "targetModules",
+                        List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")), lora.configType());
+                trainable = lora.apply(model, config).trainableParameters();
+            } else {
+                model.parameters().forEach(p -> p.setTrainable(true));
+                trainable = model.parameters();
+            }
+            BatchSource same = new BatchSource() {
+                @Override
+                public TokenBatch next() {
+                    return batch;
+                }
+
+                @Override
+                public long position() {
+                    return 0;
+                }
+
+                @Override
+                public void seek(long position) {}
+            };
+            Hyperparameters hyper = new Hyperparameters(Integer.MAX_VALUE, shape.batch(), shape.seq(), 1, 1e-4, 0,
+                    "constant", 0.0, null, null, null, 0.0, null);
+            Objective<Object> typed = (Objective<Object>) objective;
+            Object objectiveConfig = new ObjectMapper().convertValue(Map.of(), typed.configType());
+            Trainer<Object> trainer = new Trainer<>(engine, trainable, typed, objectiveConfig, same, hyper);
+            step = () -> trainer.run(trainer.step() + 1, m -> {});
+        }
+        for (int i = 0; i < warmup; i++) {
+            step.run();
+        }
+        List<Double> times = new ArrayList<>();
+        for (int i = 0; i < steps; i++) {
+            long start = System.nanoTime();
+            step.run();
+            times.add((System.nanoTime() - start) / 1e9);
+        }
+        double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double median = sorted[sorted.length / 2];
+        int tokens = shape.batch() * shape.seq();
+        ObjectNode result = json.createObjectNode();
+        result.put("impl", "gradus");
+        result.put("config", config);
+        result.put("mode", mode);
+        result.put("threads", threads);
+        result.put("backend", kernels.description());
+        result.put("params", model.parameterCount());
+        result.put("step_s_median", median);
+        result.put("tok_s_median", tokens / median);
+        result.put("tok_s_best", tokens / sorted[0]);
+        result.put("peak_heap_mib", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20);
+        result.put("peak_rss_mib", peakRssMib());
+        return result;
+    }
+
+    /** VmHWM of this process from /proc (Linux), or -1. */
+    private static long peakRssMib() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) >> 10;
+                }
+            }
+        } catch (Exception e) {
+            // not Linux: unknown
+        }
+        return -1;
+    }
+
+    private JsonNode runReference(ObjectMapper json) throws Exception {
+        ObjectNode result = (ObjectNode) PythonReference.run(json, reference, threads, config, mode,
+                Integer.toString(threads), Integer.toString(steps)).getLast();
+        result.put("impl", "pytorch");
+        return result;
+    }
+}

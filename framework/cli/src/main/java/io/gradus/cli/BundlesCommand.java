@@ -1,0 +1,102 @@
+package io.gradus.cli;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.gradus.api.runtime.BundleInfo;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code gradus bundles}: lists the bundles of the running host, or, when none runs, of the
+ * distribution as it would start.
+ */
+@Command(
+        name = "bundles",
+        mixinStandardHelpOptions = true,
+        description = {
+            "List bundles: id, state, version, symbolic name, and the techniques each one provides.",
+            "Asks the running host at --url; if none answers, boots the distribution briefly (without console) to list it."
+        })
+final class BundlesCommand implements Callable<Integer> {
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--url", defaultValue = "http://127.0.0.1:8080",
+            description = "Base URL of a running host's console. Default: ${DEFAULT-VALUE}.")
+    URI url;
+
+    @Option(names = "--json", description = "Print JSON instead of a table.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        List<BundleInfo> bundles;
+        String origin;
+        try {
+            bundles = fromRunningHost();
+            origin = "running host at " + url;
+        } catch (ConnectException notRunning) {
+            bundles = fromOfflineBoot();
+            origin = "distribution " + Distribution.home() + " (no host answered at " + url + ")";
+        }
+        if (json) {
+            out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(bundles));
+        } else {
+            out.println("Bundles of the " + origin + ":");
+            out.printf("%4s  %-11s %-14s %s%n", "ID", "STATE", "VERSION", "SYMBOLIC NAME");
+            for (BundleInfo b : bundles) {
+                out.printf("%4d  %-11s %-14s %s%s%n", b.id(), b.state(), b.version(), b.symbolicName(), details(b));
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    private static String details(BundleInfo b) {
+        String techniques = b.techniques().stream()
+                .map(t -> t.family().label() + " '" + t.name() + "'")
+                .collect(Collectors.joining(", "));
+        return (techniques.isEmpty() ? "" : "  [" + techniques + "]") + (b.problem() == null ? "" : "  PROBLEM: " + b.problem());
+    }
+
+    private List<BundleInfo> fromRunningHost() throws IOException, InterruptedException {
+        try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(url.resolve("/api/bundles")).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                throw new IOException(url + "/api/bundles answered HTTP " + response.statusCode() + ": " + response.body());
+            }
+            return JSON.readValue(response.body(), new TypeReference<List<BundleInfo>>() {});
+        }
+    }
+
+    private static List<BundleInfo> fromOfflineBoot() throws Exception {
+        try (EmbeddedHost quiet = new EmbeddedHost()) {
+            return quiet.host().bundleAdmin().bundles();
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package io.gradus.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gradus.jobs.BuiltInModel;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code gradus demo [TECHNIQUE]}: one technique, end to end, on the built-in world. Pre-trains the
+ * base model if there is none yet, then runs the technique's {@link Demo}: before, training, after,
+ * and {@code summary.json} = {"technique", "before", "after", ...} in the demo's folder.
+ */
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Pre-train the built-in model (first time only), then show one technique on it, before and after:",
+            "lora (default: LoRA + SFT teaches it to define words). Writes DIR/summary.json."
+        })
+final class DemoCommand implements Callable<Integer> {
+
+    /** Every demo, by technique; the first is the default. */
+    private static final List<Demo> DEMOS = List.of(new LoraSftDemo());
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "TECHNIQUE",
+            description = "The technique to show (default: ${DEFAULT-VALUE}).", defaultValue = "lora")
+    String technique;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "The demo's folder (data, job output, summary.json). Default: ${GRADUS_CACHE:-~/.cache/gradus}/demos/TECHNIQUE.")
+    Path out;
+
+    @Option(names = "--steps", description = "Training steps (default: the demo's own).")
+    Integer steps;
+
+    @Mixin
+    BackendOption backend;
+
+    @Override
+    public Integer call() throws Exception {
+        Demo demo = DEMOS.stream().filter(d -> d.technique().equals(technique)).findFirst()
+                .orElseThrow(() -> new ParameterException(spec.commandLine(), "no demo for '" + technique + "'; demos: "
+                        + DEMOS.stream().map(Demo::technique).collect(Collectors.joining(", "))));
+        PrintWriter terminal = spec.commandLine().getOut();
+        Path base = BuiltInModel.modelFolder();
+        if (!Files.isRegularFile(base.resolve("config.json"))) {
+            terminal.println("== pre-training the built-in base model (first run only) ==");
+            int exit = spec.parent().commandLine().execute("pretrain", "--backend", backend.name);
+            if (exit != 0) {
+                return exit;
+            }
+        } else {
+            terminal.println("== base model: " + base + " ==");
+        }
+        Path folder = (out != null ? out : BuiltInModel.runFolder().getParent().getParent().resolve("demos").resolve(technique))
+                .toAbsolutePath().normalize();
+        long started = System.nanoTime();
+        try (EmbeddedHost local = new EmbeddedHost(backend.name);
+                JobClient jobs = JobClient.runningOr(local);
+                InterruptHook interrupt = InterruptHook.install(jobs, spec.commandLine().getErr())) {
+            Demo.Summary summary = demo.run(new Demo.Context(folder, base, local, local.kernels(backend.name), jobs, terminal, steps));
+            Map<String, Object> file = new LinkedHashMap<>();
+            file.put("technique", demo.technique());
+            file.put("before", summary.before());
+            file.put("after", summary.after());
+            file.putAll(summary.extra());
+            file.put("wall_seconds", Math.round((System.nanoTime() - started) / 1e8) / 10.0);
+            Files.createDirectories(folder);
+            JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve("summary.json").toFile(), file);
+            terminal.println("summary: " + folder.resolve("summary.json"));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,51 @@
+package io.gradus.cli;
+
+import java.util.ServiceLoader;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine;
+
+/** The {@code gradus} command line. Each subcommand lives in its own class of this package. */
+@Command(
+        name = "gradus",
+        mixinStandardHelpOptions = true,
+        versionProvider = GradusVersion.class,
+        description = "Fine-tune Llama-architecture language models with hot-swappable technique bundles.",
+        subcommands = {StartCommand.class, BundlesCommand.class, ForwardCommand.class, GenerateCommand.class, KernelsCommand.class, TrainCommand.class, JobsCommand.class, PretrainCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Gradus implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line, also used by tests. */
+    public static CommandLine commandLine() {
+        CommandLine commandLine = new CommandLine(new Gradus());
+        ServiceLoader.load(CommandContribution.class, Gradus.class.getClassLoader())
+                .forEach(contribution -> commandLine.addSubcommand(contribution.command()));
+        return commandLine
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler(Gradus::reportFailure);
+    }
+
+    /**
+     * A failed command prints what went wrong in one line and exits with 1; the stack trace is for
+     * developers and only printed when {@code GRADUS_DEBUG} is set.
+     */
+    private static int reportFailure(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+        commandLine.getErr().println("gradus " + commandLine.getCommandName() + ": " + e.getMessage());
+        if (System.getenv("GRADUS_DEBUG") != null) {
+            e.printStackTrace(commandLine.getErr());
+        }
+        return 1;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}

@@ -1,0 +1,243 @@
+package io.gradus.host;
+
+import io.gradus.jobs.BundlePins;
+import java.io.ByteArrayInputStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.wiring.FrameworkWiring;
+
+/**
+ * The framework operations behind the deploy folder and {@code BundleAdmin}: install, start, update
+ * and uninstall a bundle, with the refresh that follows, and the changes that wait for the running
+ * jobs that pin their bundle (docs/DESIGN.md, "The deploy folder, owned by the host"). Called on
+ * the bundle-operations thread only, except the read-only {@link #pending} and {@link #holders}.
+ */
+final class BundleChanges {
+
+    /** How long a refresh (the framework letting go of old revisions) may take. */
+    private static final Duration REFRESH_TIMEOUT = Duration.ofSeconds(30);
+
+    private final BundleContext context;
+    private final BundlePins pins;
+    private final HostProblems problems;
+    /** Changes waiting for the jobs that pin their bundle, by bundle id. */
+    private final Map<Long, Waiting> waiting = new ConcurrentHashMap<>();
+
+    /** A change that waits: an update to {@code jar} ({@code null}: reload from its location), or a removal. */
+    private record Waiting(boolean removal, BundleJar jar) {
+        String describe() {
+            return removal ? "removal" : jar == null ? "reload" : "update to " + jar.version();
+        }
+    }
+
+    BundleChanges(BundleContext context, BundlePins pins, HostProblems problems) {
+        this.context = context;
+        this.pins = pins;
+        this.problems = problems;
+    }
+
+    /** The cause under which a bundle's start failure is kept in the problems list. */
+    static String startCause(long bundleId) {
+        return bundleCause(bundleId) + "start";
+    }
+
+    /** The prefix of every cause about one bundle. */
+    static String bundleCause(long bundleId) {
+        return "bundle " + bundleId + " ";
+    }
+
+    /** Installs {@code jar} (not started) from the bytes that were validated. */
+    Bundle install(String location, BundleJar jar) throws BundleException {
+        return context.installBundle(location, new ByteArrayInputStream(jar.bytes()));
+    }
+
+    /**
+     * Starts {@code bundle} (fragments are not started).
+     *
+     * @return {@code null} if it runs, or why it does not, in words; that reason is also the
+     *     bundle's problem until it starts or goes
+     */
+    String start(Bundle bundle) {
+        if (isFragment(bundle) || bundle.getState() == Bundle.ACTIVE) {
+            return null;
+        }
+        try {
+            bundle.start();
+            problems.clear(startCause(bundle.getBundleId()));
+            return null;
+        } catch (BundleException | IllegalStateException e) {
+            String why = BundleDiagnosis.explain(bundle, wiring());
+            String message = FrameworkBundleAdmin.describe(bundle) + " is installed but does not start: "
+                    + (why != null ? why : e.getMessage());
+            problems.report(startCause(bundle.getBundleId()), FrameworkBundleAdmin.describe(bundle), message);
+            return message;
+        }
+    }
+
+    /**
+     * Updates {@code bundle} to {@code jar}, or records the update to wait while running jobs pin
+     * the bundle (then {@link BundlePins#updatePending} is called once, and the update is applied by
+     * {@link #applyWaiting()} when the last holder lets go).
+     *
+     * @param jar the new revision, or {@code null} to reload the bundle from its location
+     * @param now apply it even if jobs hold the bundle (a forced update, the holders already evicted)
+     * @return {@code null} if it was applied and the bundle runs (or was stopped before), else why
+     *     it does not start, or {@code ""} if the update waits
+     */
+    String update(Bundle bundle, BundleJar jar, boolean now) throws BundleException {
+        long id = bundle.getBundleId();
+        if (!now && !pins.holders(id).isEmpty()) {
+            Waiting before = waiting.get(id);
+            if (before == null || before.removal()) {
+                pins.updatePending(id);
+            }
+            waiting.put(id, new Waiting(false, jar));
+            return "";
+        }
+        boolean wanted = persistentlyStarted(bundle);
+        if (jar == null) {
+            bundle.update();
+        } else {
+            bundle.update(new ByteArrayInputStream(jar.bytes()));
+        }
+        refresh();
+        String outcome = null;
+        if (wanted) {
+            outcome = start(bundle);
+        } else {
+            // A stopped bundle stays stopped, resolved as before rather than left INSTALLED.
+            wiring().resolveBundles(List.of(bundle));
+        }
+        // Only now: a waiting update shows as pending until the bundle is in its new state.
+        waiting.remove(id);
+        return outcome;
+    }
+
+    /**
+     * Uninstalls {@code bundle}, or records the removal to wait while running jobs pin it.
+     *
+     * @param now remove it even if jobs hold it (a forced removal, the holders already evicted)
+     * @return whether it was removed ({@code false}: it waits)
+     */
+    boolean uninstall(Bundle bundle, boolean now) throws BundleException {
+        long id = bundle.getBundleId();
+        if (!now && !pins.holders(id).isEmpty()) {
+            waiting.put(id, new Waiting(true, null));
+            return false;
+        }
+        bundle.uninstall();
+        refresh();
+        waiting.remove(id);
+        return true;
+    }
+
+    /**
+     * Applies every waiting change whose bundle no job holds any more. A failure concerns that bundle
+     * alone: it becomes the bundle's problem and the others are still applied.
+     */
+    void applyWaiting() {
+        for (Map.Entry<Long, Waiting> entry : List.copyOf(waiting.entrySet())) {
+            long id = entry.getKey();
+            Bundle bundle = context.getBundle(id);
+            if (bundle == null) {
+                waiting.remove(id);
+                continue;
+            }
+            String cause = bundleCause(id) + "waiting";
+            try {
+                if (!pins.holders(id).isEmpty()) {
+                    continue;
+                }
+                if (entry.getValue().removal()) {
+                    uninstall(bundle, true);
+                } else {
+                    update(bundle, entry.getValue().jar(), true);
+                }
+                problems.clear(cause);
+            } catch (BundleException | RuntimeException e) {
+                problems.report(cause, FrameworkBundleAdmin.describe(bundle), "the waiting "
+                        + entry.getValue().describe() + " of " + FrameworkBundleAdmin.describe(bundle)
+                        + " failed: " + e.getMessage() + "; it is tried again");
+            }
+        }
+    }
+
+    /**
+     * Starts again the bundles among {@code candidates} that should run but do not (a bundle whose
+     * imports another bundle, installed since, now provides). Stopped bundles stay stopped.
+     */
+    void retryStarts(Predicate<Bundle> candidates) {
+        for (Bundle bundle : context.getBundles()) {
+            int state = bundle.getState();
+            if ((state == Bundle.INSTALLED || state == Bundle.RESOLVED) && candidates.test(bundle)
+                    && persistentlyStarted(bundle)) {
+                start(bundle);
+            }
+        }
+    }
+
+    /** What waits for the jobs holding {@code bundleId}, for a person, or {@code null}. */
+    String pending(long bundleId) {
+        Waiting change = waiting.get(bundleId);
+        if (change == null) {
+            return null;
+        }
+        List<String> holders = holders(bundleId);
+        return change.describe() + " waits for " + (holders.isEmpty() ? "the jobs using it to let go" : String.join(", ", holders));
+    }
+
+    /** The jobs holding {@code bundleId}; empty if the job service cannot say (for display only). */
+    List<String> holders(long bundleId) {
+        try {
+            return pins.holders(bundleId);
+        } catch (RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Lets the framework drop the old revisions of updated and uninstalled bundles and rewire their
+     * dependents, and waits for it (the framework does it on a thread of its own).
+     */
+    private void refresh() {
+        FrameworkWiring wiring = wiring();
+        if (wiring.getRemovalPendingBundles().isEmpty()) {
+            return;
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        wiring.refreshBundles(null, event -> {
+            if (event.getType() == FrameworkEvent.PACKAGES_REFRESHED) {
+                done.countDown();
+            }
+        });
+        try {
+            done.await(REFRESH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    FrameworkWiring wiring() {
+        return context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkWiring.class);
+    }
+
+    private static boolean persistentlyStarted(Bundle bundle) {
+        BundleStartLevel level = bundle.adapt(BundleStartLevel.class);
+        return level != null && level.isPersistentlyStarted();
+    }
+
+    static boolean isFragment(Bundle bundle) {
+        return bundle.getHeaders("").get(Constants.FRAGMENT_HOST) != null;
+    }
+}

@@ -1,2 +1,0 @@
-/** Running training jobs: a job file in, a trained model, metrics and provenance out. */
-package io.gradus.host.job;

@@ -1,0 +1,85 @@
+package io.gradus.host;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.gradus.api.runtime.BundleOperationException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+@DisplayName("A bundle jar is checked before the framework sees it")
+class BundleJarTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"a", "io.gradus.plugin.lora", "my-technique", "a_b.c-d.9", "A.B"})
+    @DisplayName("symbolic names by the OSGi grammar are accepted")
+    void validSymbolicNames(String name) throws IOException {
+        assertThat(BundleJar.isSymbolicName(name)).isTrue();
+        BundleJar jar = BundleJar.of(jar(name + ";singleton:=true", "1.2.3", 1));
+        assertThat(jar.symbolicName()).isEqualTo(name);
+        assertThat(jar.version()).hasToString("1.2.3");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", ".", "..", "../x", "x/..", "a..b", ".a", "a.", "a/b", "a\\b", "a b", "é"})
+    @DisplayName("anything else is refused, path separators and .. included, naming the name")
+    void invalidSymbolicNames(String name) throws IOException {
+        assertThat(BundleJar.isSymbolicName(name)).isFalse();
+        if (!name.isBlank()) {
+            assertThatThrownBy(() -> BundleJar.of(jar(name, "1.0.0", 1)))
+                    .isInstanceOf(BundleOperationException.class)
+                    .hasMessageContaining("'" + name + "' is not a valid symbolic name");
+        }
+    }
+
+    @Test
+    @DisplayName("a copy cut anywhere, in an entry or in the zip's directory at the end, is refused")
+    void truncatedCopies() throws IOException {
+        byte[] whole = jar("io.gradus.x", "1.0.0", 20);
+        assertThat(BundleJar.of(whole).symbolicName()).isEqualTo("io.gradus.x");
+        for (int length = 1; length < whole.length; length++) {
+            byte[] cut = Arrays.copyOf(whole, length);
+            assertThatThrownBy(() -> BundleJar.of(cut)).as("cut at %d of %d bytes", cut.length, whole.length)
+                    .isInstanceOf(BundleOperationException.class)
+                    .extracting(e -> ((BundleOperationException) e).reason())
+                    .isEqualTo(BundleOperationException.Reason.INVALID);
+        }
+    }
+
+    @Test
+    @DisplayName("no manifest, no symbolic name, or a bad version: refused with the reason")
+    void notABundle() throws IOException {
+        assertThatThrownBy(() -> BundleJar.of("plain text".getBytes(StandardCharsets.UTF_8))).hasMessageContaining("not a jar file");
+        assertThatThrownBy(() -> BundleJar.of(jar(null, "1.0.0", 1))).hasMessageContaining("no Bundle-SymbolicName");
+        assertThatThrownBy(() -> BundleJar.of(jar("a", "1.x", 1))).hasMessageContaining("Bundle-Version '1.x'");
+    }
+
+    /** A jar with a manifest ({@code symbolicName} left out when null) and {@code entries} text entries. */
+    private static byte[] jar(String symbolicName, String version, int entries) throws IOException {
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        if (symbolicName != null) {
+            manifest.getMainAttributes().putValue("Bundle-SymbolicName", symbolicName);
+        }
+        manifest.getMainAttributes().putValue("Bundle-Version", version);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (JarOutputStream jar = new JarOutputStream(bytes, manifest)) {
+            for (int i = 0; i < entries; i++) {
+                jar.putNextEntry(new JarEntry("entry-" + i + ".txt"));
+                jar.write(("entry " + i + " ").repeat(50).getBytes(StandardCharsets.UTF_8));
+                jar.closeEntry();
+            }
+        }
+        return bytes.toByteArray();
+    }
+}

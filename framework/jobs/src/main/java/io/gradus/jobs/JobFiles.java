@@ -1,0 +1,225 @@
+package io.gradus.jobs;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.gradus.api.job.JobException;
+import io.gradus.api.job.JobSpec;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Reads job files (JSON or YAML) and binds settings to typed records, with errors a person can act
+ * on: the line, the field's path in the file, what was expected, and for a misspelt field the
+ * valid names with the closest one first. Jackson's own messages (class names, "not marked as
+ * ignorable", source excerpts) never reach the user.
+ */
+public final class JobFiles {
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .build();
+    private static final ObjectMapper YAML = YAMLMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .build();
+
+    private JobFiles() {}
+
+    /**
+     * Binds a job file's text; JSON when it starts with '{', YAML otherwise (JSON is YAML, but
+     * JSON's own parser gives better positions).
+     *
+     * @param source the file or request the text came from, for messages
+     * @throws JobException (INVALID) naming the source, the line and the field
+     */
+    public static JobSpec read(String text, String source) {
+        if (text == null || text.isBlank()) {
+            throw new JobException(JobException.Reason.INVALID, source + ": the job file is empty");
+        }
+        ObjectMapper mapper = text.stripLeading().startsWith("{") ? JSON : YAML;
+        try {
+            return mapper.readValue(text, JobSpec.class);
+        } catch (UnrecognizedPropertyException e) {
+            // A YAML parser reports the position after the value; the line that names the field is the useful one.
+            String where = lineOf(text, e.getPropertyName()).map(line -> "line " + line + ": ").orElse("");
+            throw new JobException(JobException.Reason.INVALID, source + ": " + where
+                    + explain(e).replaceFirst("^line \\d+: ", ""), e);
+        } catch (JsonProcessingException e) {
+            throw new JobException(JobException.Reason.INVALID, source + ": " + explain(e), e);
+        }
+    }
+
+    /** The 1-based line where {@code field} appears as a key, if it does. */
+    private static Optional<Integer> lineOf(String text, String field) {
+        Pattern key = Pattern.compile("(^|[\\s{,\"'])" + Pattern.quote(field)
+                + "[\"']?\\s*:");
+        List<String> lines = text.lines().toList();
+        for (int i = 0; i < lines.size(); i++) {
+            if (key.matcher(lines.get(i)).find()) {
+                return Optional.of(i + 1);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Binds a technique's {@code config} object to its configuration record.
+     *
+     * @param where how the config is named in messages, e.g. {@code tuner 'lora' config}
+     * @throws JobException (INVALID) naming the field
+     */
+    public static <C> C bind(Map<String, Object> config, Class<C> type, String where) {
+        try {
+            return JSON.convertValue(config, type);
+        } catch (IllegalArgumentException e) {
+            Throwable cause = e.getCause() instanceof JsonProcessingException jpe ? jpe : e;
+            String why = cause instanceof JsonProcessingException jpe ? explain(jpe) : String.valueOf(e.getMessage());
+            throw new JobException(JobException.Reason.INVALID, where + ": " + why, e);
+        }
+    }
+
+    /** One sentence for a binding error: where (line, field path) and what is wrong. */
+    static String explain(JsonProcessingException e) {
+        String where = location(e);
+        String field = e instanceof JsonMappingException m ? path(m) : "";
+        String what = switch (e) {
+            case UnrecognizedPropertyException u -> unknownField(u);
+            case InvalidFormatException f -> "field '" + field + "' must be " + typeName(f.getTargetType()) + ", got "
+                    + quoted(f.getValue());
+            case MismatchedInputException m when m.getTargetType() != null && !field.isEmpty() ->
+                    "field '" + field + "' must be " + typeName(m.getTargetType()) + mismatchDetail(m);
+            case ValueInstantiationException v -> rootMessage(v);
+            case JsonMappingException m when m.getCause() instanceof IllegalArgumentException iae -> iae.getMessage();
+            default -> syntax(e);
+        };
+        return where.isEmpty() ? what : where + ": " + what;
+    }
+
+    private static String unknownField(UnrecognizedPropertyException u) {
+        String name = u.getPropertyName();
+        Collection<Object> known = u.getKnownPropertyIds();
+        String parent = parentPath(u);
+        String in = parent.isEmpty() ? "" : " in '" + parent + "'";
+        if (known == null || known.isEmpty()) {
+            return "unknown field '" + name + "'" + in;
+        }
+        List<String> valid = known.stream().map(String::valueOf).sorted().toList();
+        String closest = valid.stream().min(Comparator.comparingInt(v -> editDistance(v.toLowerCase(), name.toLowerCase())))
+                .orElseThrow();
+        boolean close = editDistance(closest.toLowerCase(), name.toLowerCase()) <= Math.max(2, name.length() / 3);
+        return "unknown field '" + name + "'" + in + (close ? "; did you mean '" + closest + "'?" : "")
+                + " Valid fields: " + String.join(", ", valid);
+    }
+
+    private static String mismatchDetail(MismatchedInputException m) {
+        String original = m.getOriginalMessage();
+        // Jackson says "from String value ("abc")" or "from Array value": keep the value's kind.
+        int from = original == null ? -1 : original.indexOf(" from ");
+        if (from >= 0) {
+            String rest = original.substring(from + 6);
+            int colon = rest.indexOf(':');
+            return ", got " + (colon >= 0 ? rest.substring(0, colon) : rest).replace("`", "").trim();
+        }
+        return "";
+    }
+
+    /** The innermost message: a record constructor's IllegalArgumentException, say. */
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage();
+        return message == null ? root.getClass().getSimpleName() : message;
+    }
+
+    private static String syntax(JsonProcessingException e) {
+        String message = e.getOriginalMessage();
+        if (message == null) {
+            return "cannot read it";
+        }
+        // Keep the first sentence; Jackson appends source excerpts and advice about its features.
+        int cut = message.indexOf('\n');
+        message = cut >= 0 ? message.substring(0, cut) : message;
+        return "not valid JSON or YAML: " + message.replaceAll(" \\(for .*", "");
+    }
+
+    private static String location(JsonProcessingException e) {
+        JsonLocation location = e.getLocation();
+        return location == null || location.getLineNr() <= 0 ? "" : "line " + location.getLineNr();
+    }
+
+    private static String path(JsonMappingException m) {
+        return m.getPath().stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining(".")).replace(".[", "[");
+    }
+
+    private static String parentPath(JsonMappingException m) {
+        var refs = m.getPath();
+        return refs.subList(0, Math.max(0, refs.size() - 1)).stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining(".")).replace(".[", "[");
+    }
+
+    private static String typeName(Class<?> type) {
+        if (type == null) {
+            return "of another type";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "a whole number";
+        }
+        if (type == Double.class || type == double.class || type == Float.class || type == float.class) {
+            return "a number";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "true or false";
+        }
+        if (type == String.class) {
+            return "a string";
+        }
+        if (List.class.isAssignableFrom(type) || type.isArray()) {
+            return "a list";
+        }
+        return "an object";
+    }
+
+    private static String quoted(Object value) {
+        return value instanceof String s ? "\"" + s + "\"" : String.valueOf(value);
+    }
+
+    /** Levenshtein distance, for "did you mean". */
+    static int editDistance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitution, Math.min(previous[j] + 1, current[j - 1] + 1));
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
+    }
+}

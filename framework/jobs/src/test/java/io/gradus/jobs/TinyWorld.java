@@ -1,0 +1,104 @@
+package io.gradus.jobs;
+
+import io.gradus.api.event.GradusEvent;
+import io.gradus.api.technique.Objective;
+import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.api.technique.TechniqueDescriptor;
+import io.gradus.api.technique.TechniqueFamily;
+import io.gradus.api.technique.Tuner;
+import io.gradus.core.llama.LlamaConfig;
+import io.gradus.core.llama.LlamaModel;
+import io.gradus.core.tokenizer.BpeTrainer;
+import io.gradus.kernels.cpu.CpuKernelBackend;
+import io.gradus.plugin.full.FullTechnique;
+import io.gradus.plugin.pretrain.PretrainTechnique;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A world small enough for a unit test of the job service: a tiny Llama with a BPE tokenizer
+ * trained on a few sentences, JSONL data, the {@code full} tuner and {@code pretrain} objective as
+ * plain objects in a fixed catalog, and the CPU kernels. Everything the job service does outside
+ * OSGi, on the real engine.
+ */
+final class TinyWorld {
+
+    final Path dir;
+    final Path model;
+    final SynchronousEventHub events = new SynchronousEventHub();
+    final List<GradusEvent> seen = new CopyOnWriteArrayList<>();
+    final CpuKernelBackend kernels = new CpuKernelBackend();
+
+    TinyWorld(Path dir) throws IOException {
+        this.dir = dir;
+        this.model = dir.resolve("base");
+        events.subscribe(seen::add);
+        Random random = new Random(0);
+        String[] words = "the cat sat on a mat and the dog ran to the park".split(" ");
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            StringBuilder text = new StringBuilder();
+            for (int w = 0; w < 6 + random.nextInt(6); w++) {
+                text.append(w == 0 ? "" : " ").append(words[random.nextInt(words.length)]);
+            }
+            texts.add(text + ".");
+        }
+        BpeTrainer.Trained tokenizer = BpeTrainer.train(texts, 300);
+        BpeTrainer.write(tokenizer, model);
+        LlamaModel.initialize(new LlamaConfig(tokenizer.size(), 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, 128, false,
+                tokenizer.specialId(BpeTrainer.BOS), tokenizer.specialId(BpeTrainer.EOS)), 1).save(model);
+        StringBuilder jsonl = new StringBuilder();
+        for (String text : texts) {
+            jsonl.append("{\"text\": \"").append(text).append("\"}\n");
+        }
+        Files.writeString(dir.resolve("train.jsonl"), jsonl);
+        Files.writeString(dir.resolve("eval.jsonl"), String.join("\n", jsonl.toString().lines().limit(20).toList()));
+    }
+
+    /** A job file for the tiny world: full fine-tuning, pre-training objective, {@code steps} steps. */
+    String job(int steps, String output) {
+        return """
+                name: tiny
+                model: base
+                tuner: {name: full}
+                objective: {name: pretrain}
+                data: {train: train.jsonl, eval: eval.jsonl}
+                hyper: {steps: %d, batchSize: 4, seqLen: 32, learningRate: 0.003, warmupSteps: 2, schedule: linear}
+                output: %s
+                """.formatted(steps, output);
+    }
+
+    HostJobService service(Path jobsDir) {
+        return new HostJobService(jobsDir, catalog(), events, () -> kernels, model, 1);
+    }
+
+    /** The two techniques, version 1.0.0, as if bundle 7 and 8 registered them. */
+    static TechniqueCatalog catalog() {
+        TechniqueDescriptor full = new TechniqueDescriptor("full", TechniqueFamily.TUNER, "1.0.0", "full", 7,
+                "io.gradus.plugin.full");
+        TechniqueDescriptor pretrain = new TechniqueDescriptor("pretrain", TechniqueFamily.OBJECTIVE, "1.0.0", "pretrain", 8,
+                "io.gradus.plugin.pretrain");
+        return new TechniqueCatalog() {
+            @Override
+            public List<TechniqueDescriptor> techniques() {
+                return List.of(full, pretrain);
+            }
+
+            @Override
+            public Optional<Found<Tuner<?>>> tuner(String name, String versionRange) {
+                return name.equals("full") ? Optional.of(new Found<>(full, new FullTechnique())) : Optional.empty();
+            }
+
+            @Override
+            public Optional<Found<Objective<?>>> objective(String name, String versionRange) {
+                return name.equals("pretrain") ? Optional.of(new Found<>(pretrain, new PretrainTechnique())) : Optional.empty();
+            }
+        };
+    }
+}

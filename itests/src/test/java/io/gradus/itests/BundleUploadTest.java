@@ -1,0 +1,183 @@
+package io.gradus.itests;
+
+import static io.gradus.itests.RunningHost.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradus.api.runtime.BundleInfo;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.jar.JarInputStream;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+@DisplayName("Installing and updating through the console's API")
+class BundleUploadTest {
+
+    @RegisterExtension
+    static final RunningHost HOST = new RunningHost();
+
+    @Test
+    @DisplayName("the README's curl install command works as written")
+    void readmeCurlInstall() throws Exception {
+        String command = readmeCommand("--data-binary @my-technique.jar")
+                .replace("127.0.0.1:8080", HOST.url("/").getAuthority());
+        Path work = Files.createTempDirectory("gradus-readme-");
+        String bsn = TestBundles.SAMPLE + ".readme";
+        Files.write(work.resolve("my-technique.jar"), TestBundles.sample(bsn, "1.0.0"));
+
+        ProcessBuilder curl = new ProcessBuilder("bash", "-c", command).directory(work.toFile()).redirectErrorStream(false);
+        curl.environment().put("TOKEN", HOST.token());
+        Process process = curl.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor()).as("curl's exit code").isZero();
+
+        assertThat(RunningHost.JSON.readTree(output).get("state").asText()).as(output).isEqualTo("ACTIVE");
+        assertThat(HOST.bundle(bsn)).hasValueSatisfying(b -> assertThat(b.version()).isEqualTo("1.0.0"));
+        assertThat(HOST.host().catalog().tuner("sample", null)).isPresent();
+        RunningHost.Response removed = HOST.send("DELETE", "/api/bundles/" + HOST.bundle(bsn).orElseThrow().id(), null, HOST.token());
+        assertThat(removed.status()).isEqualTo(200);
+    }
+
+    @Test
+    @DisplayName("install and update accept the jar whatever the Content-Type says (form-encoded, none, octet-stream)")
+    void anyContentType() throws Exception {
+        String bsn = TestBundles.SAMPLE + ".anytype";
+        RunningHost.Response installed = HOST.send("POST", "/api/bundles", TestBundles.sample(bsn, "1.0.0"), HOST.token(),
+                "application/x-www-form-urlencoded");
+        assertThat(installed.status()).as(installed.json().toString()).isEqualTo(201);
+        long id = installed.json().get("id").asLong();
+
+        RunningHost.Response updated = HOST.send("POST", "/api/bundles/" + id + "/update", TestBundles.sample(bsn, "1.1.0"),
+                HOST.token(), "multipart/form-data; boundary=xyz");
+        assertThat(updated.status()).as(updated.json().toString()).isEqualTo(200);
+        assertThat(updated.json().get("version").asText()).isEqualTo("1.1.0");
+
+        RunningHost.Response again = HOST.send("POST", "/api/bundles/" + id + "/update", TestBundles.sample(bsn, "1.2.0"),
+                HOST.token(), "application/octet-stream");
+        assertThat(again.json().get("version").asText()).isEqualTo("1.2.0");
+
+        RunningHost.Response garbage = HOST.send("POST", "/api/bundles", "a=%zz&b".getBytes(StandardCharsets.UTF_8), HOST.token(),
+                "application/x-www-form-urlencoded");
+        assertThat(garbage.status()).isEqualTo(400);
+        assertThat(garbage.json().get("error").asText()).contains("not a jar").doesNotContain("hex");
+        assertThat(HOST.send("DELETE", "/api/bundles/" + id, null, HOST.token()).status()).isEqualTo(200);
+    }
+
+    @Test
+    @DisplayName("a jar whose symbolic name holds ../ is refused before it becomes a file name, and nothing is written outside the deploy folder")
+    void pathTraversal() throws Exception {
+        Path deploy = HOST.deployDir();
+        List<Path> before = filesAround(deploy);
+        for (String name : List.of("../../escaped", "../escaped", "sub/escaped", "..", "a..b")) {
+            RunningHost.Response response = HOST.send("POST", "/api/bundles", TestBundles.withRawSymbolicName(name), HOST.token());
+            assertThat(response.status()).as(name).isEqualTo(400);
+            assertThat(response.json().get("error").asText()).contains("'" + name + "' is not a valid symbolic name");
+        }
+        assertThat(filesAround(deploy)).as("no file was written in or around the deploy folder").isEqualTo(before);
+        assertThat(HOST.host().bundleAdmin().bundles()).noneMatch(b -> String.valueOf(b.symbolicName()).contains("escaped"));
+    }
+
+    @Test
+    @DisplayName("concurrent installs and updates of one bundle run one at a time: one install wins, every update applies, and the folder, the framework and the registry agree at the end")
+    void concurrentInstallsAndUpdates() throws Exception {
+        String bsn = TestBundles.SAMPLE + ".concurrent";
+        int callers = 6;
+        byte[] first = TestBundles.sample(bsn, "1.0.0");
+        List<RunningHost.Response> installs = all(callers, i -> HOST.send("POST", "/api/bundles", first, HOST.token()));
+        assertThat(installs).extracting(RunningHost.Response::status).containsOnly(201, 409).containsOnlyOnce(201);
+        long id = installs.stream().filter(r -> r.status() == 201).findFirst().orElseThrow().json().get("id").asLong();
+
+        List<String> versions = IntStream.rangeClosed(1, callers).mapToObj(i -> "1." + i + ".0").toList();
+        List<byte[]> jars = versions.stream().map(v -> TestBundles.sample(bsn, v)).toList();
+        List<RunningHost.Response> updates = all(callers, i ->
+                HOST.send("POST", "/api/bundles/" + id + "/update", jars.get(i), HOST.token()));
+        assertThat(updates).allSatisfy(r -> assertThat(r.status()).as(r.json().toString()).isEqualTo(200));
+        assertThat(updates).extracting(r -> r.json().get("version").asText())
+                .as("each update answers with the version it applied").containsExactlyInAnyOrderElementsOf(versions);
+
+        BundleInfo info = HOST.bundle(bsn).orElseThrow();
+        assertThat(info.id()).isEqualTo(id);
+        assertThat(info.state()).isEqualTo("ACTIVE");
+        List<Path> files;
+        try (Stream<Path> list = Files.list(HOST.deployDir())) {
+            files = list.filter(f -> f.getFileName().toString().startsWith(bsn)).toList();
+        }
+        assertThat(files).as("one file for the bundle").containsExactly(HOST.deployDir().resolve(bsn + ".jar"));
+        assertThat(versionIn(files.getFirst())).as("the file holds the version that runs").isEqualTo(info.version());
+        assertThat(HOST.host().catalog().techniques()).filteredOn(t -> t.name().equals("sample"))
+                .singleElement().satisfies(t -> assertThat(t.version()).isEqualTo(info.version()));
+        Thread.sleep(2 * 500); // two polls of the folder change nothing
+        assertThat(HOST.bundle(bsn).orElseThrow().version()).isEqualTo(info.version());
+
+        assertThat(HOST.send("DELETE", "/api/bundles/" + id, null, HOST.token()).status()).isEqualTo(200);
+        await("the technique goes", 10, () -> HOST.host().catalog().tuner("sample", null).isEmpty());
+    }
+
+    /** The command of README.md's shell block that contains {@code marker}, continuation lines joined. */
+    static String readmeCommand(String marker) throws Exception {
+        List<String> lines = Files.readAllLines(Path.of("..", "README.md"));
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(marker)) {
+                StringBuilder command = new StringBuilder(lines.get(i));
+                while (command.toString().stripTrailing().endsWith("\\")) {
+                    command.append('\n').append(lines.get(++i));
+                }
+                return command.toString();
+            }
+        }
+        throw new AssertionError("README.md has no command with " + marker);
+    }
+
+    private static String versionIn(Path jar) throws Exception {
+        try (JarInputStream in = new JarInputStream(new ByteArrayInputStream(Files.readAllBytes(jar)))) {
+            return in.getManifest().getMainAttributes().getValue("Bundle-Version");
+        }
+    }
+
+    private static List<Path> filesAround(Path deploy) throws Exception {
+        try (Stream<Path> files = Files.walk(deploy.getParent())) {
+            return files.filter(f -> !f.startsWith(deploy.getParent().resolve("var"))).sorted().toList();
+        }
+    }
+
+    private interface Call {
+        RunningHost.Response send(int caller) throws Exception;
+    }
+
+    /** Runs {@code call} from {@code callers} threads released at the same instant. */
+    private static List<RunningHost.Response> all(int callers, Call call) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(callers);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<RunningHost.Response>> results = new ArrayList<>();
+            for (int i = 0; i < callers; i++) {
+                int caller = i;
+                Callable<RunningHost.Response> task = () -> {
+                    start.await();
+                    return call.send(caller);
+                };
+                results.add(pool.submit(task));
+            }
+            start.countDown();
+            List<RunningHost.Response> responses = new ArrayList<>();
+            for (Future<RunningHost.Response> result : results) {
+                responses.add(result.get());
+            }
+            return responses;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
