@@ -173,6 +173,6 @@ class LlamaModelFilesTest {
         Files.copy(dir.resolve("elsewhere/model.safetensors"), model.resolve("a.safetensors"));
         Files.copy(dir.resolve("elsewhere/model.safetensors"), model.resolve("b.safetensors"));
         Files.writeString(index, "{\"weight_map\":{\"model.norm.weight\":\"a.safetensors\",\"lm_head.weight\":\"b.safetensors\"}}");
-        assertThatThrownBy(() -> LlamaModel.load(model)).hasMessageContaining("b.safetensors: tensor model.embed_tokens.weight is also in ", "a.safetensors");
+        assertThatThrownBy(() -> LlamaModel.load(model)).hasMessageContainingAll("b.safetensors: tensor model.embed_tokens.weight is also in ", "a.safetensors");
     }
 }
