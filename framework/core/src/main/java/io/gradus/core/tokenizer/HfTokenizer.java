@@ -213,6 +213,9 @@ public final class HfTokenizer implements AutoCloseable {
                 throw new IOException(file + ": post_processor's special token " + entry.getKey() + " has "
                         + token.path("ids").size() + " ids but " + token.path("tokens").size() + " tokens");
             }
+            for (JsonNode id : token.path("ids")) {
+                checkId(file, "post_processor's special token " + entry.getKey(), id);
+            }
         }
     }
 
