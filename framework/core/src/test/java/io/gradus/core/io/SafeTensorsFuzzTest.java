@@ -56,19 +56,19 @@ class SafeTensorsFuzzTest {
         return Arbitraries.bytes().array(byte[].class).ofMaxSize(96).map(Mutant::seed);
     }
 
-    @Property(tries = 3000)
+    @Property(tries = 3000, seed = Mutations.SEED)
     @Label("a safetensors file with a damaged header loads exactly or fails cleanly")
     void damagedHeaders(@ForAll("headers") Mutant input) throws IOException {
         loadOrFailCleanly(input);
     }
 
-    @Property(tries = 3000)
+    @Property(tries = 3000, seed = Mutations.SEED)
     @Label("a safetensors file with damaged bytes loads exactly or fails cleanly")
     void damagedBytes(@ForAll("files") Mutant input) throws IOException {
         loadOrFailCleanly(input);
     }
 
-    @Property(tries = 1000)
+    @Property(tries = 1000, seed = Mutations.SEED)
     @Label("random bytes named .safetensors fail cleanly")
     void noise(@ForAll("noise") Mutant input) throws IOException {
         loadOrFailCleanly(input);

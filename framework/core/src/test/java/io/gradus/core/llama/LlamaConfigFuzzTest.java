@@ -37,7 +37,7 @@ class LlamaConfigFuzzTest {
         return Mutations.json(Mutations.parse(SEED));
     }
 
-    @Property(tries = 4000)
+    @Property(tries = 4000, seed = Mutations.SEED)
     @Label("a damaged config.json is read as written or refused cleanly")
     void damagedConfigs(@ForAll("configs") Mutant input) throws IOException {
         Path file = scratch.write("config.json", input.bytes());

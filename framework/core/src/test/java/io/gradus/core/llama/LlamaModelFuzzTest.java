@@ -73,7 +73,7 @@ class LlamaModelFuzzTest {
         return Mutations.json(Mutations.parse(new String(SEED.get("model.safetensors.index.json"), UTF_8)));
     }
 
-    @Property(tries = 3000)
+    @Property(tries = 3000, seed = Mutations.SEED)
     @Label("a model folder with a damaged config or weights file loads as written or is refused cleanly")
     void damagedFolders(@ForAll("folders") DamagedFolder input) throws IOException {
         scratch.delete("model.safetensors.index.json");
@@ -83,7 +83,7 @@ class LlamaModelFuzzTest {
         loadOrFailCleanly(List.of(WEIGHTS));
     }
 
-    @Property(tries = 1000)
+    @Property(tries = 1000, seed = Mutations.SEED)
     @Label("a sharded model folder with a damaged index loads as written or is refused cleanly")
     void damagedIndexes(@ForAll("indexes") Mutant index) throws IOException {
         scratch.delete(WEIGHTS);

@@ -46,7 +46,7 @@ class HfTokenizerFuzzTest {
         return Mutations.json(TOKENIZER_CONFIG);
     }
 
-    @Property(tries = 5000)
+    @Property(tries = 5000, seed = Mutations.SEED)
     @Label("a damaged tokenizer.json gives a working tokenizer or a clean error")
     void damagedTokenizers(@ForAll("tokenizers") Mutant input) throws IOException {
         Path file = scratch.write("tokenizer.json", input.bytes());
@@ -59,7 +59,7 @@ class HfTokenizerFuzzTest {
         }, file).ifPresent(text -> assertThat(text).isNotNull());
     }
 
-    @Property(tries = 3000)
+    @Property(tries = 3000, seed = Mutations.SEED)
     @Label("a damaged tokenizer_config.json gives a chat template or a clean error")
     void damagedTokenizerConfigs(@ForAll("tokenizerConfigs") Mutant input) throws IOException {
         Path file = scratch.write("tokenizer_config.json", input.bytes());
