@@ -2,11 +2,11 @@ package io.gradus.itests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gradus.core.testing.RequiredTool;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -34,8 +34,8 @@ class ConsolePageTest {
 
     @BeforeAll
     static void openBrowser() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-                "skipped: no headless browser here (apt-get install chromium chromium-driver; .ci/run does)");
+        RequiredTool.require(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+                "no headless browser here (apt-get install chromium chromium-driver; .ci/run does)");
         tempDir = Files.createTempDirectory("gradus-page-");
         ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile()).addArguments(
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
