@@ -298,20 +298,21 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
     // ---- running a job ----
 
     private void execute(Job job) {
-        JobSubmission submission;
+        JobSpec spec;
+        SubmitOptions options;
         synchronized (job) {
             if (job.info.state() != JobState.QUEUED) {
                 return;
             }
             job.info = job.with(JobState.RUNNING, "preparing", null);
-            submission = new JobSubmission(job.info.spec(), job.options);
+            spec = job.info.spec();
+            options = job.options;
             save(job);
             publishState(job);
         }
         try {
-            SubmitOptions options = submission.options();
             while (true) {
-                JobRun run = new JobRun(job.info.id(), submission.spec(), options,
+                JobRun run = new JobRun(job.info.id(), spec, options,
                         new JobRun.Context(catalog, events, kernels.get(), defaultModel), new Reporter(job));
                 synchronized (job) {
                     job.run = run;
@@ -401,8 +402,6 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             Thread.currentThread().interrupt();
         }
     }
-
-    private record JobSubmission(JobSpec spec, SubmitOptions options) {}
 
     /** Keeps the job's record up to date from its run, and passes the run's words on as events. */
     private final class Reporter implements JobRun.Listener {
