@@ -1,5 +1,7 @@
 package io.gradus.core.llama;
 
+import io.gradus.api.model.InsertedModule;
+import io.gradus.api.model.InsertionPoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.kernel.Nf4DoubleQuant;
@@ -54,6 +56,11 @@ public final class LlamaModel implements Model {
     private final Parameter finalNorm;
     private final Parameter lmHead;
     private final SequencedMap<String, Linear> linears = new LinkedHashMap<>();
+    /**
+     * inserted[layer][point.ordinal()]: the modules inserted there, an immutable list replaced on
+     * every insert, so the engine reads it at every step without copying.
+     */
+    private final List<InsertedModule>[][] inserted;
 
     /** Where a model's tensors come from: freshly initialised values, or files read one tensor at a time. */
     private interface Weights {
@@ -86,9 +93,19 @@ public final class LlamaModel implements Model {
             list.add(new Layer(inputNorm, postNorm));
         }
         this.layers = List.copyOf(list);
+        this.inserted = emptyInsertions(config.numLayers());
         this.finalNorm = weights.parameter(FINAL_NORM, c);
         this.lmHead = config.tieWordEmbeddings() ? embedTokens
                 : weights.parameter(LM_HEAD, config.vocabSize(), c);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<InsertedModule>[][] emptyInsertions(int layers) {
+        List<InsertedModule>[][] lists = new List[layers][InsertionPoint.values().length];
+        for (List<InsertedModule>[] layer : lists) {
+            Arrays.fill(layer, List.of());
+        }
+        return lists;
     }
 
     /**
@@ -307,7 +324,10 @@ public final class LlamaModel implements Model {
         return config;
     }
 
-    /** In model order: embeddings, then per layer its norms and its linear modules' parameters. */
+    /**
+     * In model order: embeddings, then per layer its norms, its linear modules' parameters and its
+     * inserted modules' (point by point, in insertion order).
+     */
     @Override
     public List<Parameter> parameters() {
         List<Parameter> all = new ArrayList<>();
@@ -318,6 +338,9 @@ public final class LlamaModel implements Model {
             all.add(layers.get(i).postAttentionNorm());
             for (String name : LAYER_LINEARS) {
                 all.addAll(linears.get(p + name).parameters());
+            }
+            for (List<InsertedModule> modules : inserted[i]) {
+                modules.forEach(m -> all.addAll(m.parameters()));
             }
         }
         all.add(finalNorm);
@@ -349,6 +372,40 @@ public final class LlamaModel implements Model {
                     + replacement.outFeatures() + ", the module maps " + current.inFeatures() + " -> " + current.outFeatures());
         }
         linears.put(name, replacement);
+    }
+
+    @Override
+    public int layerCount() {
+        return config.numLayers();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return config.hiddenSize();
+    }
+
+    @Override
+    public List<InsertedModule> insertedModules(int layer, InsertionPoint point) {
+        return inserted[checkLayer(layer)][point.ordinal()];
+    }
+
+    @Override
+    public void insert(int layer, InsertionPoint point, InsertedModule module) {
+        if (module.features() != config.hiddenSize()) {
+            throw new IllegalArgumentException("a module of width " + module.features() + " cannot be inserted at "
+                    + point.id() + " of layer " + layer + ": the model's hidden size is " + config.hiddenSize());
+        }
+        List<InsertedModule> modules = new ArrayList<>(inserted[checkLayer(layer)][point.ordinal()]);
+        modules.add(module);
+        inserted[layer][point.ordinal()] = List.copyOf(modules);
+    }
+
+    private int checkLayer(int layer) {
+        if (layer < 0 || layer >= config.numLayers()) {
+            throw new IndexOutOfBoundsException("the model has layers 0 to " + (config.numLayers() - 1)
+                    + "; there is no layer " + layer);
+        }
+        return layer;
     }
 
     public Parameter embedTokens() {
