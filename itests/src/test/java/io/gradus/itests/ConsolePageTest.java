@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.api.job.JobInfo;
 import io.gradus.api.job.JobState;
+import io.gradus.core.testing.RequiredTool;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,7 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.MethodOrderer;
@@ -57,8 +57,8 @@ class ConsolePageTest {
 
     @BeforeAll
     static void openBrowser() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-                "skipped: no headless browser here (apt-get install chromium chromium-driver; .ci/run does)");
+        RequiredTool.require(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+                "no headless browser here (apt-get install chromium chromium-driver; .ci/run does)");
         tempDir = Files.createTempDirectory("gradus-page-");
         work = Files.createDirectories(tempDir.resolve("work"));
         TinyJob.write(work);

@@ -40,6 +40,8 @@ class HostBootTest {
                 "io.gradus.plugin.full",
                 "io.gradus.plugin.pretrain",
                 "io.gradus.plugin.lora",
+                "io.gradus.plugin.adapters",
+                "io.gradus.plugin.qlora",
                 "io.gradus.plugin.sft");
         assertThat(HOST.host().problems()).isEmpty();
     }

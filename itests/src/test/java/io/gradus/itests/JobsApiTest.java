@@ -57,7 +57,13 @@ class JobsApiTest {
         List<String> lines = new CopyOnWriteArrayList<>();
         HttpResponse<Stream<String>> stream = HOST.http().send(HttpRequest.newBuilder(HOST.url("/api/events")).build(),
                 HttpResponse.BodyHandlers.ofLines());
-        Thread reader = Thread.ofVirtual().start(() -> stream.body().forEach(lines::add));
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try {
+                stream.body().forEach(lines::add);
+            } catch (java.io.UncheckedIOException e) {
+                // The test closes the stream when it is done with it.
+            }
+        });
         try {
             RunningHost.Response submitted = submit(TinyJob.yaml(6, "rest"), "");
             assertThat(submitted.status()).as(submitted.json().toString()).isEqualTo(201);

@@ -43,12 +43,12 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
     private final List<GradusEvent> events = new CopyOnWriteArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
 
-    /** A host that runs no jobs. */
+    /** A host whose bundle operations consult its own job service's pins, as in production. */
     RunningHost() {
-        this(BundlePins.NONE);
+        this(null);
     }
 
-    /** A host whose bundle operations consult {@code pins}, as the job service's would be. */
+    /** A host whose bundle operations consult {@code pins} instead, as if jobs held them. */
     RunningHost(BundlePins pins) {
         this.pins = pins;
     }
@@ -64,8 +64,8 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
                 Files.copy(jar, deploy.resolve(jar.getFileName()));
             }
         }
-        host = GradusHost.start(new HostSettings(
-                distribution.resolve("system"), deploy, workDir.resolve("var"), "127.0.0.1", 0), pins);
+        HostSettings settings = new HostSettings(distribution.resolve("system"), deploy, workDir.resolve("var"), "127.0.0.1", 0);
+        host = pins == null ? GradusHost.start(settings) : GradusHost.start(settings, pins);
         host.events().subscribe(events::add);
         assertThat(host.awaitDeployFolder(Duration.ofSeconds(30))).as("deploy folder processed").isTrue();
         findConsole();

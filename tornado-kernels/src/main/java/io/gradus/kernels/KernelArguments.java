@@ -1,6 +1,7 @@
 package io.gradus.kernels;
 
 import io.gradus.api.kernel.Nf4;
+import io.gradus.api.kernel.Nf4DoubleQuant;
 
 /**
  * The argument checks every backend makes before it runs a kernel: kernels themselves index arrays
@@ -49,6 +50,16 @@ public final class KernelArguments {
             throw new IllegalArgumentException("NF4: " + n + " elements in blocks of " + blockSize + " need "
                     + (n + 1) / 2 + " bytes and " + Nf4.blocks(Math.max(n, 0), Math.max(blockSize, 1))
                     + " scales, got " + packed.length + " and " + absmax.length);
+        }
+    }
+
+    public static void nf4(byte[] packed, byte[] absmax, float[] nestedAbsmax, int n, int blockSize) {
+        int blocks = Nf4.blocks(Math.max(n, 0), Math.max(blockSize, 1));
+        int nested = Nf4.blocks(blocks, Nf4DoubleQuant.NESTED_BLOCK_SIZE);
+        if (blockSize <= 0 || packed.length < (n + 1) / 2 || absmax.length < blocks || nestedAbsmax.length < nested) {
+            throw new IllegalArgumentException("NF4 with double quantization: " + n + " elements in blocks of "
+                    + blockSize + " need " + (n + 1) / 2 + " bytes, " + blocks + " 8-bit scales and " + nested
+                    + " nested scales, got " + packed.length + ", " + absmax.length + " and " + nestedAbsmax.length);
         }
     }
 

@@ -1,9 +1,13 @@
 package io.gradus.cli;
 
+import io.gradus.api.kernel.Activation;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
+import java.util.ArrayList;
+import io.gradus.api.kernel.Nf4DoubleQuant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 
 /**
@@ -87,6 +91,7 @@ public final class KernelCases {
         float[] dx = new float[TOKENS * DIM];
 
         Nf4 nf4 = Nf4.quantize(mlp, Nf4.DEFAULT_BLOCK_SIZE);
+        Nf4DoubleQuant doubleQuant = Nf4DoubleQuant.compress(nf4);
         float[] dequantized = new float[HIDDEN * DIM];
 
         float[] logits = randoms(random, TOKENS * VOCAB, 2f);
@@ -151,8 +156,11 @@ public final class KernelCases {
         }
         float[] dropped = new float[ELEMENTS];
 
+        float[] activated = new float[ELEMENTS];
+        float[] dActivation = new float[ELEMENTS];
+
         double causalPairs = (double) BATCH * HEADS * SEQ * (SEQ + 1) / 2;
-        return List.of(
+        List<Case> cases = new ArrayList<>(List.of(
                 of("matmul A·B " + TOKENS + "x" + DIM + "x" + HIDDEN, 2.0 * TOKENS * DIM * HIDDEN, 0,
                         kb -> { kb.matmul(MatmulLayout.AB, dx, wide, mlp, TOKENS, DIM, HIDDEN, false); return new float[][] {dx}; }),
                 of("matmul A·Bᵀ " + TOKENS + "x" + HIDDEN + "x" + DIM, 2.0 * TOKENS * HIDDEN * DIM, 0,
@@ -167,6 +175,12 @@ public final class KernelCases {
                         kb -> { kb.nf4Matmul(MatmulLayout.AB, dx, wide, nf4.packed(), nf4.absmax(), nf4.blockSize(), TOKENS, DIM, HIDDEN, false); return new float[][] {dx}; }),
                 of("nf4 dequantize " + HIDDEN * DIM, 0, HIDDEN * DIM * (0.5 + 4.0 / 64 + f),
                         kb -> { kb.nf4Dequantize(dequantized, nf4.packed(), nf4.absmax(), nf4.n(), nf4.blockSize()); return new float[][] {dequantized}; }),
+                of("nf4 dq matmul A·Wᵀ " + TOKENS + "x" + HIDDEN + "x" + DIM, 2.0 * TOKENS * HIDDEN * DIM, 0,
+                        kb -> { doubleQuant.matmul(kb, MatmulLayout.ABT, out, x, TOKENS, HIDDEN, DIM, false); return new float[][] {out}; }),
+                of("nf4 dq matmul A·W " + TOKENS + "x" + DIM + "x" + HIDDEN, 2.0 * TOKENS * HIDDEN * DIM, 0,
+                        kb -> { doubleQuant.matmul(kb, MatmulLayout.AB, dx, wide, TOKENS, DIM, HIDDEN, false); return new float[][] {dx}; }),
+                of("nf4 dq dequantize " + HIDDEN * DIM, 0, HIDDEN * DIM * (doubleQuant.bytesPerElement() + f),
+                        kb -> { doubleQuant.dequantize(kb, dequantized); return new float[][] {dequantized}; }),
                 of("cross-entropy " + TOKENS + "x" + VOCAB, 0, 2.0 * TOKENS * VOCAB * f,
                         kb -> new float[][] {{(float) kb.crossEntropy(logits, TOKENS, VOCAB, targets, dLogits, 1f / TOKENS)}, dLogits}),
                 of("rmsnorm forward " + TOKENS + "x" + DIM, 0, 2.0 * TOKENS * DIM * f,
@@ -202,7 +216,15 @@ public final class KernelCases {
                 inPlace("adamw " + ELEMENTS, 0, 7.0 * ELEMENTS * f, new float[][] {param, m1, m2},
                         kb -> { kb.adamw(param, grad, m1, m2, ELEMENTS, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3); return new float[][] {param, m1, m2}; }),
                 of("dropout " + ELEMENTS, 0, 2.0 * ELEMENTS * f,
-                        kb -> { kb.dropout(dropped, addend, ELEMENTS, 0.1f, 42L); return new float[][] {dropped}; }));
+                        kb -> { kb.dropout(dropped, addend, ELEMENTS, 0.1f, 42L); return new float[][] {dropped}; })));
+        for (Activation fn : Activation.values()) {
+            String name = fn.name().toLowerCase(Locale.ROOT);
+            cases.add(of(name + " forward " + ELEMENTS, 0, 2.0 * ELEMENTS * f,
+                    kb -> { kb.activationForward(fn, activated, gate, ELEMENTS); return new float[][] {activated}; }));
+            cases.add(of(name + " backward " + ELEMENTS, 0, 3.0 * ELEMENTS * f,
+                    kb -> { kb.activationBackward(fn, dActivation, dh, gate, ELEMENTS); return new float[][] {dActivation}; }));
+        }
+        return cases;
     }
 
     static float[] randoms(Random random, int n, float scale) {

@@ -298,20 +298,21 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
     // ---- running a job ----
 
     private void execute(Job job) {
-        JobSubmission submission;
+        JobSpec spec;
+        SubmitOptions options;
         synchronized (job) {
             if (job.info.state() != JobState.QUEUED) {
                 return;
             }
             job.info = job.with(JobState.RUNNING, "preparing", null);
-            submission = new JobSubmission(job.info.spec(), job.options);
+            spec = job.info.spec();
+            options = job.options;
             save(job);
             publishState(job);
         }
         try {
-            SubmitOptions options = submission.options();
             while (true) {
-                JobRun run = new JobRun(job.info.id(), submission.spec(), options,
+                JobRun run = new JobRun(job.info.id(), spec, options,
                         new JobRun.Context(catalog, events, kernels.get(), defaultModel), new Reporter(job));
                 synchronized (job) {
                     job.run = run;
@@ -324,8 +325,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
                     finish(job, outcome);
                     return;
                 }
-                List<Long> pinned = job.releasePins();
-                awaitUpdate(job, pinned);
+                awaitUpdate(job);
                 options = new SubmitOptions(options.baseDir(), true, false, true);
             }
         } catch (IOException | RuntimeException | LinkageError e) {
@@ -369,10 +369,14 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         }
     }
 
-    /** After a rewire checkpoint: waits until a pinned bundle has been updated and its techniques are back. */
-    private void awaitUpdate(Job job, List<Long> bundles) {
+    /**
+     * After a rewire checkpoint: lets go of the job's bundles and waits until one of them has been
+     * updated and the job's techniques are registered again.
+     */
+    private void awaitUpdate(Job job) {
         Object signal = new Object();
         boolean[] updated = {false};
+        List<Long> bundles = job.pinned;
         try (var subscription = events.subscribe(event -> {
             if (event instanceof BundleChanged b && bundles.contains(b.bundleId()) && b.change().equals("UPDATED")) {
                 synchronized (signal) {
@@ -381,6 +385,8 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
                 }
             }
         })) {
+            // Subscribed first: the update may be applied the moment the pins are gone.
+            job.releasePins();
             long deadline = System.nanoTime() + REWIRE_WAIT.toNanos();
             synchronized (signal) {
                 while (!updated[0] && System.nanoTime() < deadline) {
@@ -396,8 +402,6 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             Thread.currentThread().interrupt();
         }
     }
-
-    private record JobSubmission(JobSpec spec, SubmitOptions options) {}
 
     /** Keeps the job's record up to date from its run, and passes the run's words on as events. */
     private final class Reporter implements JobRun.Listener {
@@ -464,12 +468,8 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             return info.state() == JobState.RUNNING && pinned.contains(bundleId);
         }
 
-        List<Long> releasePins() {
-            synchronized (this) {
-                List<Long> released = pinned;
-                pinned = List.of();
-                return released;
-            }
+        void releasePins() {
+            pinned = List.of();
         }
 
         void message(String text) {

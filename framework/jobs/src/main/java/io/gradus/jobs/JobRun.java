@@ -210,7 +210,9 @@ final class JobRun {
                 folder.clearRun();
             }
 
-            LlamaModel model = LlamaModel.load(modelDir);
+            // The tuner's load transform (QLoRA: quantize) acts per module as it is read: peak memory
+            // never holds the whole float model.
+            LlamaModel model = LlamaModel.load(modelDir, tuner.loadTransform(tunerConfig));
             Tuning tuning = tuner.apply(model, tunerConfig, spec.seed());
             say.message(String.format("model %s: %,d parameters, %,d trainable (%.2f%%) with %s %s", modelDir,
                     model.parameterCount(), tuning.trainableCount(), 100.0 * tuning.trainableCount() / model.parameterCount(),

@@ -1,9 +1,12 @@
 package io.gradus.kernels.cpu;
 
+import io.gradus.api.kernel.Activation;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
+import io.gradus.api.kernel.Nf4DoubleQuant;
 import io.gradus.kernels.KernelArguments;
+import io.gradus.kernels.reference.ActivationKernels;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
@@ -30,9 +33,11 @@ public final class CpuKernelBackend implements KernelBackend {
     private static final long GRAIN = 1 << 15;
 
     /** Output columns of an NF4 product per group (see {@link #nf4Matmul}): k × 512 floats expanded at a time. */
-    private static final int NF4_GROUP = 512;
+    static final int NF4_GROUP = 512;
 
     private static final float[] NF4_CODE = Nf4.code();
+
+    private static final float[] DYNAMIC_MAP = Nf4DoubleQuant.dynamicMap();
 
     /** Elements per partial sum of {@link #sumOfSquares}. */
     private static final int SUM_BLOCK = 1 << 14;
@@ -181,6 +186,18 @@ public final class CpuKernelBackend implements KernelBackend {
     }
 
     @Override
+    public void activationForward(Activation f, float[] out, float[] x, int n) {
+        int kind = f.ordinal();
+        parallel(n, 16, (from, to) -> ActivationKernels.forward(kind, out, x, from, to));
+    }
+
+    @Override
+    public void activationBackward(Activation f, float[] dx, float[] dy, float[] x, int n) {
+        int kind = f.ordinal();
+        parallel(n, 16, (from, to) -> ActivationKernels.backward(kind, dx, dy, x, from, to));
+    }
+
+    @Override
     public void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim) {
         KernelArguments.embedding(table, ids, n, dim);
         parallel(n, dim, (from, to) -> EmbeddingKernels.forward(out, table, ids, dim, from, to));
@@ -249,6 +266,34 @@ public final class CpuKernelBackend implements KernelBackend {
             parallelTiles(m, (long) width * k, (from, to) -> VectorMatmul.multiplyPacked(c, n, first, a, k, 1, panels,
                     width, k, accumulate, from, to));
         }
+    }
+
+    @Override
+    public void nf4Dequantize(float[] out, byte[] packed, byte[] absmax, float[] nestedAbsmax, float offset, int n,
+            int blockSize) {
+        KernelArguments.nf4(packed, absmax, nestedAbsmax, n, blockSize);
+        nf4Dequantize(out, packed, decodeScales(absmax, nestedAbsmax, offset, Nf4.blocks(n, blockSize)), n, blockSize);
+    }
+
+    /**
+     * Decodes the 8-bit scales into floats for this call (n·k/64 floats, 1/64 of the weight's
+     * elements, as bitsandbytes' {@code dequantize_4bit} does), then runs the fused float-scale
+     * product: the decoded scales are dropped after the call, so a resident weight stays in its
+     * compressed form.
+     */
+    @Override
+    public void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, byte[] absmax,
+            float[] nestedAbsmax, float offset, int blockSize, int m, int n, int k, boolean accumulate) {
+        KernelArguments.nf4(packed, absmax, nestedAbsmax, n * k, blockSize);
+        float[] scales = decodeScales(absmax, nestedAbsmax, offset, Nf4.blocks(n * k, blockSize));
+        nf4Matmul(layout, c, a, packed, scales, blockSize, m, n, k, accumulate);
+    }
+
+    private float[] decodeScales(byte[] absmax, float[] nestedAbsmax, float offset, int blocks) {
+        float[] scales = new float[blocks];
+        parallel(blocks, 2, (from, to) -> Nf4Kernels.dequantizeScales(scales, absmax, nestedAbsmax, DYNAMIC_MAP, offset,
+                from, to));
+        return scales;
     }
 
     /** The [cols, rows] transpose of a row-major [rows, cols] matrix. */

@@ -1,9 +1,12 @@
 package io.gradus.kernels.tornado;
 
+import io.gradus.api.kernel.Activation;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
+import io.gradus.api.kernel.Nf4DoubleQuant;
 import io.gradus.kernels.KernelArguments;
+import io.gradus.kernels.reference.ActivationKernels;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
@@ -50,6 +53,8 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     private static final int DEFAULT_PLANS = 256;
 
     private static final float[] NF4_CODE = Nf4.code();
+
+    private static final float[] DYNAMIC_MAP = Nf4DoubleQuant.dynamicMap();
 
     private final TornadoDevice device;
     /** Retained arrays and how many times each is retained (two jobs may share a frozen base). */
@@ -310,6 +315,20 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
+    public synchronized void activationForward(Activation f, float[] out, float[] x, int n) {
+        int kind = f.ordinal();
+        run("activation", arrays(out, x), arrays(out), arrays(out, x, kind, n),
+                g -> g.task("t", ActivationKernels::forward, kind, out, x, 0, n));
+    }
+
+    @Override
+    public synchronized void activationBackward(Activation f, float[] dx, float[] dy, float[] x, int n) {
+        int kind = f.ordinal();
+        run("activationBackward", arrays(dx, dy, x), arrays(dx), arrays(dx, dy, x, kind, n),
+                g -> g.task("t", ActivationKernels::backward, kind, dx, dy, x, 0, n));
+    }
+
+    @Override
     public synchronized void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim) {
         KernelArguments.embedding(table, ids, n, dim);
         run("embedding", arrays(out, table, ids), arrays(out), arrays(out, table, ids, n, dim),
@@ -393,6 +412,36 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
                     g -> g.task("t", Nf4Kernels::matmulAbt, c, a, packed, absmax, NF4_CODE, blockSize, n, k, add, 0, m));
             case AB -> run("nf4Ab", frozen, inputs, arrays(c), arguments,
                     g -> g.task("t", Nf4Kernels::matmulAb, c, a, packed, absmax, NF4_CODE, blockSize, n, k, add, 0, m));
+            case ATB -> throw KernelArguments.nf4WeightGradient();
+        }
+    }
+
+    @Override
+    public synchronized void nf4Dequantize(float[] out, byte[] packed, byte[] absmax, float[] nestedAbsmax, float offset,
+            int n, int blockSize) {
+        KernelArguments.nf4(packed, absmax, nestedAbsmax, n, blockSize);
+        run("nf4DequantizeDq", arrays(packed, absmax, nestedAbsmax, NF4_CODE, DYNAMIC_MAP), arrays(out), arrays(out),
+                arrays(out, packed, absmax, nestedAbsmax, offset, n, blockSize),
+                g -> g.task("t", Nf4Kernels::dequantizeDoubleQuant, out, packed, absmax, nestedAbsmax, NF4_CODE,
+                        DYNAMIC_MAP, offset, blockSize, 0, n));
+    }
+
+    /** The scales are decoded per element on the device: only the 8-bit form is resident there. */
+    @Override
+    public synchronized void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, byte[] absmax,
+            float[] nestedAbsmax, float offset, int blockSize, int m, int n, int k, boolean accumulate) {
+        KernelArguments.nf4(packed, absmax, nestedAbsmax, n * k, blockSize);
+        Object[] frozen = arrays(packed, absmax, nestedAbsmax, NF4_CODE, DYNAMIC_MAP);
+        Object[] inputs = arrays(c, a);
+        Object[] arguments = arrays(layout, c, a, packed, absmax, nestedAbsmax, offset, blockSize, m, n, k, accumulate);
+        int add = accumulate ? 1 : 0;
+        switch (layout) {
+            case ABT -> run("nf4AbtDq", frozen, inputs, arrays(c), arguments,
+                    g -> g.task("t", Nf4Kernels::matmulAbtDoubleQuant, c, a, packed, absmax, nestedAbsmax, NF4_CODE,
+                            DYNAMIC_MAP, offset, blockSize, n, k, add, 0, m));
+            case AB -> run("nf4AbDq", frozen, inputs, arrays(c), arguments,
+                    g -> g.task("t", Nf4Kernels::matmulAbDoubleQuant, c, a, packed, absmax, nestedAbsmax, NF4_CODE,
+                            DYNAMIC_MAP, offset, blockSize, n, k, add, 0, m));
             case ATB -> throw KernelArguments.nf4WeightGradient();
         }
     }

@@ -112,6 +112,15 @@ public interface KernelBackend {
      */
     void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n);
 
+    /** {@code out[i] = f(x[i])} over n elements, overwriting {@code out} (an array other than {@code x}). */
+    void activationForward(Activation f, float[] out, float[] x, int n);
+
+    /**
+     * Backward of {@link #activationForward}: {@code dx[i] = dy[i]·f'(x[i])} over n elements,
+     * overwriting {@code dx} (an array other than {@code dy} and {@code x}).
+     */
+    void activationBackward(Activation f, float[] dx, float[] dy, float[] x, int n);
+
     /** Gathers rows of {@code table} [vocab, dim]: {@code out[i] = table[ids[i]]} for n ids. */
     void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim);
 
@@ -177,4 +186,27 @@ public interface KernelBackend {
      */
     void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, float[] absmax, int blockSize, int m,
             int n, int k, boolean accumulate);
+
+    /**
+     * {@link #nf4Dequantize(float[], byte[], float[], int, int)} from double-quantized scales (see
+     * {@link Nf4DoubleQuant}): block b's scale is {@code map[absmax[b]] · nestedAbsmax[b / 256] +
+     * offset} with {@code map = Nf4DoubleQuant.dynamicMap()}, each operation rounded to float.
+     *
+     * @param absmax one 8-bit scale per block of {@code blockSize} elements
+     * @param nestedAbsmax one float per {@value Nf4DoubleQuant#NESTED_BLOCK_SIZE} 8-bit scales
+     * @param offset added to every decoded scale
+     */
+    void nf4Dequantize(float[] out, byte[] packed, byte[] absmax, float[] nestedAbsmax, float offset, int n,
+            int blockSize);
+
+    /**
+     * {@link #nf4Matmul(MatmulLayout, float[], float[], byte[], float[], int, int, int, int, boolean)}
+     * from double-quantized scales, decoded as in
+     * {@link #nf4Dequantize(float[], byte[], byte[], float[], float, int, int)}. Neither the weight
+     * nor its float scales are kept in float form beyond the call.
+     *
+     * @throws IllegalArgumentException for {@link MatmulLayout#ATB}, which a frozen weight never needs
+     */
+    void nf4Matmul(MatmulLayout layout, float[] c, float[] a, byte[] packed, byte[] absmax, float[] nestedAbsmax,
+            float offset, int blockSize, int m, int n, int k, boolean accumulate);
 }

@@ -14,7 +14,7 @@ import java.util.Arrays;
  * @param n number of elements
  * @param blockSize elements per scale
  */
-public record Nf4(byte[] packed, float[] absmax, int n, int blockSize) {
+public record Nf4(byte[] packed, float[] absmax, int n, int blockSize) implements Nf4Tensor {
 
     /** Index of the code value 0.0. */
     private static final int ZERO_CODE = 7;
@@ -100,8 +100,26 @@ public record Nf4(byte[] packed, float[] absmax, int n, int blockSize) {
     }
 
     /** Resident bytes per element: 4-bit codes plus one float scale per block. */
+    @Override
     public double bytesPerElement() {
         return n == 0 ? 0 : (packed.length + 4.0 * absmax.length) / n;
+    }
+
+    /** The float scales: {@link #absmax()} itself. */
+    @Override
+    public float[] scales() {
+        return absmax;
+    }
+
+    @Override
+    public void dequantize(KernelBackend kernels, float[] out) {
+        kernels.nf4Dequantize(out, packed, absmax, n, blockSize);
+    }
+
+    @Override
+    public void matmul(KernelBackend kernels, MatmulLayout layout, float[] c, float[] a, int m, int n, int k,
+            boolean accumulate) {
+        kernels.nf4Matmul(layout, c, a, packed, absmax, blockSize, m, n, k, accumulate);
     }
 
     @Override

@@ -31,4 +31,12 @@ public interface Linear {
 
     /** The parameters this module owns, frozen or not (for a wrapper: its own and the wrapped one's). */
     List<Parameter> parameters();
+
+    /**
+     * The quantized weights this module computes with (for a wrapper: the wrapped one's), frozen by
+     * nature; none for a dense module.
+     */
+    default List<QuantizedWeight> quantizedWeights() {
+        return List.of();
+    }
 }

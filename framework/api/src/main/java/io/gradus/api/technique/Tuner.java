@@ -1,5 +1,6 @@
 package io.gradus.api.technique;
 
+import io.gradus.api.model.LinearTransform;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
 import java.util.SequencedMap;
@@ -31,6 +32,16 @@ public interface Tuner<C> extends Technique<C> {
      */
     default Tuning apply(Model model, C config, long seed) {
         return apply(model, config);
+    }
+
+    /**
+     * What the host does with each linear module while it loads the base model for this tuner,
+     * before {@link #apply}: QLoRA quantizes there, so that the float model never exists in full
+     * and a model that fits in memory only quantized can still be tuned. {@link #apply} must work
+     * without it too (on a model loaded some other way). Default: modules stay as loaded.
+     */
+    default LinearTransform loadTransform(C config) {
+        return LinearTransform.NONE;
     }
 
     /**

@@ -4,11 +4,15 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-/** The floating-point element types Gradus reads from safetensors, and how each becomes a float. */
+/**
+ * The element types Gradus reads from safetensors, and how each becomes a float: the floating-point
+ * ones, and U8 (bytes: packed 4-bit codes, 8-bit scales and bitsandbytes' quant_state).
+ */
 public enum DType {
     F32(4),
     F16(2),
-    BF16(2);
+    BF16(2),
+    U8(1);
 
     private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -37,6 +41,11 @@ public enum DType {
                 // bfloat16 is the upper half of an IEEE float: widen by shifting into the high bits.
                 for (int i = 0; i < count; i++) {
                     out[i] = Float.intBitsToFloat((data.get(SHORT_LE, offset + 2L * i) & 0xffff) << 16);
+                }
+            }
+            case U8 -> {
+                for (int i = 0; i < count; i++) {
+                    out[i] = data.get(ValueLayout.JAVA_BYTE, offset + i) & 0xff;
                 }
             }
         }

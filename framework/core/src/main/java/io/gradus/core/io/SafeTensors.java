@@ -29,7 +29,8 @@ import java.util.SequencedMap;
  * <p>Format: an 8-byte little-endian header length N, N bytes of JSON mapping each tensor name to
  * {@code {"dtype", "shape", "data_offsets": [begin, end]}} (offsets relative to the end of the
  * header), an optional {@code "__metadata__"} object of strings, then the raw little-endian data.
- * Tensors are read straight from the mapping into {@code float[]}; nothing is copied twice.
+ * Tensors are read straight from the mapping into {@code float[]} (or {@code byte[]} for U8);
+ * nothing is copied twice.
  */
 public final class SafeTensors implements AutoCloseable {
 
@@ -87,18 +88,17 @@ public final class SafeTensors implements AutoCloseable {
                         + " bytes (not a safetensors file, or truncated)");
             }
             byte[] headerBytes = whole.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
-            JsonNode header;
-            try {
-                header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new IOException(file + ": the header is not valid JSON: " + e.getMessage(), e);
+            JsonNode header = JsonFiles.parse(file, "the header", new String(headerBytes, StandardCharsets.UTF_8));
+            if (!header.isObject()) {
+                throw new IOException(file + ": the header is " + JsonFiles.kind(header)
+                        + ", not an object of tensors (not a safetensors file?)");
             }
             MemorySegment data = whole.asSlice(8 + headerLength);
             SequencedMap<String, TensorInfo> tensors = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
             for (Map.Entry<String, JsonNode> field : header.properties()) {
                 if (field.getKey().equals("__metadata__")) {
-                    field.getValue().properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                    readMetadata(file, field.getValue(), metadata);
                     continue;
                 }
                 TensorInfo info = tensorInfo(file, field.getKey(), field.getValue(), data.byteSize());
@@ -111,37 +111,79 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
+    /** The {@code __metadata__} object: a map of strings, as the format defines it. */
+    private static void readMetadata(Path file, JsonNode node, Map<String, String> metadata) throws IOException {
+        if (!node.isObject()) {
+            throw new IOException(file + ": __metadata__ is " + JsonFiles.kind(node) + ", not an object of strings");
+        }
+        for (Map.Entry<String, JsonNode> m : node.properties()) {
+            if (!m.getValue().isTextual()) {
+                throw new IOException(file + ": __metadata__ entry " + m.getKey() + " is " + JsonFiles.kind(m.getValue())
+                        + ", not a string");
+            }
+            metadata.put(m.getKey(), m.getValue().asText());
+        }
+    }
+
+    /**
+     * One tensor's entry, checked against the format: a known dtype, dimensions that are
+     * non-negative integers, a byte range [begin, end) inside the data section whose length is the
+     * element count times the dtype's size. Every product is computed exactly: a header that claims
+     * 2^40 elements (or dimensions whose product wraps around 2^64) is refused, never allocated.
+     */
     private static TensorInfo tensorInfo(Path file, String name, JsonNode node, long dataBytes) throws IOException {
-        String dtypeName = node.path("dtype").asText();
-        DType dtype = DType.fromHeader(dtypeName);
+        String where = file + ": tensor " + name;
+        if (!node.isObject()) {
+            throw new IOException(where + " is " + JsonFiles.kind(node) + ", not an object with dtype, shape and data_offsets");
+        }
+        JsonNode dtypeNode = node.path("dtype");
+        DType dtype = dtypeNode.isTextual() ? DType.fromHeader(dtypeNode.asText()) : null;
         if (dtype == null) {
-            throw new IOException(file + ": tensor " + name + " has dtype '" + dtypeName
-                    + "'; Gradus reads F32, F16 and BF16");
+            throw new IOException(where + " has dtype " + (dtypeNode.isMissingNode() ? "(none)" : dtypeNode.toString())
+                    + "; Gradus reads F32, F16, BF16 and U8");
         }
         JsonNode shapeNode = node.path("shape");
+        if (!shapeNode.isArray()) {
+            throw new IOException(where + " has no shape array");
+        }
         int[] shape = new int[shapeNode.size()];
+        long elements = 1;
         for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeNode.get(i).asInt(-1);
-            if (shape[i] < 0) {
-                throw new IOException(file + ": tensor " + name + " has an invalid shape " + shapeNode);
+            JsonNode dim = shapeNode.get(i);
+            if (!dim.isIntegralNumber() || !dim.canConvertToInt() || dim.intValue() < 0) {
+                throw new IOException(where + " has an invalid shape " + shapeNode
+                        + " (dimensions are integers from 0 to " + Integer.MAX_VALUE + ")");
             }
+            shape[i] = dim.intValue();
+            elements = multiply(where, elements, shape[i], shapeNode);
         }
         JsonNode offsets = node.path("data_offsets");
-        if (offsets.size() != 2) {
-            throw new IOException(file + ": tensor " + name + " has no valid data_offsets");
+        if (!offsets.isArray() || offsets.size() != 2 || !offsets.get(0).isIntegralNumber()
+                || !offsets.get(1).isIntegralNumber() || !offsets.get(0).canConvertToLong()
+                || !offsets.get(1).canConvertToLong()) {
+            throw new IOException(where + " has no valid data_offsets (two integers [begin, end])"
+                    + (offsets.isMissingNode() ? "" : ": " + offsets));
         }
-        long begin = offsets.get(0).asLong();
-        long end = offsets.get(1).asLong();
-        TensorInfo info = new TensorInfo(name, dtype, shape, begin, end);
+        long begin = offsets.get(0).longValue();
+        long end = offsets.get(1).longValue();
         if (begin < 0 || end < begin || end > dataBytes) {
-            throw new IOException(file + ": tensor " + name + " needs bytes [" + begin + ", " + end
+            throw new IOException(where + " needs bytes [" + begin + ", " + end
                     + ") of a data section of " + dataBytes + " bytes (truncated file?)");
         }
-        if (end - begin != info.elements() * dtype.bytes()) {
-            throw new IOException(file + ": tensor " + name + " of shape " + Arrays.toString(shape) + " and dtype "
-                    + dtype + " needs " + info.elements() * dtype.bytes() + " bytes but has " + (end - begin));
+        long bytes = multiply(where, elements, dtype.bytes(), shapeNode);
+        if (end - begin != bytes) {
+            throw new IOException(where + " of shape " + Arrays.toString(shape) + " and dtype "
+                    + dtype + " needs " + bytes + " bytes but has " + (end - begin));
         }
-        return info;
+        return new TensorInfo(name, dtype, shape, begin, end);
+    }
+
+    private static long multiply(String where, long a, long b, JsonNode shape) throws IOException {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw new IOException(where + " has shape " + shape + ", more bytes than any file holds");
+        }
     }
 
     public Path file() {
@@ -159,6 +201,22 @@ public final class SafeTensors implements AutoCloseable {
 
     /** Reads one tensor as floats, whatever its stored dtype. */
     public float[] read(String name) throws IOException {
+        TensorInfo info = info(name);
+        float[] out = new float[(int) info.elements()];
+        info.dtype().toFloats(data, info.begin(), out, out.length);
+        return out;
+    }
+
+    /** Reads one U8 tensor's bytes. */
+    public byte[] readBytes(String name) throws IOException {
+        TensorInfo info = info(name);
+        if (info.dtype() != DType.U8) {
+            throw new IOException(file + ": tensor " + name + " has dtype " + info.dtype() + "; U8 was expected");
+        }
+        return data.asSlice(info.begin(), info.elements()).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private TensorInfo info(String name) throws IOException {
         TensorInfo info = tensors.get(name);
         if (info == null) {
             throw new IOException(file + ": no tensor named " + name);
@@ -166,9 +224,7 @@ public final class SafeTensors implements AutoCloseable {
         if (info.elements() > Integer.MAX_VALUE - 8) {
             throw new IOException(file + ": tensor " + name + " has " + info.elements() + " elements, more than a Java array holds");
         }
-        float[] out = new float[(int) info.elements()];
-        info.dtype().toFloats(data, info.begin(), out, out.length);
-        return out;
+        return info;
     }
 
     @Override
@@ -177,10 +233,10 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /**
-     * Writes {@code tensors} (name to shape and F32 values, in order) to {@code file} atomically: a
-     * reader never sees half a file, and a failure leaves any previous file in place.
+     * Writes {@code tensors} (name to shape and F32 values or U8 bytes, in order) to {@code file}
+     * atomically: a reader never sees half a file, and a failure leaves any previous file in place.
      */
-    public static void write(Path file, SequencedMap<String, Tensor> tensors, Map<String, String> metadata)
+    public static void write(Path file, SequencedMap<String, ? extends Writable> tensors, Map<String, String> metadata)
             throws IOException {
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
@@ -189,14 +245,14 @@ public final class SafeTensors implements AutoCloseable {
         }
         long offset = 0;
         for (var entry : tensors.entrySet()) {
-            Tensor t = entry.getValue();
+            Writable t = entry.getValue();
             ObjectNode node = header.putObject(entry.getKey());
-            node.put("dtype", DType.F32.name());
+            node.put("dtype", t.dtype().name());
             var shape = node.putArray("shape");
             for (int d : t.shape()) {
                 shape.add(d);
             }
-            long bytes = 4L * t.values().length;
+            long bytes = t.dtype().bytes() * t.elements();
             node.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -210,13 +266,22 @@ public final class SafeTensors implements AutoCloseable {
             out.write(json);
             out.write(" ".repeat(padded - json.length).getBytes(StandardCharsets.US_ASCII));
             ByteBuffer chunk = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-            for (Tensor t : tensors.values()) {
-                for (float v : t.values()) {
-                    if (!chunk.hasRemaining()) {
+            for (Writable t : tensors.values()) {
+                switch (t) {
+                    case Tensor f -> {
+                        for (float v : f.values()) {
+                            if (!chunk.hasRemaining()) {
+                                out.write(chunk.array(), 0, chunk.position());
+                                chunk.clear();
+                            }
+                            chunk.putFloat(v);
+                        }
+                    }
+                    case U8Tensor u -> {
                         out.write(chunk.array(), 0, chunk.position());
                         chunk.clear();
+                        out.write(u.bytes());
                     }
-                    chunk.putFloat(v);
                 }
             }
             out.write(chunk.array(), 0, chunk.position());
@@ -227,6 +292,39 @@ public final class SafeTensors implements AutoCloseable {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /** A tensor to write: F32 values or U8 bytes, with a shape. */
+    public sealed interface Writable permits Tensor, U8Tensor {
+        int[] shape();
+
+        DType dtype();
+
+        /** Number of elements. */
+        long elements();
+    }
+
     /** A tensor to write: its shape and F32 values. */
-    public record Tensor(int[] shape, float[] values) {}
+    public record Tensor(int[] shape, float[] values) implements Writable {
+        @Override
+        public DType dtype() {
+            return DType.F32;
+        }
+
+        @Override
+        public long elements() {
+            return values.length;
+        }
+    }
+
+    /** A tensor to write: its shape and U8 bytes. */
+    public record U8Tensor(int[] shape, byte[] bytes) implements Writable {
+        @Override
+        public DType dtype() {
+            return DType.U8;
+        }
+
+        @Override
+        public long elements() {
+            return bytes.length;
+        }
+    }
 }

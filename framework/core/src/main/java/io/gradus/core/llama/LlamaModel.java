@@ -1,17 +1,26 @@
 package io.gradus.core.llama;
 
+import io.gradus.api.model.InsertedModule;
+import io.gradus.api.model.InsertionPoint;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gradus.api.kernel.Nf4DoubleQuant;
 import io.gradus.api.model.Linear;
+import io.gradus.api.model.LinearTransform;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.QuantizedLinear;
+import io.gradus.api.model.QuantizedWeight;
+import io.gradus.core.io.BitsAndBytesNf4;
 import io.gradus.core.io.SafeTensors;
+import io.gradus.core.io.WeightFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,54 +44,68 @@ public final class LlamaModel implements Model {
     public static final List<String> LAYER_LINEARS = List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
             "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
 
+    /** Tensor names of a Hugging Face Llama checkpoint outside the decoder layers, and the layers' prefix. */
+    private static final String EMBED_TOKENS = "model.embed_tokens.weight";
+    private static final String FINAL_NORM = "model.norm.weight";
+    private static final String LM_HEAD = "lm_head.weight";
+    private static final String LAYER_PREFIX = "model.layers.";
+
     private final LlamaConfig config;
     private final Parameter embedTokens;
     private final List<Layer> layers;
     private final Parameter finalNorm;
     private final Parameter lmHead;
     private final SequencedMap<String, Linear> linears = new LinkedHashMap<>();
+    /**
+     * inserted[layer][point.ordinal()]: the modules inserted there, an immutable list replaced on
+     * every insert, so the engine reads it at every step without copying.
+     */
+    private final List<InsertedModule>[][] inserted;
 
-    private LlamaModel(LlamaConfig config, Map<String, float[]> values) {
+    /** Where a model's tensors come from: freshly initialised values, or files read one tensor at a time. */
+    private interface Weights {
+        /** The float tensor {@code name} of shape {@code shape}. */
+        Parameter parameter(String name, int... shape) throws IOException;
+
+        /** The linear module {@code module} with a weight [out, in]. */
+        Linear linear(String module, int out, int in) throws IOException;
+    }
+
+    private LlamaModel(LlamaConfig config, Weights weights) throws IOException {
         this.config = config;
         int c = config.hiddenSize();
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
         int kvDim = config.numKvHeads() * config.headDim();
-        this.embedTokens = param(values, "model.embed_tokens.weight", config.vocabSize(), c);
+        this.embedTokens = weights.parameter(EMBED_TOKENS, config.vocabSize(), c);
         List<Layer> list = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            Parameter inputNorm = param(values, p + "input_layernorm.weight", c);
-            linear(values, p + "self_attn.q_proj", qDim, c);
-            linear(values, p + "self_attn.k_proj", kvDim, c);
-            linear(values, p + "self_attn.v_proj", kvDim, c);
-            linear(values, p + "self_attn.o_proj", c, qDim);
-            Parameter postNorm = param(values, p + "post_attention_layernorm.weight", c);
-            linear(values, p + "mlp.gate_proj", f, c);
-            linear(values, p + "mlp.up_proj", f, c);
-            linear(values, p + "mlp.down_proj", c, f);
+            String p = LAYER_PREFIX + i + ".";
+            Parameter inputNorm = weights.parameter(p + "input_layernorm.weight", c);
+            linears.put(p + "self_attn.q_proj", weights.linear(p + "self_attn.q_proj", qDim, c));
+            linears.put(p + "self_attn.k_proj", weights.linear(p + "self_attn.k_proj", kvDim, c));
+            linears.put(p + "self_attn.v_proj", weights.linear(p + "self_attn.v_proj", kvDim, c));
+            linears.put(p + "self_attn.o_proj", weights.linear(p + "self_attn.o_proj", c, qDim));
+            Parameter postNorm = weights.parameter(p + "post_attention_layernorm.weight", c);
+            linears.put(p + "mlp.gate_proj", weights.linear(p + "mlp.gate_proj", f, c));
+            linears.put(p + "mlp.up_proj", weights.linear(p + "mlp.up_proj", f, c));
+            linears.put(p + "mlp.down_proj", weights.linear(p + "mlp.down_proj", c, f));
             list.add(new Layer(inputNorm, postNorm));
         }
         this.layers = List.copyOf(list);
-        this.finalNorm = param(values, "model.norm.weight", c);
-        this.lmHead = config.tieWordEmbeddings() ? embedTokens : param(values, "lm_head.weight", config.vocabSize(), c);
+        this.inserted = emptyInsertions(config.numLayers());
+        this.finalNorm = weights.parameter(FINAL_NORM, c);
+        this.lmHead = config.tieWordEmbeddings() ? embedTokens
+                : weights.parameter(LM_HEAD, config.vocabSize(), c);
     }
 
-    private void linear(Map<String, float[]> values, String module, int out, int in) {
-        linears.put(module, new DenseLinear(param(values, module + ".weight", out, in)));
-    }
-
-    private static Parameter param(Map<String, float[]> values, String name, int... shape) {
-        float[] data = values.get(name);
-        int size = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-        if (data == null) {
-            throw new IllegalArgumentException("missing tensor " + name + " of shape " + Arrays.toString(shape));
+    @SuppressWarnings("unchecked")
+    private static List<InsertedModule>[][] emptyInsertions(int layers) {
+        List<InsertedModule>[][] lists = new List[layers][InsertionPoint.values().length];
+        for (List<InsertedModule>[] layer : lists) {
+            Arrays.fill(layer, List.of());
         }
-        if (data.length != size) {
-            throw new IllegalArgumentException("tensor " + name + " has " + data.length + " values; the config needs shape "
-                    + Arrays.toString(shape) + " = " + size);
-        }
-        return new Parameter(name, shape, data);
+        return lists;
     }
 
     /**
@@ -104,111 +127,196 @@ public final class LlamaModel implements Model {
             }
             values.put(entry.getKey(), data);
         }
-        return new LlamaModel(config, values);
+        Weights initialized = new Weights() {
+            @Override
+            public Parameter parameter(String name, int... shape) {
+                return new Parameter(name, shape, values.get(name));
+            }
+
+            @Override
+            public Linear linear(String module, int out, int in) {
+                return new DenseLinear(parameter(module + ".weight", out, in));
+            }
+        };
+        try {
+            return new LlamaModel(config, initialized);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // cannot happen: nothing is read
+        }
     }
 
     /** Every tensor name of a checkpoint of this configuration with its shape, in checkpoint order. */
     static Map<String, int[]> expectedShapes(LlamaConfig config) {
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        shapes.put(EMBED_TOKENS, new int[] {config.vocabSize(), config.hiddenSize()});
+        for (int i = 0; i < config.numLayers(); i++) {
+            String p = LAYER_PREFIX + i + ".";
+            layerShapes(config).forEach((suffix, shape) -> shapes.put(p + suffix, shape));
+        }
+        shapes.put(FINAL_NORM, new int[] {config.hiddenSize()});
+        if (!config.tieWordEmbeddings()) {
+            shapes.put(LM_HEAD, new int[] {config.vocabSize(), config.hiddenSize()});
+        }
+        return shapes;
+    }
+
+    /** The tensors of one decoder layer, by their name under {@code model.layers.N.}, in checkpoint order. */
+    private static Map<String, int[]> layerShapes(LlamaConfig config) {
         int c = config.hiddenSize();
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
         int kvDim = config.numKvHeads() * config.headDim();
         Map<String, int[]> shapes = new LinkedHashMap<>();
-        shapes.put("model.embed_tokens.weight", new int[] {config.vocabSize(), c});
-        for (int i = 0; i < config.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            shapes.put(p + "input_layernorm.weight", new int[] {c});
-            shapes.put(p + "self_attn.q_proj.weight", new int[] {qDim, c});
-            shapes.put(p + "self_attn.k_proj.weight", new int[] {kvDim, c});
-            shapes.put(p + "self_attn.v_proj.weight", new int[] {kvDim, c});
-            shapes.put(p + "self_attn.o_proj.weight", new int[] {c, qDim});
-            shapes.put(p + "post_attention_layernorm.weight", new int[] {c});
-            shapes.put(p + "mlp.gate_proj.weight", new int[] {f, c});
-            shapes.put(p + "mlp.up_proj.weight", new int[] {f, c});
-            shapes.put(p + "mlp.down_proj.weight", new int[] {c, f});
-        }
-        shapes.put("model.norm.weight", new int[] {c});
-        if (!config.tieWordEmbeddings()) {
-            shapes.put("lm_head.weight", new int[] {config.vocabSize(), c});
-        }
+        shapes.put("input_layernorm.weight", new int[] {c});
+        shapes.put("self_attn.q_proj.weight", new int[] {qDim, c});
+        shapes.put("self_attn.k_proj.weight", new int[] {kvDim, c});
+        shapes.put("self_attn.v_proj.weight", new int[] {kvDim, c});
+        shapes.put("self_attn.o_proj.weight", new int[] {c, qDim});
+        shapes.put("post_attention_layernorm.weight", new int[] {c});
+        shapes.put("mlp.gate_proj.weight", new int[] {f, c});
+        shapes.put("mlp.up_proj.weight", new int[] {f, c});
+        shapes.put("mlp.down_proj.weight", new int[] {c, f});
         return shapes;
     }
 
     /**
-     * Loads a Hugging Face model folder: {@code config.json} and {@code model.safetensors} (or the
-     * shards listed in {@code model.safetensors.index.json}), in F32, F16 or BF16.
-     *
-     * @throws IOException naming the file and tensor when something is missing or does not fit
+     * The shape of tensor {@code name} in a checkpoint of {@code config}, or null when there is no
+     * such tensor. Worked out from the name alone, so that checking a file against a config.json
+     * that claims 2^31 layers costs nothing (listing the expected names would not end).
      */
-    public static LlamaModel load(Path dir) throws IOException {
-        LlamaConfig config = LlamaConfig.read(dir.resolve("config.json"));
-        Map<String, int[]> expected = expectedShapes(config);
-        Map<String, float[]> values = new LinkedHashMap<>();
-        Set<String> seen = new HashSet<>();
-        for (Path file : weightFiles(dir)) {
-            try (SafeTensors st = SafeTensors.open(file)) {
-                for (SafeTensors.TensorInfo info : st.tensors().values()) {
-                    String name = info.name();
-                    if (name.endsWith("rotary_emb.inv_freq")
-                            || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
-                        continue; // derived from the config, not weights
-                    }
-                    int[] shape = expected.get(name);
-                    if (shape == null) {
-                        throw new IOException(file + ": unexpected tensor " + name + " for a Llama model with "
-                                + config.numLayers() + " layers");
-                    }
-                    if (!Arrays.equals(shape, info.shape())) {
-                        throw new IOException(file + ": tensor " + name + " has shape " + Arrays.toString(info.shape())
-                                + " but config.json implies " + Arrays.toString(shape));
-                    }
-                    values.put(name, st.read(name));
-                    seen.add(name);
-                }
-            }
+    static int[] expectedShape(LlamaConfig config, String name) {
+        switch (name) {
+            case EMBED_TOKENS:
+                return new int[] {config.vocabSize(), config.hiddenSize()};
+            case FINAL_NORM:
+                return new int[] {config.hiddenSize()};
+            case LM_HEAD:
+                return config.tieWordEmbeddings() ? null : new int[] {config.vocabSize(), config.hiddenSize()};
+            default:
+                break;
         }
-        for (String name : expected.keySet()) {
-            if (!seen.contains(name)) {
-                throw new IOException(dir + ": no weights for tensor " + name + " in " + weightFiles(dir));
-            }
+        if (!name.startsWith(LAYER_PREFIX)) {
+            return null;
         }
-        return new LlamaModel(config, values);
-    }
-
-    private static List<Path> weightFiles(Path dir) throws IOException {
-        Path single = dir.resolve("model.safetensors");
-        if (Files.isRegularFile(single)) {
-            return List.of(single);
+        int dot = name.indexOf('.', LAYER_PREFIX.length());
+        String index = dot < 0 ? "" : name.substring(LAYER_PREFIX.length(), dot);
+        // Only the canonical spelling of a layer in range: "01" or "+1" is not layer 1.
+        if (!index.matches("0|[1-9][0-9]{0,9}") || Long.parseLong(index) >= config.numLayers()) {
+            return null;
         }
-        Path index = dir.resolve("model.safetensors.index.json");
-        if (!Files.isRegularFile(index)) {
-            throw new NoSuchFileException(dir.toString(), null, "no model.safetensors or model.safetensors.index.json");
-        }
-        var weightMap = new com.fasterxml.jackson.databind.ObjectMapper().readTree(index.toFile()).path("weight_map");
-        if (!weightMap.isObject()) {
-            throw new IOException(index + ": no weight_map object");
-        }
-        Set<String> shards = new java.util.TreeSet<>();
-        weightMap.properties().forEach(e -> shards.add(e.getValue().asText()));
-        List<Path> files = new ArrayList<>();
-        for (String shard : shards) {
-            files.add(dir.resolve(shard));
-        }
-        return files;
+        return layerShapes(config).get(name.substring(dot + 1));
     }
 
     /**
-     * Writes {@code config.json} and {@code model.safetensors} (F32) into {@code dir}: the base
-     * model's tensors only, under their Hugging Face names (a tuner saves its own weights).
+     * Loads a Hugging Face model folder: {@code config.json} and {@code model.safetensors} (or the
+     * shards listed in {@code model.safetensors.index.json}), in F32, F16 or BF16; linear weights
+     * stored in bitsandbytes' NF4 layout (with transformers' {@code quantization_config}) stay NF4.
+     *
+     * @throws IOException naming the file and tensor when something is missing or does not fit, or
+     *     the folder is quantized by a method Gradus does not read
+     */
+    public static LlamaModel load(Path dir) throws IOException {
+        return load(dir, LinearTransform.NONE);
+    }
+
+    /**
+     * Loads a model folder as {@link #load(Path)} does, handing each linear module to {@code transform}
+     * as soon as its weight is read, before the next tensor is read: a transform that quantizes
+     * keeps the float model from ever existing in full.
+     */
+    public static LlamaModel load(Path dir, LinearTransform transform) throws IOException {
+        Path configFile = dir.resolve("config.json");
+        LlamaConfig config = LlamaConfig.read(configFile);
+        boolean quantizedFolder = BitsAndBytesNf4.declaredIn(configFile);
+        try (WeightFiles files = WeightFiles.open(dir)) {
+            for (String name : files.names()) {
+                if (name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals(LM_HEAD))) {
+                    continue; // derived from the config, not weights
+                }
+                // Checked from the name alone: a config.json that claims 2^31 layers costs nothing here.
+                if (expectedShape(config, name) == null && !(quantizedFolder && isCompanion(files, config, name))) {
+                    throw new IOException(files.file(name).file() + ": unexpected tensor " + name
+                            + " for a Llama model with " + config.numLayers() + " layers");
+                }
+            }
+            return new LlamaModel(config, new Weights() {
+                @Override
+                public Parameter parameter(String name, int... shape) throws IOException {
+                    if (!files.contains(name)) {
+                        throw new IOException(dir + ": no weights for tensor " + name + " in " + files.paths());
+                    }
+                    if (quantizedFolder && BitsAndBytesNf4.isQuantized(files, name)) {
+                        throw new IOException(files.file(name).file() + ": tensor " + name
+                                + " is quantized; Gradus keeps embeddings, norms and the output head in float");
+                    }
+                    int[] stored = files.info(name).shape();
+                    if (!Arrays.equals(shape, stored)) {
+                        throw new IOException(files.file(name).file() + ": tensor " + name + " has shape "
+                                + Arrays.toString(stored) + " but config.json implies " + Arrays.toString(shape));
+                    }
+                    return new Parameter(name, shape, files.read(name));
+                }
+
+                @Override
+                public Linear linear(String module, int out, int in) throws IOException {
+                    String weight = module + ".weight";
+                    Linear loaded = quantizedFolder && BitsAndBytesNf4.isQuantized(files, weight)
+                            ? new QuantizedLinear(BitsAndBytesNf4.read(files, weight, new int[] {out, in}))
+                            : new DenseLinear(parameter(weight, out, in));
+                    Linear kept = transform.apply(module, loaded);
+                    if (kept.inFeatures() != in || kept.outFeatures() != out) {
+                        throw new IllegalArgumentException("the load transform turned " + module + " (" + in + " -> "
+                                + out + ") into a module of " + kept.inFeatures() + " -> " + kept.outFeatures());
+                    }
+                    return kept;
+                }
+            });
+        }
+    }
+
+    /** Whether {@code name} is a companion tensor (absmax, quant_state...) of a quantized weight of the model. */
+    private static boolean isCompanion(WeightFiles files, LlamaConfig config, String name) throws IOException {
+        int end = name.indexOf(".weight.");
+        if (end < 0) {
+            return false;
+        }
+        String weight = name.substring(0, end + ".weight".length());
+        return expectedShape(config, weight) != null && BitsAndBytesNf4.isQuantized(files, weight)
+                && BitsAndBytesNf4.companions(weight).contains(name);
+    }
+
+    /**
+     * Writes {@code config.json} and {@code model.safetensors} into {@code dir}: the base model's
+     * tensors only, under their Hugging Face names (a tuner saves its own weights); float tensors in
+     * F32, quantized linear weights in bitsandbytes' NF4 layout with transformers'
+     * {@code quantization_config}, so that transformers + bitsandbytes load the folder.
      */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
-        config.write(dir.resolve("config.json"));
-        var tensors = new LinkedHashMap<String, SafeTensors.Tensor>();
+        var tensors = new LinkedHashMap<String, SafeTensors.Writable>();
+        List<QuantizedWeight> quantized = new ArrayList<>();
+        List<String> floatModules = new ArrayList<>();
         for (String name : expectedShapes(config).keySet()) {
+            String moduleName = name.substring(0, name.lastIndexOf('.'));
+            Linear module = linears.get(moduleName);
+            if (module != null && !module.quantizedWeights().isEmpty()) {
+                QuantizedWeight weight = module.quantizedWeights().getFirst();
+                tensors.putAll(BitsAndBytesNf4.tensors(weight));
+                quantized.add(weight);
+                continue;
+            }
+            if (module != null) {
+                floatModules.add(moduleName);
+            }
             Parameter p = parameter(name);
             tensors.put(p.name(), new SafeTensors.Tensor(p.shape(), p.values()));
         }
+        ObjectNode json = config.toJson();
+        if (!quantized.isEmpty()) {
+            boolean doubleQuant = quantized.getFirst().data() instanceof Nf4DoubleQuant;
+            json.set("quantization_config", BitsAndBytesNf4.quantizationConfig(doubleQuant, floatModules));
+        }
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), json);
         SafeTensors.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
     }
 
@@ -216,17 +324,23 @@ public final class LlamaModel implements Model {
         return config;
     }
 
-    /** In model order: embeddings, then per layer its norms and its linear modules' parameters. */
+    /**
+     * In model order: embeddings, then per layer its norms, its linear modules' parameters and its
+     * inserted modules' (point by point, in insertion order).
+     */
     @Override
     public List<Parameter> parameters() {
         List<Parameter> all = new ArrayList<>();
         all.add(embedTokens);
         for (int i = 0; i < layers.size(); i++) {
-            String p = "model.layers." + i + ".";
+            String p = LAYER_PREFIX + i + ".";
             all.add(layers.get(i).inputNorm());
             all.add(layers.get(i).postAttentionNorm());
             for (String name : LAYER_LINEARS) {
                 all.addAll(linears.get(p + name).parameters());
+            }
+            for (List<InsertedModule> modules : inserted[i]) {
+                modules.forEach(m -> all.addAll(m.parameters()));
             }
         }
         all.add(finalNorm);
@@ -258,6 +372,40 @@ public final class LlamaModel implements Model {
                     + replacement.outFeatures() + ", the module maps " + current.inFeatures() + " -> " + current.outFeatures());
         }
         linears.put(name, replacement);
+    }
+
+    @Override
+    public int layerCount() {
+        return config.numLayers();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return config.hiddenSize();
+    }
+
+    @Override
+    public List<InsertedModule> insertedModules(int layer, InsertionPoint point) {
+        return inserted[checkLayer(layer)][point.ordinal()];
+    }
+
+    @Override
+    public void insert(int layer, InsertionPoint point, InsertedModule module) {
+        if (module.features() != config.hiddenSize()) {
+            throw new IllegalArgumentException("a module of width " + module.features() + " cannot be inserted at "
+                    + point.id() + " of layer " + layer + ": the model's hidden size is " + config.hiddenSize());
+        }
+        List<InsertedModule> modules = new ArrayList<>(inserted[checkLayer(layer)][point.ordinal()]);
+        modules.add(module);
+        inserted[layer][point.ordinal()] = List.copyOf(modules);
+    }
+
+    private int checkLayer(int layer) {
+        if (layer < 0 || layer >= config.numLayers()) {
+            throw new IndexOutOfBoundsException("the model has layers 0 to " + (config.numLayers() - 1)
+                    + "; there is no layer " + layer);
+        }
+        return layer;
     }
 
     public Parameter embedTokens() {

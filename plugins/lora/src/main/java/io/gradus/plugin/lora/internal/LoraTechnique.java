@@ -1,4 +1,4 @@
-package io.gradus.plugin.lora;
+package io.gradus.plugin.lora.internal;
 
 import io.gradus.api.model.Linear;
 import io.gradus.api.model.Model;
@@ -8,6 +8,7 @@ import io.gradus.api.technique.TechniqueException;
 import io.gradus.api.technique.TechniqueName;
 import io.gradus.api.technique.Tuner;
 import io.gradus.api.technique.Tuning;
+import io.gradus.plugin.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +56,7 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
             }
             Linear base = entry.getValue();
             String suffix = config.adapterName().equals("default") ? ".weight" : "." + config.adapterName() + ".weight";
-            LoraLayer layer = new LoraLayer(base, initA(name + ".lora_A" + suffix, config.r(), base.inFeatures(), seed),
+            LoraLayer layer = LoraLayer.on(base, initA(name + ".lora_A" + suffix, config.r(), base.inFeatures(), seed),
                     new Parameter(name + ".lora_B" + suffix, new int[] {base.outFeatures(), config.r()},
                             new float[base.outFeatures() * config.r()]),
                     config.scaling(), config.loraDropout(), name, seed);

@@ -1,4 +1,4 @@
-package io.gradus.plugin.lora;
+package io.gradus.plugin.lora.internal;
 
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.gradus.plugin.lora;
+package io.gradus.plugin.lora.internal;
 
 import static io.gradus.api.kernel.MatmulLayout.AB;
 import static io.gradus.api.kernel.MatmulLayout.ABT;
@@ -7,11 +7,14 @@ import static io.gradus.api.kernel.MatmulLayout.ATB;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.Linear;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.QuantizedLinear;
+import io.gradus.api.model.QuantizedWeight;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A linear module with a low-rank update (Hu et al. 2021, arXiv 2106.09685):
+ * A linear module with a low-rank update (Hu et al. 2021, arXiv 2106.09685) on a dense or a
+ * quantized (QLoRA, Dettmers et al. 2023) base:
  * <pre>
  *   y = base(x) + s · B·(A·x)        A: [r, in], B: [out, r], s = α/r (or α/√r)
  * </pre>
@@ -25,6 +28,7 @@ import java.util.List;
 public final class LoraLayer implements Linear {
 
     private final Linear base;
+    private final MergeTarget target;
     private final Parameter a;
     private final Parameter b;
     private final float scaling;
@@ -43,13 +47,32 @@ public final class LoraLayer implements Linear {
     private static final int H = 0, DH = 1, DROPPED = 2, D_INPUT = 3;
 
     /** @param seed the job's seed, mixed into every dropout mask of this layer */
-    LoraLayer(Linear base, Parameter a, Parameter b, double scaling, double dropout, String name, long seed) {
+    private LoraLayer(Linear base, MergeTarget target, Parameter a, Parameter b, double scaling, double dropout,
+            String name, long seed) {
         this.base = base;
+        this.target = target;
         this.a = a;
         this.b = b;
         this.scaling = (float) scaling;
         this.dropout = (float) dropout;
         this.nameHash = (name.hashCode() + seed) * 0x9E3779B97F4A7C15L;
+    }
+
+    /**
+     * LoRA on {@code base}, with the merge that fits the kind of base (PEFT's dispatch): a quantized
+     * base is computed through a {@link QuantizedBase}, which merges by materializing a float
+     * weight; a dense base takes merges in place; another adapter's layer passes merges on to the
+     * base underneath it.
+     */
+    static LoraLayer on(Linear base, Parameter a, Parameter b, double scaling, double dropout, String name, long seed) {
+        return switch (base) {
+            case LoraLayer inner -> new LoraLayer(inner, inner.target, a, b, scaling, dropout, name, seed);
+            case QuantizedLinear quantized -> {
+                QuantizedBase wrapped = new QuantizedBase(quantized);
+                yield new LoraLayer(wrapped, wrapped, a, b, scaling, dropout, name, seed);
+            }
+            default -> new LoraLayer(base, new DenseWeight(base), a, b, scaling, dropout, name, seed);
+        };
     }
 
     void setTraining(boolean training) {
@@ -107,10 +130,6 @@ public final class LoraLayer implements Linear {
 
     Parameter loraB() {
         return b;
-    }
-
-    Linear base() {
-        return base;
     }
 
     @Override
@@ -171,20 +190,20 @@ public final class LoraLayer implements Linear {
     }
 
     /**
-     * Folds s·B·A into the base weight, so inference costs nothing extra: W' = W + s·B·A. The base
-     * must be a plain weight (a module with one [out, in] parameter).
+     * Folds s·B·A into the base weight, so inference costs nothing extra: W' = W + s·B·A, in place
+     * for a dense base, as a float copy for a quantized one (see {@link MergeTarget}).
      */
     void merge(KernelBackend kernels) {
         if (!merged && enabled) {
-            addDelta(kernels, scaling);
+            target.merge(delta(kernels, scaling), kernels);
             merged = true;
         }
     }
 
-    /** Undoes {@link #merge}: W = W' − s·B·A. */
+    /** Undoes {@link #merge}: W = W' − s·B·A (a quantized base computes from its NF4 weight again). */
     void unmerge(KernelBackend kernels) {
         if (merged) {
-            addDelta(kernels, -scaling);
+            target.unmerge(delta(kernels, -scaling), kernels);
             merged = false;
         }
     }
@@ -193,18 +212,12 @@ public final class LoraLayer implements Linear {
         return merged;
     }
 
-    private void addDelta(KernelBackend kernels, float factor) {
-        // The dense weight comes first in a module's parameters, below any other adapter's factors.
-        Parameter weight = base.parameters().getFirst();
-        if (weight.shape().length != 2 || weight.shape()[0] != outFeatures() || weight.shape()[1] != inFeatures()) {
-            throw new IllegalStateException("cannot merge into " + weight.name() + ": it is not the module's weight");
-        }
-        float[] w = weight.values();
-        float[] delta = new float[w.length];
-        // delta[out, in] = B[out, r] · A[r, in]
+    /** factor·B·A [out, in]. */
+    private float[] delta(KernelBackend kernels, float factor) {
+        float[] delta = new float[outFeatures() * inFeatures()];
         kernels.matmul(AB, delta, b.values(), a.values(), outFeatures(), inFeatures(), rank(), false);
         kernels.scale(delta, factor, delta.length);
-        kernels.add(w, delta, w.length);
+        return delta;
     }
 
     @Override
@@ -213,5 +226,10 @@ public final class LoraLayer implements Linear {
         all.add(a);
         all.add(b);
         return all;
+    }
+
+    @Override
+    public List<QuantizedWeight> quantizedWeights() {
+        return base.quantizedWeights();
     }
 }

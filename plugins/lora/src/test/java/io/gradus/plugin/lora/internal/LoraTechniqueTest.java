@@ -1,4 +1,4 @@
-package io.gradus.plugin.lora;
+package io.gradus.plugin.lora.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -19,11 +19,11 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.train.PackedTokens;
 import io.gradus.core.train.Trainer;
 import io.gradus.kernels.cpu.CpuKernelBackend;
+import io.gradus.plugin.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -37,14 +37,7 @@ class LoraTechniqueTest {
     private static final LlamaConfig CONFIG = new LlamaConfig(13, 16, 24, 2, 4, 2, 4, 1e-5, 10000.0, 32, false, 1, 2);
 
     private static LlamaModel model() {
-        LlamaModel model = LlamaModel.initialize(CONFIG, 3);
-        Random random = new Random(4);
-        for (Parameter p : model.parameters()) {
-            for (int i = 0; i < p.size(); i++) {
-                p.values()[i] = p.name().endsWith("norm.weight") ? 1f : (float) (0.4 * random.nextGaussian());
-            }
-        }
-        return model;
+        return RandomModels.of(CONFIG, 0.4, 4);
     }
 
     private static TokenBatch batch() {
@@ -56,13 +49,7 @@ class LoraTechniqueTest {
     }
 
     private static void randomizeB(LoraTechnique.LoraTuning tuning, long seed) {
-        Random random = new Random(seed);
-        for (LoraLayer layer : tuning.layers().values()) {
-            float[] b = layer.loraB().values();
-            for (int i = 0; i < b.length; i++) {
-                b[i] = (float) (0.3 * random.nextGaussian());
-            }
-        }
+        RandomModels.randomizeB(tuning, 0.3, seed);
     }
 
     @Test
@@ -93,30 +80,7 @@ class LoraTechniqueTest {
         tuning.setTraining(true);
         randomizeB(tuning, 5);
         LlamaEngine engine = new LlamaEngine(model, KERNELS);
-        TokenBatch batch = batch();
-        float[] d = new float[batch.batchSize() * batch.seqLen() * CONFIG.vocabSize()];
-        loss(engine, batch, d);
-        engine.backward(d);
-
-        Random random = new Random(6);
-        List<String> failures = new ArrayList<>();
-        for (Parameter p : tuning.trainableParameters()) {
-            for (int s = 0; s < 3; s++) {
-                int i = random.nextInt(p.size());
-                float saved = p.values()[i];
-                double h = 3e-3; // central differences: error O(h²), float noise O(1e-7/h)
-                p.values()[i] = (float) (saved + h);
-                double up = loss(engine, batch, null);
-                p.values()[i] = (float) (saved - h);
-                double down = loss(engine, batch, null);
-                p.values()[i] = saved;
-                double numeric = (up - down) / (2 * h);
-                if (Math.abs(numeric - p.gradient()[i]) > 2e-3 + 0.02 * Math.abs(numeric)) {
-                    failures.add(p.name() + "[" + i + "] analytic " + p.gradient()[i] + " numeric " + numeric);
-                }
-            }
-        }
-        assertThat(failures).isEmpty();
+        assertThat(FiniteDifferences.mismatches(engine, batch(), tuning.trainableParameters(), 3, 6)).isEmpty();
     }
 
     @Test
@@ -258,11 +222,5 @@ class LoraTechniqueTest {
                 .hasMessageContaining("c_attn")
                 .hasMessageContaining("self_attn.q_proj");
         assertThatThrownBy(() -> new LoraConfig(null, null, 1.0, null, null, null)).hasMessageContaining("loraDropout");
-    }
-
-    private static double loss(LlamaEngine engine, TokenBatch batch, float[] d) {
-        float[] logits = engine.forward(batch);
-        int n = batch.countLabels();
-        return KERNELS.crossEntropy(logits, batch.batchSize() * batch.seqLen(), CONFIG.vocabSize(), batch.labels(), d, 1f / n) / n;
     }
 }
