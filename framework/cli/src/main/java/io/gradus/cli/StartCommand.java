@@ -86,7 +86,7 @@ final class StartCommand implements Callable<Integer> {
                         + "it can read the bundles, jobs and problems (changes still need the token). Use --host 127.0.0.1 "
                         + "unless you mean it.");
             }
-            out.println("Console token (needed to install, update, start, stop or remove bundles; also in "
+            out.println("Console token (needed to change bundles and to submit, cancel or steer jobs; also in "
                     + gradus.consoleTokenFile() + "):");
             out.println("  " + gradus.consoleToken().orElseThrow());
         } else {

@@ -115,7 +115,7 @@ public final class GradusHost implements AutoCloseable {
             BundleChanges changes = new BundleChanges(context, pins, problems);
             this.deployFolder = new DeployFolderWatcher(settings.deployDir(), context, changes, problems);
             this.bundleAdmin = new FrameworkBundleAdmin(
-                    context, settings.systemDir(), catalog, operations, changes, deployFolder, pins, problems);
+                    context, settings.systemDir(), catalog, operations, changes, deployFolder, problems);
             context.registerService(EventHub.class, events, null);
             context.registerService(TechniqueCatalog.class, catalog, null);
             context.registerService(BundleAdmin.class, bundleAdmin, null);

@@ -75,11 +75,23 @@ final class TinyWorld {
     }
 
     HostJobService service(Path jobsDir) {
-        return new HostJobService(jobsDir, catalog(), events, () -> kernels, model, 1);
+        return service(jobsDir, catalog());
     }
 
-    /** The two techniques, version 1.0.0, as if bundle 7 and 8 registered them. */
+    HostJobService service(Path jobsDir, TechniqueCatalog catalog) {
+        return new HostJobService(jobsDir, catalog, events, () -> kernels, model, 1);
+    }
+
+    /** The {@code full} tuner and {@code pretrain} objective, version 1.0.0, as if bundles 7 and 8 registered them. */
     static TechniqueCatalog catalog() {
+        return catalog(new FullTechnique(), new PretrainTechnique());
+    }
+
+    /**
+     * {@code tuner} as the tuner {@code full} of bundle 7 and {@code objective} as the objective
+     * {@code pretrain} of bundle 8, version 1.0.0.
+     */
+    static TechniqueCatalog catalog(Tuner<?> tuner, Objective<?> objective) {
         TechniqueDescriptor full = new TechniqueDescriptor("full", TechniqueFamily.TUNER, "1.0.0", "full", 7,
                 "io.gradus.plugin.full");
         TechniqueDescriptor pretrain = new TechniqueDescriptor("pretrain", TechniqueFamily.OBJECTIVE, "1.0.0", "pretrain", 8,
@@ -92,12 +104,12 @@ final class TinyWorld {
 
             @Override
             public Optional<Found<Tuner<?>>> tuner(String name, String versionRange) {
-                return name.equals("full") ? Optional.of(new Found<>(full, new FullTechnique())) : Optional.empty();
+                return name.equals("full") ? Optional.of(new Found<>(full, tuner)) : Optional.empty();
             }
 
             @Override
             public Optional<Found<Objective<?>>> objective(String name, String versionRange) {
-                return name.equals("pretrain") ? Optional.of(new Found<>(pretrain, new PretrainTechnique())) : Optional.empty();
+                return name.equals("pretrain") ? Optional.of(new Found<>(pretrain, objective)) : Optional.empty();
             }
         };
     }
