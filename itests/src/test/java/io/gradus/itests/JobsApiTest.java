@@ -44,7 +44,13 @@ class JobsApiTest {
         List<String> lines = new CopyOnWriteArrayList<>();
         HttpResponse<Stream<String>> stream = HOST.http().send(HttpRequest.newBuilder(HOST.url("/api/events")).build(),
                 HttpResponse.BodyHandlers.ofLines());
-        Thread reader = Thread.ofVirtual().start(() -> stream.body().forEach(lines::add));
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try {
+                stream.body().forEach(lines::add);
+            } catch (java.io.UncheckedIOException e) {
+                // The test closes the stream when it is done with it.
+            }
+        });
         try {
             RunningHost.Response submitted = submit(TinyJob.yaml(6, "rest"), "");
             assertThat(submitted.status()).as(submitted.json().toString()).isEqualTo(201);
@@ -85,6 +91,14 @@ class JobsApiTest {
         assertThat(missing.json().get("error").asText()).contains("no tuner 'qlora'", "installed tuners:", "full 1.0.0");
         RunningHost.Response anonymous = HOST.send("POST", "/api/jobs", TinyJob.yaml(2, "x").getBytes(StandardCharsets.UTF_8), null);
         assertThat(anonymous.status()).isEqualTo(401);
+        for (String[] call : new String[][] {{"POST", "/api/jobs/1/cancel"}, {"POST", "/api/jobs/1/resume"}, {"PATCH", "/api/jobs/1"}}) {
+            assertThat(HOST.send(call[0], call[1], "{}".getBytes(StandardCharsets.UTF_8), null).status())
+                    .as(call[0] + " " + call[1] + " without the token").isEqualTo(401);
+        }
+        RunningHost.Response relative =
+                HOST.send("POST", "/api/jobs?base=relative", TinyJob.yaml(2, "bad").getBytes(StandardCharsets.UTF_8), HOST.token());
+        assertThat(relative.status()).isEqualTo(400);
+        assertThat(relative.json().get("error").asText()).contains("must be an absolute path");
         assertThat(HOST.send("GET", "/api/jobs/999", null, null).status()).isEqualTo(404);
         assertThat(HOST.send("POST", "/api/jobs/999/cancel", new byte[0], HOST.token()).status()).isEqualTo(404);
     }

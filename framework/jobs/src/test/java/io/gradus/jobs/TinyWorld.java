@@ -76,7 +76,11 @@ final class TinyWorld {
     }
 
     HostJobService service(Path jobsDir) {
-        return new HostJobService(jobsDir, catalog(), events, () -> kernels, model, 1);
+        return service(jobsDir, catalog());
+    }
+
+    HostJobService service(Path jobsDir, TechniqueCatalog catalog) {
+        return service(jobsDir, catalog, 1, Duration.ofMinutes(10));
     }
 
     /** A service over {@code catalog}, running {@code concurrency} jobs at a time. */
@@ -84,19 +88,35 @@ final class TinyWorld {
         return new HostJobService(jobsDir, catalog, events, () -> kernels, model, concurrency, applyTimeout);
     }
 
-    /** The two techniques, version 1.0.0, as if bundle 7 and 8 registered them. */
+    /** The {@code full} tuner and {@code pretrain} objective, version 1.0.0, as if bundles 7 and 8 registered them. */
     static TechniqueCatalog catalog() {
-        return catalog(List.of());
+        return catalog(new FullTechnique(), new PretrainTechnique());
     }
 
     /** {@code full} and {@code pretrain} as {@link #catalog()} has them, and {@code more}. */
     static TechniqueCatalog catalog(List<TechniqueCatalog.Found<?>> more) {
-        List<TechniqueCatalog.Found<?>> all = new ArrayList<>(List.of(
-                new TechniqueCatalog.Found<>(new TechniqueDescriptor("full", TechniqueFamily.TUNER, "1.0.0", "full", 7,
-                        "io.gradus.plugin.full"), new FullTechnique()),
-                new TechniqueCatalog.Found<>(new TechniqueDescriptor("pretrain", TechniqueFamily.OBJECTIVE, "1.0.0",
-                        "pretrain", 8, "io.gradus.plugin.pretrain"), new PretrainTechnique())));
+        List<TechniqueCatalog.Found<?>> all = new ArrayList<>(defaults(new FullTechnique(), new PretrainTechnique()));
         all.addAll(more);
+        return catalogOf(all);
+    }
+
+    /**
+     * {@code tuner} as the tuner {@code full} of bundle 7 and {@code objective} as the objective
+     * {@code pretrain} of bundle 8, version 1.0.0.
+     */
+    static TechniqueCatalog catalog(Tuner<?> tuner, Objective<?> objective) {
+        return catalogOf(defaults(tuner, objective));
+    }
+
+    private static List<TechniqueCatalog.Found<?>> defaults(Tuner<?> tuner, Objective<?> objective) {
+        return List.of(
+                new TechniqueCatalog.Found<>(new TechniqueDescriptor("full", TechniqueFamily.TUNER, "1.0.0", "full", 7,
+                        "io.gradus.plugin.full"), tuner),
+                new TechniqueCatalog.Found<>(new TechniqueDescriptor("pretrain", TechniqueFamily.OBJECTIVE, "1.0.0",
+                        "pretrain", 8, "io.gradus.plugin.pretrain"), objective));
+    }
+
+    private static TechniqueCatalog catalogOf(List<TechniqueCatalog.Found<?>> all) {
         return new TechniqueCatalog() {
             @Override
             public List<TechniqueDescriptor> techniques() {

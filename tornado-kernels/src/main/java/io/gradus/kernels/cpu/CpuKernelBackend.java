@@ -1,10 +1,12 @@
 package io.gradus.kernels.cpu;
 
+import io.gradus.api.kernel.Activation;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
 import io.gradus.api.kernel.Nf4DoubleQuant;
 import io.gradus.kernels.KernelArguments;
+import io.gradus.kernels.reference.ActivationKernels;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
@@ -31,7 +33,7 @@ public final class CpuKernelBackend implements KernelBackend {
     private static final long GRAIN = 1 << 15;
 
     /** Output columns of an NF4 product per group (see {@link #nf4Matmul}): k × 512 floats expanded at a time. */
-    private static final int NF4_GROUP = 512;
+    static final int NF4_GROUP = 512;
 
     private static final float[] NF4_CODE = Nf4.code();
 
@@ -181,6 +183,18 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
         parallel(n, 8, (from, to) -> VectorElementwise.swigluBackward(dg, du, dh, g, u, from, to));
+    }
+
+    @Override
+    public void activationForward(Activation f, float[] out, float[] x, int n) {
+        int kind = f.ordinal();
+        parallel(n, 16, (from, to) -> ActivationKernels.forward(kind, out, x, from, to));
+    }
+
+    @Override
+    public void activationBackward(Activation f, float[] dx, float[] dy, float[] x, int n) {
+        int kind = f.ordinal();
+        parallel(n, 16, (from, to) -> ActivationKernels.backward(kind, dx, dy, x, from, to));
     }
 
     @Override

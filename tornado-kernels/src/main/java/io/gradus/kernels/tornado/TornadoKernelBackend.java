@@ -1,10 +1,12 @@
 package io.gradus.kernels.tornado;
 
+import io.gradus.api.kernel.Activation;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
 import io.gradus.api.kernel.Nf4DoubleQuant;
 import io.gradus.kernels.KernelArguments;
+import io.gradus.kernels.reference.ActivationKernels;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
@@ -310,6 +312,20 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     public synchronized void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
         run("swigluBackward", arrays(dg, du, dh, g, u), arrays(dg, du), arrays(dg, du, dh, g, u, n),
                 graph -> graph.task("t", ElementwiseKernels::swigluBackward, dg, du, dh, g, u, 0, n));
+    }
+
+    @Override
+    public synchronized void activationForward(Activation f, float[] out, float[] x, int n) {
+        int kind = f.ordinal();
+        run("activation", arrays(out, x), arrays(out), arrays(out, x, kind, n),
+                g -> g.task("t", ActivationKernels::forward, kind, out, x, 0, n));
+    }
+
+    @Override
+    public synchronized void activationBackward(Activation f, float[] dx, float[] dy, float[] x, int n) {
+        int kind = f.ordinal();
+        run("activationBackward", arrays(dx, dy, x), arrays(dx), arrays(dx, dy, x, kind, n),
+                g -> g.task("t", ActivationKernels::backward, kind, dx, dy, x, 0, n));
     }
 
     @Override

@@ -112,6 +112,15 @@ public interface KernelBackend {
      */
     void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n);
 
+    /** {@code out[i] = f(x[i])} over n elements, overwriting {@code out} (an array other than {@code x}). */
+    void activationForward(Activation f, float[] out, float[] x, int n);
+
+    /**
+     * Backward of {@link #activationForward}: {@code dx[i] = dy[i]·f'(x[i])} over n elements,
+     * overwriting {@code dx} (an array other than {@code dy} and {@code x}).
+     */
+    void activationBackward(Activation f, float[] dx, float[] dy, float[] x, int n);
+
     /** Gathers rows of {@code table} [vocab, dim]: {@code out[i] = table[ids[i]]} for n ids. */
     void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim);
 

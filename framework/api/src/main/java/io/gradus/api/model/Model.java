@@ -42,9 +42,32 @@ public interface Model {
      */
     void replaceLinear(String name, Linear replacement);
 
+    /** Number of decoder layers; 0 for a model without layers ({@link #of}). */
+    int layerCount();
+
+    /** Width C of the rows of activations between layers (and of inserted modules); 0 without layers. */
+    int hiddenSize();
+
     /**
-     * A model that is just a list of parameters, without linear modules to replace: for tests and
-     * for techniques that only choose what trains.
+     * The modules inserted at {@code point} of decoder layer {@code layer}, in the order they run:
+     * the order they were inserted in, each reading the previous one's output.
+     *
+     * @throws IndexOutOfBoundsException if the model has no such layer
+     */
+    List<InsertedModule> insertedModules(int layer, InsertionPoint point);
+
+    /**
+     * Inserts {@code module} at {@code point} of decoder layer {@code layer}, after the modules
+     * already there; its parameters join {@link #parameters()}. Generation and training both run it.
+     *
+     * @throws IndexOutOfBoundsException if the model has no such layer
+     * @throws IllegalArgumentException if the module's width is not the model's hidden size
+     */
+    void insert(int layer, InsertionPoint point, InsertedModule module);
+
+    /**
+     * A model that is just a list of parameters, without linear modules to replace or layers to
+     * insert into: for tests and for techniques that only choose what trains.
      */
     static Model of(List<Parameter> parameters) {
         List<Parameter> fixed = List.copyOf(parameters);
@@ -62,6 +85,27 @@ public interface Model {
             @Override
             public void replaceLinear(String name, Linear replacement) {
                 throw new NoSuchElementException("this model has no linear modules; " + name + " cannot be replaced");
+            }
+
+            @Override
+            public int layerCount() {
+                return 0;
+            }
+
+            @Override
+            public int hiddenSize() {
+                return 0;
+            }
+
+            @Override
+            public List<InsertedModule> insertedModules(int layer, InsertionPoint point) {
+                throw new IndexOutOfBoundsException("this model has no layers; layer " + layer + " does not exist");
+            }
+
+            @Override
+            public void insert(int layer, InsertionPoint point, InsertedModule module) {
+                throw new IndexOutOfBoundsException("this model has no layers; nothing can be inserted at "
+                        + point.id() + " of layer " + layer);
             }
         };
     }
