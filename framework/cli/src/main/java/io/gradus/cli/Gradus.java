@@ -12,7 +12,7 @@ import picocli.CommandLine;
         mixinStandardHelpOptions = true,
         versionProvider = GradusVersion.class,
         description = "Fine-tune Llama-architecture language models with hot-swappable technique bundles.",
-        subcommands = {StartCommand.class, BundlesCommand.class, ForwardCommand.class, GenerateCommand.class, ScoreCommand.class, KernelsCommand.class, TrainCommand.class, JobsCommand.class, PretrainCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {StartCommand.class, BundlesCommand.class, ForwardCommand.class, GenerateCommand.class, ScoreCommand.class, KernelsCommand.class, TrainCommand.class, JobsCommand.class, PretrainCommand.class, DemoCommand.class, NewTechniqueCommand.class, CommandLine.HelpCommand.class})
 public final class Gradus implements Runnable {
 
     @Spec
@@ -29,6 +29,7 @@ public final class Gradus implements Runnable {
                 .forEach(contribution -> commandLine.addSubcommand(contribution.command()));
         return commandLine
                 .setCaseInsensitiveEnumValuesAllowed(true)
+                .setParameterExceptionHandler(Gradus::reportMisuse)
                 .setExecutionExceptionHandler(Gradus::reportFailure);
     }
 
@@ -42,6 +43,18 @@ public final class Gradus implements Runnable {
             e.printStackTrace(commandLine.getErr());
         }
         return 1;
+    }
+
+    /**
+     * A command line that does not parse (or an option whose value is refused) gets one line saying
+     * what is wrong and where the help is, not the whole usage.
+     */
+    private static int reportMisuse(CommandLine.ParameterException e, String[] args) {
+        CommandLine command = e.getCommandLine();
+        String name = command.getCommandSpec().qualifiedName();
+        command.getErr().println(name + ": " + e.getMessage());
+        command.getErr().println("See '" + name + " --help'.");
+        return command.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     @Override

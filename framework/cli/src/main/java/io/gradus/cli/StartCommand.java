@@ -3,6 +3,8 @@ package io.gradus.cli;
 import io.gradus.host.GradusHost;
 import io.gradus.host.HostSettings;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,6 +41,15 @@ final class StartCommand implements Callable<Integer> {
     @Option(names = "--deploy", paramLabel = "DIR", description = "Watched deploy folder. Default: the distribution's deploy/.")
     Path deploy;
 
+    /** Whether {@code host} is a loopback address (or a name for one): the console is then private to this machine. */
+    static boolean loopback(String host) {
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
@@ -70,7 +81,12 @@ final class StartCommand implements Callable<Integer> {
         gradus.problems().forEach(p -> out.println("PROBLEM " + p.source() + ": " + p.message()));
         if (console.isPresent()) {
             out.println("Console: " + console.get());
-            out.println("Console token (needed to install, update, start, stop or remove bundles; also in "
+            if (!loopback(host)) {
+                out.println("WARNING: the console listens on " + host + ", not on this machine only: anyone who can reach "
+                        + "it can read the bundles, jobs and problems (changes still need the token). Use --host 127.0.0.1 "
+                        + "unless you mean it.");
+            }
+            out.println("Console token (needed to change bundles and to submit, cancel or steer jobs; also in "
                     + gradus.consoleTokenFile() + "):");
             out.println("  " + gradus.consoleToken().orElseThrow());
         } else {

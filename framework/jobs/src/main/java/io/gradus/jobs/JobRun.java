@@ -1,9 +1,11 @@
 package io.gradus.jobs;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.gradus.api.event.EventHub;
+import io.gradus.api.event.JobEvaluated;
 import io.gradus.api.event.JobProgress;
 import io.gradus.api.job.JobException;
 import io.gradus.api.job.JobSpec;
@@ -37,6 +39,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -75,6 +78,9 @@ final class JobRun {
 
     /** What the run reports to whoever keeps the job's record. */
     interface Listener {
+        /** The run found its techniques: from now on it uses their bundles (they are pinned). */
+        void resolved(List<TechniqueDescriptor> techniques);
+
         /** Training starts (or resumes) with these techniques, at {@code step} of {@code totalSteps}. */
         void started(List<TechniqueDescriptor> techniques, long step, long totalSteps);
 
@@ -100,10 +106,15 @@ final class JobRun {
      * @param result the trained model or adapter folder, when finished
      * @param alreadyFinished the output held a finished run: nothing was trained
      */
-    record Outcome(Ending ending, Path output, Path result, int steps, boolean alreadyFinished) {}
+    record Outcome(Ending ending, Path result, boolean alreadyFinished) {}
 
-    /** What a run needs from its host. */
-    record Context(TechniqueCatalog catalog, EventHub events, KernelBackend kernels, Path defaultModel) {}
+    /**
+     * What a run needs from its host.
+     *
+     * @param applyTimeout how long the tuner's {@code apply} may take before the job fails
+     */
+    record Context(TechniqueCatalog catalog, EventHub events, KernelBackend kernels, Path defaultModel,
+            Duration applyTimeout) {}
 
     private final String jobId;
     private final JobSpec spec;
@@ -113,7 +124,8 @@ final class JobRun {
     private final Queue<Map<String, Object>> steeringRequests = new ConcurrentLinkedQueue<>();
     private volatile boolean stopRequested;
     private volatile boolean rewireRequested;
-    private volatile Class<?> objectiveConfigType;
+    /** The objective's configuration as the run uses it now (steering changes it); null while preparing. */
+    private volatile Object objectiveConfigNow;
 
     /** @param spec the job, every path absolute */
     JobRun(String jobId, JobSpec spec, SubmitOptions options, Context context, Listener listener) {
@@ -140,11 +152,11 @@ final class JobRun {
      * @throws JobException INVALID when a setting cannot change, CONFLICT before training started
      */
     void steer(Map<String, Object> changes) {
-        Class<?> type = objectiveConfigType;
-        if (type == null) {
+        Object config = objectiveConfigNow;
+        if (config == null) {
             throw new JobException(JobException.Reason.CONFLICT, "job " + jobId + " is still preparing; steer it once it trains");
         }
-        Steering.check(changes, type);
+        Steering.check(changes, config);
         steeringRequests.add(Map.copyOf(changes));
     }
 
@@ -172,9 +184,27 @@ final class JobRun {
         }
     }
 
-    @SuppressWarnings("unchecked")
+    /**
+     * Runs the job. What a technique's code throws fails the run with a message naming the
+     * technique, its bundle and version ({@link TechniqueFaults}).
+     */
     Outcome run() throws IOException {
         Techniques techniques = resolve(context.catalog(), spec);
+        listener.resolved(techniques.descriptors());
+        TechniqueFaults faults = new TechniqueFaults(List.of(techniques.tuner(), techniques.objective()));
+        try {
+            return run(techniques, faults);
+        } catch (RuntimeException | Error e) {
+            var failure = faults.blame(e);
+            if (failure.isPresent()) {
+                throw failure.get();
+            }
+            throw e;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private Outcome run(Techniques techniques, TechniqueFaults faults) throws IOException {
         Tuner<Object> tuner = (Tuner<Object>) techniques.tuner().technique();
         Objective<Object> objective = (Objective<Object>) techniques.objective().technique();
         Object tunerConfig = bind(tuner, spec.tuner(), "tuner");
@@ -199,17 +229,18 @@ final class JobRun {
             if (previous != null && previous.finished()) {
                 say.message("already finished: " + previous.step() + " of " + spec.hyper().steps()
                         + " steps; nothing to resume (result in " + previous.result() + ")");
-                return new Outcome(Ending.FINISHED, output, previous.result(), previous.step(), true);
-            }
-            if (!options.resume() && options.overwrite()) {
-                folder.clearRun();
+                return new Outcome(Ending.FINISHED, previous.result(), true);
             }
 
             // The tuner's load transform (QLoRA: quantize) acts per module as it is read: peak memory
             // never holds the whole float model.
             LlamaModel model = LlamaModel.load(modelDir, tuner.loadTransform(tunerConfig));
             fitHead(model, objective.outputHead(objectiveConfig), modelDir, say);
-            Tuning tuning = tuner.apply(model, tunerConfig, spec.seed());
+            Tuning tuning = faults.applyWithin(context.applyTimeout(), techniques.tuner().descriptor(),
+                    () -> tuner.apply(model, tunerConfig, spec.seed()));
+            if (stopRequested) {
+                return stoppedWhilePreparing(say);
+            }
             say.message(String.format("model %s: %,d parameters, %,d trainable (%.2f%%) with %s %s", modelDir,
                     model.parameterCount(), tuning.trainableCount(), 100.0 * tuning.trainableCount() / model.parameterCount(),
                     techniques.tuner().descriptor().name(), techniques.tuner().descriptor().version()));
@@ -226,6 +257,13 @@ final class JobRun {
                         say::message);
             }
             say.message("data " + trainFile + ": " + data.summary());
+            if (stopRequested) {
+                return stoppedWhilePreparing(say);
+            }
+            // Only now that the new run is ready to train does the earlier one go.
+            if (!options.resume() && options.overwrite()) {
+                folder.clearRun();
+            }
             say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
 
             LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning));
@@ -267,7 +305,7 @@ final class JobRun {
                 }
             }
             scheduled.headMap((long) trainer.step() + 1, true).clear();
-            objectiveConfigType = objectiveConfig.getClass();
+            objectiveConfigNow = config;
 
             listener.started(techniques.descriptors(), trainer.step(), hyper.steps());
             int checkpointEvery = Math.max(1, hyper.steps() / 10);
@@ -283,7 +321,8 @@ final class JobRun {
                     if (stopRequested || rewireRequested) {
                         trainer.saveCheckpoint(checkpoint);
                         say.message("checkpoint written at step " + trainer.step() + "; stopped");
-                        return new Outcome(stopRequested ? Ending.STOPPED : Ending.REWIRE, output, null, trainer.step(), false);
+                        dropSteering(say);
+                        return new Outcome(stopRequested ? Ending.STOPPED : Ending.REWIRE, null, false);
                     }
                     long next = trainer.step() + 1L;
                     for (Map<String, Object> changes : scheduled.getOrDefault(next, List.of())) {
@@ -293,6 +332,7 @@ final class JobRun {
                     }
                     for (Map<String, Object> changes; (changes = steeringRequests.poll()) != null; ) {
                         config = Steering.apply(changes, trainer, config);
+                        objectiveConfigNow = config;
                         recordSteering(provenance, next, changes);
                         writeProvenance(folder, provenance);
                         writeLine(metrics, Map.of("step", next, "steered", changes));
@@ -301,7 +341,7 @@ final class JobRun {
                     Trainer.StepMetrics m = trainer.trainStep();
                     listener.step(m);
                     context.events().publish(new JobProgress(Instant.now(), jobId, m.step(), m.totalSteps(), m.loss(),
-                            m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds()));
+                            m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds(), m.metrics()));
                     writeLine(metrics, m);
                     if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
                         trainer.saveCheckpoint(checkpoint);
@@ -314,6 +354,8 @@ final class JobRun {
                             line.put("step", m.step());
                             line.putAll(new TreeMap<>(eval));
                             writeLine(evals, line);
+                            context.events().publish(new JobEvaluated(Instant.now(), jobId, m.step(),
+                                    eval.getOrDefault("loss", Double.NaN), eval));
                             say.message(String.format("held-out loss %.4f at step %d (%s)", eval.getOrDefault("loss", Double.NaN),
                                     m.step(), describe(eval)));
                         }
@@ -333,7 +375,21 @@ final class JobRun {
             provenance.put("finished", Instant.now().toString());
             writeProvenance(folder, provenance);
             say.message("result in " + result);
-            return new Outcome(Ending.FINISHED, output, result, trainer.step(), false);
+            dropSteering(say);
+            return new Outcome(Ending.FINISHED, result, false);
+        }
+    }
+
+    /** A stop asked for before training began: nothing was trained, nothing of an earlier run was touched. */
+    private static Outcome stoppedWhilePreparing(Listener say) {
+        say.message("stopped before training began");
+        return new Outcome(Ending.STOPPED, null, false);
+    }
+
+    /** Says which accepted changes the run ended before applying (the client was told they were taken). */
+    private void dropSteering(Listener say) {
+        for (Map<String, Object> changes; (changes = steeringRequests.poll()) != null; ) {
+            say.message("not applied, the run ended first: " + changes);
         }
     }
 
@@ -453,18 +509,19 @@ final class JobRun {
                 .collect(Collectors.joining(", "));
     }
 
-    private static Object bind(Technique<?> technique, TechniqueRef ref, String role) {
+    static Object bind(Technique<?> technique, TechniqueRef ref, String role) {
         return JobFiles.bind(ref.config(), technique.configType(), role + " '" + ref.name() + "' config");
     }
 
-    private static JobException missing(TechniqueCatalog catalog, TechniqueFamily family, TechniqueRef ref) {
-        String available = catalog.techniques().stream()
-                .filter(t -> t.family() == family)
-                .map(t -> t.name() + " " + t.version())
+    static JobException missing(TechniqueCatalog catalog, TechniqueFamily family, TechniqueRef ref) {
+        List<TechniqueDescriptor> installed = catalog.techniques().stream().filter(t -> t.family() == family).toList();
+        String versions = installed.stream().filter(t -> t.name().equals(ref.name())).map(TechniqueDescriptor::version)
                 .collect(Collectors.joining(", "));
+        String available = installed.stream().map(t -> t.name() + " " + t.version()).collect(Collectors.joining(", "));
         return new JobException(JobException.Reason.INVALID, "no " + family.label() + " '" + ref.name() + "'"
-                + (ref.version() == null ? "" : " in version range " + ref.version()) + " is installed; installed "
-                + family.label() + "s: " + (available.isEmpty() ? "none" : available));
+                + (ref.version() == null ? "" : " in version range " + ref.version()) + " is installed; "
+                + (versions.isEmpty() ? "" : "installed versions of " + ref.name() + ": " + versions + "; ")
+                + "installed " + family.label() + "s: " + (available.isEmpty() ? "none" : available));
     }
 
     private static void saveModel(LlamaModel model, Path baseDir, Path target) throws IOException {
@@ -486,7 +543,12 @@ final class JobRun {
             if (line.isBlank()) {
                 continue;
             }
-            var node = JSON.readTree(line);
+            JsonNode node;
+            try {
+                node = JSON.readTree(line);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                continue; // torn by a kill mid-write: the step it recorded runs again
+            }
             long limit = node.has("steered") ? step + 1L : step;
             if (node.path("step").asLong() <= limit) {
                 kept.add(line);
@@ -574,6 +636,11 @@ final class JobRun {
 
     /** Passes everything on, and keeps the run's messages in job.log too. */
     private record LoggingListener(Listener delegate, Writer log) implements Listener {
+        @Override
+        public void resolved(List<TechniqueDescriptor> techniques) {
+            delegate.resolved(techniques);
+        }
+
         @Override
         public void started(List<TechniqueDescriptor> techniques, long step, long totalSteps) {
             delegate.started(techniques, step, totalSteps);

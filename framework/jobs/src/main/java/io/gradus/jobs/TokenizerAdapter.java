@@ -5,25 +5,37 @@ import io.gradus.api.data.TextTokenizer;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.tokenizer.ChatTemplate;
 import io.gradus.core.tokenizer.HfTokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
  * The model's Hugging Face tokenizer as the API's {@link TextTokenizer}; BOS/EOS from config.json,
- * the chat template from tokenizer_config.json (null when the model has none). A model folder without
- * {@code tokenizer.json} gets a null tokenizer: it can still train on pre-tokenized records, and text
- * is refused in words.
+ * the chat template from tokenizer_config.json. A model folder without {@code tokenizer.json} gets a
+ * null tokenizer: it can still train on pre-tokenized records, and text is refused in words.
+ *
+ * @param chat the chat template, or null when the model has none Gradus can use
+ * @param chatProblem why {@code chat} is null, in words (no template, or what is wrong with it)
  */
-public record TokenizerAdapter(HfTokenizer tokenizer, LlamaConfig config, ChatTemplate chat) implements TextTokenizer {
+public record TokenizerAdapter(HfTokenizer tokenizer, LlamaConfig config, ChatTemplate chat, String chatProblem)
+        implements TextTokenizer {
 
-    /** The adapter for a model folder: its chat template if it has one Gradus renders. */
-    public static TokenizerAdapter of(HfTokenizer tokenizer, LlamaConfig config, java.nio.file.Path modelDir) {
-        ChatTemplate chat;
+    /**
+     * The adapter for a model folder. A missing template and a broken one are told apart: rendering
+     * a chat then fails with the real reason (the file, line and column of a broken template), not
+     * with "no template".
+     */
+    public static TokenizerAdapter of(HfTokenizer tokenizer, LlamaConfig config, Path modelDir) {
+        ChatTemplate chat = null;
+        String problem;
         try {
-            chat = ChatTemplate.load(modelDir);
-        } catch (java.io.IOException e) {
-            chat = null;
+            chat = ChatTemplate.find(modelDir).orElse(null);
+            problem = chat != null ? null
+                    : "the model has no chat template (no chat_template in " + modelDir.resolve("tokenizer_config.json") + ")";
+        } catch (IOException e) {
+            problem = "the model's chat template cannot be used: " + e.getMessage();
         }
-        return new TokenizerAdapter(tokenizer, config, chat);
+        return new TokenizerAdapter(tokenizer, config, chat, problem);
     }
 
     @Override
@@ -58,7 +70,7 @@ public record TokenizerAdapter(HfTokenizer tokenizer, LlamaConfig config, ChatTe
     @Override
     public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
         if (chat == null) {
-            throw new IllegalStateException("the model has no chat template (tokenizer_config.json) Gradus can render");
+            throw new IllegalStateException(chatProblem);
         }
         return chat.render(messages.stream().map(m -> new ChatTemplate.Message(m.role(), m.content())).toList(),
                 addGenerationPrompt);

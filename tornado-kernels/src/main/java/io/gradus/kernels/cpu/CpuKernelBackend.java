@@ -33,7 +33,7 @@ public final class CpuKernelBackend implements KernelBackend {
     private static final long GRAIN = 1 << 15;
 
     /** Output columns of an NF4 product per group (see {@link #nf4Matmul}): k × 512 floats expanded at a time. */
-    private static final int NF4_GROUP = 512;
+    static final int NF4_GROUP = 512;
 
     private static final float[] NF4_CODE = Nf4.code();
 

@@ -88,18 +88,17 @@ public final class SafeTensors implements AutoCloseable {
                         + " bytes (not a safetensors file, or truncated)");
             }
             byte[] headerBytes = whole.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
-            JsonNode header;
-            try {
-                header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new IOException(file + ": the header is not valid JSON: " + e.getMessage(), e);
+            JsonNode header = JsonFiles.parse(file, "the header", new String(headerBytes, StandardCharsets.UTF_8));
+            if (!header.isObject()) {
+                throw new IOException(file + ": the header is " + JsonFiles.kind(header)
+                        + ", not an object of tensors (not a safetensors file?)");
             }
             MemorySegment data = whole.asSlice(8 + headerLength);
             SequencedMap<String, TensorInfo> tensors = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
             for (Map.Entry<String, JsonNode> field : header.properties()) {
                 if (field.getKey().equals("__metadata__")) {
-                    field.getValue().properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                    readMetadata(file, field.getValue(), metadata);
                     continue;
                 }
                 TensorInfo info = tensorInfo(file, field.getKey(), field.getValue(), data.byteSize());
@@ -112,37 +111,79 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
+    /** The {@code __metadata__} object: a map of strings, as the format defines it. */
+    private static void readMetadata(Path file, JsonNode node, Map<String, String> metadata) throws IOException {
+        if (!node.isObject()) {
+            throw new IOException(file + ": __metadata__ is " + JsonFiles.kind(node) + ", not an object of strings");
+        }
+        for (Map.Entry<String, JsonNode> m : node.properties()) {
+            if (!m.getValue().isTextual()) {
+                throw new IOException(file + ": __metadata__ entry " + m.getKey() + " is " + JsonFiles.kind(m.getValue())
+                        + ", not a string");
+            }
+            metadata.put(m.getKey(), m.getValue().asText());
+        }
+    }
+
+    /**
+     * One tensor's entry, checked against the format: a known dtype, dimensions that are
+     * non-negative integers, a byte range [begin, end) inside the data section whose length is the
+     * element count times the dtype's size. Every product is computed exactly: a header that claims
+     * 2^40 elements (or dimensions whose product wraps around 2^64) is refused, never allocated.
+     */
     private static TensorInfo tensorInfo(Path file, String name, JsonNode node, long dataBytes) throws IOException {
-        String dtypeName = node.path("dtype").asText();
-        DType dtype = DType.fromHeader(dtypeName);
+        String where = file + ": tensor " + name;
+        if (!node.isObject()) {
+            throw new IOException(where + " is " + JsonFiles.kind(node) + ", not an object with dtype, shape and data_offsets");
+        }
+        JsonNode dtypeNode = node.path("dtype");
+        DType dtype = dtypeNode.isTextual() ? DType.fromHeader(dtypeNode.asText()) : null;
         if (dtype == null) {
-            throw new IOException(file + ": tensor " + name + " has dtype '" + dtypeName
-                    + "'; Gradus reads F32, F16, BF16 and U8");
+            throw new IOException(where + " has dtype " + (dtypeNode.isMissingNode() ? "(none)" : dtypeNode.toString())
+                    + "; Gradus reads F32, F16, BF16 and U8");
         }
         JsonNode shapeNode = node.path("shape");
+        if (!shapeNode.isArray()) {
+            throw new IOException(where + " has no shape array");
+        }
         int[] shape = new int[shapeNode.size()];
+        long elements = 1;
         for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeNode.get(i).asInt(-1);
-            if (shape[i] < 0) {
-                throw new IOException(file + ": tensor " + name + " has an invalid shape " + shapeNode);
+            JsonNode dim = shapeNode.get(i);
+            if (!dim.isIntegralNumber() || !dim.canConvertToInt() || dim.intValue() < 0) {
+                throw new IOException(where + " has an invalid shape " + shapeNode
+                        + " (dimensions are integers from 0 to " + Integer.MAX_VALUE + ")");
             }
+            shape[i] = dim.intValue();
+            elements = multiply(where, elements, shape[i], shapeNode);
         }
         JsonNode offsets = node.path("data_offsets");
-        if (offsets.size() != 2) {
-            throw new IOException(file + ": tensor " + name + " has no valid data_offsets");
+        if (!offsets.isArray() || offsets.size() != 2 || !offsets.get(0).isIntegralNumber()
+                || !offsets.get(1).isIntegralNumber() || !offsets.get(0).canConvertToLong()
+                || !offsets.get(1).canConvertToLong()) {
+            throw new IOException(where + " has no valid data_offsets (two integers [begin, end])"
+                    + (offsets.isMissingNode() ? "" : ": " + offsets));
         }
-        long begin = offsets.get(0).asLong();
-        long end = offsets.get(1).asLong();
-        TensorInfo info = new TensorInfo(name, dtype, shape, begin, end);
+        long begin = offsets.get(0).longValue();
+        long end = offsets.get(1).longValue();
         if (begin < 0 || end < begin || end > dataBytes) {
-            throw new IOException(file + ": tensor " + name + " needs bytes [" + begin + ", " + end
+            throw new IOException(where + " needs bytes [" + begin + ", " + end
                     + ") of a data section of " + dataBytes + " bytes (truncated file?)");
         }
-        if (end - begin != info.elements() * dtype.bytes()) {
-            throw new IOException(file + ": tensor " + name + " of shape " + Arrays.toString(shape) + " and dtype "
-                    + dtype + " needs " + info.elements() * dtype.bytes() + " bytes but has " + (end - begin));
+        long bytes = multiply(where, elements, dtype.bytes(), shapeNode);
+        if (end - begin != bytes) {
+            throw new IOException(where + " of shape " + Arrays.toString(shape) + " and dtype "
+                    + dtype + " needs " + bytes + " bytes but has " + (end - begin));
         }
-        return info;
+        return new TensorInfo(name, dtype, shape, begin, end);
+    }
+
+    private static long multiply(String where, long a, long b, JsonNode shape) throws IOException {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw new IOException(where + " has shape " + shape + ", more bytes than any file holds");
+        }
     }
 
     public Path file() {

@@ -43,7 +43,11 @@ public final class SafetensorsFiles implements TensorFiles {
         SequencedMap<String, Parameter> tensors = new LinkedHashMap<>();
         try (SafeTensors st = SafeTensors.open(file)) {
             for (SafeTensors.TensorInfo info : st.tensors().values()) {
-                tensors.put(info.name(), new Parameter(info.name(), info.shape(), st.read(info.name())));
+                try {
+                    tensors.put(info.name(), new Parameter(info.name(), info.shape(), st.read(info.name())));
+                } catch (IllegalArgumentException e) { // a shape a parameter cannot have (a zero dimension)
+                    throw new IOException(file + ": tensor " + info.name() + ": " + e.getMessage(), e);
+                }
             }
         }
         return tensors;

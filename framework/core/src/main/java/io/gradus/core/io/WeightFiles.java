@@ -1,14 +1,17 @@
 package io.gradus.core.io;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SequencedMap;
 import java.util.Set;
 import java.util.TreeSet;
@@ -20,8 +23,6 @@ import java.util.TreeSet;
  * shard than the weight itself.
  */
 public final class WeightFiles implements AutoCloseable {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final List<SafeTensors> files;
     private final SequencedMap<String, SafeTensors> byName;
@@ -67,15 +68,28 @@ public final class WeightFiles implements AutoCloseable {
         if (!Files.isRegularFile(index)) {
             throw new NoSuchFileException(dir.toString(), null, "no model.safetensors or model.safetensors.index.json");
         }
-        var weightMap = JSON.readTree(index.toFile()).path("weight_map");
+        JsonNode weightMap = JsonFiles.readObject(index).path("weight_map");
         if (!weightMap.isObject()) {
             throw new IOException(index + ": no weight_map object");
         }
         Set<String> shards = new TreeSet<>();
-        weightMap.properties().forEach(e -> shards.add(e.getValue().asText()));
+        for (Map.Entry<String, JsonNode> entry : weightMap.properties()) {
+            JsonNode shard = entry.getValue();
+            // A shard is a file of this folder: no paths that would read files elsewhere.
+            if (!shard.isTextual() || !shard.asText().matches("[^/\\\\]+") || shard.asText().matches("\\.+")) {
+                throw new IOException(index + ": weight_map entry " + entry.getKey() + " must name a file of the folder, found "
+                        + shard);
+            }
+            shards.add(shard.asText());
+        }
         List<Path> files = new ArrayList<>();
         for (String shard : shards) {
-            files.add(dir.resolve(shard));
+            try {
+                files.add(dir.resolve(shard));
+            } catch (InvalidPathException e) { // a character the file system refuses (NUL, say)
+                throw new IOException(index + ": weight_map names " + JsonNodeFactory.instance.textNode(shard)
+                        + ", which cannot be a file name: " + e.getReason(), e);
+            }
         }
         return files;
     }

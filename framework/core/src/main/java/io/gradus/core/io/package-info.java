@@ -1,6 +1,7 @@
 /**
  * Reading and writing the files users already have: safetensors (single file or sharded with an
- * index) in F32, F16, BF16 and U8, and NF4 weights in bitsandbytes' layout.
+ * index) in F32, F16, BF16 and U8, NF4 weights in bitsandbytes' layout, and JSON files read with errors
+ * a person can act on.
  */
 @Export
 @Version("0.2.0")

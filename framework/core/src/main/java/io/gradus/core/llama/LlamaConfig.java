@@ -3,10 +3,12 @@ package io.gradus.core.llama;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gradus.core.io.JsonFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.function.Predicate;
 
 /**
  * The shape of a Llama model, as in Hugging Face's {@code config.json} for {@code LlamaForCausalLM}.
@@ -61,7 +63,18 @@ public record LlamaConfig(
         if (!(rmsNormEps > 0) || !(ropeTheta > 0)) {
             throw new IllegalArgumentException("rms_norm_eps and rope_theta must be positive");
         }
+        // Each tensor lives in one float[]: its size must fit a Java array (products in double,
+        // which cannot overflow, and are exact far beyond 2^31).
+        double largest = Math.max(Math.max((double) vocabSize * hiddenSize, (double) intermediateSize * hiddenSize),
+                (double) Math.max(numHeads, numKvHeads) * headDim * hiddenSize);
+        if (largest > MAX_TENSOR) {
+            throw new IllegalArgumentException("a weight of this configuration would hold " + (long) largest
+                    + " values; Gradus keeps each weight in one array of at most " + MAX_TENSOR);
+        }
     }
+
+    /** The most values one weight may hold: the largest Java array. */
+    private static final int MAX_TENSOR = Integer.MAX_VALUE - 8;
 
     private static void positive(String field, int value) {
         if (value <= 0) {
@@ -75,7 +88,9 @@ public record LlamaConfig(
     }
 
     /**
-     * Reads {@code config.json}.
+     * Reads {@code config.json}. Every field Gradus uses must hold a value of its type: an integer
+     * field holding {@code 1.5}, {@code "64"} or {@code true} is an error naming the field, not a
+     * value rounded or defaulted in silence.
      *
      * @throws IOException naming the file and the field when it is missing, malformed, not a Llama,
      *     or uses a feature Gradus does not implement (biases, rope scaling, another activation)
@@ -84,12 +99,7 @@ public record LlamaConfig(
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "no config.json");
         }
-        JsonNode json;
-        try {
-            json = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
-        }
+        JsonNode json = JsonFiles.readObject(file);
         String architecture = json.path("architectures").path(0).asText(json.path("model_type").asText("(none)"));
         if (!architecture.equals("LlamaForCausalLM") && !architecture.equals("llama")
                 && !architecture.equals(ClassifierConfig.ARCHITECTURE)) {
@@ -102,52 +112,103 @@ public record LlamaConfig(
             throw new IOException(file + ": rope_scaling " + json.get("rope_scaling")
                     + " is not supported yet; only plain RoPE is");
         }
-        String act = json.path("hidden_act").asText("silu");
-        if (!act.equals("silu")) {
-            throw new IOException(file + ": hidden_act '" + act + "' is not supported; Llama uses silu");
+        JsonNode act = json.get("hidden_act");
+        if (act != null && !act.isNull() && !"silu".equals(act.isTextual() ? act.asText() : null)) {
+            throw new IOException(file + ": hidden_act " + act + " is not supported; Llama uses \"silu\"");
         }
+        int hidden = integer(file, json, "hidden_size", null);
+        int heads = integer(file, json, "num_attention_heads", null);
         try {
-            int hidden = required(file, json, "hidden_size");
-            int heads = required(file, json, "num_attention_heads");
             return new LlamaConfig(
-                    required(file, json, "vocab_size"),
+                    integer(file, json, "vocab_size", null),
                     hidden,
-                    required(file, json, "intermediate_size"),
-                    required(file, json, "num_hidden_layers"),
+                    integer(file, json, "intermediate_size", null),
+                    integer(file, json, "num_hidden_layers", null),
                     heads,
-                    json.path("num_key_value_heads").asInt(heads),
-                    json.hasNonNull("head_dim") ? json.get("head_dim").asInt() : hidden / heads,
-                    json.path("rms_norm_eps").asDouble(1e-6),
-                    json.path("rope_theta").asDouble(10000.0),
-                    json.path("max_position_embeddings").asInt(2048),
-                    json.path("tie_word_embeddings").asBoolean(false),
-                    tokenId(json.get("bos_token_id")),
-                    tokenId(json.get("eos_token_id")));
+                    integer(file, json, "num_key_value_heads", heads),
+                    // Hugging Face's default; the constructor refuses heads <= 0 before it matters.
+                    integer(file, json, "head_dim", heads > 0 ? hidden / heads : 0),
+                    number(file, json, "rms_norm_eps", 1e-6),
+                    number(file, json, "rope_theta", 10000.0),
+                    integer(file, json, "max_position_embeddings", 2048),
+                    flag(file, json, "tie_word_embeddings"),
+                    tokenId(file, json, "bos_token_id"),
+                    tokenId(file, json, "eos_token_id"));
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
     }
 
-    private static int required(Path file, JsonNode json, String field) throws IOException {
-        JsonNode node = json.get(field);
-        if (node == null || !node.canConvertToInt()) {
-            throw new IOException(file + ": field " + field + " is missing or not an integer");
+    /** An integer field; {@code fallback} when absent or null, or an error when it is null too. */
+    private static int integer(Path file, JsonNode json, String field, Integer fallback) throws IOException {
+        JsonNode node = typed(file, json, field, n -> n.isIntegralNumber() && n.canConvertToInt(),
+                "an integer (at most " + Integer.MAX_VALUE + ")");
+        if (node == null && fallback == null) {
+            throw new IOException(file + ": field " + field + " is missing; it must be an integer");
         }
-        return node.asInt();
+        return node == null ? fallback : node.intValue();
+    }
+
+    /** A number field, or {@code fallback} when absent or null. */
+    private static double number(Path file, JsonNode json, String field, double fallback) throws IOException {
+        JsonNode node = typed(file, json, field, JsonNode::isNumber, "a number");
+        return node == null ? fallback : node.doubleValue();
+    }
+
+    /** A boolean field, false when absent or null. */
+    private static boolean flag(Path file, JsonNode json, String field) throws IOException {
+        JsonNode node = typed(file, json, field, JsonNode::isBoolean, "true or false");
+        return node != null && node.booleanValue();
+    }
+
+    /**
+     * The value of {@code field}, or null when it is absent or null; an error naming the field and
+     * what it holds when that is not of the field's type.
+     */
+    private static JsonNode typed(Path file, JsonNode json, String field, Predicate<JsonNode> ofType, String type)
+            throws IOException {
+        JsonNode node = json.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!ofType.test(node)) {
+            throw new IOException(file + ": field " + field + " must be " + type + ", found " + shortly(node) + " ("
+                    + JsonFiles.kind(node) + ")");
+        }
+        return node;
     }
 
     private static void unsupportedIfTrue(Path file, JsonNode json, String field) throws IOException {
-        if (json.path(field).asBoolean(false)) {
+        if (flag(file, json, field)) {
             throw new IOException(file + ": " + field + "=true is not supported; Llama has no biases");
         }
     }
 
-    /** A token id, or the first of a list (Llama 3 lists several end tokens), or -1. */
-    private static int tokenId(JsonNode node) {
+    /**
+     * A token id: an integer, or a list of them (Llama 3 lists several end tokens; the first is
+     * taken), or -1 when absent or null.
+     */
+    private static int tokenId(Path file, JsonNode json, String field) throws IOException {
+        JsonNode node = json.get(field);
+        if (node != null && node.isArray() && !node.isEmpty()) {
+            node = node.get(0);
+        } else if (node != null && node.isArray()) {
+            return -1;
+        }
         if (node == null || node.isNull()) {
             return -1;
         }
-        return node.isArray() ? node.path(0).asInt(-1) : node.asInt(-1);
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 0) {
+            throw new IOException(file + ": field " + field + " must be a token id (an integer from 0), or a list of them, found "
+                    + shortly(json.get(field)));
+        }
+        return node.intValue();
+    }
+
+    /** A value as it stands in the file, cut short when long. */
+    private static String shortly(JsonNode node) {
+        String text = node.toString();
+        return text.length() > 60 ? text.substring(0, 60) + "..." : text;
     }
 
     /** This configuration as a Hugging Face {@code config.json}. */

@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +46,12 @@ public final class LlamaModel implements Model {
     /** The linear modules of a decoder layer, by their name under {@code model.layers.N.}. */
     public static final List<String> LAYER_LINEARS = List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
             "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
+
+    /** Tensor names of a Hugging Face Llama checkpoint outside the decoder layers, and the layers' prefix. */
+    private static final String EMBED_TOKENS = "model.embed_tokens.weight";
+    private static final String FINAL_NORM = "model.norm.weight";
+    private static final String LM_HEAD = "lm_head.weight";
+    private static final String LAYER_PREFIX = "model.layers.";
 
     private final LlamaConfig config;
     private final Parameter embedTokens;
@@ -81,10 +86,10 @@ public final class LlamaModel implements Model {
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
         int kvDim = config.numKvHeads() * config.headDim();
-        this.embedTokens = weights.parameter("model.embed_tokens.weight", config.vocabSize(), c);
+        this.embedTokens = weights.parameter(EMBED_TOKENS, config.vocabSize(), c);
         List<Layer> list = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
+            String p = LAYER_PREFIX + i + ".";
             Parameter inputNorm = weights.parameter(p + "input_layernorm.weight", c);
             linears.put(p + "self_attn.q_proj", weights.linear(p + "self_attn.q_proj", qDim, c));
             linears.put(p + "self_attn.k_proj", weights.linear(p + "self_attn.k_proj", kvDim, c));
@@ -98,13 +103,13 @@ public final class LlamaModel implements Model {
         }
         this.layers = List.copyOf(list);
         this.inserted = emptyInsertions(config.numLayers());
-        this.finalNorm = weights.parameter("model.norm.weight", c);
+        this.finalNorm = weights.parameter(FINAL_NORM, c);
         if (heads.classifier()) {
             this.lmHead = null;
             this.scoreHead = new ScoreHead(weights.parameter(ScoreHead.NAME, 1, c), heads.padTokenId());
         } else {
             this.lmHead = config.tieWordEmbeddings() ? embedTokens
-                    : weights.parameter("lm_head.weight", config.vocabSize(), c);
+                    : weights.parameter(LM_HEAD, config.vocabSize(), c);
         }
     }
 
@@ -160,31 +165,66 @@ public final class LlamaModel implements Model {
      * {@code lm_head.weight}).
      */
     static Map<String, int[]> expectedShapes(LlamaConfig config, boolean classifier) {
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        shapes.put(EMBED_TOKENS, new int[] {config.vocabSize(), config.hiddenSize()});
+        for (int i = 0; i < config.numLayers(); i++) {
+            String p = LAYER_PREFIX + i + ".";
+            layerShapes(config).forEach((suffix, shape) -> shapes.put(p + suffix, shape));
+        }
+        shapes.put(FINAL_NORM, new int[] {config.hiddenSize()});
+        if (classifier) {
+            shapes.put(ScoreHead.NAME, new int[] {1, config.hiddenSize()});
+        } else if (!config.tieWordEmbeddings()) {
+            shapes.put(LM_HEAD, new int[] {config.vocabSize(), config.hiddenSize()});
+        }
+        return shapes;
+    }
+
+    /** The tensors of one decoder layer, by their name under {@code model.layers.N.}, in checkpoint order. */
+    private static Map<String, int[]> layerShapes(LlamaConfig config) {
         int c = config.hiddenSize();
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
         int kvDim = config.numKvHeads() * config.headDim();
         Map<String, int[]> shapes = new LinkedHashMap<>();
-        shapes.put("model.embed_tokens.weight", new int[] {config.vocabSize(), c});
-        for (int i = 0; i < config.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            shapes.put(p + "input_layernorm.weight", new int[] {c});
-            shapes.put(p + "self_attn.q_proj.weight", new int[] {qDim, c});
-            shapes.put(p + "self_attn.k_proj.weight", new int[] {kvDim, c});
-            shapes.put(p + "self_attn.v_proj.weight", new int[] {kvDim, c});
-            shapes.put(p + "self_attn.o_proj.weight", new int[] {c, qDim});
-            shapes.put(p + "post_attention_layernorm.weight", new int[] {c});
-            shapes.put(p + "mlp.gate_proj.weight", new int[] {f, c});
-            shapes.put(p + "mlp.up_proj.weight", new int[] {f, c});
-            shapes.put(p + "mlp.down_proj.weight", new int[] {c, f});
-        }
-        shapes.put("model.norm.weight", new int[] {c});
-        if (classifier) {
-            shapes.put(ScoreHead.NAME, new int[] {1, c});
-        } else if (!config.tieWordEmbeddings()) {
-            shapes.put("lm_head.weight", new int[] {config.vocabSize(), c});
-        }
+        shapes.put("input_layernorm.weight", new int[] {c});
+        shapes.put("self_attn.q_proj.weight", new int[] {qDim, c});
+        shapes.put("self_attn.k_proj.weight", new int[] {kvDim, c});
+        shapes.put("self_attn.v_proj.weight", new int[] {kvDim, c});
+        shapes.put("self_attn.o_proj.weight", new int[] {c, qDim});
+        shapes.put("post_attention_layernorm.weight", new int[] {c});
+        shapes.put("mlp.gate_proj.weight", new int[] {f, c});
+        shapes.put("mlp.up_proj.weight", new int[] {f, c});
+        shapes.put("mlp.down_proj.weight", new int[] {c, f});
         return shapes;
+    }
+
+    /**
+     * The shape of tensor {@code name} in a checkpoint of {@code config}, or null when there is no
+     * such tensor. Worked out from the name alone, so that checking a file against a config.json
+     * that claims 2^31 layers costs nothing (listing the expected names would not end).
+     */
+    static int[] expectedShape(LlamaConfig config, String name) {
+        switch (name) {
+            case EMBED_TOKENS:
+                return new int[] {config.vocabSize(), config.hiddenSize()};
+            case FINAL_NORM:
+                return new int[] {config.hiddenSize()};
+            case LM_HEAD:
+                return config.tieWordEmbeddings() ? null : new int[] {config.vocabSize(), config.hiddenSize()};
+            default:
+                break;
+        }
+        if (!name.startsWith(LAYER_PREFIX)) {
+            return null;
+        }
+        int dot = name.indexOf('.', LAYER_PREFIX.length());
+        String index = dot < 0 ? "" : name.substring(LAYER_PREFIX.length(), dot);
+        // Only the canonical spelling of a layer in range: "01" or "+1" is not layer 1.
+        if (!index.matches("0|[1-9][0-9]{0,9}") || Long.parseLong(index) >= config.numLayers()) {
+            return null;
+        }
+        return layerShapes(config).get(name.substring(dot + 1));
     }
 
     /**
@@ -210,20 +250,15 @@ public final class LlamaModel implements Model {
         LlamaConfig config = LlamaConfig.read(configFile);
         ClassifierConfig heads = ClassifierConfig.read(configFile);
         boolean quantizedFolder = BitsAndBytesNf4.declaredIn(configFile);
-        Map<String, int[]> expected = expectedShapes(config, heads.classifier());
         try (WeightFiles files = WeightFiles.open(dir)) {
-            Set<String> known = new HashSet<>(expected.keySet());
-            for (String name : expected.keySet()) {
-                if (quantizedFolder && BitsAndBytesNf4.isQuantized(files, name)) {
-                    known.addAll(BitsAndBytesNf4.companions(name));
-                }
-            }
             for (String name : files.names()) {
                 if (name.endsWith("rotary_emb.inv_freq")
-                        || ((config.tieWordEmbeddings() || heads.classifier()) && name.equals("lm_head.weight"))) {
+                        || ((config.tieWordEmbeddings() || heads.classifier()) && name.equals(LM_HEAD))) {
                     continue; // derived from the config, not weights
                 }
-                if (!known.contains(name)) {
+                // Checked from the name alone: a config.json that claims 2^31 layers costs nothing here.
+                boolean head = heads.classifier() && name.equals(ScoreHead.NAME);
+                if (!head && expectedShape(config, name) == null && !(quantizedFolder && isCompanion(files, config, name))) {
                     throw new IOException(files.file(name).file() + ": unexpected tensor " + name
                             + " for a Llama model with " + config.numLayers() + " layers");
                 }
@@ -261,6 +296,17 @@ public final class LlamaModel implements Model {
                 }
             });
         }
+    }
+
+    /** Whether {@code name} is a companion tensor (absmax, quant_state...) of a quantized weight of the model. */
+    private static boolean isCompanion(WeightFiles files, LlamaConfig config, String name) throws IOException {
+        int end = name.indexOf(".weight.");
+        if (end < 0) {
+            return false;
+        }
+        String weight = name.substring(0, end + ".weight".length());
+        return expectedShape(config, weight) != null && BitsAndBytesNf4.isQuantized(files, weight)
+                && BitsAndBytesNf4.companions(weight).contains(name);
     }
 
     /**
@@ -315,7 +361,7 @@ public final class LlamaModel implements Model {
         List<Parameter> all = new ArrayList<>();
         all.add(embedTokens);
         for (int i = 0; i < layers.size(); i++) {
-            String p = "model.layers." + i + ".";
+            String p = LAYER_PREFIX + i + ".";
             all.add(layers.get(i).inputNorm());
             all.add(layers.get(i).postAttentionNorm());
             for (String name : LAYER_LINEARS) {

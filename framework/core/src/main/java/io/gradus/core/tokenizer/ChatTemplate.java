@@ -1,12 +1,13 @@
 package io.gradus.core.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gradus.core.io.JsonFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Chat templates: how a conversation becomes the text a chat model was trained on.
@@ -24,6 +25,8 @@ import java.util.Objects;
  * refused with a clear error rather than rendered approximately.
  */
 public record ChatTemplate(Family family, String bosToken, String eosToken) {
+
+    private static final String CONFIG = "tokenizer_config.json";
 
     /** One turn of a conversation. */
     public record Message(String role, String content) {
@@ -43,15 +46,30 @@ public record ChatTemplate(Family family, String bosToken, String eosToken) {
     /**
      * Reads {@code tokenizer_config.json} from a model folder.
      *
-     * @throws IOException when the file or its chat template is missing, or the template is of a
-     *     family Gradus does not render
+     * @throws IOException when the file or its chat template is missing, the file is not JSON, or
+     *     the template is of a family Gradus does not render
      */
     public static ChatTemplate load(Path modelDir) throws IOException {
-        Path file = modelDir.resolve("tokenizer_config.json");
+        return find(modelDir).orElseThrow(() -> Files.isRegularFile(modelDir.resolve(CONFIG))
+                ? new IOException(modelDir.resolve(CONFIG) + ": no chat_template")
+                : new IOException(modelDir + ": no " + CONFIG + ", so no chat template"));
+    }
+
+    /**
+     * The chat template of a model folder, or empty when the folder has none: no
+     * {@code tokenizer_config.json}, or one without {@code chat_template}. A template that is there
+     * but cannot be used is an error, never "none": a caller that treats a broken file as a model
+     * without a template hides the reason from the user.
+     *
+     * @throws IOException naming the file when it is not JSON, or its template is of a family
+     *     Gradus does not render
+     */
+    public static Optional<ChatTemplate> find(Path modelDir) throws IOException {
+        Path file = modelDir.resolve(CONFIG);
         if (!Files.isRegularFile(file)) {
-            throw new IOException(modelDir + ": no tokenizer_config.json, so no chat template");
+            return Optional.empty();
         }
-        JsonNode config = new ObjectMapper().readTree(file.toFile());
+        JsonNode config = JsonFiles.readObject(file);
         JsonNode template = config.get("chat_template");
         if (template != null && template.isArray()) {
             // Newer files list named templates; the one named "default" is the chat template.
@@ -61,13 +79,20 @@ public record ChatTemplate(Family family, String bosToken, String eosToken) {
                     chosen = t.get("template");
                 }
             }
+            if (chosen == null) {
+                throw new IOException(file + ": chat_template lists no template named \"default\"");
+            }
             template = chosen;
         }
-        if (template == null || !template.isTextual()) {
-            throw new IOException(file + ": no chat_template");
+        if (template == null || template.isNull()) {
+            return Optional.empty();
+        }
+        if (!template.isTextual()) {
+            throw new IOException(file + ": chat_template is " + JsonFiles.kind(template) + ", not the template's text");
         }
         try {
-            return new ChatTemplate(detect(template.asText()), token(config.get("bos_token")), token(config.get("eos_token")));
+            return Optional.of(new ChatTemplate(detect(template.asText()), token(file, config, "bos_token"),
+                    token(file, config, "eos_token")));
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
@@ -88,12 +113,17 @@ public record ChatTemplate(Family family, String bosToken, String eosToken) {
                 + "see ChatTemplate's documentation");
     }
 
-    /** A special token: a string, or an object whose {@code content} is the string (older files). */
-    private static String token(JsonNode node) {
+    /** A special token: a string, or an object whose {@code content} is the string (older files), or none. */
+    private static String token(Path file, JsonNode config, String field) throws IOException {
+        JsonNode node = config.get(field);
         if (node == null || node.isNull()) {
             return "";
         }
-        return node.isTextual() ? node.asText() : node.path("content").asText("");
+        JsonNode content = node.isObject() ? node.get("content") : node;
+        if (content == null || !content.isTextual()) {
+            throw new IOException(file + ": " + field + " must be a string or an object with a string content, found " + node);
+        }
+        return content.asText();
     }
 
     /**

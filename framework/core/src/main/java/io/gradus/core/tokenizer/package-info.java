@@ -1,6 +1,6 @@
 /** Tokenizers users already have: Hugging Face {@code tokenizer.json}. */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package io.gradus.core.tokenizer;
 
 import org.osgi.annotation.bundle.Export;

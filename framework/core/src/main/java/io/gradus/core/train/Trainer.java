@@ -288,22 +288,10 @@ public final class Trainer<C> {
      */
     public void resume(Path dir) throws IOException {
         JsonNode state = JSON.readTree(dir.resolve(STATE_FILE).toFile());
-        try (SafeTensors weights = SafeTensors.open(dir.resolve(WEIGHTS_FILE));
-                SafeTensors moments = SafeTensors.open(dir.resolve(OPTIMIZER_FILE))) {
-            if (!weights.tensors().keySet().equals(trainable.stream().map(Parameter::name).collect(
-                    java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)))) {
-                throw new IOException(dir + ": the checkpoint trains " + weights.tensors().keySet()
-                        + " but this job trains " + trainable.stream().map(Parameter::name).toList());
-            }
+        loadWeights(dir, trainable);
+        try (SafeTensors moments = SafeTensors.open(dir.resolve(OPTIMIZER_FILE))) {
             Map<String, AdamW.Moments> restored = new LinkedHashMap<>();
             for (Parameter p : trainable) {
-                if (!Arrays.equals(weights.tensors().get(p.name()).shape(), p.shape())) {
-                    throw new IOException(dir + ": tensor " + p.name() + " has shape "
-                            + Arrays.toString(weights.tensors().get(p.name()).shape()) + ", the model has "
-                            + Arrays.toString(p.shape()));
-                }
-                float[] values = weights.read(p.name());
-                System.arraycopy(values, 0, p.values(), 0, values.length);
                 if (moments.tensors().containsKey(p.name() + ".exp_avg")) {
                     restored.put(p.name(), new AdamW.Moments(
                             moments.read(p.name() + ".exp_avg"), moments.read(p.name() + ".exp_avg_sq")));
@@ -321,6 +309,39 @@ public final class Trainer<C> {
         collectedStepsLeft = state.path("collected_steps_left").asInt();
         secondsSpent = state.path("seconds_spent").asDouble();
         data.seek(state.path("data_position").asLong());
+    }
+
+    /** The optimizer steps done when the checkpoint in {@code dir} was written. */
+    public static int checkpointStep(Path dir) throws IOException {
+        try (var in = Files.newInputStream(dir.resolve(STATE_FILE))) {
+            return JSON.readTree(in).path("step").asInt();
+        }
+    }
+
+    /**
+     * Copies the trained weights of a checkpoint written by {@link #saveCheckpoint} into
+     * {@code trainable}, by name: how a run resumes, and how a model is rebuilt from a job's latest
+     * checkpoint (the same tuner applied to the same base gives the same parameters).
+     *
+     * @throws IOException naming the checkpoint when its tensors are not exactly these parameters
+     */
+    public static void loadWeights(Path dir, List<Parameter> trainable) throws IOException {
+        try (SafeTensors weights = SafeTensors.open(dir.resolve(WEIGHTS_FILE))) {
+            if (!weights.tensors().keySet().equals(trainable.stream().map(Parameter::name).collect(
+                    java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)))) {
+                throw new IOException(dir + ": the checkpoint trains " + weights.tensors().keySet()
+                        + " but this job trains " + trainable.stream().map(Parameter::name).toList());
+            }
+            for (Parameter p : trainable) {
+                if (!Arrays.equals(weights.tensors().get(p.name()).shape(), p.shape())) {
+                    throw new IOException(dir + ": tensor " + p.name() + " has shape "
+                            + Arrays.toString(weights.tensors().get(p.name()).shape()) + ", the model has "
+                            + Arrays.toString(p.shape()));
+                }
+                float[] values = weights.read(p.name());
+                System.arraycopy(values, 0, p.values(), 0, values.length);
+            }
+        }
     }
 
     private void restoreSnapshots(Path dir) throws IOException {

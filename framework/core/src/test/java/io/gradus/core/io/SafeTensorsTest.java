@@ -11,10 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class SafeTensorsTest {
 
@@ -96,6 +99,47 @@ class SafeTensorsTest {
         Path notSafetensors = dir.resolve("x.safetensors");
         Files.writeString(notSafetensors, "hello world, this is text");
         assertThatThrownBy(() -> SafeTensors.open(notSafetensors)).hasMessageContaining("header length");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"null", "[]", "\"__metadata__\"", "42"})
+    @DisplayName("a header that is not a JSON object is refused, not read as a file without tensors (found by fuzzing)")
+    void headerNotAnObject(String header) throws IOException {
+        Path file = handMade(header, new short[0]);
+        assertThatThrownBy(() -> SafeTensors.open(file)).isInstanceOf(IOException.class)
+                .hasMessageContaining(file.toString()).hasMessageContaining("not an object of tensors");
+    }
+
+    @ParameterizedTest(name = "shape {0}")
+    @ValueSource(strings = {"[1099511627776]", "[4294967296, 1]", "[65536, 65536, 65536, 65536]", "[1.5]", "[-1]", "[\"2\"]"})
+    @DisplayName("dimensions past 2^31, products past 2^63, fractions and text are refused, never allocated nor truncated (found by fuzzing)")
+    void impossibleShapes(String shape) throws IOException {
+        // Each of these was read before: 2^40 became 0 (an int cast), 2^64 elements wrapped to 0,
+        // 1.5 became 1, and the offsets [0, 0] or [0, 4] then matched.
+        Path empty = handMade("{\"w\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[0,0]}}", new short[0]);
+        Path four = handMade("{\"w\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[0,4]}}", new short[] {0, 0});
+        for (Path file : List.of(empty, four)) {
+            assertThatThrownBy(() -> SafeTensors.open(file)).isInstanceOf(IOException.class)
+                    .hasMessageContaining(file.toString()).hasMessageContaining("tensor w");
+        }
+    }
+
+    @Test
+    @DisplayName("offsets and metadata of the wrong type are refused, not read as 0 or as empty text (found by fuzzing)")
+    void wrongTypes() throws IOException {
+        Path textOffsets = handMade("{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[\"a\",\"b\"]}}", new short[0]);
+        assertThatThrownBy(() -> SafeTensors.open(textOffsets)).hasMessageContaining("tensor w").hasMessageContaining("data_offsets");
+        Path metadata = handMade("{\"__metadata__\":{\"format\":{\"pt\":1}}}", new short[0]);
+        assertThatThrownBy(() -> SafeTensors.open(metadata)).hasMessageContaining("__metadata__ entry format");
+    }
+
+    @Test
+    @DisplayName("a header that is not JSON is reported with its line and column, without the parser's internals (found by fuzzing)")
+    void malformedHeader() throws IOException {
+        Path file = handMade("{\"w\":{\"dtype\":\"F32\",\n\"shape\":[0]]}}", new short[0]);
+        assertThatThrownBy(() -> SafeTensors.open(file)).hasMessageContaining(file.toString())
+                .hasMessageContaining("the header is not valid JSON: line 2, column 12")
+                .hasMessageNotContaining("Source").hasMessageNotContaining("REDACTED");
     }
 
     /** A safetensors file from a literal header and raw 16-bit words. */

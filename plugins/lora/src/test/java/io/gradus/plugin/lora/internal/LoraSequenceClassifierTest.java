@@ -10,11 +10,11 @@ import io.gradus.api.model.TokenBatch;
 import io.gradus.api.technique.ScalarHead;
 import io.gradus.api.technique.TechniqueException;
 import io.gradus.core.io.SafetensorsFiles;
-import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.kernels.cpu.CpuKernelBackend;
 import io.gradus.plugin.lora.LoraConfig;
+import io.gradus.testkit.TinyLlama;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SequencedMap;
@@ -26,11 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
 class LoraSequenceClassifierTest {
 
     private static final CpuKernelBackend KERNELS = new CpuKernelBackend();
-    private static final LlamaConfig CONFIG = new LlamaConfig(20, 16, 24, 2, 4, 2, 4, 1e-5, 10000.0, 32, true, 1, 2);
+    private static final TinyLlama.Shape SHAPE = new TinyLlama.Shape(20, 16, 24, 2, 4, 2, 4);
     private static final LoraConfig LORA = new LoraConfig(4, 8.0, null, List.of("q_proj", "v_proj"), null, null);
 
     private static LlamaModel classifier(long seed) {
-        LlamaModel model = RandomModels.of(CONFIG, 0.3, seed);
+        LlamaModel model = TinyLlama.random(SHAPE, 0.3, seed).model();
         model.toSequenceClassifier(seed);
         return model;
     }
@@ -51,7 +51,7 @@ class LoraSequenceClassifierTest {
         Parameter head = model.scoreHead().orElseThrow().weight();
         assertThat(tuning.trainableParameters()).contains(head).hasSize(2 * 2 * 2 + 1);
         assertThat(head.trainable()).isTrue();
-        RandomModels.randomizeB(tuning, 0.2, 9);
+        RandomFactors.randomizeB(tuning, 0.2, 9);
         head.values()[3] += 0.5f;
 
         tuning.save(dir, new SafetensorsFiles(), "base");
@@ -63,8 +63,8 @@ class LoraSequenceClassifierTest {
                 "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight");
         assertThat(saved.get("base_model.model.score.weight").values()).containsExactly(head.values());
 
-        LlamaModel fresh = RandomModels.of(CONFIG, 0.3, 3);
-        fresh.setScoreHead(new float[CONFIG.hiddenSize()]); // as a SEQ_CLS adapter's loader does before loading
+        LlamaModel fresh = TinyLlama.random(SHAPE, 0.3, 3).model();
+        fresh.setScoreHead(new float[SHAPE.hidden()]); // as a SEQ_CLS adapter's loader does before loading
         new LoraTechnique().load(fresh, LORA, saved);
         assertThat(scores(fresh)).containsExactly(scores(model));
     }
@@ -72,7 +72,7 @@ class LoraSequenceClassifierTest {
     @Test
     @DisplayName("an adapter for a sequence classifier without the head's tensor is refused naming it")
     void refusesMissingHead(@TempDir Path dir) throws Exception {
-        LlamaModel causal = RandomModels.of(CONFIG, 0.3, 3);
+        LlamaModel causal = TinyLlama.random(SHAPE, 0.3, 3).model();
         new LoraTechnique().apply(causal, LORA, 5).save(dir, new SafetensorsFiles(), "base");
         SequencedMap<String, Parameter> saved = new SafetensorsFiles().read(dir.resolve("adapter_model.safetensors"));
         assertThatThrownBy(() -> new LoraTechnique().load(classifier(3), LORA, saved))

@@ -13,13 +13,14 @@ import io.gradus.api.technique.NextTokenLoss;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.StepResult;
 import io.gradus.api.technique.TechniqueException;
-import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.train.PackedTokens;
 import io.gradus.core.train.Trainer;
 import io.gradus.kernels.cpu.CpuKernelBackend;
 import io.gradus.plugin.lora.LoraConfig;
+import io.gradus.testkit.GradientCheck;
+import io.gradus.testkit.TinyLlama;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,10 +35,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class LoraTechniqueTest {
 
     private static final CpuKernelBackend KERNELS = new CpuKernelBackend();
-    private static final LlamaConfig CONFIG = new LlamaConfig(13, 16, 24, 2, 4, 2, 4, 1e-5, 10000.0, 32, false, 1, 2);
 
     private static LlamaModel model() {
-        return RandomModels.of(CONFIG, 0.4, 4);
+        return TinyLlama.random(4).model();
     }
 
     private static TokenBatch batch() {
@@ -49,7 +49,7 @@ class LoraTechniqueTest {
     }
 
     private static void randomizeB(LoraTechnique.LoraTuning tuning, long seed) {
-        RandomModels.randomizeB(tuning, 0.3, seed);
+        RandomFactors.randomizeB(tuning, 0.3, seed);
     }
 
     @Test
@@ -80,7 +80,8 @@ class LoraTechniqueTest {
         tuning.setTraining(true);
         randomizeB(tuning, 5);
         LlamaEngine engine = new LlamaEngine(model, KERNELS);
-        assertThat(FiniteDifferences.mismatches(engine, batch(), tuning.trainableParameters(), 3, 6)).isEmpty();
+        assertThat(GradientCheck.DEFAULT.withSamples(3).withSeed(6).nextTokenLoss(engine, batch(), tuning.trainableParameters()))
+                .isEmpty();
     }
 
     @Test
@@ -126,7 +127,7 @@ class LoraTechniqueTest {
     void dropoutResumesExactly(@TempDir Path dir) throws Exception {
         int[] stream = new int[400];
         for (int i = 0; i < stream.length; i++) {
-            stream[i] = (i * 7 + i / 13) % CONFIG.vocabSize();
+            stream[i] = (i * 7 + i / 13) % TinyLlama.Shape.DEFAULT.vocab();
         }
         var hyper = new Hyperparameters(6, 2, 8, 1, 1e-2, 1, "linear", 0.0, null, null, null, 1.0, null);
         Supplier<Trainer<Object>> fresh = () -> {

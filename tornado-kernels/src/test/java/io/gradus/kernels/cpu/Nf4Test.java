@@ -1,4 +1,4 @@
-package io.gradus.kernels;
+package io.gradus.kernels.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,16 +9,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
 import io.gradus.api.kernel.Nf4DoubleQuant;
-import io.gradus.kernels.cpu.CpuKernelBackend;
+import io.gradus.kernels.cpu.MatmulTest.Shape;
 import io.gradus.kernels.reference.Nf4Kernels;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ForkJoinPool;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class Nf4Test {
 
@@ -59,10 +64,49 @@ class Nf4Test {
         assertThat(Nf4.quantize(new float[64 * 40], 64).bytesPerElement()).isEqualTo(0.5 + 4.0 / 64);
     }
 
-    @ParameterizedTest(name = "{0} {1}x{2}x{3} accumulate={4}")
-    @CsvSource({"ABT, 37, 150, 96, false", "ABT, 5, 64, 200, true", "AB, 37, 96, 150, false", "AB, 8, 130, 70, true"})
+    /**
+     * n = 1061 is two whole groups of 512 columns and a partial one whose last panel is partial too
+     * on any vector width up to 512 bits; k = 296 is a whole block of 256 and a partial one; m = 9 a
+     * 6-row tile and 3 rows over. {@link #shapesReachEveryPath} checks it against the kernels' constants.
+     */
+    static List<Shape> shapes() {
+        List<Shape> shapes = new ArrayList<>();
+        for (MatmulLayout layout : new MatmulLayout[] {MatmulLayout.ABT, MatmulLayout.AB}) {
+            shapes.add(new Shape(layout, 9, 1061, 296, false));
+            shapes.add(new Shape(layout, 9, 1061, 296, true));
+            shapes.add(new Shape(layout, 12, 1024, 256, layout == MatmulLayout.AB)); // whole groups, blocks, tiles
+        }
+        shapes.add(new Shape(MatmulLayout.ABT, 37, 150, 96, false));
+        shapes.add(new Shape(MatmulLayout.ABT, 5, 64, 200, true));
+        shapes.add(new Shape(MatmulLayout.AB, 37, 96, 150, false));
+        shapes.add(new Shape(MatmulLayout.AB, 8, 130, 70, true));
+        return shapes;
+    }
+
+    @Test
+    @DisplayName("the test shapes reach every path of the fused NF4 matmul, by the kernels' own blocking constants")
+    void shapesReachEveryPath() {
+        Set<String> reached = new TreeSet<>();
+        shapes().forEach(s -> reached.addAll(KernelPaths.nf4Matmul(s.layout(), s.m(), s.n(), s.k(), s.accumulate())));
+        Set<String> every = new TreeSet<>();
+        for (MatmulLayout layout : new MatmulLayout[] {MatmulLayout.ABT, MatmulLayout.AB}) {
+            every.addAll(KernelPaths.nf4Matmul(layout, VectorMatmul.MR + 1, 2 * CpuKernelBackend.NF4_GROUP + 1,
+                    VectorMatmul.KC + 1, true));
+            every.add("NF4 " + layout + ": overwrite");
+        }
+        assertThat(every).as("every path").hasSize(2 * 10);
+        assertThat(reached).as("paths reached by the test shapes").containsAll(every);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("shapes")
     @DisplayName("the fused NF4 matmul equals the reference kernel and the float matmul of the dequantized weight")
-    void fusedMatmul(MatmulLayout layout, int m, int n, int k, boolean accumulate) {
+    void fusedMatmul(Shape shape) {
+        MatmulLayout layout = shape.layout();
+        int m = shape.m();
+        int n = shape.n();
+        int k = shape.k();
+        boolean accumulate = shape.accumulate();
         Random random = new Random(m + 31L * n + 1009L * k);
         float[] a = gaussian(random, m * k, 1f);
         Nf4 w = Nf4.quantize(gaussian(random, n * k, 0.05f), Nf4.DEFAULT_BLOCK_SIZE);

@@ -1,0 +1,100 @@
+package io.gradus.itests;
+
+import static io.gradus.itests.RunningHost.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradus.api.event.JobSteered;
+import io.gradus.api.job.JobInfo;
+import io.gradus.api.job.JobState;
+import io.gradus.api.job.SubmitOptions;
+import io.gradus.cli.Gradus;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("gradus jobs, as the README shows it, against the running host")
+class JobsCommandTest {
+
+    @RegisterExtension
+    static final RunningHost HOST = new RunningHost();
+
+    @TempDir
+    static Path dir;
+
+    private static String previousState;
+
+    @BeforeAll
+    static void pointTheCommandLineAtTheHost() throws Exception {
+        TinyJob.write(dir);
+        System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
+        previousState = System.getProperty("gradus.state");
+        System.setProperty("gradus.state", HOST.host().settings().stateDir().toString());
+    }
+
+    @AfterAll
+    static void restore() {
+        if (previousState == null) {
+            System.clearProperty("gradus.state");
+        } else {
+            System.setProperty("gradus.state", previousState);
+        }
+    }
+
+    private record Run(int exit, String out, String err) {}
+
+    private static Run gradus(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Gradus.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    @DisplayName("jobs lists; jobs steer, cancel and resume --follow act on a running job")
+    void listSteerCancelResume() throws Exception {
+        var jobs = HOST.host().jobs();
+        JobInfo job = jobs.submit(jobs.read(TinyJob.yaml(400, "steered"), "job.yaml"), SubmitOptions.in(dir.toString()));
+        await("the job trains", 60, () -> jobs.job(job.id()).orElseThrow().step() >= 2);
+
+        Run list = gradus("jobs");
+        assertThat(list.exit()).as(list.err()).isZero();
+        assertThat(list.out()).contains("ID", "STATE").containsPattern("(?m)^" + job.id() + " +running +\\d+/400");
+
+        Run steer = gradus("jobs", "steer", job.id(), "learningRate=1e-4");
+        assertThat(steer.exit()).as(steer.err()).isZero();
+        await("the change is applied at the next step", 30, () -> HOST.events().stream()
+                .anyMatch(e -> e instanceof JobSteered s && s.jobId().equals(job.id())));
+
+        Run cancel = gradus("jobs", "cancel", job.id());
+        assertThat(cancel.exit()).as(cancel.err()).isZero();
+        await("the job stops", 30, () -> jobs.job(job.id()).orElseThrow().state() == JobState.CANCELLED);
+        long stopped = jobs.job(job.id()).orElseThrow().step();
+
+        Run resume = gradus("jobs", "resume", job.id(), "--follow");
+        assertThat(resume.exit()).as(resume.out() + resume.err()).isZero();
+        assertThat(resume.out()).contains("resumed from", "at step " + stopped, "done: 400 steps");
+        JobInfo done = jobs.job(job.id()).orElseThrow();
+        assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(jobs.history(job.id()).metrics()).filteredOn(m -> m.containsKey("learningRate")).hasSize(400)
+                .last().satisfies(m -> assertThat(((Number) m.get("learningRate")).doubleValue()).isLessThan(1e-4));
+    }
+
+    @Test
+    @DisplayName("without a running host, gradus jobs says how to start one")
+    void noHost() {
+        System.setProperty("gradus.state", dir.resolve("no-host").toString());
+        try {
+            Run run = gradus("jobs");
+            assertThat(run.exit()).isNotZero();
+            assertThat(run.err()).contains("no Gradus host is running", "gradus start").doesNotContain("Usage:");
+        } finally {
+            System.setProperty("gradus.state", HOST.host().settings().stateDir().toString());
+        }
+    }
+}

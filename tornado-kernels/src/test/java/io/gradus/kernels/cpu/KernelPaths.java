@@ -1,0 +1,75 @@
+package io.gradus.kernels.cpu;
+
+import io.gradus.api.kernel.MatmulLayout;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Which code paths of the CPU matrix products a shape reaches, worked out from the kernels' own
+ * blocking constants ({@link VectorMatmul#KC}, {@link VectorMatmul#NR}, {@link VectorMatmul#MR},
+ * {@link CpuKernelBackend#NF4_GROUP}) and the vector width of this machine. The parity tests use it
+ * to prove that their shapes reach every path: several blocks of the shared dimension with a
+ * partial last one, whole and partial panels, whole tiles and leftover rows, several NF4 column
+ * groups with a partial last one. A change of a constant (or a machine with wider vectors) that
+ * leaves a path unreached then fails the test instead of silently shrinking its coverage.
+ */
+final class KernelPaths {
+
+    private KernelPaths() {}
+
+    /** The paths {@link CpuKernelBackend#matmul} takes for C[m,n] = op(A)·op(B) with shared dimension k. */
+    static Set<String> matmul(MatmulLayout layout, int m, int n, int k, boolean accumulate) {
+        Set<String> paths = new TreeSet<>();
+        String name = layout.name();
+        int lanes = VectorMatmul.NR / 2;
+        if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {
+            // atbNarrow: strips of NR rows of Cᵀ's columns, 4 outputs at a time.
+            when(paths, m >= VectorMatmul.NR, name + " narrow: whole strips of rows");
+            when(paths, m % VectorMatmul.NR != 0, name + " narrow: leftover rows");
+            when(paths, n >= 4, name + " narrow: 4 columns at a time");
+            when(paths, n % 4 != 0, name + " narrow: leftover columns");
+        } else if (VectorMatmul.narrow(n)) {
+            // abt: 4×4 dot products, then leftover rows and columns; vector then scalar along k.
+            when(paths, m >= 4 && n >= 4, name + " narrow: 4x4 dot products");
+            when(paths, m % 4 != 0, name + " narrow: leftover rows");
+            when(paths, n % 4 != 0, name + " narrow: leftover columns");
+            when(paths, k >= lanes, name + " narrow: vector dot products");
+            when(paths, k % lanes != 0, name + " narrow: scalar tail of k");
+        } else {
+            paths.addAll(packed(name, m, n, k, accumulate));
+        }
+        return paths;
+    }
+
+    /** The paths of {@link VectorMatmul#multiplyPacked} for a packed op(B) of n columns. */
+    static Set<String> packed(String name, int m, int n, int k, boolean accumulate) {
+        Set<String> paths = new TreeSet<>();
+        when(paths, k > VectorMatmul.KC, name + ": several blocks of k");
+        when(paths, k > VectorMatmul.KC && k % VectorMatmul.KC != 0, name + ": a partial last block of k");
+        when(paths, n >= VectorMatmul.NR, name + ": whole panels");
+        when(paths, n % VectorMatmul.NR != 0, name + ": a partial last panel");
+        when(paths, m >= VectorMatmul.MR, name + ": 6-row tiles");
+        when(paths, m % VectorMatmul.MR != 0, name + ": leftover rows");
+        paths.add(name + (accumulate ? ": accumulate" : ": overwrite"));
+        return paths;
+    }
+
+    /** The paths of {@link CpuKernelBackend#nf4Matmul}: its column groups, each a packed product. */
+    static Set<String> nf4Matmul(MatmulLayout layout, int m, int n, int k, boolean accumulate) {
+        Set<String> paths = new TreeSet<>();
+        String name = "NF4 " + layout.name();
+        int group = CpuKernelBackend.NF4_GROUP;
+        when(paths, n > group, name + ": several column groups");
+        when(paths, n > group && n % group != 0, name + ": a partial last column group");
+        for (int j0 = 0; j0 < n; j0 += group) {
+            paths.addAll(packed(name, m, Math.min(group, n - j0), k, accumulate));
+        }
+        return paths;
+    }
+
+    private static void when(Set<String> paths, boolean reached, String path) {
+        if (reached) {
+            paths.add(path);
+        }
+    }
+}

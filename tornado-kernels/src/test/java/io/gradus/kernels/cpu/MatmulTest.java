@@ -1,0 +1,121 @@
+package io.gradus.kernels.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradus.api.kernel.MatmulLayout;
+import io.gradus.kernels.reference.MatmulKernels;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ForkJoinPool;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class MatmulTest {
+
+    /** One product C[m,n] (+)= op(A)·op(B) with shared dimension k. */
+    record Shape(MatmulLayout layout, int m, int n, int k, boolean accumulate) {
+        @Override
+        public String toString() {
+            return layout + " " + m + "x" + n + "x" + k + (accumulate ? " accumulate" : "");
+        }
+    }
+
+    /**
+     * Shapes chosen to reach every path on any vector width up to 512 bits ({@link #shapesReachEveryPath}
+     * checks it against the kernels' constants): k = 531 is two whole blocks of 256 and a partial
+     * one, n = 71 whole panels and a partial one, m = 23 three 6-row tiles and 5 rows over; 7
+     * columns are narrower than two vectors everywhere.
+     */
+    static List<Shape> shapes() {
+        List<Shape> shapes = new ArrayList<>();
+        for (MatmulLayout layout : MatmulLayout.values()) {
+            for (boolean accumulate : new boolean[] {false, true}) {
+                shapes.add(new Shape(layout, 23, 71, 531, accumulate));   // packed: partial block, panel, tile
+                shapes.add(new Shape(layout, 69, 7, 37, accumulate));     // narrow: every leftover
+            }
+            shapes.add(new Shape(layout, 12, 64, 512, true));             // packed: whole blocks, panels, tiles
+            shapes.add(new Shape(layout, 37, 45, 29, false));
+            shapes.add(new Shape(layout, 3, 5, 7, true));                 // less than one of everything
+        }
+        shapes.add(new Shape(MatmulLayout.AB, 130, 8, 64, false));
+        shapes.add(new Shape(MatmulLayout.ABT, 1, 33, 17, false));
+        shapes.add(new Shape(MatmulLayout.ATB, 6, 31, 2, true));
+        return shapes;
+    }
+
+    private final CpuKernelBackend cpu = new CpuKernelBackend(new ForkJoinPool(2));
+
+    @Test
+    @DisplayName("the test shapes reach every path of the CPU matmul, by the kernels' own blocking constants")
+    void shapesReachEveryPath() {
+        Set<String> reached = new TreeSet<>();
+        shapes().forEach(s -> reached.addAll(KernelPaths.matmul(s.layout(), s.m(), s.n(), s.k(), s.accumulate())));
+        Set<String> every = new TreeSet<>();
+        for (MatmulLayout layout : MatmulLayout.values()) {
+            every.addAll(KernelPaths.packed(layout.name(), 2 * VectorMatmul.MR + 1, 2 * VectorMatmul.NR + 1,
+                    2 * VectorMatmul.KC + 1, true));
+            every.add(layout + ": overwrite");
+            every.addAll(KernelPaths.matmul(layout, VectorMatmul.NR + 1, 5, VectorMatmul.NR + 1, false));
+        }
+        assertThat(every).as("every path").hasSize(3 * 8 + 5 + 5 + 4);
+        assertThat(reached).as("paths reached by the test shapes").containsAll(every);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("shapes")
+    @DisplayName("the vectorised CPU matmul equals the reference kernel and a double-precision product")
+    void matchesReference(Shape shape) {
+        MatmulLayout layout = shape.layout();
+        int m = shape.m();
+        int n = shape.n();
+        int k = shape.k();
+        boolean accumulate = shape.accumulate();
+        Random random = new Random(m * 1000 + n * 10 + k);
+        float[] a = randoms(random, m * k);
+        float[] b = randoms(random, k * n);
+        float[] start = randoms(random, m * n);
+        float[] cpuOut = start.clone();
+        float[] refOut = start.clone();
+
+        cpu.matmul(layout, cpuOut, a, b, m, n, k, accumulate);
+        int flag = accumulate ? 1 : 0;
+        switch (layout) {
+            case AB -> MatmulKernels.ab(refOut, a, b, n, k, flag, 0, m);
+            case ABT -> MatmulKernels.abt(refOut, a, b, n, k, flag, 0, m);
+            case ATB -> MatmulKernels.atb(refOut, a, b, m, n, k, flag, 0, m);
+        }
+        double maxCpu = 0;
+        double maxRef = 0;
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double exact = accumulate ? start[i * n + j] : 0;
+                for (int p = 0; p < k; p++) {
+                    double x = switch (layout) {
+                        case AB, ABT -> a[i * k + p];
+                        case ATB -> a[p * m + i];
+                    };
+                    double y = layout == MatmulLayout.ABT ? b[j * k + p] : b[p * n + j];
+                    exact += x * y;
+                }
+                maxCpu = Math.max(maxCpu, Math.abs(cpuOut[i * n + j] - exact));
+                maxRef = Math.max(maxRef, Math.abs(refOut[i * n + j] - exact));
+            }
+        }
+        // Float sums of k products of O(1) values: rounding grows like sqrt(k)·eps; 1e-5·k is ample.
+        assertThat(maxCpu).as("CPU vs exact").isLessThan(1e-5 * k);
+        assertThat(maxRef).as("reference vs exact").isLessThan(1e-5 * k);
+    }
+
+    static float[] randoms(Random random, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) random.nextGaussian();
+        }
+        return x;
+    }
+}
