@@ -316,7 +316,7 @@ final class JobRun {
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
                     Writer evals = Files.newBufferedWriter(folder.resolve(OutputFolder.EVALS), StandardCharsets.UTF_8,
                             StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-                tuning.setTraining(true);
+                engine.setTraining(true);
                 while (trainer.step() < hyper.steps()) {
                     if (stopRequested || rewireRequested) {
                         trainer.saveCheckpoint(checkpoint);
@@ -347,9 +347,9 @@ final class JobRun {
                         trainer.saveCheckpoint(checkpoint);
                         if (!data.heldOut().isEmpty()) {
                             // The objective's held-out metrics, on no-grad passes that leave training's buffers alone.
-                            tuning.setTraining(false);
+                            engine.setTraining(false);
                             Map<String, Double> eval = trainer.evaluate(data.heldOut());
-                            tuning.setTraining(true);
+                            engine.setTraining(true);
                             Map<String, Object> line = new LinkedHashMap<>();
                             line.put("step", m.step());
                             line.putAll(new TreeMap<>(eval));
@@ -363,7 +363,7 @@ final class JobRun {
                 }
             } finally {
                 frozen.forEach(context.kernels()::release);
-                tuning.setTraining(false);
+                engine.setTraining(false);
             }
             Path result = folder.dir().resolve(folder.publish(dir -> {
                 if (tuning.save(dir, new SafetensorsFiles(), modelDir.toString())) {
