@@ -126,9 +126,9 @@ class QuantizeCommandTest {
         assertThat(quantized.quantizedWeights()).hasSize(14);
         float[] expected = new LlamaEngine(quantized, kernels()).forward(TokenBatch.nextToken(1, 4, ids));
         float[] floats = new LlamaEngine(LlamaModel.load(base), kernels()).forward(TokenBatch.nextToken(1, 4, ids));
-        float[] printed = logits(out.toString());
+        float[] printed = ForwardJson.logits(out.toString());
         assertThat(printed).containsExactly(expected);
-        assertThat(maxDifference(printed, floats)).as("the float model computes otherwise").isGreaterThan(1e-4);
+        assertThat(ForwardJson.maxDifference(printed, floats)).as("the float model computes otherwise").isGreaterThan(1e-4);
 
         assertThat(gradus(ReadmeCommands.gradus("./gradus generate --model DIR ", Map.of("DIR", nf4.toString()), false)))
                 .as(err.toString()).isZero();
@@ -158,19 +158,19 @@ class QuantizeCommandTest {
         String ids = "5,80,99,3,17,42";
         assertThat(gradus("forward", "--model", nf4.toString(), "--adapter", adapter.toString(), "--ids", ids))
                 .as(err.toString()).isZero();
-        float[] unmerged = logits(out.toString());
+        float[] unmerged = ForwardJson.logits(out.toString());
         assertThat(gradus("forward", "--model", nf4.toString(), "--adapter", adapter.toString(), "--ids", ids, "--merge"))
                 .as(err.toString()).isZero();
         assertThat(err.toString()).contains("merged into the NF4 base");
-        float[] merged = logits(out.toString());
+        float[] merged = ForwardJson.logits(out.toString());
 
         LlamaModel model = LlamaModel.load(nf4);
         float[] base = new LlamaEngine(model, kernels()).forward(TokenBatch.nextToken(1, 6, new int[] {5, 80, 99, 3, 17, 42}));
         Adapters.apply(model, adapter, HOST.host().catalog());
         float[] expected = new LlamaEngine(model, kernels()).forward(TokenBatch.nextToken(1, 6, new int[] {5, 80, 99, 3, 17, 42}));
         assertThat(unmerged).containsExactly(expected);
-        assertThat(maxDifference(unmerged, base)).as("the adapter changes the logits").isGreaterThan(1e-3);
-        double lost = maxDifference(merged, unmerged);
+        assertThat(ForwardJson.maxDifference(unmerged, base)).as("the adapter changes the logits").isGreaterThan(1e-3);
+        double lost = ForwardJson.maxDifference(merged, unmerged);
         System.out.printf("QLoRA merge: max |logit merged - unmerged| = %.3g%n", lost);
         assertThat(lost).as("max |logit merged - unmerged|").isLessThan(1e-5);
     }
@@ -187,28 +187,6 @@ class QuantizeCommandTest {
         assertThat(err.toString()).contains("--blocksize must be one of bitsandbytes' [32, 64, 128", "was 100");
         assertThat(quantize(nf4, false, "64")).isNotZero();
         assertThat(err.toString()).contains("--out " + nf4 + " exists and is not an empty folder");
-    }
-
-    /** The logits of {@code gradus forward}'s JSON, row after row. */
-    static float[] logits(String json) throws Exception {
-        JsonNode rows = RunningHost.JSON.readTree(json).get("logits");
-        int vocab = rows.get(0).size();
-        float[] values = new float[rows.size() * vocab];
-        for (int t = 0; t < rows.size(); t++) {
-            for (int j = 0; j < vocab; j++) {
-                values[t * vocab + j] = rows.get(t).get(j).floatValue();
-            }
-        }
-        return values;
-    }
-
-    static double maxDifference(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
     }
 
     private static JsonNode numpyReader(Path model) throws Exception {
