@@ -17,6 +17,7 @@ import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.BpeTrainer;
 import io.gradus.core.tokenizer.HfTokenizer;
+import io.gradus.jobs.Adapters;
 import io.gradus.jobs.Evaluation;
 import io.gradus.jobs.TokenizerAdapter;
 import io.gradus.world.DefinitionTask;
@@ -34,8 +35,8 @@ import java.util.stream.Stream;
  * What every technique's demo on the built-in world shares: the definition task ("What does the
  * word X mean?" answered with WordNet's definition, {@link DefinitionTask}) and its data files, the
  * SFT job that teaches it, the measurement of a model on it (held-out answer loss, a few sampled
- * answers), and the before/after printout. A technique's demo only says how it trains and how it
- * loads the trained model.
+ * answers), and the before/after printout. A technique's demo only says which tuner trains and how
+ * its job loads the base model.
  */
 final class DefinitionDemo {
 
@@ -70,24 +71,49 @@ final class DefinitionDemo {
         return new DefinitionDemo(context, task, data);
     }
 
-    /** Number of training questions. */
-    int trainingQuestions() {
-        return task.train().size();
-    }
-
     /** Held-out answer loss of a model, and its sampled answers to the questions shown. */
     record Measurement(double loss, List<String> answers) {}
 
+    /** Loads the base model as the technique's job trains it (in float, or quantized as it loads). */
+    @FunctionalInterface
+    interface BaseLoader {
+        LlamaModel load() throws IOException;
+    }
+
     /**
-     * SFT of the built-in model with {@code tuner}: batches of 8 × 128 tokens, warm-up 15 steps,
-     * cosine decay, seed 42, the held-out questions as the job's evaluation data.
+     * The demo of one technique: measures the base, trains it with {@code tuner} in an SFT job,
+     * applies the saved adapter to the base loaded again, measures that, prints both and returns the
+     * summary.
      *
-     * @param defaultSteps the demo's steps unless the command line gives others
+     * @param title the technique in the printout, e.g. "LoRA"
+     * @param layout the adapter's file layout, for the printout
+     * @param base how the job loads the base model
+     * @param extra more fields for summary.json
+     */
+    Demo.Summary teach(String title, TechniqueRef tuner, String layout, BaseLoader base, Map<String, Object> extra)
+            throws Exception {
+        LlamaModel untrained = base.load();
+        Measurement before = measure(untrained);
+        context.out().printf("== %s + SFT on %,d questions about words ==%n", title, task.train().size());
+        JobInfo run = train("demo-" + tuner.name() + "-sft", tuner);
+        LlamaModel tuned = base.load();
+        Adapters.apply(tuned, Path.of(run.result()), context.local().host().catalog());
+        Measurement after = measure(tuned);
+        print(title + " SFT", before, after);
+        context.out().println("adapter (" + layout + "): " + run.result());
+        return summary(before, after, run, untrained, extra);
+    }
+
+    /**
+     * SFT of the built-in model with {@code tuner}: 300 steps (unless the command line says otherwise)
+     * of 8 × 128 tokens at a peak learning rate of 3e-3, warm-up 15 steps, cosine decay, seed 42, the
+     * held-out questions as the job's evaluation data.
+     *
      * @return the finished job
      * @throws IllegalStateException if the job did not succeed, with its message
      */
-    JobInfo train(String name, TechniqueRef tuner, int defaultSteps, double learningRate) throws Exception {
-        Hyperparameters hyper = new Hyperparameters(context.steps(defaultSteps), 8, SEQ_LEN, 1, learningRate, 15, "cosine",
+    private JobInfo train(String name, TechniqueRef tuner) throws Exception {
+        Hyperparameters hyper = new Hyperparameters(context.steps(300), 8, SEQ_LEN, 1, 3e-3, 15, "cosine",
                 0.0, null, null, null, 1.0, null);
         JobSpec job = new JobSpec(name, context.baseModel().toString(), tuner, new TechniqueRef("sft", null, Map.of()),
                 new JobSpec.DataSpec(data.resolve("train.jsonl").toString(), data.resolve("heldout.jsonl").toString()),
@@ -135,7 +161,7 @@ final class DefinitionDemo {
     }
 
     /** Prints the held-out answer loss before and after {@code training}, and the answers to the questions shown. */
-    void print(String training, Measurement before, Measurement after) {
+    private void print(String training, Measurement before, Measurement after) {
         PrintWriter terminal = context.out();
         terminal.println("== before and after, on held-out words ==");
         terminal.printf("held-out answer loss: %.3f before, %.3f after %s (%s)%n", before.loss(), after.loss(), training,
@@ -155,7 +181,7 @@ final class DefinitionDemo {
      * job's adapter and output folders, its steps, the parameters it trained (every tensor the
      * adapter holds) and the base model's parameters, plus {@code extra}.
      */
-    static Demo.Summary summary(Measurement before, Measurement after, JobInfo run, Model base, Map<String, Object> extra)
+    private static Demo.Summary summary(Measurement before, Measurement after, JobInfo run, Model base, Map<String, Object> extra)
             throws IOException {
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("adapter", run.result());
@@ -169,7 +195,7 @@ final class DefinitionDemo {
     }
 
     /** The number of scalars in the safetensors files of an adapter folder: what the job trained. */
-    static long adapterParameters(Path adapter) throws IOException {
+    private static long adapterParameters(Path adapter) throws IOException {
         long count = 0;
         try (Stream<Path> files = Files.list(adapter)) {
             for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".safetensors")).toList()) {
