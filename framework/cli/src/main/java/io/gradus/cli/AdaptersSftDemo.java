@@ -9,20 +9,14 @@ import java.util.Map;
  * bottleneck adapters, after attention and after the MLP of every layer (reduction factor 4), saved
  * in the AdapterHub {@code adapters} layout.
  */
-final class AdaptersSftDemo implements Demo {
+final class AdaptersSftDemo extends Demo {
 
-    @Override
-    public String technique() {
-        return "adapters";
+    AdaptersSftDemo() {
+        super("adapters", "Houlsby bottleneck adapters + SFT, same task (AdapterHub layout)");
     }
 
     @Override
-    public String description() {
-        return "Houlsby bottleneck adapters + SFT, same task (AdapterHub layout)";
-    }
-
-    @Override
-    public Summary run(Context context) throws Exception {
+    Summary run(Context context) throws Exception {
         return DefinitionDemo.prepare(context).teach("Houlsby adapters",
                 new TechniqueRef("adapters", null, Map.of("preset", "double_seq_bn", "adapterName", "definitions",
                         "reductionFactor", 4)),

@@ -9,20 +9,14 @@ import java.util.Map;
  * {@code gradus demo lora}: teaches the built-in model with LoRA + SFT to answer "What does the word
  * X mean?" from WordNet ({@link DefinitionDemo}): rank 16 on every linear module.
  */
-final class LoraSftDemo implements Demo {
+final class LoraSftDemo extends Demo {
 
-    @Override
-    public String technique() {
-        return "lora";
+    LoraSftDemo() {
+        super("lora", "LoRA + SFT: answer \"What does the word X mean?\" as WordNet does");
     }
 
     @Override
-    public String description() {
-        return "LoRA + SFT: answer \"What does the word X mean?\" as WordNet does";
-    }
-
-    @Override
-    public Summary run(Context context) throws Exception {
+    Summary run(Context context) throws Exception {
         return DefinitionDemo.prepare(context).teach("LoRA",
                 new TechniqueRef("lora", null, Map.of("r", 16, "loraAlpha", 32, "targetModules", List.of("all-linear"))),
                 "PEFT layout", () -> LlamaModel.load(context.baseModel()), Map.of());

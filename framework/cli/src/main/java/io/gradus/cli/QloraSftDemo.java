@@ -19,7 +19,7 @@ import java.util.Map;
  * them, and LoRA trains on top ({@link DefinitionDemo}). Before and after are measured on that NF4
  * base, which is also compared with the float model it came from: loss and resident bytes.
  */
-final class QloraSftDemo implements Demo {
+final class QloraSftDemo extends Demo {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -27,18 +27,12 @@ final class QloraSftDemo implements Demo {
     private static final Map<String, Object> CONFIG = Map.of("blockSize", 64, "doubleQuant", true,
             "lora", Map.of("r", 16, "loraAlpha", 32, "targetModules", List.of("all-linear")));
 
-    @Override
-    public String technique() {
-        return "qlora";
+    QloraSftDemo() {
+        super("qlora", "QLoRA + SFT, same task: NF4 base quantized as it loads, LoRA on top");
     }
 
     @Override
-    public String description() {
-        return "QLoRA + SFT, same task: NF4 base quantized as it loads, LoRA on top";
-    }
-
-    @Override
-    public Summary run(Context context) throws Exception {
+    Summary run(Context context) throws Exception {
         DefinitionDemo demo = DefinitionDemo.prepare(context);
         LlamaModel floatBase = LlamaModel.load(context.baseModel());
         double floatLoss = demo.measure(floatBase).loss();
