@@ -3,14 +3,18 @@ package io.gradus.itests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -26,6 +30,9 @@ class ForwardAdapterTest {
 
     /** The adapters bundle's golden files: a base model, Houlsby and Pfeiffer adapters, PyTorch's logits. */
     private static final Path ADAPTERHUB = Path.of("..", "plugins", "adapters", "src", "test", "resources", "adapterhub");
+
+    @TempDir
+    Path dir;
 
     @ParameterizedTest(name = "merged: {0}")
     @ValueSource(booleans = {false, true})
@@ -50,6 +57,28 @@ class ForwardAdapterTest {
         Run merged = forward(ADAPTERHUB.resolve("base"), ADAPTERHUB.resolve(name), golden.get("ids"), true);
         assertThat(merged.exit()).isNotZero();
         assertThat(merged.err()).contains("--merge: the adapter in " + ADAPTERHUB.resolve(name) + " cannot be folded");
+    }
+
+    @Test
+    @DisplayName("an AdapterHub folder of another architecture, or whose tensors do not fit the model, is refused naming the file and tensor")
+    void refusesAdaptersThatDoNotFit() throws Exception {
+        JsonNode golden = RunningHost.JSON.readTree(ADAPTERHUB.resolve("golden.json").toFile());
+        Path prefix = Files.createDirectories(dir.resolve("prefix"));
+        Files.copy(ADAPTERHUB.resolve("houlsby/adapter.safetensors"), prefix.resolve("adapter.safetensors"));
+        ObjectNode config = (ObjectNode) RunningHost.JSON.readTree(ADAPTERHUB.resolve("houlsby/adapter_config.json").toFile());
+        ((ObjectNode) config.get("config")).put("architecture", "prefix_tuning");
+        RunningHost.JSON.writeValue(prefix.resolve("adapter_config.json").toFile(), config);
+        Run other = forward(ADAPTERHUB.resolve("base"), prefix, golden.get("ids"), false);
+        assertThat(other.exit()).isNotZero();
+        assertThat(other.err()).contains(prefix.resolve("adapter_config.json").toString(),
+                "architecture 'prefix_tuning' is not a bottleneck adapter");
+
+        // The Houlsby adapter (hidden size 24) on the PEFT test's base (hidden size 16).
+        Path smaller = Path.of(ForwardAdapterTest.class.getResource("/peft-lora/base").toURI());
+        Run misfit = forward(smaller, ADAPTERHUB.resolve("houlsby"), golden.get("ids"), false);
+        assertThat(misfit.exit()).isNotZero();
+        assertThat(misfit.err()).contains(ADAPTERHUB.resolve("houlsby/adapter.safetensors").toString(),
+                "tensor model.layers.0.attention_adapters.adapters.houlsby.adapter_down.0.weight has shape [6, 24]");
     }
 
     private record Run(int exit, String out, String err) {}
