@@ -29,9 +29,9 @@ import picocli.CommandLine.Spec;
         name = "quantize",
         mixinStandardHelpOptions = true,
         description = {
-            "Quantize a model's linear weights to 4-bit NF4 (QLoRA's format) and write a model folder that",
-            "transformers + bitsandbytes load: bitsandbytes' tensors and config.json's quantization_config.",
-            "Embeddings, norms and lm_head stay in float; the tokenizer files are copied."
+            "Quantize a model's linear weights to 4-bit NF4, in a folder bitsandbytes loads.",
+            "Writes bitsandbytes' tensors and config.json's quantization_config; embeddings,",
+            "norms and lm_head stay in float; the tokenizer files are copied."
         })
 final class QuantizeCommand implements Callable<Integer> {
 
