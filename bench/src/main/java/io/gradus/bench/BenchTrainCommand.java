@@ -46,8 +46,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner, or of inference (full-sequence",
             "forward), on the SMALL or MEDIUM configuration of docs/BENCHMARKS, and the heap live during training; qlora",
-            "also the resident bytes per weight of its NF4 base. With --reference, run the PyTorch script too (modes it has)",
-            "and print the ratio."
+            "also the resident bytes per weight of its NF4 base. With --reference, run PyTorch too (modes it has), a step of",
+            "each in turn, and print the ratio per round."
         })
 final class BenchTrainCommand implements Callable<Integer> {
 
@@ -91,19 +91,26 @@ final class BenchTrainCommand implements Callable<Integer> {
             description = "Steps after the measured ones, run while full collections sample the live heap (slow). Default: ${DEFAULT-VALUE}.")
     int heapSteps;
 
-    @Option(names = "--steps", defaultValue = "7", description = "Measured steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", defaultValue = "20",
+            description = "Measured steps; with --reference, rounds of one step of Gradus and one of each reference process. Default: ${DEFAULT-VALUE}.")
     int steps;
 
-    @Option(names = "--warmup", defaultValue = "3",
-            description = "Unmeasured steps first, for the JIT compiler (the reference takes 2). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "8",
+            description = "Unmeasured steps first (rounds, with --reference), enough for the JIT compiler's C2 to compile the kernels. Default: ${DEFAULT-VALUE}.")
     int warmup;
 
     @Option(names = "--threads", defaultValue = "2", description = "Kernel threads. Default: ${DEFAULT-VALUE}.")
     int threads;
 
-    @Option(names = "--reference", paramLabel = "SCRIPT",
-            description = "The PyTorch reference (ref_train_bench.py), run with Debian's /usr/bin/python3 and OpenBLAS on --threads.")
-    Path reference;
+    @Option(names = "--reference",
+            description = "Also run the PyTorch reference (a plain-PyTorch Llama of the same shapes on Debian's /usr/bin/python3, OpenBLAS, "
+                    + "--threads), its steps alternating with Gradus', and print the ratio per round (modes full, lora, infer).")
+    boolean reference;
+
+    /** The PyTorch processes of --reference, one per OpenMP wait policy, and when the timing began. */
+    private final List<ReferenceWorker> references = new ArrayList<>();
+    private List<Alternation.Timings> timed;
+    private String loadBefore;
 
     @Override
     public Integer call() throws Exception {
@@ -114,24 +121,29 @@ final class BenchTrainCommand implements Callable<Integer> {
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
         ObjectMapper json = new ObjectMapper();
         ObjectNode gradus;
+        boolean compare = reference && REFERENCE_MODES.contains(mode);
         try (EmbeddedHost quiet = new EmbeddedHost()) {
+            if (compare) {
+                for (ReferenceWorker.WaitPolicy policy : ReferenceWorker.WaitPolicy.values()) {
+                    references.add(new ReferenceWorker(json, "PyTorch", threads, policy, "train", config, mode));
+                }
+            }
             KernelBackend kernels = quiet.kernels(backend.name);
             gradus = measure(json, shape, kernels, quiet.host().catalog());
+        } finally {
+            references.forEach(ReferenceWorker::close);
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println(json.writeValueAsString(gradus));
         if (gradus.has("heap_live_mib")) {
             out.println(memoryLine(gradus));
         }
-        if (reference != null && !REFERENCE_MODES.contains(mode)) {
+        if (reference && !compare) {
             out.printf("the PyTorch reference has no %s mode (it measures %s): Gradus figures only%n", mode,
                     String.join(", ", REFERENCE_MODES));
-        } else if (reference != null) {
-            JsonNode torch = runReference(json);
-            out.println(json.writeValueAsString(torch));
-            out.printf("%s %s, %d threads: Gradus %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2f%n", config, mode, threads,
-                    gradus.get("tok_s_median").asDouble(), torch.get("tok_s_median").asDouble(),
-                    gradus.get("tok_s_median").asDouble() / torch.get("tok_s_median").asDouble());
+        } else if (compare) {
+            Comparison.print(out, json, String.format(Locale.ROOT, "%s %s, %d threads", config, mode, threads), references,
+                    timed, shape.batch() * shape.seq(), "tok_s", loadBefore);
         }
         out.flush();
         return 0;
@@ -139,7 +151,7 @@ final class BenchTrainCommand implements Callable<Integer> {
 
     @SuppressWarnings("unchecked")
     private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog)
-            throws InterruptedException {
+            throws Exception {
         Objective<?> objective = catalog.objective("pretrain", null)
                 .orElseThrow(() -> new IllegalStateException("the pretrain objective bundle is not running")).technique();
         LlamaModel model = LlamaModel.initialize(shape.config(), 0);
@@ -190,17 +202,15 @@ final class BenchTrainCommand implements Callable<Integer> {
             Trainer<Object> trainer = new Trainer<>(engine, trainable, typed, objectiveConfig, same, hyper);
             step = () -> trainer.run(trainer.step() + 1, m -> {});
         }
-        for (int i = 0; i < warmup; i++) {
-            step.run();
+        // Gradus and each reference process in turn, step by step (docs/DESIGN.md).
+        loadBefore = CpuShare.loadAverage();
+        List<Alternation.Side> sides = new ArrayList<>();
+        sides.add(Alternation.inProcess("Gradus", step));
+        sides.addAll(references);
+        timed = Alternation.run(sides, warmup, 0, steps);
+        for (ReferenceWorker torch : references) {
+            torch.ready().put("peak_rss_mib", torch.end());
         }
-        List<Double> times = new ArrayList<>();
-        for (int i = 0; i < steps; i++) {
-            long start = System.nanoTime();
-            step.run();
-            times.add((System.nanoTime() - start) / 1e9);
-        }
-        double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        double median = sorted[sorted.length / 2];
         int tokens = shape.batch() * shape.seq();
         ObjectNode result = json.createObjectNode();
         result.put("impl", "gradus");
@@ -209,9 +219,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         result.put("threads", threads);
         result.put("backend", kernels.description());
         result.put("params", model.parameterCount());
-        result.put("step_s_median", median);
-        result.put("tok_s_median", tokens / median);
-        result.put("tok_s_best", tokens / sorted[0]);
+        Comparison.put(json, result, timed.getFirst(), tokens, "tok_s");
         result.put("peak_heap_mib", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20);
         result.put("peak_rss_mib", peakRssMib());
         // The base's linear weights as they are held now (float, or NF4 codes and scales).
@@ -263,12 +271,5 @@ final class BenchTrainCommand implements Callable<Integer> {
             // not Linux: unknown
         }
         return -1;
-    }
-
-    private JsonNode runReference(ObjectMapper json) throws Exception {
-        ObjectNode result = (ObjectNode) PythonReference.run(json, reference, threads, config, mode,
-                Integer.toString(threads), Integer.toString(steps)).getLast();
-        result.put("impl", "pytorch");
-        return result;
     }
 }
