@@ -109,8 +109,8 @@ final class BenchMatmulCommand implements Callable<Integer> {
         PrintWriter writer = spec.commandLine().getOut();
         writer.println(json.writeValueAsString(out));
         if (reference) {
-            Comparison.print(writer, json, String.format(Locale.ROOT, "%d³ %s, %d threads", n, layout, threads), references,
-                    timed, flops / 1e9, "gflops", loadBefore);
+            Comparison.print(writer, json, String.format(Locale.ROOT, "%d³ %s, %d threads", n, layout, threads), 
+                    references.stream().map(ReferenceWorker::described).toList(), timed, flops / 1e9, "gflops", loadBefore);
         }
         writer.flush();
         return 0;

@@ -107,6 +107,11 @@ final class BenchTrainCommand implements Callable<Integer> {
                     + "--threads), its steps alternating with Gradus', and print the ratio per round (modes full, lora, infer).")
     boolean reference;
 
+    @Option(names = "--against", paramLabel = "MODE",
+            description = "Also run another mode of Gradus on the same shapes (e.g. --mode lora --against full), its steps alternating "
+                    + "with --mode's, and print the ratio per round.")
+    String against;
+
     /** The PyTorch processes of --reference, one per OpenMP wait policy, and when the timing began. */
     private final List<ReferenceWorker> references = new ArrayList<>();
     private List<Alternation.Timings> timed;
@@ -115,8 +120,12 @@ final class BenchTrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Shape shape = SHAPES.get(config);
-        if (shape == null || !MODES.contains(mode)) {
-            throw new ParameterException(spec.commandLine(), "--config must be small or medium and --mode one of " + MODES);
+        if (shape == null || !MODES.contains(mode) || against != null && !MODES.contains(against)) {
+            throw new ParameterException(spec.commandLine(), "--config must be small or medium and --mode and --against one of "
+                    + MODES);
+        }
+        if (against != null && reference) {
+            throw new ParameterException(spec.commandLine(), "--against and --reference compare with one thing at a time: give one");
         }
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
         ObjectMapper json = new ObjectMapper();
@@ -141,17 +150,24 @@ final class BenchTrainCommand implements Callable<Integer> {
         if (reference && !compare) {
             out.printf("the PyTorch reference has no %s mode (it measures %s): Gradus figures only%n", mode,
                     String.join(", ", REFERENCE_MODES));
-        } else if (compare) {
-            Comparison.print(out, json, String.format(Locale.ROOT, "%s %s, %d threads", config, mode, threads), references,
-                    timed, shape.batch() * shape.seq(), "tok_s", loadBefore);
+        } else if (compare || against != null) {
+            List<Comparison.Described> others = new ArrayList<>(references.stream().map(ReferenceWorker::described).toList());
+            if (against != null) {
+                others.add(new Comparison.Described(json.createObjectNode().put("impl", "gradus").put("mode", against),
+                        "Gradus " + against + ": the same shapes in mode " + against + ", in this JVM"));
+            }
+            Comparison.print(out, json, String.format(Locale.ROOT, "%s %s, %d threads", config, mode, threads), others, timed,
+                    shape.batch() * shape.seq(), "tok_s", loadBefore);
         }
         out.flush();
         return 0;
     }
 
+    /** A model, and one training (or inference) step of a mode on it. */
+    private record Workload(LlamaModel model, Runnable step) {}
+
     @SuppressWarnings("unchecked")
-    private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog)
-            throws Exception {
+    private Workload workload(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog, String mode) {
         Objective<?> objective = catalog.objective("pretrain", null)
                 .orElseThrow(() -> new IllegalStateException("the pretrain objective bundle is not running")).technique();
         LlamaModel model = LlamaModel.initialize(shape.config(), 0);
@@ -162,9 +178,6 @@ final class BenchTrainCommand implements Callable<Integer> {
         }
         TokenBatch batch = TokenBatch.nextToken(shape.batch(), shape.seq(), ids);
         LlamaEngine engine = new LlamaEngine(model, kernels);
-        long linearWeights = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).sum();
-        long largestLinear = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).max()
-                .orElse(0);
         Runnable step;
         if (mode.equals("infer")) {
             step = () -> engine.forward(batch);
@@ -202,11 +215,26 @@ final class BenchTrainCommand implements Callable<Integer> {
             Trainer<Object> trainer = new Trainer<>(engine, trainable, typed, objectiveConfig, same, hyper);
             step = () -> trainer.run(trainer.step() + 1, m -> {});
         }
+        return new Workload(model, step);
+    }
+
+    private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog)
+            throws Exception {
+        Workload measured = workload(json, shape, kernels, catalog, mode);
+        LlamaModel model = measured.model();
+        Runnable step = measured.step();
+        // the linear modules keep their shapes when a tuner wraps them
+        long linearWeights = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).sum();
+        long largestLinear = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).max()
+                .orElse(0);
         // Gradus and each reference process in turn, step by step (docs/DESIGN.md).
         loadBefore = CpuShare.loadAverage();
         List<Alternation.Side> sides = new ArrayList<>();
         sides.add(Alternation.inProcess("Gradus", step));
         sides.addAll(references);
+        if (against != null) {
+            sides.add(Alternation.inProcess("Gradus " + against, workload(json, shape, kernels, catalog, against).step()));
+        }
         timed = Alternation.run(sides, warmup, 0, steps);
         for (ReferenceWorker torch : references) {
             torch.ready().put("peak_rss_mib", torch.end());

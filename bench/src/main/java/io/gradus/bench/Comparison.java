@@ -36,21 +36,25 @@ final class Comparison {
         return node;
     }
 
+    /** What a reference side runs on, as JSON and in words. */
+    record Described(ObjectNode json, String words) {}
+
     /**
-     * Prints each reference process's line (what it ran on, its figures) with its BLAS in words, then
+     * Prints each reference side's line (what it ran on, its figures) with its BLAS in words, then
      * the comparison as JSON ({@code ratio}: the spread of the per-round ratios, Gradus' speed over
      * the fastest reference's in the same round) and in words, after {@code title}.
      *
      * @param timed Gradus' timings first, then the references' in their order
      */
-    static void print(PrintWriter out, ObjectMapper json, String title, List<ReferenceWorker> references,
+    static void print(PrintWriter out, ObjectMapper json, String title, List<Described> references,
             List<Alternation.Timings> timed, double work, String unit, String loadBefore) throws IOException {
         Alternation.Timings gradus = timed.getFirst();
         List<Alternation.Timings> theirs = timed.subList(1, timed.size());
         for (int r = 0; r < references.size(); r++) {
-            ReferenceWorker worker = references.get(r);
-            out.println(json.writeValueAsString(put(json, worker.ready().put("impl", "reference").put("side", worker.name()), theirs.get(r), work, unit)));
-            out.println(worker.blasWords() + (theirs.get(r).setAside() == null ? "" : "; " + theirs.get(r).setAside()));
+            Alternation.Timings timings = theirs.get(r);
+            ObjectNode node = references.get(r).json().put("side", timings.name());
+            out.println(json.writeValueAsString(put(json, node, timings, work, unit)));
+            out.println(references.get(r).words() + (timings.setAside() == null ? "" : "; " + timings.setAside()));
         }
         Alternation.Timings fastest = Alternation.fastest(theirs);
         Spread ratio = Spread.of(Alternation.ratios(gradus, fastest));

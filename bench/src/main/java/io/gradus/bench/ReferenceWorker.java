@@ -101,14 +101,14 @@ final class ReferenceWorker implements Alternation.Side, AutoCloseable {
         return ready;
     }
 
-    /** The BLAS and kernel in one line of words. */
-    String blasWords() {
+    /** What the process runs on: its ready line, and the BLAS and kernel in words. */
+    Comparison.Described described() {
         JsonNode blas = ready.get("blas");
-        return String.format(Locale.ROOT, "%s: PyTorch %s (%s kernels), %s from %s %s (%s), OpenMP threads %s", name,
+        return new Comparison.Described(ready.put("impl", "reference"), String.format(Locale.ROOT, "%s: PyTorch %s (%s kernels), %s from %s %s (%s), OpenMP threads %s", name,
                 ready.get("torch").asText(), ready.path("torch_build").path("cpu_capability").asText("?"),
                 blas.get("symbol").asText(), blas.get("vendor").asText(), blas.path("core").asText(),
                 blas.get("library").asText(), WaitPolicy.SPIN.label.equals(ready.get("omp_wait").asText())
-                        ? "spin, then sleep (libgomp's default)" : "sleep at once (OMP_WAIT_POLICY=PASSIVE)");
+                        ? "spin, then sleep (libgomp's default)" : "sleep at once (OMP_WAIT_POLICY=PASSIVE)"));
     }
 
     @Override
