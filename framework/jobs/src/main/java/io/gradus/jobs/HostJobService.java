@@ -110,13 +110,8 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
     public JobInfo submit(JobSpec spec, SubmitOptions options) {
         Path base = options.baseDir() == null ? workingDir : Path.of(options.baseDir()).toAbsolutePath();
         String id = Long.toString(lastId.incrementAndGet());
-        String output = spec.output() != null ? base.resolve(spec.output()).normalize().toString()
-                : jobsDir.resolve(id).resolve("output").toString();
-        JobSpec resolved = spec.withPaths(
-                spec.model() == null ? null : base.resolve(spec.model()).normalize().toString(),
-                new JobSpec.DataSpec(base.resolve(spec.data().train()).normalize().toString(),
-                        spec.data().eval() == null ? null : base.resolve(spec.data().eval()).normalize().toString()),
-                output);
+        JobSpec resolved = JobFiles.resolve(spec, base, jobsDir.resolve(id).resolve("output"));
+        String output = resolved.output();
         // What can be refused now is refused now, not after the job waited in the queue.
         var techniques = JobRun.resolve(catalog, resolved);
         for (String file : new String[] {resolved.data().train(), resolved.data().eval()}) {

@@ -27,7 +27,6 @@ import io.gradus.core.train.BatchSource;
 import io.gradus.core.train.PackedTokens;
 import io.gradus.core.train.PaddedExamples;
 import io.gradus.core.train.Trainer;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -183,13 +182,7 @@ final class JobRun {
         Objective<Object> objective = (Objective<Object>) techniques.objective().technique();
         Object tunerConfig = bind(tuner, spec.tuner(), "tuner");
         Object objectiveConfig = bind(objective, spec.objective(), "objective");
-        Path modelDir = spec.model() != null ? Path.of(spec.model()) : context.defaultModel();
-        if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
-            throw new JobException(JobException.Reason.INVALID, spec.model() != null
-                    ? "model folder " + modelDir + " has no config.json"
-                    : "the job names no model and the built-in one does not exist yet (" + modelDir
-                            + "); create it with: ./gradus pretrain");
-        }
+        Path modelDir = JobData.modelFolder(spec, context.defaultModel());
         Path trainFile = Path.of(spec.data().train());
         Path evalFile = spec.data().eval() == null ? null : Path.of(spec.data().eval());
         Path output = Path.of(spec.output());
@@ -220,13 +213,21 @@ final class JobRun {
             var hyper = spec.hyper();
             List<Example> examples;
             List<Example> heldOut = List.of();
-            try (HfTokenizer tokenizer = HfTokenizer.load(modelDir)) {
-                TokenizerAdapter text = TokenizerAdapter.of(tokenizer, model.config(), modelDir);
-                examples = encode(trainFile, objective, objectiveConfig, text);
+            try (JobData data = new JobData(objective, objectiveConfig, techniques.objective().descriptor(),
+                    HfTokenizer.load(modelDir), model.config(), modelDir)) {
+                List<JobData.Record> records = data.read(trainFile, Integer.MAX_VALUE);
+                data.warnAboutRecordsWithoutText(trainFile, records).ifPresent(say::message);
+                examples = JobData.examples(records);
                 if (evalFile != null) {
-                    heldOut = encode(evalFile, objective, objectiveConfig, text);
+                    List<JobData.Record> evalRecords = data.read(evalFile, Integer.MAX_VALUE);
+                    data.warnAboutRecordsWithoutText(evalFile, evalRecords).ifPresent(say::message);
+                    heldOut = JobData.examples(evalRecords);
                     requireOneWindow(heldOut, hyper.seqLen(), evalFile);
                 }
+            }
+            if (hyper.learningRate() == 0) {
+                say.message("warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is"
+                        + " learned)");
             }
             if (hyper.packing()) {
                 requireOneWindow(examples, hyper.seqLen(), trainFile);
@@ -422,38 +423,8 @@ final class JobRun {
         }
     }
 
-    /** Reads the JSONL file through the objective; a bad line is an error naming file and line. */
-    private static List<Example> encode(Path file, Objective<Object> objective, Object config, TokenizerAdapter tokenizer)
-            throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new JobException(JobException.Reason.INVALID, "data file " + file + " does not exist");
-        }
-        List<Example> examples = new ArrayList<>();
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            int lineNumber = 0;
-            for (String line; (line = reader.readLine()) != null; ) {
-                lineNumber++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                try {
-                    Map<String, Object> record = JSON.readValue(line, new TypeReference<Map<String, Object>>() {});
-                    examples.add(objective.encode(config, record, tokenizer));
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new JobException(JobException.Reason.INVALID, file + ":" + lineNumber + ": not a JSON object ("
-                            + JobFiles.explain(e).replaceFirst("^line \\d+: ", "") + ")", e);
-                } catch (IllegalArgumentException | IllegalStateException e) {
-                    throw new JobException(JobException.Reason.INVALID, file + ":" + lineNumber + ": " + e.getMessage(), e);
-                }
-            }
-        }
-        if (examples.isEmpty()) {
-            throw new JobException(JobException.Reason.INVALID, "data file " + file + " has no records");
-        }
-        return examples;
-    }
-
-    private static Object bind(Technique<?> technique, TechniqueRef ref, String role) {
+    /** The technique's settings of the job bound to its configuration record. */
+    static Object bind(Technique<?> technique, TechniqueRef ref, String role) {
         return JobFiles.bind(ref.config(), technique.configType(), role + " '" + ref.name() + "' config");
     }
 

@@ -3,6 +3,7 @@ package io.gradus.jobs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.gradus.api.event.JobMessage;
 import io.gradus.api.event.JobProgress;
 import io.gradus.api.event.JobStateChanged;
 import io.gradus.api.event.JobSteered;
@@ -239,6 +240,23 @@ class HostJobServiceTest {
             assertThatThrownBy(() -> jobs.cancel(id[0])).hasMessageContaining("nothing to cancel");
             assertThatThrownBy(() -> jobs.job("nope").orElseThrow()).isInstanceOf(java.util.NoSuchElementException.class);
             assertThatThrownBy(() -> jobs.history("nope")).hasMessageContaining("no job with id nope");
+        }
+    }
+
+    @Test
+    @DisplayName("a learning rate of 0 and records that train on no text are warnings: the job runs, and its messages and job.log say so")
+    void warnings() throws Exception {
+        Files.writeString(dir.resolve("train.jsonl"), Files.readString(dir.resolve("train.jsonl")) + "{\"text\": \"\"}\n");
+        try (HostJobService jobs = world.service(dir.resolve("var/jobs"))) {
+            JobInfo job = submit(jobs, world.job(3, "out").replace("learningRate: 0.003", "learningRate: 0"), fresh(dir));
+            await(jobs, job.id(), JobState.SUCCEEDED);
+            List<String> messages = world.seen.stream().filter(e -> e instanceof JobMessage m && m.jobId().equals(job.id()))
+                    .map(e -> ((JobMessage) e).text()).toList();
+            assertThat(messages).contains("warning: " + dir.resolve("train.jsonl") + ": 1 record trains on no text, only special"
+                    + " tokens (an empty completion or answer?): line 101",
+                    "warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is learned)");
+            assertThat(dir.resolve("out/job.log")).content().contains("line 101", "hyper.learningRate is 0");
+            assertThat(messages).noneMatch(m -> m.contains(dir.resolve("eval.jsonl").toString()));
         }
     }
 
