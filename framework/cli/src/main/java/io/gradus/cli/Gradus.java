@@ -16,7 +16,7 @@ import picocli.CommandLine;
         mixinStandardHelpOptions = true,
         versionProvider = GradusVersion.class,
         description = "Fine-tune Llama-architecture language models with hot-swappable technique bundles.",
-        subcommands = {StartCommand.class, BundlesCommand.class, ForwardCommand.class, GenerateCommand.class, KernelsCommand.class, TrainCommand.class, JobsCommand.class, TokenizeCommand.class, PretrainCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {StartCommand.class, BundlesCommand.class, ForwardCommand.class, GenerateCommand.class, KernelsCommand.class, TrainCommand.class, JobsCommand.class, TokenizeCommand.class, DataCommand.class, PretrainCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Gradus implements Runnable {
 
     @Spec
