@@ -3,6 +3,8 @@ package io.gradus.cli;
 import io.gradus.host.GradusHost;
 import io.gradus.host.HostSettings;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,6 +51,7 @@ final class StartCommand implements Callable<Integer> {
             settings = settings.withDeployDir(deploy.toAbsolutePath().normalize());
         }
         PrintStream out = System.out;
+        addressWarning(host).ifPresent(out::println);
         TerminalEvents terminal = new TerminalEvents(out);
 
         GradusHost gradus = GradusHost.start(settings);
@@ -80,5 +83,27 @@ final class StartCommand implements Callable<Integer> {
         terminal.showBundleChanges(true);
         gradus.awaitStopped();
         return 0;
+    }
+
+    /**
+     * A warning when the console is to listen on an address other machines can reach: reading is
+     * open to anyone who reaches it, and the token that allows changes travels in clear over HTTP.
+     * Empty for a loopback address, and for a name that does not resolve (the console then says it
+     * cannot listen there).
+     */
+    static Optional<String> addressWarning(String host) {
+        InetAddress address;
+        try {
+            address = InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            return Optional.empty();
+        }
+        if (address.isLoopbackAddress()) {
+            return Optional.empty();
+        }
+        String where = address.isAnyLocalAddress() ? "every network address of this machine" : host;
+        return Optional.of("warning: --host " + host + ": the console listens on " + where + ", reachable from other"
+                + " machines; anyone who reaches it can read the bundles, jobs and events, and the token that allows"
+                + " changes travels in clear over HTTP. Use the default 127.0.0.1 unless the network is trusted.");
     }
 }
