@@ -86,9 +86,13 @@ public final class SftTechnique implements Objective<SftConfig> {
      * turn's header (with the generation prompt) and the rendering up to the turn's end.
      */
     private static Example chat(List<ChatMessage> messages, TextTokenizer tokenizer) {
-        int[] ids = withBos(tokenizer.encode(tokenizer.renderChat(messages, false)), tokenizer);
+        int[] rendered = tokenizer.encode(tokenizer.renderChat(messages, false));
+        // A template that writes BOS itself (Llama 3's) gets no second one: the text is tokenized as
+        // apply_chat_template does, without adding special tokens. Others get BOS in front.
+        boolean templateWritesBos = rendered.length > 0 && rendered[0] == tokenizer.bosId();
+        int[] ids = templateWritesBos ? rendered : withBos(rendered, tokenizer);
         boolean[] targets = new boolean[ids.length];
-        int offset = tokenizer.bosId() >= 0 ? 1 : 0;
+        int offset = ids.length - rendered.length;
         for (int i = 0; i < messages.size(); i++) {
             if (!messages.get(i).role().equals("assistant")) {
                 continue;

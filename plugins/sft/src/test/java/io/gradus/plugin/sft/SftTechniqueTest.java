@@ -86,6 +86,46 @@ class SftTechniqueTest {
     }
 
     @Test
+    @DisplayName("messages: a template that writes BOS itself (Llama 3) gets no second BOS, and the same targets")
+    void templateWithBos() {
+        // CHARS with a template that starts with BOS, written as '^' (encoded as id 1), as Llama 3's does.
+        TextTokenizer bosTemplate = new TextTokenizer() {
+            @Override
+            public int[] encode(String text) {
+                return text.chars().map(c -> c == '^' ? 1 : c + 10).toArray();
+            }
+
+            @Override
+            public String decode(int[] ids) {
+                return CHARS.decode(ids);
+            }
+
+            @Override
+            public int bosId() {
+                return 1;
+            }
+
+            @Override
+            public int eosId() {
+                return 2;
+            }
+
+            @Override
+            public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
+                return "^" + CHARS.renderChat(messages, addGenerationPrompt);
+            }
+        };
+        var record = Map.<String, Object>of("messages", List.of(
+                Map.of("role", "user", "content", "hi"),
+                Map.of("role", "assistant", "content", "yo")));
+        Example e = sft.encode(SftConfig.defaults(), record, bosTemplate);
+        assertThat(e.ids()[0]).isEqualTo(1);
+        assertThat(e.ids()[1]).as("no second BOS").isEqualTo('<' + 10);
+        assertThat(CHARS.decode(java.util.Arrays.copyOfRange(e.ids(), 1, e.ids().length))).isEqualTo("<user>hi|<assistant>yo|");
+        assertThat(targeted(e)).isEqualTo("yo|");
+    }
+
+    @Test
     @DisplayName("completionOnly false trains on every token; text records always do")
     void switchable() {
         Example all = sft.encode(new SftConfig(false), Map.of("prompt", "Q", "completion", "A"), CHARS);
