@@ -8,30 +8,12 @@ so it checks the files a Gradus run writes against PEFT's definition of LoRA, in
 """
 import json
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "framework", "core", "src", "test", "python"))
-from llama_reference import dense, llama_logits  # noqa: E402
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        (length,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(length))
-        data = f.read()
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] != "F32":
-            raise SystemExit(f"{path}: {name} is {info['dtype']}; this reference reads F32")
-        begin, end = info["data_offsets"]
-        tensors[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype="<f4").copy()).reshape(info["shape"])
-    return tensors
+from llama_reference import dense, llama_logits, read_safetensors  # noqa: E402
 
 
 def main(model_dir, adapter_dir, ids):

@@ -16,7 +16,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "framework", "core", "src", "test", "python"))
-from llama_reference import dense, llama_logits, parameter_shapes, save_safetensors  # noqa: E402
+from llama_reference import dense, llama_logits, save_safetensors, write_base_model  # noqa: E402
 
 CONFIG = dict(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4,
               num_key_value_heads=2, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False)
@@ -36,14 +36,7 @@ def with_lora(lora):
 
 def main(out):
     torch.manual_seed(7)
-    weights = {n: (1 + 0.1 * torch.randn(s)) if n.endswith("norm.weight") else 0.3 * torch.randn(s)
-               for n, s in parameter_shapes(CONFIG).items()}
-    base = os.path.join(out, "base")
-    os.makedirs(base, exist_ok=True)
-    with open(os.path.join(base, "config.json"), "w") as f:
-        json.dump(dict(CONFIG, architectures=["LlamaForCausalLM"], model_type="llama", hidden_act="silu",
-                       max_position_embeddings=64, bos_token_id=1, eos_token_id=2), f, indent=2)
-    save_safetensors(os.path.join(base, "model.safetensors"), weights, "F32")
+    weights = write_base_model(os.path.join(out, "base"), CONFIG)
 
     lora, tensors = {}, {}
     for name in weights:

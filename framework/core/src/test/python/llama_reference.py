@@ -74,6 +74,37 @@ def save_safetensors(path, tensors, dtype):
             out.write(raw)
 
 
+def write_base_model(folder, c):
+    """A random Llama of configuration c, drawn from torch's generator as seeded, written as a Hugging
+    Face folder (config.json, model.safetensors in F32); returns its weights."""
+    weights = {n: (1 + 0.1 * torch.randn(s)) if n.endswith("norm.weight") else 0.3 * torch.randn(s)
+               for n, s in parameter_shapes(c).items()}
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(dict(c, architectures=["LlamaForCausalLM"], model_type="llama", hidden_act="silu",
+                       max_position_embeddings=64, bos_token_id=1, eos_token_id=2), f, indent=2)
+    save_safetensors(os.path.join(folder, "model.safetensors"), weights, "F32")
+    return weights
+
+
+def read_safetensors(path):
+    """Minimal safetensors reader (F32 only): name -> tensor, in file order."""
+    import numpy as np
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+        data = f.read()
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] != "F32":
+            raise SystemExit(f"{path}: {name} is {info['dtype']}; this reference reads F32")
+        begin, end = info["data_offsets"]
+        tensors[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype="<f4").copy()).reshape(info["shape"])
+    return tensors
+
+
 def rms_norm(x, weight, eps):
     return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
 
@@ -88,8 +119,23 @@ def dense(w, name, x):
     return x @ w[name + ".weight"].T
 
 
-def llama_logits(c, w, ids, linear=dense):
-    """Logits of LlamaForCausalLM; `linear(w, module_name, x)` computes each projection."""
+def add_residual(layer, location, output, residual):
+    """A sub-layer's residual connection: the stream plus the sub-layer's output."""
+    return residual + output
+
+
+def llama_logits(c, w, ids, linear=dense, residual=add_residual):
+    """Logits of LlamaForCausalLM; `linear(w, module_name, x)` computes each projection, and
+    `residual(layer, location, output, x)` each sub-layer's residual connection (location
+    "mh_adapter" after attention, "output_adapter" after the MLP, as the adapters library names
+    them)."""
+    head = w["model.embed_tokens.weight"] if c["tie_word_embeddings"] else w["lm_head.weight"]
+    return llama_hidden(c, w, ids, linear, residual) @ head.T
+
+
+def llama_hidden(c, w, ids, linear=dense, residual=add_residual):
+    """The final hidden states of LlamaModel (after the final norm): what LlamaForCausalLM's lm_head
+    and LlamaForSequenceClassification's score read."""
     hd = c["hidden_size"] // c["num_attention_heads"]
     nh, nkv = c["num_attention_heads"], c["num_key_value_heads"]
     b, t = ids.shape
@@ -109,13 +155,11 @@ def llama_logits(c, w, ids, linear=dense):
         k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
         scores = (q @ k.transpose(-1, -2)) * hd ** -0.5 + mask
         y = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, t, nh * hd)
-        x = x + linear(w, p + "self_attn.o_proj", y)
+        x = residual(i, "mh_adapter", linear(w, p + "self_attn.o_proj", y), x)
         n = rms_norm(x, w[p + "post_attention_layernorm.weight"], c["rms_norm_eps"])
-        x = x + linear(w, p + "mlp.down_proj",
-                       F.silu(linear(w, p + "mlp.gate_proj", n)) * linear(w, p + "mlp.up_proj", n))
-    x = rms_norm(x, w["model.norm.weight"], c["rms_norm_eps"])
-    head = w["model.embed_tokens.weight"] if c["tie_word_embeddings"] else w["lm_head.weight"]
-    return x @ head.T
+        x = residual(i, "output_adapter", linear(w, p + "mlp.down_proj",
+                     F.silu(linear(w, p + "mlp.gate_proj", n)) * linear(w, p + "mlp.up_proj", n)), x)
+    return rms_norm(x, w["model.norm.weight"], c["rms_norm_eps"])
 
 
 def main(out_dir):

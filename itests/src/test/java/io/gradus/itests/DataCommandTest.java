@@ -110,6 +110,38 @@ class DataCommandTest {
     }
 
     @Test
+    @DisplayName("a reward job: each pair's chosen and rejected sequences with their margin, a pair too long for seqLen marked as left out")
+    void showsPairs() throws Exception {
+        Files.writeString(dir.resolve("pairs.jsonl"), """
+                {"prompt": "What is a cat?", "chosen": " A small animal.", "rejected": " A car.", "margin": 0.5}
+                {"prompt": "Q", "chosen": " a long answer that does not fit in thirty-two tokens", "rejected": " no"}
+                """);
+        Files.writeString(dir.resolve("reward.yaml"), TinyJob.yaml(10, "out").replace("objective: {name: pretrain}",
+                "objective: {name: reward}").replace("train: train.jsonl", "train: pairs.jsonl"));
+        Run run = gradus("data", dir.resolve("reward.yaml").toString());
+        assertThat(run.exit()).as(run.err()).isZero();
+        List<String> lines = run.out().lines().toList();
+        assertThat(lines.getFirst()).startsWith("job tiny: objective reward ");
+        assertThat(lines.get(1)).isEqualTo(dir.resolve("pairs.jsonl") + ": the first 2 records as the objective encodes them");
+        try (HfTokenizer tokenizer = HfTokenizer.load(dir.resolve("base"))) {
+            // TRL's standard format: BOS + prompt as context, the completion and EOS trained, for each of the two.
+            List<Shown> chosen = expected(tokenizer, "What is a cat?", " A small animal.");
+            List<Shown> rejected = expected(tokenizer, "What is a cat?", " A car.");
+            assertThat(lines.subList(4, 9)).satisfiesExactly(
+                    heading -> assertThat(heading).isEqualTo("line 1: 2 sequences trained together, margin 0.5"),
+                    first -> assertThat(first).isEqualTo("sequence 1: %d tokens, %d trained", chosen.size(),
+                            chosen.stream().filter(Shown::trained).count()),
+                    tokens -> assertThat(parse(tokens)).isEqualTo(chosen),
+                    second -> assertThat(second).isEqualTo("sequence 2: %d tokens, %d trained", rejected.size(),
+                            rejected.stream().filter(Shown::trained).count()),
+                    tokens -> assertThat(parse(tokens)).isEqualTo(rejected));
+        }
+        assertThat(lines.get(10)).isEqualTo("line 2: 2 sequences trained together; left out of training: a sequence is "
+                + "longer than hyper.seqLen 32");
+        assertThat(lines).hasSize(15);
+    }
+
+    @Test
     @DisplayName("--color always marks trained tokens green and masked ones grey; --eval shows the held-out data")
     void colourAndEval() {
         Run run = gradus("data", dir.resolve("job.yaml").toString(), "--records", "1", "--eval", "--color", "always");

@@ -58,7 +58,7 @@ final class FakePins implements BundlePins {
     }
 
     @Override
-    public void updatePending(long bundleId) {
+    public void updatePending(long bundleId, String symbolicName, String version) {
         updatesPending.computeIfAbsent(bundleId, k -> new AtomicInteger()).incrementAndGet();
     }
 

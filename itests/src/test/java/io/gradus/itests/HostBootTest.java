@@ -40,6 +40,7 @@ class HostBootTest {
                 "io.gradus.plugin.full",
                 "io.gradus.plugin.pretrain",
                 "io.gradus.plugin.lora",
+                "io.gradus.plugin.adapters",
                 "io.gradus.plugin.qlora",
                 "io.gradus.plugin.sft");
         assertThat(HOST.host().problems()).isEmpty();
@@ -117,6 +118,9 @@ class HostBootTest {
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/html"));
-        assertThat(response.body()).contains("<title>Gradus console</title>", "EventSource(\"/api/events\")");
+        assertThat(response.body()).contains("<title>Gradus console</title>", "<script type=\"module\" src=\"/ui/app.js\">");
+        var script = HOST.http().send(java.net.http.HttpRequest.newBuilder(HOST.url("/ui/app.js")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(script.body()).contains("new EventSource(\"/api/events\")");
     }
 }

@@ -63,7 +63,9 @@ class HotSwapTest {
 
         Files.delete(jar);
         await("deleting the jar removes the technique", 20, () -> sampleVersion().isEmpty());
-        assertThat(HOST.host().bundleAdmin().bundles()).noneMatch(b -> b.symbolicName().equals(bsn));
+        // The service goes when the bundle stops, the bundle a moment later when it is uninstalled.
+        await("and the bundle", 20, () -> HOST.host().bundleAdmin().bundles().stream()
+                .noneMatch(b -> b.symbolicName().equals(bsn)));
     }
 
     @Test

@@ -35,8 +35,11 @@ class JobHotSwapTest {
      * long enough to still run while the test acts on it.
      */
     private static JobInfo submit(String output, String onUpdate) {
-        String yaml = TinyJob.yaml(100_000, output)
-                .replace("tuner: {name: full, version: \"[1.0,2.0)\"}", "tuner: {name: sample, config: {trainable: \"model\\\\.norm.*\"}}")
+        return submit(output, onUpdate, "tuner: {name: sample, config: {trainable: \"model\\\\.norm.*\"}}");
+    }
+
+    private static JobInfo submit(String output, String onUpdate, String tuner) {
+        String yaml = TinyJob.yaml(100_000, output).replace("tuner: {name: full, version: \"[1.0,2.0)\"}", tuner)
                 + "onUpdate: " + onUpdate + "\n";
         var jobs = HOST.host().jobs();
         return jobs.submit(jobs.read(yaml, "job.yaml"), SubmitOptions.in(dir.toString()));
@@ -110,6 +113,44 @@ class JobHotSwapTest {
         HOST.host().jobs().cancel(job.id());
         await("the job stops", 30, () -> job(job.id()).state() == JobState.CANCELLED);
         HOST.undeploy(file, bsn);
+    }
+
+    @Test
+    @DisplayName("rewire follows only versions in the job's range: 2.0.0 for [1.0,2.0) waits for the job like keep")
+    void rewireStaysInRange() throws Exception {
+        String bsn = TestBundles.SAMPLE + ".swap.range";
+        Path file = deploySample(bsn);
+        JobInfo job = submit("range", "rewire",
+                "tuner: {name: sample, version: \"[1.0,2.0)\", config: {trainable: \"model\\\\.norm.*\"}}");
+        awaitSteps(job.id(), 3);
+
+        HOST.deploy(bsn + ".jar", TestBundles.sample(bsn, "2.0.0"));
+        await("the update waits for the job", 20, () -> HOST.bundle(bsn).map(BundleInfo::pending).isPresent());
+        long step = job(job.id()).step();
+        awaitSteps(job.id(), (int) step + 5);
+        assertThat(HOST.bundle(bsn).orElseThrow().version()).isEqualTo("1.0.0");
+        assertThat(job(job.id()).state()).isEqualTo(JobState.RUNNING);
+
+        HOST.host().jobs().cancel(job.id());
+        await("the job stops", 30, () -> job(job.id()).state() == JobState.CANCELLED);
+        await("then the update applies", 20, () -> HOST.running(bsn, "2.0.0"));
+        HOST.undeploy(file, bsn);
+    }
+
+    @Test
+    @DisplayName("a bundle wired to a job's technique is held too: lora, which qlora imports, cannot be stopped under a QLoRA job")
+    void wiredBundlesAreHeld() throws Exception {
+        JobInfo job = submit("qlora", "keep", "tuner: {name: qlora, config: {lora: {r: 2, targetModules: [q_proj]}}}");
+        awaitSteps(job.id(), 2);
+        long lora = HOST.bundle("io.gradus.plugin.lora").orElseThrow().id();
+
+        var refused = HOST.send("POST", "/api/bundles/" + lora + "/stop", new byte[0], HOST.token());
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.json().get("error").asText()).contains("job " + job.id());
+        assertThat(HOST.bundle("io.gradus.plugin.lora").orElseThrow().usedBy()).containsExactly("job " + job.id() + " (tiny)");
+
+        HOST.host().jobs().cancel(job.id());
+        await("the job stops", 30, () -> job(job.id()).state() == JobState.CANCELLED);
     }
 
     @Test

@@ -38,31 +38,24 @@ class JobsApiTest {
         return HOST.send("POST", "/api/jobs?base=" + dir + query, yaml.getBytes(StandardCharsets.UTF_8), HOST.token());
     }
 
-    private static JsonNode awaitFinished(String id) throws Exception {
-        JsonNode[] job = {null};
-        RunningHost.await("job " + id + " finishes", 120, () -> {
-            try {
-                job[0] = HOST.send("GET", "/api/jobs/" + id, null, null).json();
-                return !List.of("queued", "running").contains(job[0].get("state").asText());
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        });
-        return job[0];
-    }
-
     @Test
     @DisplayName("a job submitted over REST shows its progress and state on the open event stream, and its metrics after")
     void submitAndWatch() throws Exception {
         List<String> lines = new CopyOnWriteArrayList<>();
         HttpResponse<Stream<String>> stream = HOST.http().send(HttpRequest.newBuilder(HOST.url("/api/events")).build(),
                 HttpResponse.BodyHandlers.ofLines());
-        Thread reader = Thread.ofVirtual().start(() -> stream.body().forEach(lines::add));
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try {
+                stream.body().forEach(lines::add);
+            } catch (java.io.UncheckedIOException e) {
+                // The test closes the stream when it is done with it.
+            }
+        });
         try {
             RunningHost.Response submitted = submit(TinyJob.yaml(6, "rest"), "");
             assertThat(submitted.status()).as(submitted.json().toString()).isEqualTo(201);
             String id = submitted.json().get("id").asText();
-            JsonNode done = awaitFinished(id);
+            JsonNode done = HOST.awaitJobEnd(id, 120);
 
             assertThat(done.get("state").asText()).as(done.toString()).isEqualTo("succeeded");
             assertThat(done.get("step").asInt()).isEqualTo(6);
@@ -98,6 +91,14 @@ class JobsApiTest {
         assertThat(missing.json().get("error").asText()).contains("no tuner 'qlora'", "installed tuners:", "full 1.0.0");
         RunningHost.Response anonymous = HOST.send("POST", "/api/jobs", TinyJob.yaml(2, "x").getBytes(StandardCharsets.UTF_8), null);
         assertThat(anonymous.status()).isEqualTo(401);
+        for (String[] call : new String[][] {{"POST", "/api/jobs/1/cancel"}, {"POST", "/api/jobs/1/resume"}, {"PATCH", "/api/jobs/1"}}) {
+            assertThat(HOST.send(call[0], call[1], "{}".getBytes(StandardCharsets.UTF_8), null).status())
+                    .as(call[0] + " " + call[1] + " without the token").isEqualTo(401);
+        }
+        RunningHost.Response relative =
+                HOST.send("POST", "/api/jobs?base=relative", TinyJob.yaml(2, "bad").getBytes(StandardCharsets.UTF_8), HOST.token());
+        assertThat(relative.status()).isEqualTo(400);
+        assertThat(relative.json().get("error").asText()).contains("must be an absolute path");
         assertThat(HOST.send("GET", "/api/jobs/999", null, null).status()).isEqualTo(404);
         assertThat(HOST.send("POST", "/api/jobs/999/cancel", new byte[0], HOST.token()).status()).isEqualTo(404);
     }

@@ -9,10 +9,8 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.testing.RequiredTool;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +31,7 @@ class PeftRoundTripTest {
     @Test
     @DisplayName("PyTorch, applying the PEFT files Gradus wrote, computes the same logits (within 1e-4)")
     void pytorchAppliesGradusAdapter() throws Exception {
-        RequiredTool.require(run("/usr/bin/python3", "-c", "import torch, numpy").exit == 0,
+        RequiredTool.require(Processes.torchAvailable(),
                 "Debian's python3-torch is not installed (apt-get install python3-torch python3-numpy; .ci/run does)");
         System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
         Path base = Files.createDirectories(dir.resolve("base"));
@@ -64,9 +62,9 @@ class PeftRoundTripTest {
                 .as(err.toString()).isZero();
         JsonNode gradus = RunningHost.JSON.readTree(out.toString()).get("logits");
 
-        Result torch = run("/usr/bin/python3", SCRIPT.toString(), base.toString(), adapter.toString(), ids);
-        assertThat(torch.exit).as(torch.output).isZero();
-        JsonNode reference = RunningHost.JSON.readTree(torch.output).get("logits");
+        Processes.Result torch = Processes.run("/usr/bin/python3", SCRIPT.toString(), base.toString(), adapter.toString(), ids);
+        assertThat(torch.exit()).as(torch.output()).isZero();
+        JsonNode reference = RunningHost.JSON.readTree(torch.output()).get("logits");
 
         assertThat(reference.size()).isEqualTo(gradus.size());
         double max = 0;
@@ -76,18 +74,5 @@ class PeftRoundTripTest {
             }
         }
         assertThat(max).as("max |Gradus - PyTorch|").isLessThan(1e-4);
-    }
-
-    private record Result(int exit, String output) {}
-
-    private static Result run(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(false).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String error = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return new Result(-1, "timed out");
-        }
-        return new Result(p.exitValue(), p.exitValue() == 0 ? output : output + error);
     }
 }

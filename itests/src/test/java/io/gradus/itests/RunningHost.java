@@ -179,6 +179,23 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
         return http;
     }
 
+    /** Polls {@code GET /api/jobs/{id}} until the job is neither queued nor running, and returns it. */
+    JsonNode awaitJobEnd(String id, int seconds) throws InterruptedException {
+        JsonNode[] job = {null};
+        await("job " + id + " ends", seconds, () -> {
+            try {
+                job[0] = send("GET", "/api/jobs/" + id, null, null).json();
+                return !List.of("queued", "running").contains(job[0].get("state").asText());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        });
+        return job[0];
+    }
+
     record Response(int status, JsonNode json) {}
 
     /** Polls {@code condition} until it holds, failing with {@code what} after {@code seconds}. */

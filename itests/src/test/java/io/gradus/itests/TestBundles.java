@@ -31,6 +31,14 @@ final class TestBundles {
                 "Private-Package", "io.gradus.itests.sample"));
     }
 
+    /** The faulty technique bundle {@code io.gradus.itests.faulty}: an objective whose step throws. */
+    static byte[] faulty(String version) {
+        return build(Map.of(
+                "Bundle-SymbolicName", "io.gradus.itests.faulty",
+                "Bundle-Version", version,
+                "Private-Package", "io.gradus.itests.faulty"));
+    }
+
     /** A bundle that imports a package nothing provides, so it can never resolve. */
     static byte[] unsatisfiable(String symbolicName) {
         return build(Map.of(

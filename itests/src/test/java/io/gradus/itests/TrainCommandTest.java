@@ -100,6 +100,43 @@ class TrainCommandTest {
     }
 
     @Test
+    @DisplayName("SFT with bottleneck adapters trains only the adapters and writes them in the AdapterHub adapters layout")
+    void trainsAdapters() throws Exception {
+        StringBuilder data = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            data.append("{\"prompt\": \"say ").append(i).append("\", \"completion\": \" the cat sat ").append(i % 7)
+                    .append(".\"}\n");
+        }
+        Files.writeString(dir.resolve("sft.jsonl"), data);
+        String adapters = TinyJob.yaml(16, "out")
+                .replace("tuner: {name: full, version: \"[1.0,2.0)\"}",
+                        "tuner: {name: adapters, config: {adapterName: say, reductionFactor: 4, nonLinearity: gelu}}")
+                .replace("objective: {name: pretrain}", "objective: {name: sft}")
+                .replace("data: {train: train.jsonl, eval: eval.jsonl}", "data: {train: sft.jsonl}")
+                .replace("learningRate: 0.003", "learningRate: 0.01");
+        assertThat(train(adapters)).as(String.valueOf(err)).isZero();
+
+        Path adapter = dir.resolve("out/adapter");
+        JsonNode config = RunningHost.JSON.readTree(adapter.resolve("adapter_config.json").toFile());
+        assertThat(config.get("version").asText()).startsWith("adapters.");
+        assertThat(config.get("name").asText()).isEqualTo("say");
+        assertThat(config.at("/config/mh_adapter").asBoolean()).isTrue();
+        assertThat(config.at("/config/output_adapter").asBoolean()).isTrue();
+        assertThat(config.at("/config/non_linearity").asText()).isEqualTo("gelu");
+        var tensors = new io.gradus.core.io.SafetensorsFiles().read(adapter.resolve("adapter.safetensors"));
+        assertThat(tensors).hasSize(2 * 2 * 4);
+        String up = "model.layers.1.output_adapters.adapters.say.adapter_up.weight";
+        assertThat(tensors.get(up).shape()).containsExactly(32, 8);
+        assertThat(tensors.get(up).values()).as("the up-projection trained away from zero").isNotEqualTo(new float[32 * 8]);
+        List<String> lines = Files.readAllLines(dir.resolve("out/metrics.jsonl"));
+        assertThat(RunningHost.JSON.readTree(lines.getLast()).get("loss").asDouble())
+                .isLessThan(RunningHost.JSON.readTree(lines.getFirst()).get("loss").asDouble());
+        JsonNode provenance = RunningHost.JSON.readTree(dir.resolve("out/provenance.json").toFile());
+        assertThat(provenance.at("/tuner/bundleSymbolicName").asText()).isEqualTo("io.gradus.plugin.adapters");
+        assertThat(dir.resolve("out/model")).doesNotExist();
+    }
+
+    @Test
     @DisplayName("QLoRA + SFT: the base is quantized to NF4 while it loads, LoRA trains on top, the adapter is in PEFT's layout")
     void trainsQlora() throws Exception {
         String qlora = TinyJob.yaml(16, "out").replace("tuner: {name: full, version: \"[1.0,2.0)\"}",
@@ -134,7 +171,7 @@ class TrainCommandTest {
     @DisplayName("errors name what is wrong: an unknown technique with what is installed, a bad data line with file:line")
     void clearErrors() throws Exception {
         assertThat(train(TinyJob.yaml(2, "out").replace("name: full", "name: ia3"))).isNotZero();
-        assertThat(err.toString()).contains("no tuner 'ia3'", "installed tuners: full 1.0.0");
+        assertThat(err.toString()).contains("no tuner 'ia3'", "installed tuners: adapters 0.1.0, full 1.0.0");
 
         assertThat(train(TinyJob.yaml(2, "out").replace("seqLen: 32", "seq_len: 32"))).isNotZero();
         assertThat(err.toString()).contains("job.yaml", "seq_len");

@@ -14,13 +14,22 @@ public final class KernelArguments {
     public static void crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] dLogits) {
         if (logits.length < (long) rows * vocab || targets.length < rows
                 || (dLogits != null && dLogits.length < (long) rows * vocab)) {
-            throw new IllegalArgumentException("crossEntropy: arrays too short for " + rows + " rows of " + vocab);
+            throw new IllegalArgumentException("logits: arrays too short for " + rows + " rows of " + vocab);
         }
         for (int r = 0; r < rows; r++) {
             if (targets[r] >= vocab) {
                 throw new IllegalArgumentException(
-                        "crossEntropy: target " + targets[r] + " of row " + r + " is outside the vocabulary of " + vocab);
+                        "target " + targets[r] + " of row " + r + " is outside the vocabulary of " + vocab);
             }
+        }
+    }
+
+    /** The arrays of {@code tokenLogProbs} (and its backward, whose per-row gradient is {@code perRow}). */
+    public static void tokenLogProbs(float[] logits, int rows, int vocab, int[] targets, float[] perRow,
+            float[] entropies) {
+        crossEntropy(logits, rows, vocab, targets, null);
+        if (perRow.length < rows || (entropies != null && entropies.length < rows)) {
+            throw new IllegalArgumentException("tokenLogProbs: per-row arrays shorter than " + rows + " rows");
         }
     }
 

@@ -2,8 +2,10 @@ package io.gradus.console.internal;
 
 import io.gradus.api.event.EventHub;
 import io.gradus.api.event.Problem;
+import io.gradus.api.generation.GenerationService;
 import io.gradus.api.job.JobService;
 import io.gradus.api.runtime.BundleAdmin;
+import io.gradus.api.technique.ConfigSchemas;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -18,13 +20,15 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
 
 /**
  * Runs the console's HTTP server while the host's services are there.
  *
  * <p>Settings come from framework properties set by the host: {@code gradus.console.host},
- * {@code gradus.console.port} (0 = any free port, -1 = no console), {@code gradus.console.token}
- * and {@code gradus.console.upload.limit} (bytes, default 64 MiB). Once listening, the console
+ * {@code gradus.console.port} (0 = any free port, -1 = no console), {@code gradus.console.token},
+ * {@code gradus.console.token.file} (where the host stored it, shown by the page) and
+ * {@code gradus.console.upload.limit} (bytes, default 64 MiB). Once listening, the console
  * registers its base URI as the service property {@code gradus.console.url}.
  */
 @Component(immediate = true)
@@ -42,7 +46,10 @@ public final class ConsoleComponent {
             @Reference BundleAdmin bundles,
             @Reference TechniqueCatalog techniques,
             @Reference EventHub events,
-            @Reference JobService jobs)
+            @Reference JobService jobs,
+            @Reference GenerationService generation,
+            @Reference ConfigSchemas schemas,
+            @Reference ServiceComponentRuntime components)
             throws Exception {
         int port = Integer.parseInt(property(context, "gradus.console.port", "8080"));
         if (port < 0) {
@@ -64,7 +71,9 @@ public final class ConsoleComponent {
         thread.setContextClassLoader(ConsoleComponent.class.getClassLoader());
         try {
             vertx = Vertx.vertx();
-            var routes = new ConsoleRoutes(vertx, bundles, techniques, events, jobs, token, uploadLimit);
+            var routes = new ConsoleRoutes(vertx,
+                    new ConsoleRoutes.Services(bundles, techniques, events, jobs, generation, schemas, components),
+                    new ConsoleRoutes.Settings(host, token, context.getProperty("gradus.console.token.file"), uploadLimit));
             try {
                 server = vertx.createHttpServer()
                         .requestHandler(routes.router())

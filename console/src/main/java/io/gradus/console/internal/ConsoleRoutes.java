@@ -1,17 +1,24 @@
 package io.gradus.console.internal;
 
 import io.gradus.api.event.EventHub;
+import io.gradus.api.generation.GenerationException;
+import io.gradus.api.generation.GenerationService;
 import io.gradus.api.job.JobException;
 import io.gradus.api.job.JobService;
 import io.gradus.api.runtime.BundleAdmin;
 import io.gradus.api.runtime.BundleInfo;
 import io.gradus.api.runtime.BundleOperationException;
+import io.gradus.api.technique.ConfigSchemas;
+import io.gradus.api.technique.Technique;
 import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.api.technique.TechniqueDescriptor;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -19,11 +26,16 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.Enumeration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.FrameworkUtil;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
 
 /**
  * The console's routes: a JSON API under {@code /api}, server-sent events, and the page.
@@ -36,39 +48,60 @@ import org.osgi.framework.FrameworkUtil;
  */
 final class ConsoleRoutes {
 
-    private final Vertx vertx;
-    private final BundleAdmin bundles;
-    private final TechniqueCatalog techniques;
-    private final EventStreams events;
-    private final JobService jobs;
-    private final byte[] token;
-    private final long uploadLimit;
-    /** This console's own bundle: a forced operation on it answers before it runs. */
-    private final long consoleBundle = FrameworkUtil.getBundle(ConsoleRoutes.class).getBundleId();
+    /** The services the routes call. */
+    record Services(BundleAdmin bundles, TechniqueCatalog techniques, EventHub events, JobService jobs,
+            GenerationService generation, ConfigSchemas schemas, ServiceComponentRuntime components) {}
 
-    ConsoleRoutes(Vertx vertx, BundleAdmin bundles, TechniqueCatalog techniques, EventHub events, JobService jobs,
-            String token, long uploadLimit) {
+    /**
+     * How the console was started.
+     *
+     * @param host the address it binds to
+     * @param token what mutating calls must send
+     * @param tokenFile where the host stored the token, for the page's prompt
+     * @param uploadLimit the largest request body, in bytes
+     */
+    record Settings(String host, String token, String tokenFile, long uploadLimit) {}
+
+    private final Vertx vertx;
+    private final Services services;
+    private final BundleAdmin bundles;
+    private final EventStreams events;
+    private final byte[] token;
+    private final Settings settings;
+    private final HostCheck hostCheck;
+    /** This console's own bundle: a forced operation on it answers before it runs. */
+    private final Bundle consoleBundle = FrameworkUtil.getBundle(ConsoleRoutes.class);
+
+    ConsoleRoutes(Vertx vertx, Services services, Settings settings) {
         this.vertx = vertx;
-        this.bundles = bundles;
-        this.techniques = techniques;
-        this.events = new EventStreams(vertx, events);
-        this.jobs = jobs;
-        this.token = token.getBytes(StandardCharsets.UTF_8);
-        this.uploadLimit = uploadLimit;
+        this.services = services;
+        this.bundles = services.bundles();
+        this.events = new EventStreams(vertx, services.events());
+        this.token = settings.token().getBytes(StandardCharsets.UTF_8);
+        this.settings = settings;
+        this.hostCheck = new HostCheck(settings.host());
     }
 
     Router router() {
         Router router = Router.router(vertx);
-        router.get("/").handler(ctx -> page(ctx, "console/index.html", "text/html; charset=utf-8"));
+        router.route().handler(this::checkHost);
+        router.get("/").handler(ctx -> page(ctx, "console/index.html"));
+        router.get("/ui/:file").handler(ctx -> page(ctx, "console/" + asset(ctx.pathParam("file"))));
+        router.get("/vendor/chart.js").handler(ctx -> vendor(ctx, "META-INF/resources/webjars/chart.js", "chart.umd.min.js"));
+        router.get("/vendor/chart.js/LICENSE.md").handler(ctx -> vendor(ctx, "META-INF/resources/webjars/chart.js", "LICENSE.md"));
+        router.get("/api/console").handler(this::console);
         router.get("/api/bundles").handler(ctx -> reply(ctx, 200, JsonView.of(bundles.bundles())));
         router.get("/api/bundles/:id").handler(this::getBundle);
-        router.get("/api/techniques").handler(ctx -> reply(ctx, 200, JsonView.of(techniques.techniques())));
+        router.get("/api/bundles/:id/details").handler(this::details);
+        router.get("/api/techniques").handler(ctx -> reply(ctx, 200, JsonView.of(services.techniques().techniques())));
+        router.get("/api/techniques/:family/:name/schema").handler(this::techniqueSchema);
         router.get("/api/problems").handler(ctx -> reply(ctx, 200, JsonView.of(bundles.problems())));
         router.get("/api/events").handler(events::open);
         router.get("/api/events/clients").handler(ctx -> reply(ctx, 200, events.counts()));
 
         router.route("/api/*").method(HttpMethod.POST).method(HttpMethod.DELETE).method(HttpMethod.PATCH)
                 .handler(this::requireToken);
+        router.post("/api/console/token").handler(ctx -> ctx.response().setStatusCode(204).end());
         router.post("/api/bundles").handler(this::install);
         router.post("/api/bundles/:id/start").handler(ctx -> blocking(ctx, 200, () -> bundles.start(id(ctx))));
         router.post("/api/bundles/:id/stop").handler(ctx -> operate(ctx, "stop", () -> bundles.stop(id(ctx), force(ctx))));
@@ -79,12 +112,75 @@ final class ConsoleRoutes {
             return new JsonObject().put("uninstalled", id);
         }));
 
-        new JobRoutes(jobs, this::blocking, this::rawBody).register(router);
+        new JobRoutes(services.jobs(), services.schemas(), this::blocking, this::rawBody).register(router);
+        new GenerationRoutes(vertx, services.generation(), services.schemas(), this::rawBody).register(router);
 
         router.route("/api/*").last().handler(ctx -> error(ctx, 404, "no such API endpoint: " + ctx.request().method()
                 + " " + ctx.request().path()));
         router.route().failureHandler(this::failure);
         return router;
+    }
+
+    /**
+     * Refuses a request whose Host header does not name this console (403), before any route: a page
+     * of another site whose domain was made to resolve here (DNS rebinding) reads nothing.
+     */
+    private void checkHost(RoutingContext ctx) {
+        // The Host header on HTTP/1.1, the :authority pseudo-header on HTTP/2.
+        HostAndPort authority = ctx.request().authority();
+        int port = ctx.request().localAddress().port();
+        if (authority == null || !hostCheck.accepts(authority.host(), authority.port(), port)) {
+            error(ctx, 403, "the Host header '" + (authority == null ? "" : authority) + "' does not name this console ("
+                    + settings.host() + ":" + port + "); open the console by its own address");
+            return;
+        }
+        ctx.next();
+    }
+
+    /** What the page needs to know about this console: where it listens and where the token is. */
+    private void console(RoutingContext ctx) {
+        reply(ctx, 200, new JsonObject()
+                .put("host", settings.host())
+                .put("port", ctx.request().localAddress().port())
+                .put("loopback", hostCheck.loopback())
+                .put("tokenFile", settings.tokenFile())
+                .put("bundle", consoleBundle.getBundleId()));
+    }
+
+    private void details(RoutingContext ctx) {
+        long id = id(ctx);
+        JsonObject details = bundles.details(id).map(d -> (JsonObject) JsonView.of(d))
+                .orElseThrow(() -> new BundleOperationException(BundleOperationException.Reason.NOT_FOUND,
+                        "there is no bundle with id " + id));
+        Bundle bundle = consoleBundle.getBundleContext().getBundle(id);
+        details.put("components", bundle == null ? new JsonArray() : ComponentsView.of(services.components(), bundle));
+        reply(ctx, 200, details);
+    }
+
+    /** The JSON Schema of a technique's configuration: {@code ?version=} an OSGi range, else the highest installed. */
+    private void techniqueSchema(RoutingContext ctx) {
+        String family = ctx.pathParam("family");
+        String name = ctx.pathParam("name");
+        String version = ctx.queryParams().get("version");
+        Optional<? extends TechniqueCatalog.Found<? extends Technique<?>>> found;
+        try {
+            found = switch (family) {
+                case "tuner" -> services.techniques().tuner(name, version);
+                case "objective" -> services.techniques().objective(name, version);
+                default -> throw new BadRequest("family must be tuner or objective, was '" + family + "'");
+            };
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("version: " + e.getMessage());
+        }
+        var technique = found.orElse(null);
+        if (technique == null) {
+            error(ctx, 404, "no " + family + " '" + name + "'" + (version == null ? "" : " in version range " + version)
+                    + " is installed");
+            return;
+        }
+        TechniqueDescriptor d = technique.descriptor();
+        reply(ctx, 200, JsonSchemaView.of(services.schemas().of(technique.technique().configType()),
+                d.family().label() + " " + d.name() + " " + d.version(), d.description()));
     }
 
     private void getBundle(RoutingContext ctx) {
@@ -119,7 +215,7 @@ final class ConsoleRoutes {
     void rawBody(RoutingContext ctx, Consumer<Buffer> then) {
         HttpServerRequest request = ctx.request();
         String declared = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-        if (declared != null && declared.matches("\\d{1,18}") && Long.parseLong(declared) > uploadLimit) {
+        if (declared != null && declared.matches("\\d{1,18}") && Long.parseLong(declared) > settings.uploadLimit()) {
             ctx.fail(413);
             return;
         }
@@ -128,7 +224,7 @@ final class ConsoleRoutes {
             if (ctx.failed()) {
                 return;
             }
-            if (body.length() + (long) chunk.length() > uploadLimit) {
+            if (body.length() + (long) chunk.length() > settings.uploadLimit()) {
                 ctx.fail(413);
             } else {
                 body.appendBuffer(chunk);
@@ -148,11 +244,11 @@ final class ConsoleRoutes {
      * the operation takes down the server that would send it.
      */
     private void operate(RoutingContext ctx, String operation, Callable<Object> call) {
-        if (id(ctx) != consoleBundle || !force(ctx)) {
+        if (id(ctx) != consoleBundle.getBundleId() || !force(ctx)) {
             blocking(ctx, 200, call);
             return;
         }
-        JsonObject answer = new JsonObject().put("status", 202).put("accepted", operation).put("id", consoleBundle)
+        JsonObject answer = new JsonObject().put("status", 202).put("accepted", operation).put("id", consoleBundle.getBundleId())
                 .put("message", "the console goes away after this answer; restart the host to get it back");
         ctx.response().setStatusCode(202).putHeader(HttpHeaders.CONTENT_TYPE, "application/json; charset=utf-8")
                 .end(answer.encode())
@@ -226,10 +322,14 @@ final class ConsoleRoutes {
                 case INVALID -> 400;
                 case CONFLICT -> 409;
             }, e.getMessage());
+        } else if (failure instanceof GenerationException e) {
+            error(ctx, GenerationRoutes.status(e), e.getMessage());
         } else if (failure instanceof BadRequest e) {
             error(ctx, 400, e.getMessage());
+        } else if (failure instanceof NotFound e) {
+            error(ctx, 404, e.getMessage());
         } else if (status == 413) {
-            error(ctx, 413, "the upload is larger than the console's limit of " + (uploadLimit >> 20)
+            error(ctx, 413, "the upload is larger than the console's limit of " + (settings.uploadLimit() >> 20)
                     + " MiB (framework property gradus.console.upload.limit)");
         } else if (failure != null) {
             error(ctx, 500, "internal error: " + failure);
@@ -265,15 +365,58 @@ final class ConsoleRoutes {
         reply(ctx, status, new JsonObject().put("status", status).put("error", message));
     }
 
-    private static void page(RoutingContext ctx, String resource, String contentType) {
-        try (InputStream in = ConsoleRoutes.class.getClassLoader().getResourceAsStream(resource)) {
-            if (in == null) {
-                error(ctx, 404, "missing console resource " + resource);
-                return;
-            }
-            ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, contentType).end(Buffer.buffer(in.readAllBytes()));
+    /** A file of the page: {@code name.js} or {@code name.css}, nothing else (no paths). */
+    private static String asset(String file) {
+        if (!file.matches("[a-z][a-z0-9-]*\\.(js|css)")) {
+            throw new NotFound("no such page file: " + file);
+        }
+        return file;
+    }
+
+    private static void page(RoutingContext ctx, String resource) {
+        serve(ctx, ConsoleRoutes.class.getClassLoader().getResource(resource), resource);
+    }
+
+    /** A file of a webjar embedded in the bundle, found whatever its version. */
+    private void vendor(RoutingContext ctx, String root, String file) {
+        Enumeration<URL> found = consoleBundle.findEntries(root, file, true);
+        serve(ctx, found == null || !found.hasMoreElements() ? null : found.nextElement(), root + "/**/" + file);
+    }
+
+    private static void serve(RoutingContext ctx, URL url, String name) {
+        if (url == null) {
+            error(ctx, 404, "missing console resource " + name);
+            return;
+        }
+        try (InputStream in = url.openStream()) {
+            ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, contentType(name))
+                    .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
+                    .putHeader("X-Content-Type-Options", "nosniff")
+                    .end(Buffer.buffer(in.readAllBytes()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String contentType(String name) {
+        if (name.endsWith(".js")) {
+            return "text/javascript; charset=utf-8";
+        }
+        if (name.endsWith(".css")) {
+            return "text/css; charset=utf-8";
+        }
+        if (name.endsWith(".md")) {
+            return "text/plain; charset=utf-8";
+        }
+        return "text/html; charset=utf-8";
+    }
+
+    /** A page file that is not there: answered with 404 and the message. */
+    private static final class NotFound extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NotFound(String message) {
+            super(message);
         }
     }
 

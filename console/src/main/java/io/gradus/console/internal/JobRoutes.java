@@ -1,9 +1,11 @@
 package io.gradus.console.internal;
 
+import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.job.JobException;
 import io.gradus.api.job.JobService;
 import io.gradus.api.job.JobSpec;
 import io.gradus.api.job.SubmitOptions;
+import io.gradus.api.technique.ConfigSchemas;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -18,6 +20,7 @@ import java.util.function.Consumer;
  * The job routes of the console's API, over the host's {@link JobService}:
  * <pre>
  *   GET   /api/jobs                 every job
+ *   GET   /api/jobs/schema          the hyper-parameters (a job file's hyper block) as a JSON Schema
  *   GET   /api/jobs/{id}            one job: spec as run, state, step, loss, ETA, techniques, output
  *   GET   /api/jobs/{id}/metrics    metrics.jsonl and eval.jsonl as JSON, for charts after a reload
  *   POST  /api/jobs                 submit a job file (JSON or YAML body); ?base=DIR resolves its
@@ -32,6 +35,7 @@ import java.util.function.Consumer;
 final class JobRoutes {
 
     private final JobService jobs;
+    private final ConfigSchemas schemas;
     private final Blocking blocking;
     private final BiConsumer<RoutingContext, Consumer<Buffer>> rawBody;
 
@@ -42,14 +46,17 @@ final class JobRoutes {
     }
 
     /** @param rawBody reads a request's whole body, whatever its content type, within the console's limit */
-    JobRoutes(JobService jobs, Blocking blocking, BiConsumer<RoutingContext, Consumer<Buffer>> rawBody) {
+    JobRoutes(JobService jobs, ConfigSchemas schemas, Blocking blocking, BiConsumer<RoutingContext, Consumer<Buffer>> rawBody) {
         this.jobs = jobs;
+        this.schemas = schemas;
         this.blocking = blocking;
         this.rawBody = rawBody;
     }
 
     void register(Router router) {
         router.get("/api/jobs").handler(ctx -> blocking.run(ctx, 200, jobs::jobs));
+        router.get("/api/jobs/schema").handler(ctx -> ConsoleRoutes.reply(ctx, 200, JsonSchemaView.of(
+                schemas.of(Hyperparameters.class), "hyper-parameters", "Optimisation settings of a job (its hyper block).")));
         router.get("/api/jobs/:job").handler(ctx -> blocking.run(ctx, 200, () -> jobs.job(id(ctx))
                 .orElseThrow(() -> new JobException(JobException.Reason.NOT_FOUND, "there is no job with id " + id(ctx)))));
         router.get("/api/jobs/:job/metrics").handler(ctx -> blocking.run(ctx, 200, () -> jobs.history(id(ctx))));

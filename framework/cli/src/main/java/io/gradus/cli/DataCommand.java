@@ -9,7 +9,9 @@ import io.gradus.jobs.JobFiles;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -78,27 +80,47 @@ final class DataCommand implements Callable<Integer> {
                     shown.size() == 1 ? "" : "s");
             out.println("legend: " + (colours ? GREEN + "token(id)" + RESET + " trained, " + GREY + "token(id)" + RESET
                     : "[token(id)] trained, token(id)") + " masked (no loss)");
+            int seqLen = resolved.hyper().seqLen();
             for (JobData.Record record : shown) {
-                Example example = record.example();
-                int trained = 0;
-                for (boolean target : example.targets()) {
-                    trained += target ? 1 : 0;
+                out.println();
+                if (data.grouped()) {
+                    // A group (a preference pair: chosen, then rejected): a heading, then each sequence.
+                    out.printf("line %d: %d sequences trained together%s%s%n", record.line(), record.sequences().size(),
+                            values(record), data.leftOut(record, seqLen)
+                                    ? "; left out of training: a sequence is longer than hyper.seqLen " + seqLen : "");
                 }
-                out.printf("%nline %d: %d tokens, %d trained%s%n", record.line(), example.ids().length, trained,
-                        data.trainsOnText(example) ? "" : "; warning: no text trains, only special tokens (an empty completion or answer?)");
-                out.println(tokens(example, data.tokenizer(), colours));
+                for (int s = 0; s < record.sequences().size(); s++) {
+                    Example example = record.sequences().get(s);
+                    int trained = 0;
+                    for (boolean target : example.targets()) {
+                        trained += target ? 1 : 0;
+                    }
+                    out.printf("%s %d tokens, %d trained%s%n", data.grouped() ? "sequence " + (s + 1) + ":"
+                            : "line " + record.line() + ":", example.ids().length, trained, data.trainsOnText(example) ? ""
+                                    : "; warning: no text trains, only special tokens (an empty completion or answer?)");
+                    out.println(tokens(example, data.tokenizer().orElse(null), colours));
+                }
             }
         }
         out.flush();
         return 0;
     }
 
-    /** The example's tokens, {@code text(id)} separated by spaces, the trained ones marked. */
+    /** The numbers a group carries for its objective ({@code margin}), as ", margin 0.5". */
+    private static String values(JobData.Record record) {
+        return record.values().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .map(e -> ", " + e.getKey() + " " + e.getValue()).collect(Collectors.joining());
+    }
+
+    /**
+     * The example's tokens, {@code text(id)} separated by spaces, the trained ones marked; only
+     * {@code (id)} without a tokenizer (a model folder without {@code tokenizer.json}).
+     */
     static String tokens(Example example, HfTokenizer tokenizer, boolean colours) {
         StringBuilder line = new StringBuilder();
         for (int i = 0; i < example.ids().length; i++) {
             int id = example.ids()[i];
-            String token = visible(tokenizer.decode(new int[] {id}, false)) + "(" + id + ")";
+            String token = (tokenizer == null ? "" : visible(tokenizer.decode(new int[] {id}, false))) + "(" + id + ")";
             boolean trained = example.targets()[i];
             if (i > 0) {
                 line.append(' ');

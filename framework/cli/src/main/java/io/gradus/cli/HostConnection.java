@@ -33,10 +33,10 @@ record HostConnection(URI console, String token) {
                 || !locked(lockFile)) {
             return Optional.empty();
         }
-        try {
+        try (HttpClient http = HttpClient.newHttpClient()) {
             HostConnection host = new HostConnection(URI.create(Files.readString(urlFile).strip()),
                     Files.readString(tokenFile).strip());
-            HttpResponse<Void> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(host.api("jobs"))
+            HttpResponse<Void> answer = http.send(HttpRequest.newBuilder(host.api("jobs"))
                     .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.discarding());
             return answer.statusCode() == 200 ? Optional.of(host) : Optional.empty();
         } catch (IOException | IllegalArgumentException e) {

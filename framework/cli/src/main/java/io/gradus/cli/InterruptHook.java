@@ -21,7 +21,7 @@ final class InterruptHook implements AutoCloseable {
             if (jobs.embedded()) {
                 err.println("\ngradus: interrupted; the job writes a checkpoint (continue it with --resume)");
                 try {
-                    jobs.close();
+                    jobs.interrupt();
                 } catch (Exception e) {
                     err.println("gradus: stopping the embedded host: " + e.getMessage());
                 }

@@ -68,6 +68,12 @@ interface JobClient extends AutoCloseable {
 
     JobHistory history(String id) throws Exception;
 
+    /**
+     * Ctrl-C: a host embedded in this command stops (its running job writes a checkpoint first), a
+     * running host is left alone.
+     */
+    default void interrupt() throws Exception {}
+
     @Override
     void close() throws Exception;
 }

@@ -14,8 +14,10 @@ import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * Follows a job in the terminal: its messages line by line, a progress bar redrawn at every step,
@@ -38,10 +40,19 @@ final class JobFollower {
 
     /** Submits a job file's text and follows the job until it stops; returns its final record. */
     JobInfo submitAndFollow(String text, String source, SubmitOptions options) throws Exception {
+        return startAndFollow(() -> client.submit(text, source, options),
+                job -> "job " + job.id() + " (" + job.name() + ") submitted to " + client.where());
+    }
+
+    /**
+     * Starts a job ({@code start} submits or resumes it), prints {@code said} of it, and follows it
+     * until it stops. The events are subscribed to before the job starts, so none is missed.
+     */
+    JobInfo startAndFollow(Callable<JobInfo> start, Function<JobInfo, String> said) throws Exception {
         BlockingQueue<GradusEvent> events = new LinkedBlockingQueue<>();
         try (AutoCloseable subscription = client.events(events::add)) {
-            JobInfo job = client.submit(text, source, options);
-            out.println("job " + job.id() + " (" + job.name() + ") submitted to " + client.where());
+            JobInfo job = start.call();
+            out.println(said.apply(job));
             return follow(job.id(), events);
         }
     }

@@ -104,14 +104,16 @@ final class JobsCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             try (RemoteJobs jobs = running(spec)) {
-                JobInfo job = jobs.resume(id);
-                spec.commandLine().getOut().println("job " + job.id() + ": " + job.message());
                 if (!follow) {
+                    JobInfo job = jobs.resume(id);
+                    spec.commandLine().getOut().println("job " + job.id() + ": " + job.message());
                     return 0;
                 }
                 try (InterruptHook interrupt = InterruptHook.install(jobs, spec.commandLine().getErr())) {
                     JobFollower follower = new JobFollower(jobs, spec.commandLine().getOut());
-                    return follower.report(follower.follow(id), spec.commandLine().getErr(), "jobs resume");
+                    // Subscribed before resuming: the run's first messages come at once.
+                    JobInfo done = follower.startAndFollow(() -> jobs.resume(id), job -> "job " + job.id() + ": " + job.message());
+                    return follower.report(done, spec.commandLine().getErr(), "jobs resume");
                 }
             }
         }

@@ -1,10 +1,13 @@
 package io.gradus.cli;
 
+import io.gradus.api.kernel.Activation;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
+import java.util.ArrayList;
 import io.gradus.api.kernel.Nf4DoubleQuant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 
 /**
@@ -97,6 +100,9 @@ public final class KernelCases {
             targets[i] = i % 7 == 0 ? -100 : random.nextInt(VOCAB);
         }
         float[] dLogits = new float[TOKENS * VOCAB];
+        float[] tokenLogProbs = new float[TOKENS];
+        float[] entropies = new float[TOKENS];
+        float[] dLogProbs = randoms(random, TOKENS, 1f);
 
         float[] norm = new float[TOKENS * DIM];
         float[] rstd = new float[TOKENS];
@@ -153,8 +159,11 @@ public final class KernelCases {
         }
         float[] dropped = new float[ELEMENTS];
 
+        float[] activated = new float[ELEMENTS];
+        float[] dActivation = new float[ELEMENTS];
+
         double causalPairs = (double) BATCH * HEADS * SEQ * (SEQ + 1) / 2;
-        return List.of(
+        List<Case> cases = new ArrayList<>(List.of(
                 of("matmul A·B " + TOKENS + "x" + DIM + "x" + HIDDEN, 2.0 * TOKENS * DIM * HIDDEN, 0,
                         kb -> { kb.matmul(MatmulLayout.AB, dx, wide, mlp, TOKENS, DIM, HIDDEN, false); return new float[][] {dx}; }),
                 of("matmul A·Bᵀ " + TOKENS + "x" + HIDDEN + "x" + DIM, 2.0 * TOKENS * HIDDEN * DIM, 0,
@@ -177,6 +186,12 @@ public final class KernelCases {
                         kb -> { doubleQuant.dequantize(kb, dequantized); return new float[][] {dequantized}; }),
                 of("cross-entropy " + TOKENS + "x" + VOCAB, 0, 2.0 * TOKENS * VOCAB * f,
                         kb -> new float[][] {{(float) kb.crossEntropy(logits, TOKENS, VOCAB, targets, dLogits, 1f / TOKENS)}, dLogits}),
+                of("token log-probs " + TOKENS + "x" + VOCAB, 0, 2.0 * TOKENS * VOCAB * f,
+                        kb -> { kb.tokenLogProbs(logits, TOKENS, VOCAB, targets, tokenLogProbs, entropies);
+                                return new float[][] {tokenLogProbs, entropies}; }),
+                of("token log-probs backward " + TOKENS + "x" + VOCAB, 0, 2.0 * TOKENS * VOCAB * f,
+                        kb -> { kb.tokenLogProbsBackward(dLogits, logits, TOKENS, VOCAB, targets, dLogProbs);
+                                return new float[][] {dLogits}; }),
                 of("rmsnorm forward " + TOKENS + "x" + DIM, 0, 2.0 * TOKENS * DIM * f,
                         kb -> { kb.rmsNormForward(norm, rstd, x, gain, TOKENS, DIM, 1e-5f); return new float[][] {norm, rstd}; }),
                 inPlace("rmsnorm fwd+bwd " + TOKENS + "x" + DIM, 0, 6.0 * TOKENS * DIM * f, new float[][] {dx, dGain},
@@ -210,7 +225,15 @@ public final class KernelCases {
                 inPlace("adamw " + ELEMENTS, 0, 7.0 * ELEMENTS * f, new float[][] {param, m1, m2},
                         kb -> { kb.adamw(param, grad, m1, m2, ELEMENTS, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3); return new float[][] {param, m1, m2}; }),
                 of("dropout " + ELEMENTS, 0, 2.0 * ELEMENTS * f,
-                        kb -> { kb.dropout(dropped, addend, ELEMENTS, 0.1f, 42L); return new float[][] {dropped}; }));
+                        kb -> { kb.dropout(dropped, addend, ELEMENTS, 0.1f, 42L); return new float[][] {dropped}; })));
+        for (Activation fn : Activation.values()) {
+            String name = fn.name().toLowerCase(Locale.ROOT);
+            cases.add(of(name + " forward " + ELEMENTS, 0, 2.0 * ELEMENTS * f,
+                    kb -> { kb.activationForward(fn, activated, gate, ELEMENTS); return new float[][] {activated}; }));
+            cases.add(of(name + " backward " + ELEMENTS, 0, 3.0 * ELEMENTS * f,
+                    kb -> { kb.activationBackward(fn, dActivation, dh, gate, ELEMENTS); return new float[][] {dActivation}; }));
+        }
+        return cases;
     }
 
     static float[] randoms(Random random, int n, float scale) {

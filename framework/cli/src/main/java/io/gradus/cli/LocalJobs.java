@@ -74,6 +74,12 @@ final class LocalJobs implements JobClient {
         return jobs.history(id);
     }
 
+    /** The embedded host stops, even one this client does not own: its job checkpoints on the way. */
+    @Override
+    public void interrupt() throws Exception {
+        host.close();
+    }
+
     @Override
     public void close() throws Exception {
         if (ownsHost) {

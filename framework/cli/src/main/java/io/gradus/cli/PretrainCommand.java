@@ -182,7 +182,7 @@ final class PretrainCommand implements Callable<Integer> {
                 }
             }
             LlamaEngine engine = new LlamaEngine(model, kernels);
-            Evaluation.Result heldOutLoss = Evaluation.loss(engine, kernels, examples, seq, 200);
+            Evaluation.Result heldOutLoss = Evaluation.loss(engine, examples, seq, 200);
             // The unigram model over the same target tokens: the same packing gives the same labels.
             PackedTokens packed = PackedTokens.of(examples, 1, seq);
             double unigramLoss = 0;

@@ -51,7 +51,6 @@ final class StartCommand implements Callable<Integer> {
             settings = settings.withDeployDir(deploy.toAbsolutePath().normalize());
         }
         PrintStream out = System.out;
-        addressWarning(host).ifPresent(out::println);
         TerminalEvents terminal = new TerminalEvents(out);
 
         GradusHost gradus = GradusHost.start(settings);
@@ -73,7 +72,8 @@ final class StartCommand implements Callable<Integer> {
         gradus.problems().forEach(p -> out.println("PROBLEM " + p.source() + ": " + p.message()));
         if (console.isPresent()) {
             out.println("Console: " + console.get());
-            out.println("Console token (needed to install, update, start, stop or remove bundles; also in "
+            addressWarning(host).ifPresent(out::println);
+            out.println("Console token (needed to change bundles and to submit, cancel or steer jobs; also in "
                     + gradus.consoleTokenFile() + "):");
             out.println("  " + gradus.consoleToken().orElseThrow());
         } else {
@@ -86,10 +86,10 @@ final class StartCommand implements Callable<Integer> {
     }
 
     /**
-     * A warning when the console is to listen on an address other machines can reach: reading is
-     * open to anyone who reaches it, and the token that allows changes travels in clear over HTTP.
-     * Empty for a loopback address, and for a name that does not resolve (the console then says it
-     * cannot listen there).
+     * A warning when the console listens on an address other machines can reach: reading is open to
+     * anyone who reaches it, and the token that allows changes travels in clear over HTTP. Empty for a
+     * loopback address (or a name for one), and for a name that does not resolve (the console then
+     * says it cannot listen there).
      */
     static Optional<String> addressWarning(String host) {
         InetAddress address;
@@ -103,7 +103,7 @@ final class StartCommand implements Callable<Integer> {
         }
         String where = address.isAnyLocalAddress() ? "every network address of this machine" : host;
         return Optional.of("warning: --host " + host + ": the console listens on " + where + ", reachable from other"
-                + " machines; anyone who reaches it can read the bundles, jobs and events, and the token that allows"
-                + " changes travels in clear over HTTP. Use the default 127.0.0.1 unless the network is trusted.");
+                + " machines; anyone who reaches it can read the bundles, jobs, events and problems, and the token that"
+                + " allows changes travels in clear over HTTP. Use the default 127.0.0.1 unless the network is trusted.");
     }
 }

@@ -54,6 +54,10 @@ final class TrainCommand implements Callable<Integer> {
                 allowChanges);
         try (JobClient jobs = JobClient.connect(backend.name);
                 InterruptHook interrupt = InterruptHook.install(jobs, spec.commandLine().getErr())) {
+            if (!jobs.embedded() && !backend.name.equals("auto")) {
+                spec.commandLine().getErr().println("gradus train: --backend " + backend.name + " is for a host started by this "
+                        + "command; the running host uses the backend it chose when it started");
+            }
             JobFollower follower = new JobFollower(jobs, spec.commandLine().getOut());
             var job = follower.submitAndFollow(text, jobFile.toString(), options);
             int exit = follower.report(job, spec.commandLine().getErr(), "train");

@@ -29,7 +29,7 @@ final class BundleChanges {
     private static final Duration REFRESH_TIMEOUT = Duration.ofSeconds(30);
 
     private final BundleContext context;
-    private final BundlePins pins;
+    private final JobHolds holds;
     private final HostProblems problems;
     /** Changes waiting for the jobs that pin their bundle, by bundle id. */
     private final Map<Long, Waiting> waiting = new ConcurrentHashMap<>();
@@ -43,7 +43,7 @@ final class BundleChanges {
 
     BundleChanges(BundleContext context, BundlePins pins, HostProblems problems) {
         this.context = context;
-        this.pins = pins;
+        this.holds = new JobHolds(pins, wiring());
         this.problems = problems;
     }
 
@@ -87,7 +87,7 @@ final class BundleChanges {
 
     /**
      * Updates {@code bundle} to {@code jar}, or records the update to wait while running jobs pin
-     * the bundle (then {@link BundlePins#updatePending} is called once, and the update is applied by
+     * the bundle or a bundle wired to it (then {@link BundlePins#updatePending} is called once, and the update is applied by
      * {@link #applyWaiting()} when the last holder lets go).
      *
      * @param jar the new revision, or {@code null} to reload the bundle from its location
@@ -97,10 +97,10 @@ final class BundleChanges {
      */
     String update(Bundle bundle, BundleJar jar, boolean now) throws BundleException {
         long id = bundle.getBundleId();
-        if (!now && !pins.holders(id).isEmpty()) {
+        if (!now && !holds.holders(bundle).isEmpty()) {
             Waiting before = waiting.get(id);
             if (before == null || before.removal()) {
-                pins.updatePending(id);
+                holds.updatePending(bundle, (jar == null ? bundle.getVersion() : jar.version()).toString());
             }
             waiting.put(id, new Waiting(false, jar));
             return "";
@@ -132,7 +132,7 @@ final class BundleChanges {
      */
     boolean uninstall(Bundle bundle, boolean now) throws BundleException {
         long id = bundle.getBundleId();
-        if (!now && !pins.holders(id).isEmpty()) {
+        if (!now && !holds.holders(bundle).isEmpty()) {
             waiting.put(id, new Waiting(true, null));
             return false;
         }
@@ -156,7 +156,7 @@ final class BundleChanges {
             }
             String cause = bundleCause(id) + "waiting";
             try {
-                if (!pins.holders(id).isEmpty()) {
+                if (!holds.holders(bundle).isEmpty()) {
                     continue;
                 }
                 if (entry.getValue().removal()) {
@@ -199,11 +199,17 @@ final class BundleChanges {
 
     /** The jobs holding {@code bundleId}; empty if the job service cannot say (for display only). */
     List<String> holders(long bundleId) {
+        Bundle bundle = context.getBundle(bundleId);
         try {
-            return pins.holders(bundleId);
+            return bundle == null ? List.of() : holds.holders(bundle);
         } catch (RuntimeException e) {
             return List.of();
         }
+    }
+
+    /** The running jobs' hold on bundles, wiring included. */
+    JobHolds holds() {
+        return holds;
     }
 
     /**

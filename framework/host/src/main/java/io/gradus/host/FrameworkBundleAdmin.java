@@ -7,10 +7,10 @@ import static io.gradus.api.runtime.BundleOperationException.Reason.NOT_FOUND;
 
 import io.gradus.api.event.Problem;
 import io.gradus.api.runtime.BundleAdmin;
+import io.gradus.api.runtime.BundleDetails;
 import io.gradus.api.runtime.BundleInfo;
 import io.gradus.api.runtime.BundleOperationException;
 import io.gradus.api.technique.TechniqueCatalog;
-import io.gradus.jobs.BundlePins;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -47,18 +47,16 @@ final class FrameworkBundleAdmin implements BundleAdmin {
     private final BundleOperations operations;
     private final BundleChanges changes;
     private final DeployFolderWatcher folder;
-    private final BundlePins pins;
     private final HostProblems problems;
 
     FrameworkBundleAdmin(BundleContext context, Path systemDir, TechniqueCatalog catalog, BundleOperations operations,
-            BundleChanges changes, DeployFolderWatcher folder, BundlePins pins, HostProblems problems) {
+            BundleChanges changes, DeployFolderWatcher folder, HostProblems problems) {
         this.context = context;
         this.systemDir = systemDir.toAbsolutePath().normalize();
         this.catalog = catalog;
         this.operations = operations;
         this.changes = changes;
         this.folder = folder;
-        this.pins = pins;
         this.problems = problems;
     }
 
@@ -70,6 +68,11 @@ final class FrameworkBundleAdmin implements BundleAdmin {
     @Override
     public Optional<BundleInfo> bundle(long id) {
         return Optional.ofNullable(context.getBundle(id)).map(this::info);
+    }
+
+    @Override
+    public Optional<BundleDetails> details(long id) {
+        return Optional.ofNullable(context.getBundle(id)).map(b -> BundleWiringView.of(b, info(b)));
     }
 
     @Override
@@ -219,7 +222,7 @@ final class FrameworkBundleAdmin implements BundleAdmin {
      * does, unless forced; forced, the holders are asked to checkpoint and stop first.
      */
     private void letGo(Bundle bundle, String operation, boolean force) {
-        List<String> holders = pins.holders(bundle.getBundleId());
+        List<String> holders = changes.holds().holders(bundle);
         if (holders.isEmpty()) {
             return;
         }
@@ -228,7 +231,7 @@ final class FrameworkBundleAdmin implements BundleAdmin {
                     + "; " + operation + " it with force to interrupt " + (holders.size() == 1 ? "that job" : "those jobs")
                     + " (they checkpoint, stop as interrupted and can be resumed)");
         }
-        pins.evict(bundle.getBundleId(), EVICT_TIMEOUT);
+        changes.holds().evict(bundle, EVICT_TIMEOUT);
     }
 
     private BundleJar fromFile(Path file) {

@@ -3,14 +3,18 @@ package io.gradus.host;
 import io.gradus.api.event.BundleChanged;
 import io.gradus.api.event.EventHub;
 import io.gradus.api.event.Problem;
+import io.gradus.api.generation.GenerationService;
 import io.gradus.api.job.JobService;
 import io.gradus.api.model.TensorFiles;
 import io.gradus.api.runtime.BundleAdmin;
+import io.gradus.api.technique.ConfigSchemas;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.jobs.BuiltInModel;
 import io.gradus.jobs.BundlePins;
+import io.gradus.jobs.HostGenerationService;
 import io.gradus.jobs.HostJobService;
+import io.gradus.jobs.RecordSchemas;
 import io.gradus.jobs.SynchronousEventHub;
 import java.io.IOException;
 import java.net.URI;
@@ -45,8 +49,8 @@ import org.osgi.framework.launch.FrameworkFactory;
 /**
  * The Gradus host: an embedded Apache Felix framework with the runtime bundles of the
  * distribution, a watched deploy folder for technique bundles ({@link DeployFolderWatcher}), and
- * the host's own services ({@link EventHub}, {@link TechniqueCatalog}, {@link BundleAdmin}) in its
- * registry.
+ * the host's own services ({@link EventHub}, {@link TechniqueCatalog}, {@link BundleAdmin},
+ * {@link JobService}, {@link GenerationService}, {@link ConfigSchemas}) in its registry.
  *
  * <p>Nothing a bundle does can take the host down: install, resolve and start failures are caught,
  * explained (which bundle, which missing import) and kept as the host's current problems, each
@@ -60,6 +64,8 @@ public final class GradusHost implements AutoCloseable {
     public static final String CONSOLE_PORT = "gradus.console.port";
     /** Framework property: the token that authorises the console's mutating calls. */
     public static final String CONSOLE_TOKEN = "gradus.console.token";
+    /** Framework property: the file that holds the console token, for the page to name. */
+    public static final String CONSOLE_TOKEN_FILE = "gradus.console.token.file";
     /** Service property with which the console registers its base URI once it listens. */
     public static final String CONSOLE_URL_PROPERTY = "gradus.console.url";
 
@@ -112,12 +118,15 @@ public final class GradusHost implements AutoCloseable {
             BundleChanges changes = new BundleChanges(context, pins, problems);
             this.deployFolder = new DeployFolderWatcher(settings.deployDir(), context, changes, problems);
             this.bundleAdmin = new FrameworkBundleAdmin(
-                    context, settings.systemDir(), catalog, operations, changes, deployFolder, pins, problems);
+                    context, settings.systemDir(), catalog, operations, changes, deployFolder, problems);
             context.registerService(EventHub.class, events, null);
             context.registerService(TechniqueCatalog.class, catalog, null);
             context.registerService(BundleAdmin.class, bundleAdmin, null);
             context.registerService(TensorFiles.class, new SafetensorsFiles(), null);
             context.registerService(JobService.class, jobService, null);
+            context.registerService(GenerationService.class, new HostGenerationService(catalog, jobService,
+                    () -> kernels().backend(), BuiltInModel.modelFolder()), null);
+            context.registerService(ConfigSchemas.class, new RecordSchemas(), null);
             installSystemBundles(context);
             framework.start();
             BundleAwareSystemClassLoader.serve(context);
@@ -181,6 +190,7 @@ public final class GradusHost implements AutoCloseable {
         p.put(CONSOLE_PORT, Integer.toString(settings.consolePort()));
         if (consoleToken != null) {
             p.put(CONSOLE_TOKEN, consoleToken);
+            p.put(CONSOLE_TOKEN_FILE, consoleTokenFile().toAbsolutePath().toString());
         }
         return p;
     }

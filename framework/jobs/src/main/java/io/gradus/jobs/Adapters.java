@@ -5,21 +5,33 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.model.Model;
 import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.api.technique.TechniqueException;
 import io.gradus.api.technique.Tuner;
 import io.gradus.api.technique.Tuning;
 import io.gradus.core.io.SafetensorsFiles;
+import io.gradus.core.llama.LlamaModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * Applies an adapter folder in PEFT's layout to a model: {@code adapter_config.json} names the
- * technique ({@code peft_type}, e.g. LORA → the {@code lora} tuner) and its settings in PEFT's
- * snake_case names, which bind to the tuner's configuration record; settings Gradus has no field for
- * (PEFT writes many) are ignored. {@code adapter_model.safetensors} holds the weights.
+ * Applies an adapter folder to a model. Its {@code adapter_config.json} says which technique it is,
+ * in one of two layouts:
+ * <ul>
+ *   <li>PEFT's: {@code peft_type} names the tuner (LORA → {@code lora}), the settings are the file's
+ *       fields, the weights are in {@code adapter_model.safetensors};
+ *   <li>the AdapterHub {@code adapters} library's: a {@code config} object holds the settings of a
+ *       bottleneck adapter (the {@code adapters} tuner) and {@code name} the adapter's name, the
+ *       weights are in {@code adapter.safetensors}.
+ * </ul>
+ * Settings in snake_case bind to the tuner's configuration record; settings Gradus has no field for
+ * (both libraries write many) are ignored. A PEFT adapter whose {@code task_type} is {@code SEQ_CLS}
+ * belongs to a sequence classifier (a reward model): a causal base model is turned into one first, and
+ * the adapter brings the score head (PEFT's {@code modules_to_save}).
  */
 public final class Adapters {
 
@@ -29,32 +41,74 @@ public final class Adapters {
             .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
             .build();
 
+    /** PEFT's task type of a sequence classifier ({@code TaskType.SEQ_CLS}). */
+    public static final String SEQUENCE_CLASSIFICATION = "SEQ_CLS";
+
     private Adapters() {}
 
     /**
-     * @throws IOException naming the folder and what is missing or wrong in it
+     * @throws IOException naming the file, and the field or tensor, that is missing or wrong
      */
     @SuppressWarnings("unchecked")
     public static Tuning apply(Model model, Path adapterDir, TechniqueCatalog catalog) throws IOException {
         Path configFile = adapterDir.resolve("adapter_config.json");
-        Path weights = adapterDir.resolve("adapter_model.safetensors");
-        if (!Files.isRegularFile(configFile) || !Files.isRegularFile(weights)) {
-            throw new IOException(adapterDir + " is not a PEFT adapter folder (adapter_config.json and "
-                    + "adapter_model.safetensors)");
+        if (!Files.isRegularFile(configFile)) {
+            throw new IOException(adapterDir + " is not an adapter folder: it has no adapter_config.json");
         }
         JsonNode config = SNAKE_CASE.readTree(configFile.toFile());
-        String peftType = config.path("peft_type").asText("");
-        String tunerName = peftType.toLowerCase(Locale.ROOT);
+        String tunerName;
+        JsonNode settings;
+        Path weights;
+        if (config.has("peft_type")) {
+            tunerName = config.path("peft_type").asText("").toLowerCase(Locale.ROOT);
+            if (SEQUENCE_CLASSIFICATION.equals(config.path("task_type").asText()) && model.scoreHead().isEmpty()) {
+                if (!(model instanceof LlamaModel llama)) {
+                    throw new IOException(configFile + ": a SEQ_CLS adapter needs a Llama model to become a sequence "
+                            + "classifier");
+                }
+                // The head's values come with the adapter's tensors.
+                llama.setScoreHead(new float[llama.config().hiddenSize()]);
+            }
+            settings = config;
+            weights = adapterDir.resolve("adapter_model.safetensors");
+        } else if (config.path("config").isObject()) {
+            tunerName = "adapters";
+            settings = ((ObjectNode) config.get("config").deepCopy()).put("adapter_name", config.path("name").asText(null));
+            weights = adapterDir.resolve("adapter.safetensors");
+            if (!Files.isRegularFile(weights) && Files.isRegularFile(adapterDir.resolve("pytorch_adapter.bin"))) {
+                throw new IOException(adapterDir.resolve("pytorch_adapter.bin") + " is a PyTorch pickle, which Gradus does "
+                        + "not read: save the adapter with save_adapter(..., use_safetensors=True) to get adapter.safetensors");
+            }
+        } else {
+            throw new IOException(configFile + " names no technique: it has neither PEFT's peft_type nor the adapters "
+                    + "library's config object");
+        }
+        if (!Files.isRegularFile(weights)) {
+            throw new IOException(adapterDir + " has no " + weights.getFileName() + " beside its adapter_config.json");
+        }
         Tuner<Object> tuner = (Tuner<Object>) catalog.tuner(tunerName, null)
-                .orElseThrow(() -> new IOException(configFile + ": peft_type '" + peftType
-                        + "' needs the tuner '" + tunerName + "', which is not installed"))
+                .orElseThrow(() -> new IOException(configFile + " needs the tuner '" + tunerName
+                        + "', which is not installed"))
                 .technique();
         Object bound;
         try {
-            bound = SNAKE_CASE.treeToValue(config, tuner.configType());
+            bound = SNAKE_CASE.treeToValue(settings, tuner.configType());
         } catch (IOException | IllegalArgumentException e) {
-            throw new IOException(configFile + ": " + e.getMessage(), e);
+            throw new IOException(configFile + ": " + reason(e), e);
         }
-        return tuner.load(model, bound, new SafetensorsFiles().read(weights));
+        try {
+            return tuner.load(model, bound, new SafetensorsFiles().read(weights));
+        } catch (TechniqueException e) {
+            throw new IOException(weights + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What a configuration record said was wrong (the root cause), rather than the binder's wrapping of it. */
+    private static String reason(Exception e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root instanceof IllegalArgumentException && root != e ? root.getMessage() : e.getMessage();
     }
 }

@@ -10,20 +10,6 @@ import java.util.List;
  */
 public interface BundlePins {
 
-    /** No job holds anything: for a host that runs no jobs. */
-    BundlePins NONE = new BundlePins() {
-        @Override
-        public List<String> holders(long bundleId) {
-            return List.of();
-        }
-
-        @Override
-        public void updatePending(long bundleId) {}
-
-        @Override
-        public void evict(long bundleId, Duration timeout) {}
-    };
-
     /**
      * The jobs holding bundle {@code bundleId} now, each described for a person (e.g.
      * {@code "job 3 (my-run)"}); empty when none.
@@ -31,10 +17,14 @@ public interface BundlePins {
     List<String> holders(long bundleId);
 
     /**
-     * Tells the holders that a new revision of {@code bundleId} waits for them: those that follow
-     * updates checkpoint and let go; the others keep their revision until they end.
+     * Tells the holders of {@code bundleId} that a new revision waits for them: of that bundle, or of
+     * a bundle it is wired to ({@code symbolicName} says which). Jobs that follow updates of their
+     * technique's own bundle, to a version in their range, checkpoint and let go; the others keep
+     * their revisions until they end.
+     *
+     * @param version the waiting revision's version
      */
-    void updatePending(long bundleId);
+    void updatePending(long bundleId, String symbolicName, String version);
 
     /**
      * Makes every holder of {@code bundleId} checkpoint and stop as interrupted (a forced stop or

@@ -1,11 +1,13 @@
 package io.gradus.jobs;
 
 import io.gradus.api.data.Example;
-import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.TokenBatch;
+import io.gradus.api.technique.NextTokenLoss;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.train.PackedTokens;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** Held-out loss: the mean next-token loss over the target tokens of examples, packed into windows. */
 public final class Evaluation {
@@ -16,18 +18,20 @@ public final class Evaluation {
      * @param maxWindows evaluate at most this many windows of {@code seqLen} tokens
      * @return the mean loss per target token, and how many target tokens it covered
      */
-    public static Result loss(LlamaEngine engine, KernelBackend kernels, List<Example> examples, int seqLen, int maxWindows) {
+    public static Result loss(LlamaEngine engine, List<Example> examples, int seqLen, int maxWindows) {
+        Map<String, Double> metrics = NextTokenLoss.evaluate(windows(examples, seqLen, maxWindows), engine);
+        return new Result(metrics.get("loss"), metrics.get("targets").longValue());
+    }
+
+    /** The first {@code maxWindows} windows (one row of {@code seqLen} tokens each) of the examples packed end to end. */
+    public static List<TokenBatch> windows(List<Example> examples, int seqLen, int maxWindows) {
         PackedTokens packed = PackedTokens.of(examples, 1, seqLen);
-        int windows = (int) Math.max(1, Math.min(maxWindows, packed.length() / seqLen));
-        double sum = 0;
-        long targets = 0;
-        for (int w = 0; w < windows; w++) {
-            TokenBatch batch = packed.next();
-            float[] logits = engine.forward(batch);
-            sum += kernels.crossEntropy(logits, seqLen, engine.vocabSize(), batch.labels(), null, 1f);
-            targets += batch.countLabels();
+        int count = (int) Math.max(1, Math.min(maxWindows, packed.length() / seqLen));
+        List<TokenBatch> windows = new ArrayList<>(count);
+        for (int w = 0; w < count; w++) {
+            windows.add(packed.next());
         }
-        return new Result(targets == 0 ? Double.NaN : sum / targets, targets);
+        return windows;
     }
 
     /** A mean loss per target token over {@code targets} tokens. */

@@ -7,6 +7,7 @@ import io.gradus.api.event.EventHub;
 import io.gradus.api.event.JobMessage;
 import io.gradus.api.event.JobStateChanged;
 import io.gradus.api.event.JobSteered;
+import io.gradus.api.event.Problem;
 import io.gradus.api.job.JobException;
 import io.gradus.api.job.JobHistory;
 import io.gradus.api.job.JobInfo;
@@ -17,6 +18,7 @@ import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueDescriptor;
+import io.gradus.api.technique.TechniqueFamily;
 import io.gradus.core.train.Trainer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -36,6 +38,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.osgi.framework.Version;
+import org.osgi.framework.VersionRange;
 
 /**
  * The host's {@link JobService}: a FIFO queue served by a fixed number of worker threads (one by
@@ -46,6 +50,8 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
 
     /** How long a job that rewires waits for the updated bundle to come back. */
     private static final Duration REWIRE_WAIT = Duration.ofSeconds(60);
+    /** How long a tuner's apply may take by default ({@code -Dgradus.jobs.apply.timeout}, seconds). */
+    static final Duration DEFAULT_APPLY_TIMEOUT = Duration.ofMinutes(10);
     /** How often a running job's record is written between state changes. */
     private static final Duration SAVE_EVERY = Duration.ofSeconds(10);
 
@@ -55,12 +61,15 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
     private final EventHub events;
     private final Supplier<KernelBackend> kernels;
     private final Path defaultModel;
+    private final Duration applyTimeout;
     private final Path workingDir;
     private final Path jobsDir;
     private final JobStore store;
     private final ExecutorService workers;
     private final Map<String, Job> jobs = new LinkedHashMap<>();
     private final AtomicLong lastId = new AtomicLong();
+    /** Set when the host stops: nothing new starts, queued jobs stay queued (interrupted at the next start). */
+    private volatile boolean closing;
 
     /**
      * @param jobsDir where the job records are kept (the host's {@code var/jobs})
@@ -70,6 +79,18 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
      */
     public HostJobService(Path jobsDir, TechniqueCatalog catalog, EventHub events, Supplier<KernelBackend> kernels,
             Path defaultModel, int concurrency) {
+        this(jobsDir, catalog, events, kernels, defaultModel, concurrency, applyTimeoutProperty());
+    }
+
+    /**
+     * @param applyTimeout how long a tuner's {@code apply} may take: a technique that does not return
+     *     by then fails its job (naming its bundle and version) and frees the job's worker
+     */
+    public HostJobService(Path jobsDir, TechniqueCatalog catalog, EventHub events, Supplier<KernelBackend> kernels,
+            Path defaultModel, int concurrency, Duration applyTimeout) {
+        if (!applyTimeout.isPositive()) {
+            throw new IllegalArgumentException("the apply timeout must be positive, was " + applyTimeout);
+        }
         if (concurrency < 1) {
             throw new IllegalArgumentException("job concurrency must be at least 1, was " + concurrency);
         }
@@ -77,6 +98,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         this.events = events;
         this.kernels = kernels;
         this.defaultModel = defaultModel;
+        this.applyTimeout = applyTimeout;
         this.workingDir = Path.of("").toAbsolutePath();
         this.jobsDir = jobsDir;
         this.store = new JobStore(jobsDir);
@@ -88,7 +110,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             t.setContextClassLoader(HostJobService.class.getClassLoader());
             return t;
         });
-        for (JobStore.Stored stored : store.load(text -> events.publish(new JobMessage(Instant.now(), "-", text)))) {
+        for (JobStore.Stored stored : store.load(text -> events.publish(new Problem(Instant.now(), "job records", text)))) {
             Job job = new Job(stored.info(), stored.options());
             if (!job.info.state().finished()) {
                 // The host went away while the job was queued or running: nothing restarts by itself.
@@ -97,7 +119,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
                 store.save(job.stored());
             }
             jobs.put(job.info.id(), job);
-            lastId.accumulateAndGet(numeric(job.info.id()), Math::max);
+            lastId.accumulateAndGet(JobStore.idNumber(job.info.id(), 0), Math::max);
         }
     }
 
@@ -108,9 +130,13 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
 
     @Override
     public JobInfo submit(JobSpec spec, SubmitOptions options) {
-        Path base = options.baseDir() == null ? workingDir : Path.of(options.baseDir()).toAbsolutePath();
+        refuseWhileClosing();
+        Path base = baseDir(options);
         String id = Long.toString(lastId.incrementAndGet());
-        JobSpec resolved = JobFiles.resolve(spec, base, jobsDir.resolve(id).resolve("output"));
+        // Without an output the job writes next to its job file (runs/NAME), or, submitted without a
+        // folder of its own (the console's form), into the host's state folder.
+        JobSpec resolved = JobFiles.resolve(spec, base, options.baseDir() != null ? base.resolve("runs").resolve(spec.name())
+                : jobsDir.resolve(id).resolve("output"));
         String output = resolved.output();
         // What can be refused now is refused now, not after the job waited in the queue.
         var techniques = JobRun.resolve(catalog, resolved);
@@ -135,6 +161,30 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             publishState(job);
             job.future = workers.submit(() -> execute(job));
             return job.info;
+        }
+    }
+
+    /** The folder relative paths resolve against: absolute, a real path. */
+    private Path baseDir(SubmitOptions options) {
+        if (options.baseDir() == null) {
+            return workingDir;
+        }
+        try {
+            Path base = Path.of(options.baseDir());
+            if (!base.isAbsolute()) {
+                throw new JobException(JobException.Reason.INVALID, "the base folder must be an absolute path, was '"
+                        + options.baseDir() + "'");
+            }
+            return base.normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new JobException(JobException.Reason.INVALID, "the base folder '" + options.baseDir()
+                    + "' is not a path: " + e.getReason(), e);
+        }
+    }
+
+    private void refuseWhileClosing() {
+        if (closing) {
+            throw new JobException(JobException.Reason.CONFLICT, "the host is stopping; submit the job to it once it runs again");
         }
     }
 
@@ -180,6 +230,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
 
     @Override
     public JobInfo resume(String id) {
+        refuseWhileClosing();
         Job job = existing(id);
         synchronized (job) {
             JobState state = job.info.state();
@@ -228,13 +279,24 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         }
     }
 
+    /**
+     * A job that follows updates ({@code onUpdate: rewire}) lets go for a new revision of its own
+     * technique's bundle in its version range; for anything else (a bundle its technique is wired
+     * to, a version outside its range) it keeps what it runs and the update waits for it to end.
+     */
     @Override
-    public void updatePending(long bundleId) {
+    public void updatePending(long bundleId, String symbolicName, String version) {
         for (Job job : holdingJobs(bundleId)) {
             synchronized (job) {
-                if (JobSpec.REWIRE.equals(job.info.spec().onUpdate()) && job.run != null) {
-                    job.message("a new revision of bundle " + bundleId + " waits; checkpointing to rewire to it");
+                if (job.run == null) {
+                    continue;
+                }
+                String waiting = symbolicName + " " + version;
+                if (JobSpec.REWIRE.equals(job.info.spec().onUpdate()) && job.followsTo(symbolicName, version)) {
+                    job.message("a new revision waits (" + waiting + "); checkpointing to rewire to it");
                     job.run.requestRewire();
+                } else {
+                    job.message("a new revision waits (" + waiting + "); this job keeps the revisions it runs until it ends");
                 }
             }
         }
@@ -264,9 +326,13 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         }
     }
 
-    /** Stops the workers; running jobs write a checkpoint and are recorded as interrupted. */
+    /**
+     * Stops the workers; running jobs write a checkpoint and are recorded as interrupted, queued
+     * ones stay queued (shown interrupted at the next start), and nothing new is accepted.
+     */
     @Override
     public void close() {
+        closing = true;
         List<Job> running;
         synchronized (jobs) {
             running = jobs.values().stream().filter(j -> j.info.state() == JobState.RUNNING).toList();
@@ -293,21 +359,22 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
     // ---- running a job ----
 
     private void execute(Job job) {
-        JobSubmission submission;
+        JobSpec spec;
+        SubmitOptions options;
         synchronized (job) {
-            if (job.info.state() != JobState.QUEUED) {
+            if (job.info.state() != JobState.QUEUED || closing) {
                 return;
             }
             job.info = job.with(JobState.RUNNING, "preparing", null);
-            submission = new JobSubmission(job.info.spec(), job.options);
+            spec = job.info.spec();
+            options = job.options;
             save(job);
             publishState(job);
         }
         try {
-            SubmitOptions options = submission.options();
             while (true) {
-                JobRun run = new JobRun(job.info.id(), submission.spec(), options,
-                        new JobRun.Context(catalog, events, kernels.get(), defaultModel), new Reporter(job));
+                JobRun run = new JobRun(job.info.id(), spec, options,
+                        new JobRun.Context(catalog, events, kernels.get(), defaultModel, applyTimeout), new Reporter(job));
                 synchronized (job) {
                     job.run = run;
                     if (job.stopAs != null) {
@@ -397,8 +464,6 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         }
     }
 
-    private record JobSubmission(JobSpec spec, SubmitOptions options) {}
-
     /** Keeps the job's record up to date from its run, and passes the run's words on as events. */
     private final class Reporter implements JobRun.Listener {
         private final Job job;
@@ -408,10 +473,18 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             this.job = job;
         }
 
+        /** Pinned from here on: the job's technique objects come from these bundles' revisions. */
+        @Override
+        public void resolved(List<TechniqueDescriptor> techniques) {
+            synchronized (job) {
+                job.techniques = techniques;
+                job.pinned = techniques.stream().map(TechniqueDescriptor::bundleId).distinct().toList();
+            }
+        }
+
         @Override
         public void started(List<TechniqueDescriptor> techniques, long step, long totalSteps) {
             synchronized (job) {
-                job.pinned = techniques.stream().map(TechniqueDescriptor::bundleId).distinct().toList();
                 job.info = new JobInfo(job.info.id(), job.info.name(), JobState.RUNNING, "training", job.info.spec(),
                         job.info.output(), null, step, totalSteps, job.info.loss(), null, techniques, job.info.submitted(),
                         job.info.started(), null);
@@ -451,6 +524,8 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         Future<?> future;
         JobRun run;
         volatile List<Long> pinned = List.of();
+        /** The techniques the current run resolved (bundle, version). */
+        volatile List<TechniqueDescriptor> techniques = List.of();
         /** Why a stop was asked for, and the message the job ends with. */
         JobState stopAs;
         String stopMessage;
@@ -462,6 +537,18 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
 
         boolean holds(long bundleId) {
             return info.state() == JobState.RUNNING && pinned.contains(bundleId);
+        }
+
+        /** Whether {@code version} of bundle {@code symbolicName} is one of this job's techniques, in its range. */
+        boolean followsTo(String symbolicName, String version) {
+            JobSpec spec = info.spec();
+            for (TechniqueDescriptor t : techniques) {
+                if (t.bundleSymbolicName().equals(symbolicName)) {
+                    String range = t.family() == TechniqueFamily.TUNER ? spec.tuner().version() : spec.objective().version();
+                    return range == null || VersionRange.valueOf(range).includes(Version.valueOf(version));
+                }
+            }
+            return false;
         }
 
         void releasePins() {
@@ -517,7 +604,11 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         try {
             for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
                 if (!line.isBlank()) {
-                    lines.add(JSON.readValue(line, new TypeReference<Map<String, Object>>() {}));
+                    try {
+                        lines.add(JSON.readValue(line, new TypeReference<Map<String, Object>>() {}));
+                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                        // A line torn by a power loss or a kill mid-write: what it held is lost, the rest stands.
+                    }
                 }
             }
         } catch (IOException e) {
@@ -526,11 +617,16 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         return lines;
     }
 
-    private static long numeric(String id) {
+    /** {@code -Dgradus.jobs.apply.timeout} in seconds, else {@link #DEFAULT_APPLY_TIMEOUT}. */
+    private static Duration applyTimeoutProperty() {
+        String seconds = System.getProperty("gradus.jobs.apply.timeout");
+        if (seconds == null || seconds.isBlank()) {
+            return DEFAULT_APPLY_TIMEOUT;
+        }
         try {
-            return Long.parseLong(id);
+            return Duration.ofMillis(Math.round(Double.parseDouble(seconds.strip()) * 1000));
         } catch (NumberFormatException e) {
-            return 0;
+            throw new IllegalArgumentException("gradus.jobs.apply.timeout must be a number of seconds, was '" + seconds + "'");
         }
     }
 

@@ -114,7 +114,7 @@ public final class JobFiles {
                 spec.model() == null ? null : base.resolve(spec.model()).normalize().toString(),
                 new JobSpec.DataSpec(base.resolve(spec.data().train()).normalize().toString(),
                         spec.data().eval() == null ? null : base.resolve(spec.data().eval()).normalize().toString()),
-                spec.output() != null ? base.resolve(spec.output()).normalize().toString() : defaultOutput.toString());
+                (spec.output() != null ? base.resolve(spec.output()) : defaultOutput).normalize().toString());
     }
 
     /** The 1-based line where {@code field} appears as a key, if it does. */

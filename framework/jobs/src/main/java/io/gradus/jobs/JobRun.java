@@ -1,21 +1,25 @@
 package io.gradus.jobs;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.gradus.api.data.Example;
 import io.gradus.api.event.EventHub;
+import io.gradus.api.event.JobEvaluated;
 import io.gradus.api.event.JobProgress;
 import io.gradus.api.job.JobException;
 import io.gradus.api.job.JobSpec;
 import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.OutputHead;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.QuantizedWeight;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.Technique;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueDescriptor;
+import io.gradus.api.technique.TechniqueException;
 import io.gradus.api.technique.TechniqueFamily;
 import io.gradus.api.technique.Tuner;
 import io.gradus.api.technique.Tuning;
@@ -23,10 +27,8 @@ import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.HfTokenizer;
-import io.gradus.core.train.BatchSource;
-import io.gradus.core.train.PackedTokens;
-import io.gradus.core.train.PaddedExamples;
 import io.gradus.core.train.Trainer;
+import io.gradus.core.train.TrainingContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -38,6 +40,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -57,7 +60,8 @@ import java.util.stream.Collectors;
  *   OUTPUT/adapter/          what the tuner saves of its own (LoRA: PEFT's adapter layout)
  *   OUTPUT/checkpoint/       the latest checkpoint; resuming continues from it
  *   OUTPUT/metrics.jsonl     one JSON line per optimizer step (and one per steering change)
- *   OUTPUT/eval.jsonl        held-out loss at every checkpoint, when the job names data.eval
+ *   OUTPUT/eval.jsonl        held-out metrics at every checkpoint (the objective's; next-token loss by
+ *                            default), when the job names data.eval
  *   OUTPUT/job.json          the job as run (defaults filled in)
  *   OUTPUT/provenance.json   technique bundles and versions, base-model and data hashes, seed,
  *                            backend, every (re)start and every steering change
@@ -71,13 +75,13 @@ import java.util.stream.Collectors;
  */
 final class JobRun {
 
-    /** Windows of seqLen tokens the held-out loss is measured on (the same ones every time). */
-    private static final int EVAL_WINDOWS = 32;
-
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
     /** What the run reports to whoever keeps the job's record. */
     interface Listener {
+        /** The run found its techniques: from now on it uses their bundles (they are pinned). */
+        void resolved(List<TechniqueDescriptor> techniques);
+
         /** Training starts (or resumes) with these techniques, at {@code step} of {@code totalSteps}. */
         void started(List<TechniqueDescriptor> techniques, long step, long totalSteps);
 
@@ -103,10 +107,15 @@ final class JobRun {
      * @param result the trained model or adapter folder, when finished
      * @param alreadyFinished the output held a finished run: nothing was trained
      */
-    record Outcome(Ending ending, Path output, Path result, int steps, boolean alreadyFinished) {}
+    record Outcome(Ending ending, Path result, boolean alreadyFinished) {}
 
-    /** What a run needs from its host. */
-    record Context(TechniqueCatalog catalog, EventHub events, KernelBackend kernels, Path defaultModel) {}
+    /**
+     * What a run needs from its host.
+     *
+     * @param applyTimeout how long the tuner's {@code apply} may take before the job fails
+     */
+    record Context(TechniqueCatalog catalog, EventHub events, KernelBackend kernels, Path defaultModel,
+            Duration applyTimeout) {}
 
     private final String jobId;
     private final JobSpec spec;
@@ -116,7 +125,8 @@ final class JobRun {
     private final Queue<Map<String, Object>> steeringRequests = new ConcurrentLinkedQueue<>();
     private volatile boolean stopRequested;
     private volatile boolean rewireRequested;
-    private volatile Class<?> objectiveConfigType;
+    /** The objective's configuration as the run uses it now (steering changes it); null while preparing. */
+    private volatile Object objectiveConfigNow;
 
     /** @param spec the job, every path absolute */
     JobRun(String jobId, JobSpec spec, SubmitOptions options, Context context, Listener listener) {
@@ -143,11 +153,11 @@ final class JobRun {
      * @throws JobException INVALID when a setting cannot change, CONFLICT before training started
      */
     void steer(Map<String, Object> changes) {
-        Class<?> type = objectiveConfigType;
-        if (type == null) {
+        Object config = objectiveConfigNow;
+        if (config == null) {
             throw new JobException(JobException.Reason.CONFLICT, "job " + jobId + " is still preparing; steer it once it trains");
         }
-        Steering.check(changes, type);
+        Steering.check(changes, config);
         steeringRequests.add(Map.copyOf(changes));
     }
 
@@ -175,9 +185,27 @@ final class JobRun {
         }
     }
 
-    @SuppressWarnings("unchecked")
+    /**
+     * Runs the job. What a technique's code throws fails the run with a message naming the
+     * technique, its bundle and version ({@link TechniqueFaults}).
+     */
     Outcome run() throws IOException {
         Techniques techniques = resolve(context.catalog(), spec);
+        listener.resolved(techniques.descriptors());
+        TechniqueFaults faults = new TechniqueFaults(List.of(techniques.tuner(), techniques.objective()));
+        try {
+            return run(techniques, faults);
+        } catch (RuntimeException | Error e) {
+            var failure = faults.blame(e);
+            if (failure.isPresent()) {
+                throw failure.get();
+            }
+            throw e;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private Outcome run(Techniques techniques, TechniqueFaults faults) throws IOException {
         Tuner<Object> tuner = (Tuner<Object>) techniques.tuner().technique();
         Objective<Object> objective = (Objective<Object>) techniques.objective().technique();
         Object tunerConfig = bind(tuner, spec.tuner(), "tuner");
@@ -196,53 +224,62 @@ final class JobRun {
             if (previous != null && previous.finished()) {
                 say.message("already finished: " + previous.step() + " of " + spec.hyper().steps()
                         + " steps; nothing to resume (result in " + previous.result() + ")");
-                return new Outcome(Ending.FINISHED, output, previous.result(), previous.step(), true);
-            }
-            if (!options.resume() && options.overwrite()) {
-                folder.clearRun();
+                return new Outcome(Ending.FINISHED, previous.result(), true);
             }
 
             // The tuner's load transform (QLoRA: quantize) acts per module as it is read: peak memory
             // never holds the whole float model.
             LlamaModel model = LlamaModel.load(modelDir, tuner.loadTransform(tunerConfig));
-            Tuning tuning = tuner.apply(model, tunerConfig, spec.seed());
+            fitHead(model, objective.outputHead(objectiveConfig), modelDir, say);
+            Tuning tuning = faults.applyWithin(context.applyTimeout(), techniques.tuner().descriptor(),
+                    () -> tuner.apply(model, tunerConfig, spec.seed()));
+            if (stopRequested) {
+                return stoppedWhilePreparing(say);
+            }
             say.message(String.format("model %s: %,d parameters, %,d trainable (%.2f%%) with %s %s", modelDir,
                     model.parameterCount(), tuning.trainableCount(), 100.0 * tuning.trainableCount() / model.parameterCount(),
                     techniques.tuner().descriptor().name(), techniques.tuner().descriptor().version()));
+            List<QuantizedWeight> quantized = model.quantizedWeights();
+            if (!quantized.isEmpty()) {
+                say.message(String.format("frozen base: %d linear weights in NF4, %,d bytes for %,d weights", quantized.size(),
+                        quantized.stream().mapToLong(QuantizedWeight::bytes).sum(),
+                        quantized.stream().mapToLong(QuantizedWeight::size).sum()));
+            }
 
             var hyper = spec.hyper();
-            List<Example> examples;
-            List<Example> heldOut = List.of();
-            try (JobData data = new JobData(objective, objectiveConfig, techniques.objective().descriptor(),
-                    HfTokenizer.load(modelDir), model.config(), modelDir)) {
-                List<JobData.Record> records = data.read(trainFile, Integer.MAX_VALUE);
-                data.warnAboutRecordsWithoutText(trainFile, records).ifPresent(say::message);
-                examples = JobData.examples(records);
-                if (evalFile != null) {
-                    List<JobData.Record> evalRecords = data.read(evalFile, Integer.MAX_VALUE);
-                    data.warnAboutRecordsWithoutText(evalFile, evalRecords).ifPresent(say::message);
-                    heldOut = JobData.examples(evalRecords);
-                    requireOneWindow(heldOut, hyper.seqLen(), evalFile);
-                }
+            // Rows are padded with the model's pad id (a score head reads past trailing ones), else EOS.
+            int padId = model.scoreHead().map(h -> h.padTokenId()).filter(id -> id >= 0)
+                    .orElse(Math.max(0, model.config().eosTokenId()));
+            JobData.Batches data;
+            try (JobData reader = new JobData(objective, objectiveConfig, techniques.objective().descriptor(),
+                    JobData.tokenizer(modelDir), model.config(), modelDir)) {
+                data = reader.batches(trainFile, evalFile, hyper, padId, say::message);
             }
+            say.message("data " + trainFile + ": " + data.summary());
             if (hyper.learningRate() == 0) {
                 say.message("warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is"
                         + " learned)");
             }
-            if (hyper.packing()) {
-                requireOneWindow(examples, hyper.seqLen(), trainFile);
+            if (stopRequested) {
+                return stoppedWhilePreparing(say);
             }
-            BatchSource data = hyper.packing()
-                    ? PackedTokens.of(examples, hyper.batchSize(), hyper.seqLen())
-                    : new PaddedExamples(examples, hyper.batchSize(), hyper.seqLen(), Math.max(0, model.config().eosTokenId()));
-            say.message(String.format("data %s: %,d examples, %,d tokens (%s); %d steps of %d x %d tokens (x%d accumulation)",
-                    trainFile, examples.size(), examples.stream().mapToLong(e -> e.ids().length).sum(),
-                    hyper.packing() ? "packed" : "one per row", hyper.steps(), hyper.batchSize(), hyper.seqLen(),
-                    hyper.gradAccumulation()));
+            // Only now that the new run is ready to train does the earlier one go.
+            if (!options.resume() && options.overwrite()) {
+                folder.clearRun();
+            }
             say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
 
-            LlamaEngine engine = new LlamaEngine(model, context.kernels());
-            Trainer<Object> trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, objectiveConfig, data, hyper);
+            LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning));
+            TrainingContext session = new TrainingContext(spec.seed(), engine, tuning.trainableParameters(),
+                    path -> frozenModel(path, options));
+            Trainer<Object> trainer;
+            try {
+                trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, session, objectiveConfig, data.train(),
+                        hyper);
+            } catch (TechniqueException e) {
+                throw new JobException(JobException.Reason.INVALID, "objective '" + spec.objective().name() + "': "
+                        + e.getMessage(), e);
+            }
             Path checkpoint = folder.resolve(OutputFolder.CHECKPOINT);
             Map<String, Object> provenance;
             if (previous != null) {
@@ -253,6 +290,7 @@ final class JobRun {
                 provenance = readProvenance(folder);
             } else {
                 provenance = newProvenance(techniques, modelDir, trainFile);
+                trainer.prepare(data.train().pass());
             }
             addRunEntry(provenance, techniques, trainer.step());
             JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(OutputFolder.JOB).toFile(), spec);
@@ -270,12 +308,10 @@ final class JobRun {
                 }
             }
             scheduled.headMap((long) trainer.step() + 1, true).clear();
-            objectiveConfigType = objectiveConfig.getClass();
+            objectiveConfigNow = config;
 
             listener.started(techniques.descriptors(), trainer.step(), hyper.steps());
             int checkpointEvery = Math.max(1, hyper.steps() / 10);
-            // Held-out loss at every checkpoint, on its own engine so the training activations stay put.
-            LlamaEngine evalEngine = new LlamaEngine(model, context.kernels());
             // Frozen weights do not change during the job: a device backend may keep them resident.
             List<float[]> frozen = model.parameters().stream().filter(p -> !p.trainable()).map(Parameter::values).toList();
             frozen.forEach(context.kernels()::retain);
@@ -283,12 +319,13 @@ final class JobRun {
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
                     Writer evals = Files.newBufferedWriter(folder.resolve(OutputFolder.EVALS), StandardCharsets.UTF_8,
                             StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-                tuning.setTraining(true);
+                engine.setTraining(true);
                 while (trainer.step() < hyper.steps()) {
                     if (stopRequested || rewireRequested) {
                         trainer.saveCheckpoint(checkpoint);
                         say.message("checkpoint written at step " + trainer.step() + "; stopped");
-                        return new Outcome(stopRequested ? Ending.STOPPED : Ending.REWIRE, output, null, trainer.step(), false);
+                        dropSteering(say);
+                        return new Outcome(stopRequested ? Ending.STOPPED : Ending.REWIRE, null, false);
                     }
                     long next = trainer.step() + 1L;
                     for (Map<String, Object> changes : scheduled.getOrDefault(next, List.of())) {
@@ -298,6 +335,7 @@ final class JobRun {
                     }
                     for (Map<String, Object> changes; (changes = steeringRequests.poll()) != null; ) {
                         config = Steering.apply(changes, trainer, config);
+                        objectiveConfigNow = config;
                         recordSteering(provenance, next, changes);
                         writeProvenance(folder, provenance);
                         writeLine(metrics, Map.of("step", next, "steered", changes));
@@ -306,34 +344,55 @@ final class JobRun {
                     Trainer.StepMetrics m = trainer.trainStep();
                     listener.step(m);
                     context.events().publish(new JobProgress(Instant.now(), jobId, m.step(), m.totalSteps(), m.loss(),
-                            m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds()));
+                            m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds(), m.metrics()));
                     writeLine(metrics, m);
                     if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
                         trainer.saveCheckpoint(checkpoint);
-                        if (!heldOut.isEmpty()) {
-                            tuning.setTraining(false);
-                            var eval = Evaluation.loss(evalEngine, context.kernels(), heldOut, hyper.seqLen(), EVAL_WINDOWS);
-                            tuning.setTraining(true);
-                            writeLine(evals, Map.of("step", m.step(), "loss", eval.loss(), "targets", eval.targets()));
-                            say.message(String.format("held-out loss %.4f at step %d", eval.loss(), m.step()));
+                        if (!data.heldOut().isEmpty()) {
+                            // The objective's held-out metrics, on no-grad passes that leave training's buffers alone.
+                            engine.setTraining(false);
+                            Map<String, Double> eval = trainer.evaluate(data.heldOut());
+                            engine.setTraining(true);
+                            Map<String, Object> line = new LinkedHashMap<>();
+                            line.put("step", m.step());
+                            line.putAll(new TreeMap<>(eval));
+                            writeLine(evals, line);
+                            context.events().publish(new JobEvaluated(Instant.now(), jobId, m.step(),
+                                    eval.getOrDefault("loss", Double.NaN), eval));
+                            say.message(String.format("held-out loss %.4f at step %d (%s)", eval.getOrDefault("loss", Double.NaN),
+                                    m.step(), describe(eval)));
                         }
                     }
                 }
             } finally {
                 frozen.forEach(context.kernels()::release);
-                tuning.setTraining(false);
+                engine.setTraining(false);
             }
             Path result = folder.dir().resolve(folder.publish(dir -> {
                 if (tuning.save(dir, new SafetensorsFiles(), modelDir.toString())) {
                     return OutputFolder.ADAPTER;
                 }
-                saveModel(model, modelDir, dir);
+                model.save(dir, modelDir);
                 return OutputFolder.MODEL;
             }));
             provenance.put("finished", Instant.now().toString());
             writeProvenance(folder, provenance);
             say.message("result in " + result);
-            return new Outcome(Ending.FINISHED, output, result, trainer.step(), false);
+            dropSteering(say);
+            return new Outcome(Ending.FINISHED, result, false);
+        }
+    }
+
+    /** A stop asked for before training began: nothing was trained, nothing of an earlier run was touched. */
+    private static Outcome stoppedWhilePreparing(Listener say) {
+        say.message("stopped before training began");
+        return new Outcome(Ending.STOPPED, null, false);
+    }
+
+    /** Says which accepted changes the run ended before applying (the client was told they were taken). */
+    private void dropSteering(Listener say) {
+        for (Map<String, Object> changes; (changes = steeringRequests.poll()) != null; ) {
+            say.message("not applied, the run ended first: " + changes);
         }
     }
 
@@ -415,12 +474,42 @@ final class JobRun {
         return value instanceof Number n ? n.doubleValue() : value;
     }
 
-    private static void requireOneWindow(List<Example> examples, int seqLen, Path file) {
-        long tokens = examples.stream().mapToLong(e -> e.ids().length).sum();
-        if (tokens < seqLen + 1L) {
-            throw new JobException(JobException.Reason.INVALID, file + " has " + tokens + " tokens, fewer than one window of "
-                    + (seqLen + 1) + " (hyper.seqLen + 1): add data or lower seqLen");
+    /**
+     * Gives the model the output head the objective trains: a causal LM becomes the start of a reward
+     * model (a fresh score head, seeded by the job); a sequence classifier cannot train as a language
+     * model.
+     */
+    private void fitHead(LlamaModel model, OutputHead head, Path modelDir, Listener say) {
+        if (head == OutputHead.SEQUENCE_SCORE && model.scoreHead().isEmpty()) {
+            model.toSequenceClassifier(spec.seed());
+            say.message("a new score head on " + modelDir + ": the model becomes a sequence classifier (a reward model)");
+        } else if (head == OutputHead.LANGUAGE_MODELLING && model.scoreHead().isPresent()) {
+            throw new JobException(JobException.Reason.INVALID, "model folder " + modelDir + " is a "
+                    + "LlamaForSequenceClassification (a reward model); objective '" + spec.objective().name()
+                    + "' trains a causal language model");
         }
+    }
+
+    /**
+     * Another model an objective names ({@link io.gradus.api.technique.SessionContext#frozenModel}):
+     * relative to the job file's folder, loaded with every parameter frozen, run on its own engine.
+     */
+    private io.gradus.api.model.ModelRunner frozenModel(String path, SubmitOptions options) {
+        Path folder = options.baseDir() == null ? Path.of(path) : Path.of(options.baseDir()).resolve(path);
+        try {
+            LlamaModel frozen = ModelFolders.load(folder.toAbsolutePath().normalize(), context.catalog());
+            frozen.parameters().forEach(p -> p.setTrainable(false));
+            return new LlamaEngine(frozen, context.kernels());
+        } catch (IOException | RuntimeException e) {
+            throw new TechniqueException("cannot load the model " + path + " (" + folder + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** Metrics other than the loss as "name value, ...", in name order. */
+    private static String describe(Map<String, Double> metrics) {
+        return new TreeMap<>(metrics).entrySet().stream().filter(e -> !e.getKey().equals("loss"))
+                .map(e -> e.getKey() + " " + String.format("%.4f", e.getValue()))
+                .collect(Collectors.joining(", "));
     }
 
     /** The technique's settings of the job bound to its configuration record. */
@@ -428,23 +517,15 @@ final class JobRun {
         return JobFiles.bind(ref.config(), technique.configType(), role + " '" + ref.name() + "' config");
     }
 
-    private static JobException missing(TechniqueCatalog catalog, TechniqueFamily family, TechniqueRef ref) {
-        String available = catalog.techniques().stream()
-                .filter(t -> t.family() == family)
-                .map(t -> t.name() + " " + t.version())
+    static JobException missing(TechniqueCatalog catalog, TechniqueFamily family, TechniqueRef ref) {
+        List<TechniqueDescriptor> installed = catalog.techniques().stream().filter(t -> t.family() == family).toList();
+        String versions = installed.stream().filter(t -> t.name().equals(ref.name())).map(TechniqueDescriptor::version)
                 .collect(Collectors.joining(", "));
+        String available = installed.stream().map(t -> t.name() + " " + t.version()).collect(Collectors.joining(", "));
         return new JobException(JobException.Reason.INVALID, "no " + family.label() + " '" + ref.name() + "'"
-                + (ref.version() == null ? "" : " in version range " + ref.version()) + " is installed; installed "
-                + family.label() + "s: " + (available.isEmpty() ? "none" : available));
-    }
-
-    private static void saveModel(LlamaModel model, Path baseDir, Path target) throws IOException {
-        model.save(target);
-        for (String file : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json")) {
-            if (Files.isRegularFile(baseDir.resolve(file))) {
-                Files.copy(baseDir.resolve(file), target.resolve(file), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
+                + (ref.version() == null ? "" : " in version range " + ref.version()) + " is installed; "
+                + (versions.isEmpty() ? "" : "installed versions of " + ref.name() + ": " + versions + "; ")
+                + "installed " + family.label() + "s: " + (available.isEmpty() ? "none" : available));
     }
 
     /** Keeps the lines of a JSONL file whose {@code step} is at most {@code step} (steering lines: at most step + 1). */
@@ -457,7 +538,12 @@ final class JobRun {
             if (line.isBlank()) {
                 continue;
             }
-            var node = JSON.readTree(line);
+            JsonNode node;
+            try {
+                node = JSON.readTree(line);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                continue; // torn by a kill mid-write: the step it recorded runs again
+            }
             long limit = node.has("steered") ? step + 1L : step;
             if (node.path("step").asLong() <= limit) {
                 kept.add(line);
@@ -545,6 +631,11 @@ final class JobRun {
 
     /** Passes everything on, and keeps the run's messages in job.log too. */
     private record LoggingListener(Listener delegate, Writer log) implements Listener {
+        @Override
+        public void resolved(List<TechniqueDescriptor> techniques) {
+            delegate.resolved(techniques);
+        }
+
         @Override
         public void started(List<TechniqueDescriptor> techniques, long step, long totalSteps) {
             delegate.started(techniques, step, totalSteps);

@@ -62,7 +62,7 @@ final class JobStore {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list the job records in " + dir, e);
         }
-        jobs.sort(Comparator.comparing((Stored s) -> s.info().submitted()).thenComparing(s -> numeric(s.info().id())));
+        jobs.sort(Comparator.comparing((Stored s) -> s.info().submitted()).thenComparing(s -> idNumber(s.info().id(), Long.MAX_VALUE)));
         return jobs;
     }
 
@@ -78,11 +78,12 @@ final class JobStore {
         }
     }
 
-    private static long numeric(String id) {
+    /** A job id as the number it is, or {@code fallback} for an id that is not a number (a hand-made record). */
+    static long idNumber(String id, long fallback) {
         try {
             return Long.parseLong(id);
         } catch (NumberFormatException e) {
-            return Long.MAX_VALUE;
+            return fallback;
         }
     }
 }

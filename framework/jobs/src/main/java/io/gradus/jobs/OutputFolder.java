@@ -60,6 +60,9 @@ final class OutputFolder implements AutoCloseable {
                 lock = channel.tryLock();
             } catch (OverlappingFileLockException e) {
                 lock = null;
+            } catch (IOException e) {
+                channel.close();
+                throw e;
             }
             if (lock == null) {
                 channel.close();
@@ -123,17 +126,23 @@ final class OutputFolder implements AutoCloseable {
         String write(Path dir) throws IOException;
     }
 
-    /** Releases the folder; an empty folder (nothing was written) is removed again. */
+    /**
+     * Releases the folder. The lock file stays (deleting it after unlocking would let a second
+     * process lock a file a third one then replaces), unless nothing else was written: then the
+     * folder goes too.
+     */
     @Override
     public void close() {
         try {
-            channel.close();
-            Files.deleteIfExists(dir.resolve(LOCK));
+            boolean onlyTheLock;
             try (Stream<Path> files = Files.list(dir)) {
-                if (files.findAny().isEmpty()) {
-                    Files.delete(dir);
-                }
+                onlyTheLock = files.allMatch(f -> f.getFileName().toString().equals(LOCK));
             }
+            if (onlyTheLock) {
+                Files.deleteIfExists(dir.resolve(LOCK));
+                Files.deleteIfExists(dir);
+            }
+            channel.close();
         } catch (IOException e) {
             // Releasing is best effort: the lock goes with the channel, whatever else fails.
         }

@@ -35,11 +35,14 @@ final class Steering {
     private Steering() {}
 
     /**
-     * Checks {@code changes} before they are accepted.
+     * Checks {@code changes} before they are accepted: the names, and the values as the objective's
+     * configuration record would take them (bound now, so a value the record refuses is refused here,
+     * not at the next step, where it would fail the job).
      *
+     * @param objectiveConfig the objective's configuration as the job runs it now
      * @throws JobException INVALID naming the setting that cannot change or the value that is wrong
      */
-    static void check(Map<String, Object> changes, Class<?> objectiveConfig) {
+    static void check(Map<String, Object> changes, Object objectiveConfig) {
         if (changes.isEmpty()) {
             throw invalid("nothing to change: give learningRate, learningRateScale or objective settings");
         }
@@ -50,7 +53,7 @@ final class Steering {
                     if (!(entry.getValue() instanceof Map<?, ?> settings) || settings.isEmpty()) {
                         throw invalid("objective must be an object of settings, e.g. {\"objective\": {\"beta\": 0.2}}");
                     }
-                    Set<String> live = liveSettings(objectiveConfig);
+                    Set<String> live = liveSettings(objectiveConfig.getClass());
                     for (Object name : settings.keySet()) {
                         if (!live.contains(String.valueOf(name))) {
                             throw invalid("the objective's setting '" + name + "' cannot change while the job runs; "
@@ -58,6 +61,7 @@ final class Steering {
                                             : "live settings: " + String.join(", ", live)));
                         }
                     }
+                    rebind(objectiveConfig, settings);
                 }
                 default -> throw invalid("'" + entry.getKey() + "' cannot be steered; steerable: learningRate, "
                         + "learningRateScale, objective");
@@ -92,12 +96,18 @@ final class Steering {
             trainer.setLearningRateScale(scale.doubleValue());
         }
         if (changes.get(OBJECTIVE) instanceof Map<?, ?> settings) {
-            Map<String, Object> merged = new LinkedHashMap<>(JSON.convertValue(config, Map.class));
-            settings.forEach((k, v) -> merged.put(String.valueOf(k), v));
-            config = JobFiles.bind(merged, (Class<C>) config.getClass(), "steering the objective");
+            config = rebind(config, settings);
             trainer.setObjectiveConfig(config);
         }
         return config;
+    }
+
+    /** {@code config} with {@code settings} changed, bound again so the record's own validation runs. */
+    @SuppressWarnings("unchecked")
+    private static <C> C rebind(C config, Map<?, ?> settings) {
+        Map<String, Object> merged = new LinkedHashMap<>(JSON.convertValue(config, Map.class));
+        settings.forEach((k, v) -> merged.put(String.valueOf(k), v));
+        return JobFiles.bind(merged, (Class<C>) config.getClass(), "steering the objective");
     }
 
     /** Changes recorded in a provenance file's {@code steering} list. */

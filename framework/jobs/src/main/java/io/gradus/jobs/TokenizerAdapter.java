@@ -11,7 +11,8 @@ import java.util.List;
 
 /**
  * The model's Hugging Face tokenizer as the API's {@link TextTokenizer}; BOS/EOS from config.json,
- * the chat template from tokenizer_config.json.
+ * the chat template from tokenizer_config.json. A model folder without {@code tokenizer.json} gets a
+ * null tokenizer: it can still train on pre-tokenized records, and text is refused in words.
  *
  * @param chat the chat template, or null when the model has none Gradus can use
  * @param chatProblem why {@code chat} is null, in words (no template, or what is wrong with it)
@@ -39,12 +40,21 @@ public record TokenizerAdapter(HfTokenizer tokenizer, LlamaConfig config, ChatTe
 
     @Override
     public int[] encode(String text) {
-        return tokenizer.encodePlain(text);
+        return text().encodePlain(text);
     }
 
     @Override
     public String decode(int[] ids) {
-        return tokenizer.decode(ids, true);
+        return text().decode(ids, true);
+    }
+
+    /** The tokenizer, or an error in words when the model folder has none. */
+    private HfTokenizer text() {
+        if (tokenizer == null) {
+            throw new IllegalArgumentException("the model folder has no tokenizer.json, so text cannot be tokenized: "
+                    + "give the record's token ids instead (pre-tokenized fields)");
+        }
+        return tokenizer;
     }
 
     @Override

@@ -79,6 +79,12 @@ class HostJobServiceTest {
         try (HostJobService jobs = world.service(dir.resolve("var/jobs"))) {
             JobInfo job = submit(jobs, world.job(6, "out"), fresh(dir));
             JobInfo done = await(jobs, job.id(), JobState.SUCCEEDED);
+            // The record changes first, then its event goes out (on the job's thread): wait for the event too.
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (world.seen.stream().noneMatch(e -> e instanceof JobStateChanged s && s.jobId().equals(job.id())
+                    && s.state().equals("SUCCEEDED")) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
 
             assertThat(done.step()).isEqualTo(6);
             assertThat(done.result()).isEqualTo(dir.resolve("out/model").toString());

@@ -127,12 +127,12 @@ class JobInputsFuzzTest {
             JsonNode json = Mutations.parse(lines.get(record.line() - 1).strip().replaceFirst("^\uFEFF", ""));
             assertThat(json.isObject()).as("line " + record.line() + " accepted as a record").isTrue();
             assertThat(json.path("text").isTextual()).as("text of line " + record.line()).isTrue();
-            HfTokenizer tokenizer = data().tokenizer();
+            HfTokenizer tokenizer = data().tokenizer().orElseThrow();
             LlamaConfig config = LlamaConfig.read(world.model.resolve("config.json"));
             int[] expected = IntStream.concat(IntStream.concat(IntStream.of(config.bosTokenId()),
                     IntStream.of(tokenizer.tokenize(json.get("text").asText(), false).ids())), IntStream.of(config.eosTokenId()))
                     .toArray();
-            assertThat(record.example().ids()).containsExactly(expected);
+            assertThat(record.sequences().getFirst().ids()).containsExactly(expected);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -15,6 +15,7 @@ import io.gradus.plugin.pretrain.PretrainTechnique;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -75,29 +76,68 @@ final class TinyWorld {
     }
 
     HostJobService service(Path jobsDir) {
-        return new HostJobService(jobsDir, catalog(), events, () -> kernels, model, 1);
+        return service(jobsDir, catalog());
     }
 
-    /** The two techniques, version 1.0.0, as if bundle 7 and 8 registered them. */
+    HostJobService service(Path jobsDir, TechniqueCatalog catalog) {
+        return service(jobsDir, catalog, 1, Duration.ofMinutes(10));
+    }
+
+    /** A service over {@code catalog}, running {@code concurrency} jobs at a time. */
+    HostJobService service(Path jobsDir, TechniqueCatalog catalog, int concurrency, Duration applyTimeout) {
+        return new HostJobService(jobsDir, catalog, events, () -> kernels, model, concurrency, applyTimeout);
+    }
+
+    /** The {@code full} tuner and {@code pretrain} objective, version 1.0.0, as if bundles 7 and 8 registered them. */
     static TechniqueCatalog catalog() {
-        TechniqueDescriptor full = new TechniqueDescriptor("full", TechniqueFamily.TUNER, "1.0.0", "full", 7,
-                "io.gradus.plugin.full");
-        TechniqueDescriptor pretrain = new TechniqueDescriptor("pretrain", TechniqueFamily.OBJECTIVE, "1.0.0", "pretrain", 8,
-                "io.gradus.plugin.pretrain");
+        return catalog(new FullTechnique(), new PretrainTechnique());
+    }
+
+    /** {@code full} and {@code pretrain} as {@link #catalog()} has them, and {@code more}. */
+    static TechniqueCatalog catalog(List<TechniqueCatalog.Found<?>> more) {
+        List<TechniqueCatalog.Found<?>> all = new ArrayList<>(defaults(new FullTechnique(), new PretrainTechnique()));
+        all.addAll(more);
+        return catalogOf(all);
+    }
+
+    /**
+     * {@code tuner} as the tuner {@code full} of bundle 7 and {@code objective} as the objective
+     * {@code pretrain} of bundle 8, version 1.0.0.
+     */
+    static TechniqueCatalog catalog(Tuner<?> tuner, Objective<?> objective) {
+        return catalogOf(defaults(tuner, objective));
+    }
+
+    private static List<TechniqueCatalog.Found<?>> defaults(Tuner<?> tuner, Objective<?> objective) {
+        return List.of(
+                new TechniqueCatalog.Found<>(new TechniqueDescriptor("full", TechniqueFamily.TUNER, "1.0.0", "full", 7,
+                        "io.gradus.plugin.full"), tuner),
+                new TechniqueCatalog.Found<>(new TechniqueDescriptor("pretrain", TechniqueFamily.OBJECTIVE, "1.0.0",
+                        "pretrain", 8, "io.gradus.plugin.pretrain"), objective));
+    }
+
+    private static TechniqueCatalog catalogOf(List<TechniqueCatalog.Found<?>> all) {
         return new TechniqueCatalog() {
             @Override
             public List<TechniqueDescriptor> techniques() {
-                return List.of(full, pretrain);
+                return all.stream().<TechniqueDescriptor>map(Found::descriptor).toList();
             }
 
             @Override
+            @SuppressWarnings("unchecked")
             public Optional<Found<Tuner<?>>> tuner(String name, String versionRange) {
-                return name.equals("full") ? Optional.of(new Found<>(full, new FullTechnique())) : Optional.empty();
+                return find(name, TechniqueFamily.TUNER).map(f -> (Found<Tuner<?>>) f);
             }
 
             @Override
+            @SuppressWarnings("unchecked")
             public Optional<Found<Objective<?>>> objective(String name, String versionRange) {
-                return name.equals("pretrain") ? Optional.of(new Found<>(pretrain, new PretrainTechnique())) : Optional.empty();
+                return find(name, TechniqueFamily.OBJECTIVE).map(f -> (Found<Objective<?>>) f);
+            }
+
+            private Optional<Found<?>> find(String name, TechniqueFamily family) {
+                return all.stream().filter(f -> f.descriptor().name().equals(name) && f.descriptor().family() == family)
+                        .<Found<?>>map(f -> f).findFirst();
             }
         };
     }

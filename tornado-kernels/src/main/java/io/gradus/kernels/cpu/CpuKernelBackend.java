@@ -1,10 +1,12 @@
 package io.gradus.kernels.cpu;
 
+import io.gradus.api.kernel.Activation;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
 import io.gradus.api.kernel.Nf4DoubleQuant;
 import io.gradus.kernels.KernelArguments;
+import io.gradus.kernels.reference.ActivationKernels;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
@@ -83,6 +85,22 @@ public final class CpuKernelBackend implements KernelBackend {
             total += loss;
         }
         return total;
+    }
+
+    @Override
+    public void tokenLogProbs(float[] logits, int rows, int vocab, int[] targets, float[] logProbs, float[] entropies) {
+        KernelArguments.tokenLogProbs(logits, rows, vocab, targets, logProbs, entropies);
+        parallel(rows, vocab, (from, to) -> VectorElementwise.tokenLogProbsRows(logits, vocab, targets, logProbs, entropies,
+                from, to));
+    }
+
+    @Override
+    public void tokenLogProbsBackward(float[] dLogits, float[] logits, int rows, int vocab, int[] targets,
+            float[] dLogProbs) {
+        KernelArguments.tokenLogProbs(logits, rows, vocab, targets, dLogProbs, null);
+        KernelArguments.crossEntropy(logits, rows, vocab, targets, dLogits);
+        parallel(rows, vocab, (from, to) -> VectorElementwise.tokenLogProbsBackwardRows(dLogits, logits, vocab, targets,
+                dLogProbs, from, to));
     }
 
     @Override
@@ -181,6 +199,18 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
         parallel(n, 8, (from, to) -> VectorElementwise.swigluBackward(dg, du, dh, g, u, from, to));
+    }
+
+    @Override
+    public void activationForward(Activation f, float[] out, float[] x, int n) {
+        int kind = f.ordinal();
+        parallel(n, 16, (from, to) -> ActivationKernels.forward(kind, out, x, from, to));
+    }
+
+    @Override
+    public void activationBackward(Activation f, float[] dx, float[] dy, float[] x, int n) {
+        int kind = f.ordinal();
+        parallel(n, 16, (from, to) -> ActivationKernels.backward(kind, dx, dy, x, from, to));
     }
 
     @Override

@@ -62,7 +62,6 @@ final class VectorElementwise {
     static void crossEntropyRows(float[] logits, int vocab, int[] targets, float[] rowLoss, float[] dLogits,
             float gradScale, int from, int to) {
         float[] lanes = new float[L];
-        int vectorEnd = vocab - vocab % L;
         for (int r = from; r < to; r++) {
             int base = r * vocab;
             int target = targets[r];
@@ -73,33 +72,104 @@ final class VectorElementwise {
                 }
                 continue;
             }
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < vocab; j++) {
-                max = Math.max(max, logits[base + j]);
-            }
-            FloatVector shift = FloatVector.broadcast(VectorMath.S, max);
-            FloatVector sums = FloatVector.zero(VectorMath.S);
-            int j = 0;
-            for (; j < vectorEnd; j += L) {
-                sums = sums.add(VectorMath.exp(FloatVector.fromArray(VectorMath.S, logits, base + j).sub(shift)));
-            }
-            double sum = VectorMath.sum(sums, lanes);
-            for (; j < vocab; j++) {
-                sum += VectorMath.exp(logits[base + j] - max);
-            }
-            float logZ = (float) (max + Math.log(sum));
+            float logZ = logSumExp(logits, base, vocab, lanes);
             rowLoss[r] = logZ - logits[base + target];
             if (dLogits != null) {
-                FloatVector z = FloatVector.broadcast(VectorMath.S, logZ);
-                for (j = 0; j < vectorEnd; j += L) {
-                    VectorMath.exp(FloatVector.fromArray(VectorMath.S, logits, base + j).sub(z)).mul(gradScale)
-                            .intoArray(dLogits, base + j);
-                }
-                for (; j < vocab; j++) {
-                    dLogits[base + j] = gradScale * VectorMath.exp(logits[base + j] - logZ);
-                }
+                softmaxTimes(dLogits, logits, base, vocab, logZ, gradScale);
                 dLogits[base + target] -= gradScale;
             }
+        }
+    }
+
+    /** log Σ_j e^(x_j) of one row, the maximum shifted out; {@code lanes} is scratch of one vector. */
+    private static float logSumExp(float[] logits, int base, int vocab, float[] lanes) {
+        int vectorEnd = vocab - vocab % L;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < vocab; j++) {
+            max = Math.max(max, logits[base + j]);
+        }
+        FloatVector shift = FloatVector.broadcast(VectorMath.S, max);
+        FloatVector sums = FloatVector.zero(VectorMath.S);
+        int j = 0;
+        for (; j < vectorEnd; j += L) {
+            sums = sums.add(VectorMath.exp(FloatVector.fromArray(VectorMath.S, logits, base + j).sub(shift)));
+        }
+        double sum = VectorMath.sum(sums, lanes);
+        for (; j < vocab; j++) {
+            sum += VectorMath.exp(logits[base + j] - max);
+        }
+        return (float) (max + Math.log(sum));
+    }
+
+    /** {@code out[base + j] = factor · e^(x_j − logZ)} over one row: the row's softmax, scaled. */
+    private static void softmaxTimes(float[] out, float[] logits, int base, int vocab, float logZ, float factor) {
+        int vectorEnd = vocab - vocab % L;
+        FloatVector z = FloatVector.broadcast(VectorMath.S, logZ);
+        int j = 0;
+        for (; j < vectorEnd; j += L) {
+            VectorMath.exp(FloatVector.fromArray(VectorMath.S, logits, base + j).sub(z)).mul(factor)
+                    .intoArray(out, base + j);
+        }
+        for (; j < vocab; j++) {
+            out[base + j] = factor * VectorMath.exp(logits[base + j] - logZ);
+        }
+    }
+
+    /**
+     * Rows [from, to) of {@code LossKernels.tokenLogProbsRows}: logp = x[target] − logZ and, when
+     * {@code entropies} is not null, H = logZ − Σ_j e^(x_j − logZ)·x_j; rows with a negative target
+     * get 0.
+     */
+    static void tokenLogProbsRows(float[] logits, int vocab, int[] targets, float[] logProbs, float[] entropies,
+            int from, int to) {
+        float[] lanes = new float[L];
+        int vectorEnd = vocab - vocab % L;
+        for (int r = from; r < to; r++) {
+            int base = r * vocab;
+            int target = targets[r];
+            if (target < 0) {
+                logProbs[r] = 0f;
+                if (entropies != null) {
+                    entropies[r] = 0f;
+                }
+                continue;
+            }
+            float logZ = logSumExp(logits, base, vocab, lanes);
+            logProbs[r] = logits[base + target] - logZ;
+            if (entropies != null) {
+                FloatVector z = FloatVector.broadcast(VectorMath.S, logZ);
+                FloatVector sums = FloatVector.zero(VectorMath.S);
+                int j = 0;
+                for (; j < vectorEnd; j += L) {
+                    FloatVector x = FloatVector.fromArray(VectorMath.S, logits, base + j);
+                    sums = VectorMath.exp(x.sub(z)).fma(x, sums);
+                }
+                double expected = VectorMath.sum(sums, lanes);
+                for (; j < vocab; j++) {
+                    expected += VectorMath.exp(logits[base + j] - logZ) * logits[base + j];
+                }
+                entropies[r] = (float) (logZ - expected);
+            }
+        }
+    }
+
+    /**
+     * Rows [from, to) of {@code LossKernels.tokenLogProbsBackwardRows}:
+     * dLogits[r] = dLogProbs[r]·(onehot(target) − softmax(x_r)); rows with a negative target get zeros.
+     */
+    static void tokenLogProbsBackwardRows(float[] dLogits, float[] logits, int vocab, int[] targets, float[] dLogProbs,
+            int from, int to) {
+        float[] lanes = new float[L];
+        for (int r = from; r < to; r++) {
+            int base = r * vocab;
+            int target = targets[r];
+            if (target < 0) {
+                java.util.Arrays.fill(dLogits, base, base + vocab, 0f);
+                continue;
+            }
+            float weight = dLogProbs[r];
+            softmaxTimes(dLogits, logits, base, vocab, logSumExp(logits, base, vocab, lanes), -weight);
+            dLogits[base + target] += weight;
         }
     }
 

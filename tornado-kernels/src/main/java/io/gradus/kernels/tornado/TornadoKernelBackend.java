@@ -1,13 +1,16 @@
 package io.gradus.kernels.tornado;
 
+import io.gradus.api.kernel.Activation;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.api.kernel.Nf4;
 import io.gradus.api.kernel.Nf4DoubleQuant;
 import io.gradus.kernels.KernelArguments;
+import io.gradus.kernels.reference.ActivationKernels;
 import io.gradus.kernels.reference.AttentionKernels;
 import io.gradus.kernels.reference.ElementwiseKernels;
 import io.gradus.kernels.reference.EmbeddingKernels;
+import io.gradus.kernels.reference.LossKernels;
 import io.gradus.kernels.reference.MatmulKernels;
 import io.gradus.kernels.reference.Nf4Kernels;
 import io.gradus.kernels.reference.NormKernels;
@@ -226,6 +229,28 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     }
 
     @Override
+    public synchronized void tokenLogProbs(float[] logits, int rows, int vocab, int[] targets, float[] logProbs,
+            float[] entropies) {
+        KernelArguments.tokenLogProbs(logits, rows, vocab, targets, logProbs, entropies);
+        // A device kernel takes no null array: without entropies, they go to a scratch array that stays here.
+        float[] entropy = entropies != null ? entropies : floats(logProbs, "entropies", rows);
+        run("tokenLogProbs", arrays(logits, targets), arrays(logProbs, entropy),
+                arrays(logits, vocab, targets, logProbs, entropy, rows),
+                g -> g.task("t", LossKernels::tokenLogProbsRows, logits, vocab, targets, logProbs, entropy, 0, rows));
+    }
+
+    @Override
+    public synchronized void tokenLogProbsBackward(float[] dLogits, float[] logits, int rows, int vocab, int[] targets,
+            float[] dLogProbs) {
+        KernelArguments.tokenLogProbs(logits, rows, vocab, targets, dLogProbs, null);
+        KernelArguments.crossEntropy(logits, rows, vocab, targets, dLogits);
+        run("tokenLogProbsBackward", arrays(logits, targets, dLogProbs), arrays(dLogits),
+                arrays(dLogits, logits, vocab, targets, dLogProbs, rows),
+                g -> g.task("t", LossKernels::tokenLogProbsBackwardRows, dLogits, logits, vocab, targets, dLogProbs, 0,
+                        rows));
+    }
+
+    @Override
     public synchronized void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
         Object[] arguments = arrays(layout, c, a, b, m, n, k, accumulate);
         int add = accumulate ? 1 : 0;
@@ -310,6 +335,20 @@ final class TornadoKernelBackend implements KernelBackend, AutoCloseable {
     public synchronized void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
         run("swigluBackward", arrays(dg, du, dh, g, u), arrays(dg, du), arrays(dg, du, dh, g, u, n),
                 graph -> graph.task("t", ElementwiseKernels::swigluBackward, dg, du, dh, g, u, 0, n));
+    }
+
+    @Override
+    public synchronized void activationForward(Activation f, float[] out, float[] x, int n) {
+        int kind = f.ordinal();
+        run("activation", arrays(out, x), arrays(out), arrays(out, x, kind, n),
+                g -> g.task("t", ActivationKernels::forward, kind, out, x, 0, n));
+    }
+
+    @Override
+    public synchronized void activationBackward(Activation f, float[] dx, float[] dy, float[] x, int n) {
+        int kind = f.ordinal();
+        run("activationBackward", arrays(dx, dy, x), arrays(dx), arrays(dx, dy, x, kind, n),
+                g -> g.task("t", ActivationKernels::backward, kind, dx, dy, x, 0, n));
     }
 
     @Override

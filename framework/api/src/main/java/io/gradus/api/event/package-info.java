@@ -3,7 +3,7 @@
  * them to listeners such as the web console.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.gradus.api.event;
 
 import org.osgi.annotation.bundle.Export;

@@ -1,5 +1,7 @@
 package io.gradus.api.job;
 
+import io.gradus.api.technique.Setting;
+
 /**
  * Optimisation settings of a job. Any field left out of the job file takes the default shown.
  *
@@ -19,19 +21,22 @@ package io.gradus.api.job;
  *     its own row, cut or padded to seqLen, with no loss on the padding
  */
 public record Hyperparameters(
-        Integer steps,
-        Integer batchSize,
-        Integer seqLen,
-        Integer gradAccumulation,
-        Double learningRate,
-        Integer warmupSteps,
-        String schedule,
-        Double weightDecay,
-        Double beta1,
-        Double beta2,
-        Double epsilon,
-        Double maxGradNorm,
-        Boolean packing) {
+        @Setting(description = "Optimizer steps.", min = 1) Integer steps,
+        @Setting(description = "Sequences per micro-batch.", min = 1) Integer batchSize,
+        @Setting(description = "Tokens per sequence.", min = 1) Integer seqLen,
+        @Setting(description = "Micro-batches per optimizer step.", min = 1) Integer gradAccumulation,
+        @Setting(description = "Peak learning rate.", min = 0) Double learningRate,
+        @Setting(description = "Steps of linear warm-up before the schedule.", min = 0) Integer warmupSteps,
+        @Setting(description = "How the learning rate decays after warm-up.", choices = {"cosine", "linear", "constant"})
+                String schedule,
+        @Setting(description = "AdamW's decoupled weight decay.", min = 0) Double weightDecay,
+        @Setting(description = "AdamW's first-moment decay.", min = 0, max = 1, exclusiveMax = true) Double beta1,
+        @Setting(description = "AdamW's second-moment decay.", min = 0, max = 1, exclusiveMax = true) Double beta2,
+        @Setting(description = "AdamW's epsilon.", min = 0) Double epsilon,
+        @Setting(description = "Clip the global gradient norm to this value; 0 disables clipping.", min = 0)
+                Double maxGradNorm,
+        @Setting(description = "Join examples end to end into full rows; off gives each example its own padded row.")
+                Boolean packing) {
 
     public Hyperparameters {
         steps = positive("steps", steps, 100);

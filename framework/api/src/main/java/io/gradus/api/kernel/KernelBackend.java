@@ -36,6 +36,28 @@ public interface KernelBackend {
     double crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] dLogits, float gradScale);
 
     /**
+     * Log-probabilities of target tokens, per row: {@code logProbs[r] = x[target] − logZ} with
+     * logZ = log Σ_j e^(x_j) over the row's logits x, and, when {@code entropies} is not null, the
+     * entropy of the row's distribution {@code entropies[r] = logZ − Σ_j p_j·x_j} (PPO's logs). Rows
+     * whose target is negative (ignored) get 0 in both. The per-token quantity of DPO's and PPO's
+     * sequence log-probabilities; nothing V-wide is written.
+     *
+     * @param logits rows*vocab inputs
+     * @param targets rows target ids, negative for ignored rows
+     * @param logProbs rows outputs, overwritten
+     * @param entropies rows outputs, overwritten, or {@code null} to skip them
+     */
+    void tokenLogProbs(float[] logits, int rows, int vocab, int[] targets, float[] logProbs, float[] entropies);
+
+    /**
+     * Backward of {@link #tokenLogProbs}' log-probabilities: given {@code dLogProbs[r]}, the gradient
+     * of the loss with respect to row r's log-probability,
+     * {@code dLogits[r] = dLogProbs[r] · (onehot(target) − softmax(x_r))}; rows whose target is
+     * negative get zeros. Overwrites {@code dLogits}.
+     */
+    void tokenLogProbsBackward(float[] dLogits, float[] logits, int rows, int vocab, int[] targets, float[] dLogProbs);
+
+    /**
      * {@code C[m,n] = op(A)·op(B)}, or {@code C += op(A)·op(B)} when {@code accumulate}.
      *
      * @see MatmulLayout for the shapes of A and B in each layout
@@ -111,6 +133,15 @@ public interface KernelBackend {
      * {@code du = dh·silu(g)}, {@code dg = dh·u·σ(g)·(1 + g·(1 − σ(g)))}.
      */
     void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n);
+
+    /** {@code out[i] = f(x[i])} over n elements, overwriting {@code out} (an array other than {@code x}). */
+    void activationForward(Activation f, float[] out, float[] x, int n);
+
+    /**
+     * Backward of {@link #activationForward}: {@code dx[i] = dy[i]·f'(x[i])} over n elements,
+     * overwriting {@code dx} (an array other than {@code dy} and {@code x}).
+     */
+    void activationBackward(Activation f, float[] dx, float[] dy, float[] x, int n);
 
     /** Gathers rows of {@code table} [vocab, dim]: {@code out[i] = table[ids[i]]} for n ids. */
     void embeddingForward(float[] out, float[] table, int[] ids, int n, int dim);

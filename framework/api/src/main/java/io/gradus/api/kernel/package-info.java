@@ -5,7 +5,7 @@
  * <p>Layouts: all tensors are flat, row-major {@code float[]}; a "row" is the innermost dimension.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package io.gradus.api.kernel;
 
 import org.osgi.annotation.bundle.Export;

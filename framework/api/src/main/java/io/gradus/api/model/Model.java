@@ -42,9 +42,32 @@ public interface Model {
      */
     void replaceLinear(String name, Linear replacement);
 
+    /** Number of decoder layers; 0 for a model without layers ({@link #of}). */
+    int layerCount();
+
+    /** Width C of the rows of activations between layers (and of inserted modules); 0 without layers. */
+    int hiddenSize();
+
     /**
-     * A model that is just a list of parameters, without linear modules to replace: for tests and
-     * for techniques that only choose what trains.
+     * The modules inserted at {@code point} of decoder layer {@code layer}, in the order they run:
+     * the order they were inserted in, each reading the previous one's output.
+     *
+     * @throws IndexOutOfBoundsException if the model has no such layer
+     */
+    List<InsertedModule> insertedModules(int layer, InsertionPoint point);
+
+    /**
+     * Inserts {@code module} at {@code point} of decoder layer {@code layer}, after the modules
+     * already there; its parameters join {@link #parameters()}. Generation and training both run it.
+     *
+     * @throws IndexOutOfBoundsException if the model has no such layer
+     * @throws IllegalArgumentException if the module's width is not the model's hidden size
+     */
+    void insert(int layer, InsertionPoint point, InsertedModule module);
+
+    /**
+     * A model that is just a list of parameters, without linear modules to replace or layers to
+     * insert into: for tests and for techniques that only choose what trains.
      */
     static Model of(List<Parameter> parameters) {
         List<Parameter> fixed = List.copyOf(parameters);
@@ -63,6 +86,27 @@ public interface Model {
             public void replaceLinear(String name, Linear replacement) {
                 throw new NoSuchElementException("this model has no linear modules; " + name + " cannot be replaced");
             }
+
+            @Override
+            public int layerCount() {
+                return 0;
+            }
+
+            @Override
+            public int hiddenSize() {
+                return 0;
+            }
+
+            @Override
+            public List<InsertedModule> insertedModules(int layer, InsertionPoint point) {
+                throw new IndexOutOfBoundsException("this model has no layers; layer " + layer + " does not exist");
+            }
+
+            @Override
+            public void insert(int layer, InsertionPoint point, InsertedModule module) {
+                throw new IndexOutOfBoundsException("this model has no layers; nothing can be inserted at "
+                        + point.id() + " of layer " + layer);
+            }
         };
     }
 
@@ -72,6 +116,16 @@ public interface Model {
      */
     default List<QuantizedWeight> quantizedWeights() {
         return linears().values().stream().flatMap(l -> l.quantizedWeights().stream()).toList();
+    }
+
+    /**
+     * The output head of a sequence classifier (a reward model: transformers'
+     * {@code LlamaForSequenceClassification}), or empty for a causal language model. Its weight is
+     * one of {@link #parameters()}: a tuner decides whether it trains (PEFT trains it in full, as a
+     * module to save).
+     */
+    default java.util.Optional<ScoreHead> scoreHead() {
+        return java.util.Optional.empty();
     }
 
     /** Total number of scalars over all parameters, quantized weights included. */

@@ -31,6 +31,14 @@ public interface BundleAdmin {
     Optional<BundleInfo> bundle(long id);
 
     /**
+     * One bundle in detail: manifest headers, package wiring, registered services.
+     *
+     * @return empty if no bundle has that id
+     * @since 1.2
+     */
+    Optional<BundleDetails> details(long id);
+
+    /**
      * Installs and starts a bundle jar.
      *
      * @param jar the jar's bytes; read fully, not closed

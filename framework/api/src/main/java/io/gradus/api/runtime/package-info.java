@@ -3,7 +3,7 @@
  * operations that install, start, stop, update and remove bundles while the host runs.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.gradus.api.runtime;
 
 import org.osgi.annotation.bundle.Export;

@@ -2,6 +2,7 @@ package io.gradus.api.technique;
 
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.TokenBatch;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,5 +28,21 @@ public final class NextTokenLoss {
         runner.backward(dLogits);
         double loss = lossSum / labelled;
         return new StepResult(loss, labelled, Map.of("perplexity", Math.exp(loss)));
+    }
+
+    /**
+     * The mean next-token loss over the labelled positions of {@code batches}, on no-grad passes:
+     * {@code loss}, and {@code targets}, how many positions it covered (NaN loss when none).
+     */
+    public static Map<String, Double> evaluate(List<TokenBatch> batches, ModelRunner runner) {
+        double sum = 0;
+        long targets = 0;
+        for (TokenBatch batch : batches) {
+            float[] logits = runner.infer(batch, true).logits();
+            sum += runner.kernels().crossEntropy(logits, batch.batchSize() * batch.seqLen(), runner.vocabSize(),
+                    batch.labels(), null, 1f);
+            targets += batch.countLabels();
+        }
+        return Map.of("loss", targets == 0 ? Double.NaN : sum / targets, "targets", (double) targets);
     }
 }

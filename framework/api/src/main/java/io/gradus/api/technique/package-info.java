@@ -7,9 +7,13 @@
  * DPO, PPO). A bundle contributes a technique by registering one of these interfaces as an OSGi
  * service with a {@link io.gradus.api.technique.TechniqueName} property; the technique's version is
  * the version of the bundle that registers it.
+ *
+ * <p>A technique's configuration record may describe its components with {@link
+ * io.gradus.api.technique.Setting}; {@link io.gradus.api.technique.ConfigSchemas} turns any such record
+ * into a {@link io.gradus.api.technique.ConfigSchema} (since 1.2).
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.gradus.api.technique;
 
 import org.osgi.annotation.bundle.Export;

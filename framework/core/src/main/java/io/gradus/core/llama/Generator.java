@@ -9,7 +9,8 @@ import java.util.function.IntConsumer;
 
 /**
  * Text generation with a key/value cache: the prompt is run once (prefill), then each new token
- * costs one position's forward pass, its keys and values appended to the cache.
+ * costs one position's forward pass, its keys and values appended to the cache. The decoder layers
+ * are training's own ({@link DecoderLayers}), so whatever a tuner inserts or replaces runs here too.
  */
 public final class Generator {
 
@@ -40,11 +41,22 @@ public final class Generator {
     private final LlamaModel model;
     private final LlamaConfig config;
     private final KernelBackend kernels;
+    private final DecoderLayers layers;
+    private final DecoderLayers.Attention cachedAttention = this::attendCached;
     private final int maxLength;
     private final float[][] keyCache;
     private final float[][] valueCache;
     private final float[] ropeCos;
     private final float[] ropeSin;
+    // Work buffers, reused from token to token.
+    private final float[] qRow;
+    private final float[] attRow;
+    private final float[] lastRow;
+    private final float[] lastNorm;
+    private final float[] lastRstd = new float[1];
+    private final float[] nextLogits;
+    /** The decoder layers' activations for the last call's number of tokens (one, while decoding). */
+    private Activations acts;
     private int length;
 
     /** @param maxLength the longest prompt + generation this generator holds in its cache */
@@ -52,6 +64,7 @@ public final class Generator {
         this.model = model;
         this.config = model.config();
         this.kernels = kernels;
+        this.layers = new DecoderLayers(model, kernels);
         this.maxLength = Math.min(maxLength, config.maxPositions());
         int kvDim = config.numKvHeads() * config.headDim();
         this.keyCache = new float[config.numLayers()][this.maxLength * kvDim];
@@ -59,6 +72,11 @@ public final class Generator {
         this.ropeCos = new float[this.maxLength * config.headDim() / 2];
         this.ropeSin = new float[this.maxLength * config.headDim() / 2];
         Rope.tables(ropeCos, ropeSin, this.maxLength, config.headDim(), config.ropeTheta());
+        this.qRow = new float[config.numHeads() * config.headDim()];
+        this.attRow = new float[config.numHeads() * config.headDim()];
+        this.lastRow = new float[config.hiddenSize()];
+        this.lastNorm = new float[config.hiddenSize()];
+        this.nextLogits = new float[config.vocabSize()];
     }
 
     /**
@@ -93,8 +111,9 @@ public final class Generator {
     }
 
     /**
-     * Runs {@code tokens} at the next positions, appending their keys and values to the cache, and
-     * returns the logits [V] of the last one.
+     * Runs {@code tokens} at the next positions through the decoder layers (the training engine's
+     * own loop), appending their keys and values to the cache, and returns the logits [V] of the
+     * last one. The returned array belongs to the generator and is overwritten by the next call.
      */
     public float[] append(int[] tokens) {
         int n = tokens.length;
@@ -102,61 +121,44 @@ public final class Generator {
             throw new IllegalArgumentException("the cache holds " + maxLength + " positions; " + (length + n) + " needed");
         }
         int c = config.hiddenSize();
+        int half = config.headDim() / 2;
+        if (acts == null || acts.rows != n) {
+            acts = Activations.decode(n, config);
+        }
+        // The rotary angles of positions length .. length + n − 1.
+        System.arraycopy(ropeCos, length * half, acts.ropeCos, 0, n * half);
+        System.arraycopy(ropeSin, length * half, acts.ropeSin, 0, n * half);
+        kernels.embeddingForward(acts.input(), model.embedTokens().values(), tokens, n, c);
+        layers.forward(acts, cachedAttention);
+        length += n;
+        System.arraycopy(acts.last, (n - 1) * c, lastRow, 0, c);
+        kernels.rmsNormForward(lastNorm, lastRstd, lastRow, model.finalNorm().values(), 1, c,
+                (float) config.rmsNormEps());
+        kernels.matmul(ABT, nextLogits, lastNorm, model.lmHead().values(), 1, config.vocabSize(), c, false);
+        return nextLogits;
+    }
+
+    /**
+     * Attention against the cache: the new keys and values join it at positions length.., and new
+     * token i attends to the cache up to and including its own position.
+     */
+    private void attendCached(int l, Activations.Layer a, Activations acts) {
+        int n = acts.rows;
         int h = config.numHeads();
         int kv = config.numKvHeads();
         int d = config.headDim();
-        int f = config.intermediateSize();
-        float eps = (float) config.rmsNormEps();
-        int half = d / 2;
-        float[] cos = Arrays.copyOfRange(ropeCos, length * half, (length + n) * half);
-        float[] sin = Arrays.copyOfRange(ropeSin, length * half, (length + n) * half);
-
-        float[] x = new float[n * c];
-        float[] norm = new float[n * c];
-        float[] rstd = new float[n];
-        float[] q = new float[n * h * d];
-        float[] k = new float[n * kv * d];
-        float[] v = new float[n * kv * d];
-        float[] att = new float[n * h * d];
-        float[] gate = new float[n * f];
-        float[] up = new float[n * f];
-        float[] hidden = new float[n * f];
-        float[] attRow = new float[h * d];
-        float[] qRow = new float[h * d];
-        float[] projected = new float[n * c];
-        kernels.embeddingForward(x, model.embedTokens().values(), tokens, n, c);
-        for (int l = 0; l < config.numLayers(); l++) {
-            LlamaModel.Layer w = model.layers().get(l);
-            kernels.rmsNormForward(norm, rstd, x, w.inputNorm().values(), n, c, eps);
-            model.linear(l, "self_attn.q_proj").forward(norm, q, n, kernels);
-            model.linear(l, "self_attn.k_proj").forward(norm, k, n, kernels);
-            model.linear(l, "self_attn.v_proj").forward(norm, v, n, kernels);
-            kernels.rope(q, cos, sin, 1, n, h, d, false);
-            kernels.rope(k, cos, sin, 1, n, kv, d, false);
-            System.arraycopy(k, 0, keyCache[l], length * kv * d, n * kv * d);
-            System.arraycopy(v, 0, valueCache[l], length * kv * d, n * kv * d);
-            for (int i = 0; i < n; i++) {
-                // Token i sees the cache up to and including its own position.
-                System.arraycopy(q, i * h * d, qRow, 0, h * d);
-                kernels.attentionDecode(attRow, qRow, keyCache[l], valueCache[l], length + i + 1, h, kv, d);
-                System.arraycopy(attRow, 0, att, i * h * d, h * d);
-            }
-            model.linear(l, "self_attn.o_proj").forward(att, projected, n, kernels);
-            kernels.add(x, projected, n * c);
-            kernels.rmsNormForward(norm, rstd, x, w.postAttentionNorm().values(), n, c, eps);
-            model.linear(l, "mlp.gate_proj").forward(norm, gate, n, kernels);
-            model.linear(l, "mlp.up_proj").forward(norm, up, n, kernels);
-            kernels.swigluForward(hidden, gate, up, n * f);
-            model.linear(l, "mlp.down_proj").forward(hidden, projected, n, kernels);
-            kernels.add(x, projected, n * c);
+        System.arraycopy(a.k, 0, keyCache[l], length * kv * d, n * kv * d);
+        System.arraycopy(a.v, 0, valueCache[l], length * kv * d, n * kv * d);
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(a.q, i * h * d, qRow, 0, h * d);
+            kernels.attentionDecode(attRow, qRow, keyCache[l], valueCache[l], length + i + 1, h, kv, d);
+            System.arraycopy(attRow, 0, a.attOut, i * h * d, h * d);
         }
-        length += n;
-        float[] last = Arrays.copyOfRange(x, (n - 1) * c, n * c);
-        float[] lastNorm = new float[c];
-        kernels.rmsNormForward(lastNorm, new float[1], last, model.finalNorm().values(), 1, c, eps);
-        float[] logits = new float[config.vocabSize()];
-        kernels.matmul(ABT, logits, lastNorm, model.lmHead().values(), 1, config.vocabSize(), c, false);
-        return logits;
+    }
+
+    /** The most positions (prompt and new tokens) this generator holds. */
+    public int capacity() {
+        return maxLength;
     }
 
     /** Positions held in the cache. */

@@ -101,9 +101,10 @@ public record LlamaConfig(
         }
         JsonNode json = JsonFiles.readObject(file);
         String architecture = json.path("architectures").path(0).asText(json.path("model_type").asText("(none)"));
-        if (!architecture.equals("LlamaForCausalLM") && !architecture.equals("llama")) {
+        if (!architecture.equals("LlamaForCausalLM") && !architecture.equals("llama")
+                && !architecture.equals(ClassifierConfig.ARCHITECTURE)) {
             throw new IOException(file + ": architecture '" + architecture
-                    + "' is not supported; Gradus runs LlamaForCausalLM models");
+                    + "' is not supported; Gradus runs LlamaForCausalLM and LlamaForSequenceClassification models");
         }
         unsupportedIfTrue(file, json, "attention_bias");
         unsupportedIfTrue(file, json, "mlp_bias");

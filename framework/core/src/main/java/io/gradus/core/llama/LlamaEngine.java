@@ -6,9 +6,11 @@ import static io.gradus.api.kernel.MatmulLayout.ATB;
 
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.ModelRunner;
-import io.gradus.api.model.Parameter;
+import io.gradus.api.model.Outputs;
+import io.gradus.api.model.Sampling;
 import io.gradus.api.model.TokenBatch;
-import java.util.ArrayList;
+import io.gradus.api.model.WeightsSnapshot;
+import io.gradus.api.technique.Tuning;
 import java.util.Arrays;
 import java.util.List;
 
@@ -17,27 +19,44 @@ import java.util.List;
  * loop a {@link KernelBackend} call.
  *
  * <p>Shape legend: B batch, T sequence, N = B·T token rows, C hidden size, H query heads, KV key/value
- * heads, D head size, F MLP width, V vocabulary. One decoder layer computes
- * <pre>
- *   a   = x + Wo · attention(rope(Wq·rms1(x)), rope(Wk·rms1(x)), Wv·rms1(x))
- *   x'  = a + Wd · (silu(Wg·rms2(a)) ⊙ Wu·rms2(a))
- * </pre>
- * and the model is logits = Wlm · rmsF(layers(embed(ids))). The W· products are the model's
- * {@link io.gradus.api.model.Linear} modules, which tuners may replace (LoRA, NF4). The forward
- * pass keeps what the backward pass needs in {@link Activations}; gradients go only to trainable
- * parameters.
+ * heads, D head size, F MLP width, V vocabulary. The model is logits = Wlm · rmsF(layers(embed(ids))),
+ * its decoder layers those of {@link DecoderLayers} (the loop generation runs too), with attention
+ * over the whole batch; rmsF(...) is the hidden state a score or value head reads. A training pass
+ * keeps what the backward pass needs in its {@link Activations}; a no-grad pass has activations of
+ * its own, so it never disturbs a training pass waiting for its backward pass. Gradients go only to
+ * trainable parameters.
  */
 public final class LlamaEngine implements ModelRunner {
 
     private final LlamaModel model;
     private final LlamaConfig config;
     private final KernelBackend kernels;
+    private final DecoderLayers layers;
+    private final DecoderLayers.Attention batchAttention;
+    /** The tunings applied to the model, which {@link #inferBase} switches off. */
+    private final List<Tuning> tunings;
     private Activations acts;
+    private Activations noGrad;
+    /** Whether the last training pass computed logits (backward may then take a gradient on them). */
+    private boolean trainedLogits;
+    /** Whether training passes run the tunings in training mode (dropout); no-grad passes never do. */
+    private boolean training;
+    private Generator generator;
 
     public LlamaEngine(LlamaModel model, KernelBackend kernels) {
+        this(model, kernels, List.of());
+    }
+
+    /** @param tunings the tunings applied to the model: {@link #inferBase} switches them off for its pass */
+    public LlamaEngine(LlamaModel model, KernelBackend kernels, List<Tuning> tunings) {
         this.model = model;
         this.config = model.config();
         this.kernels = kernels;
+        this.tunings = List.copyOf(tunings);
+        this.layers = new DecoderLayers(model, kernels);
+        // Causal attention of every position over the batch, keeping the probabilities for backward.
+        this.batchAttention = (l, a, acts) -> kernels.attentionForward(a.attOut, a.att, a.q, a.k, a.v, acts.batch,
+                acts.seq, config.numHeads(), config.numKvHeads(), config.headDim());
     }
 
     @Override
@@ -50,233 +69,169 @@ public final class LlamaEngine implements ModelRunner {
         return kernels;
     }
 
+    @Override
     public LlamaModel model() {
         return model;
     }
 
-    /** Everything one layer's backward pass reads, for the last forward batch. */
-    private static final class LayerActivations {
-        final float[] input;     // x            [N, C]
-        final float[] norm1;     // rms1(x)      [N, C]
-        final float[] rstd1;     //              [N]
-        final float[] q;         // after RoPE   [N, H·D]
-        final float[] k;         // after RoPE   [N, KV·D]
-        final float[] v;         //              [N, KV·D]
-        final float[] att;       // softmax      [B, H, T, T]
-        final float[] attOut;    //              [N, H·D]
-        final float[] mid;       // a            [N, C]
-        final float[] norm2;     // rms2(a)      [N, C]
-        final float[] rstd2;     //              [N]
-        final float[] gate;      // Wg·rms2(a)   [N, F]
-        final float[] up;        // Wu·rms2(a)   [N, F]
-        final float[] hidden;    // silu(g)⊙u    [N, F]
-
-        LayerActivations(int b, int t, LlamaConfig c) {
-            int n = b * t;
-            input = new float[n * c.hiddenSize()];
-            norm1 = new float[n * c.hiddenSize()];
-            rstd1 = new float[n];
-            q = new float[n * c.numHeads() * c.headDim()];
-            k = new float[n * c.numKvHeads() * c.headDim()];
-            v = new float[n * c.numKvHeads() * c.headDim()];
-            att = new float[b * c.numHeads() * t * t];
-            attOut = new float[n * c.numHeads() * c.headDim()];
-            mid = new float[n * c.hiddenSize()];
-            norm2 = new float[n * c.hiddenSize()];
-            rstd2 = new float[n];
-            gate = new float[n * c.intermediateSize()];
-            up = new float[n * c.intermediateSize()];
-            hidden = new float[n * c.intermediateSize()];
-        }
-    }
-
-    /** Activations of the last forward pass, reused while the batch shape stays the same. */
-    private static final class Activations {
-        final int batch;
-        final int seq;
-        final int[] ids;
-        final List<LayerActivations> layers = new ArrayList<>();
-        final float[] last;      // x after the last layer  [N, C]
-        final float[] normF;     // rmsF(x)                 [N, C]
-        final float[] rstdF;     //                         [N]
-        final float[] logits;    //                         [N, V]
-        final float[] ropeCos;   //                         [T, D/2]
-        final float[] ropeSin;   //                         [T, D/2]
-        // Work buffers, kept with the activations so that every step hands the kernels the same
-        // arrays (a device backend then reuses its compiled plans and buffers) and allocates nothing.
-        final float[] projected; // a linear's output before the residual add  [N, C]
-        final float[] dNormF;    //                         [N, C]
-        final float[] dx;        // gradient of the residual stream            [N, C]
-        final float[] dHidden;   //                         [N, F]
-        final float[] dGate;     //                         [N, F]
-        final float[] dUp;       //                         [N, F]
-        final float[] dNorm;     //                         [N, C]
-        final float[] dAttOut;   //                         [N, H·D]
-        final float[] dq;        //                         [N, H·D]
-        final float[] dk;        //                         [N, KV·D]
-        final float[] dv;        //                         [N, KV·D]
-
-        Activations(int b, int t, LlamaConfig c) {
-            batch = b;
-            seq = t;
-            ids = new int[b * t];
-            for (int i = 0; i < c.numLayers(); i++) {
-                layers.add(new LayerActivations(b, t, c));
-            }
-            last = new float[b * t * c.hiddenSize()];
-            normF = new float[b * t * c.hiddenSize()];
-            rstdF = new float[b * t];
-            logits = new float[b * t * c.vocabSize()];
-            ropeCos = new float[t * c.headDim() / 2];
-            ropeSin = new float[t * c.headDim() / 2];
-            Rope.tables(ropeCos, ropeSin, t, c.headDim(), c.ropeTheta());
-            int n = b * t;
-            projected = new float[n * c.hiddenSize()];
-            dNormF = new float[n * c.hiddenSize()];
-            dx = new float[n * c.hiddenSize()];
-            dHidden = new float[n * c.intermediateSize()];
-            dGate = new float[n * c.intermediateSize()];
-            dUp = new float[n * c.intermediateSize()];
-            dNorm = new float[n * c.hiddenSize()];
-            dAttOut = new float[n * c.numHeads() * c.headDim()];
-            dq = new float[n * c.numHeads() * c.headDim()];
-            dk = new float[n * c.numKvHeads() * c.headDim()];
-            dv = new float[n * c.numKvHeads() * c.headDim()];
-        }
-    }
-
     /**
-     * Runs the model on a batch and returns its logits [N, V]. The returned array belongs to the
-     * engine and is overwritten by the next forward pass.
+     * Runs a training pass on a batch and returns its logits [N, V]. The returned array belongs to
+     * the engine and is overwritten by the next training pass.
      */
     @Override
     public float[] forward(TokenBatch batch) {
+        return train(batch, true).logits();
+    }
+
+    @Override
+    public Outputs train(TokenBatch batch, boolean logits) {
+        acts = prepared(acts, Activations.Kind.TRAINING, batch);
+        trainedLogits = logits;
+        return run(acts, logits);
+    }
+
+    /**
+     * Switches the tunings to training behaviour (dropout) for training passes, or off. No-grad
+     * passes and generation always run them in inference mode, as TRL disables dropout for the
+     * reference and rollout passes: the same weights then give the same outputs in a rollout and in
+     * the first training pass over it (a PPO ratio starts at 1).
+     */
+    public void setTraining(boolean training) {
+        this.training = training;
+        tunings.forEach(t -> t.setTraining(training));
+    }
+
+    @Override
+    public Outputs infer(TokenBatch batch, boolean logits) {
+        noGrad = prepared(noGrad, Activations.Kind.NO_GRAD, batch);
+        return inInferenceMode(() -> run(noGrad, logits));
+    }
+
+    /** Runs {@code pass} with the tunings in inference mode, restoring the training mode after. */
+    private <T> T inInferenceMode(java.util.function.Supplier<T> pass) {
+        if (!training) {
+            return pass.get();
+        }
+        tunings.forEach(t -> t.setTraining(false));
+        try {
+            return pass.get();
+        } finally {
+            tunings.forEach(t -> t.setTraining(true));
+        }
+    }
+
+    @Override
+    public Outputs inferBase(TokenBatch batch, boolean logits) {
+        for (Tuning tuning : tunings) {
+            if (!tuning.setEnabled(false)) {
+                tunings.forEach(t -> t.setEnabled(true));
+                throw new IllegalStateException("the tuning " + tuning.getClass().getSimpleName() + " changed the "
+                        + "weights themselves and cannot be switched off for a base-model pass; use a snapshot of the "
+                        + "initial weights instead");
+            }
+        }
+        try {
+            return infer(batch, logits);
+        } finally {
+            tunings.forEach(t -> t.setEnabled(true));
+        }
+    }
+
+    @Override
+    public Outputs infer(TokenBatch batch, boolean logits, WeightsSnapshot weights) {
+        weights.swap();
+        try {
+            return infer(batch, logits);
+        } finally {
+            weights.swap();
+        }
+    }
+
+    @Override
+    public int[] generate(int[] prompt, Sampling sampling, int stopToken) {
+        int needed = Math.min(prompt.length + sampling.maxNewTokens(), config.maxPositions());
+        if (generator == null || generator.capacity() < needed) {
+            generator = new Generator(model, kernels, needed);
+        }
+        Generator.Sampling settings = new Generator.Sampling(sampling.temperature(), sampling.topK(), sampling.topP(),
+                sampling.seed(), sampling.maxNewTokens());
+        return inInferenceMode(() -> generator.generate(prompt, settings, stopToken, token -> {}));
+    }
+
+    /** {@code current} if it fits a pass of {@code kind} over {@code batch}, else new activations; the batch's ids copied in. */
+    private Activations prepared(Activations current, Activations.Kind kind, TokenBatch batch) {
         int b = batch.batchSize();
         int t = batch.seqLen();
         if (t > config.maxPositions()) {
             throw new IllegalArgumentException("sequence of " + t + " tokens is longer than the model's "
                     + config.maxPositions() + " positions");
         }
-        if (acts == null || acts.batch != b || acts.seq != t) {
-            acts = new Activations(b, t, config);
-        }
-        int n = b * t;
+        Activations prepared = current != null && current.fits(kind, b, t) ? current : Activations.batch(kind, b, t, config);
+        System.arraycopy(batch.inputIds(), 0, prepared.ids, 0, b * t);
+        return prepared;
+    }
+
+    /** The pass itself: embeddings, the decoder layers, the final norm (the hidden states), the head if asked. */
+    private Outputs run(Activations a, boolean logits) {
+        int n = a.rows;
         int c = config.hiddenSize();
-        int h = config.numHeads();
-        int kv = config.numKvHeads();
-        int d = config.headDim();
-        int f = config.intermediateSize();
-        float eps = (float) config.rmsNormEps();
-        System.arraycopy(batch.inputIds(), 0, acts.ids, 0, n);
-
-        float[] x = acts.layers.isEmpty() ? acts.last : acts.layers.getFirst().input;
-        kernels.embeddingForward(x, model.embedTokens().values(), acts.ids, n, c);
-        float[] projected = acts.projected;
-        for (int l = 0; l < config.numLayers(); l++) {
-            LlamaModel.Layer w = model.layers().get(l);
-            LayerActivations a = acts.layers.get(l);
-            float[] next = l + 1 < config.numLayers() ? acts.layers.get(l + 1).input : acts.last;
-
-            // Attention block: a = x + Wo · attention(...)
-            kernels.rmsNormForward(a.norm1, a.rstd1, a.input, w.inputNorm().values(), n, c, eps);
-            model.linear(l, "self_attn.q_proj").forward(a.norm1, a.q, n, kernels);
-            model.linear(l, "self_attn.k_proj").forward(a.norm1, a.k, n, kernels);
-            model.linear(l, "self_attn.v_proj").forward(a.norm1, a.v, n, kernels);
-            kernels.rope(a.q, acts.ropeCos, acts.ropeSin, b, t, h, d, false);
-            kernels.rope(a.k, acts.ropeCos, acts.ropeSin, b, t, kv, d, false);
-            kernels.attentionForward(a.attOut, a.att, a.q, a.k, a.v, b, t, h, kv, d);
-            model.linear(l, "self_attn.o_proj").forward(a.attOut, projected, n, kernels);
-            System.arraycopy(a.input, 0, a.mid, 0, n * c);
-            kernels.add(a.mid, projected, n * c);
-
-            // MLP block: x' = a + Wd · (silu(Wg·rms2(a)) ⊙ Wu·rms2(a))
-            kernels.rmsNormForward(a.norm2, a.rstd2, a.mid, w.postAttentionNorm().values(), n, c, eps);
-            model.linear(l, "mlp.gate_proj").forward(a.norm2, a.gate, n, kernels);
-            model.linear(l, "mlp.up_proj").forward(a.norm2, a.up, n, kernels);
-            kernels.swigluForward(a.hidden, a.gate, a.up, n * f);
-            model.linear(l, "mlp.down_proj").forward(a.hidden, projected, n, kernels);
-            System.arraycopy(a.mid, 0, next, 0, n * c);
-            kernels.add(next, projected, n * c);
+        kernels.embeddingForward(a.input(), model.embedTokens().values(), a.ids, n, c);
+        layers.forward(a, batchAttention);
+        kernels.rmsNormForward(a.normF, a.rstdF, a.last, model.finalNorm().values(), n, c, (float) config.rmsNormEps());
+        if (!logits) {
+            return new Outputs(null, a.normF);
         }
-        kernels.rmsNormForward(acts.normF, acts.rstdF, acts.last, model.finalNorm().values(), n, c, eps);
-        kernels.matmul(ABT, acts.logits, acts.normF, model.lmHead().values(), n, config.vocabSize(), c, false);
-        return acts.logits;
+        float[] out = a.logits(config.vocabSize());
+        kernels.matmul(ABT, out, a.normF, model.lmHead().values(), n, config.vocabSize(), c, false);
+        return new Outputs(out, a.normF);
     }
 
     /**
-     * Back-propagates {@code dLogits} [N, V] through the last forward pass, adding into the gradients
+     * Back-propagates {@code dLogits} [N, V] through the last training pass, adding into the gradients
      * of the trainable parameters (frozen ones are skipped, their inputs still get gradients).
      */
     @Override
     public void backward(float[] dLogits) {
-        if (acts == null) {
-            throw new IllegalStateException("backward() needs a forward() first");
-        }
-        int b = acts.batch;
-        int t = acts.seq;
-        int n = b * t;
-        int c = config.hiddenSize();
-        int h = config.numHeads();
-        int kv = config.numKvHeads();
-        int d = config.headDim();
-        int f = config.intermediateSize();
-        int vocab = config.vocabSize();
-
-        // logits = rmsF(x)·Wlmᵀ
-        float[] dNormF = acts.dNormF;
-        kernels.matmul(AB, dNormF, dLogits, model.lmHead().values(), n, c, vocab, false);
-        if (model.lmHead().trainable()) {
-            kernels.matmul(ATB, model.lmHead().gradient(), dLogits, acts.normF, vocab, c, n, true);
-        }
-        float[] dx = acts.dx; // gradient of the residual stream, walked back layer by layer
-        Arrays.fill(dx, 0f);
-        kernels.rmsNormBackward(dx, gradientOrNull(model.finalNorm()), dNormF, acts.last, model.finalNorm().values(),
-                acts.rstdF, n, c);
-
-        float[] dHidden = acts.dHidden;
-        float[] dGate = acts.dGate;
-        float[] dUp = acts.dUp;
-        float[] dNorm = acts.dNorm;
-        float[] dAttOut = acts.dAttOut;
-        float[] dq = acts.dq;
-        float[] dk = acts.dk;
-        float[] dv = acts.dv;
-        for (int l = config.numLayers() - 1; l >= 0; l--) {
-            LlamaModel.Layer w = model.layers().get(l);
-            LayerActivations a = acts.layers.get(l);
-
-            // MLP block. dx is d(x'), which flows unchanged into d(a) through the residual.
-            Arrays.fill(dHidden, 0f);
-            model.linear(l, "mlp.down_proj").backward(a.hidden, dx, dHidden, n, kernels);
-            kernels.swigluBackward(dGate, dUp, dHidden, a.gate, a.up, n * f);
-            Arrays.fill(dNorm, 0f);
-            model.linear(l, "mlp.gate_proj").backward(a.norm2, dGate, dNorm, n, kernels);
-            model.linear(l, "mlp.up_proj").backward(a.norm2, dUp, dNorm, n, kernels);
-            kernels.rmsNormBackward(dx, gradientOrNull(w.postAttentionNorm()), dNorm, a.mid,
-                    w.postAttentionNorm().values(), a.rstd2, n, c);
-
-            // Attention block. dx is now d(a), which flows unchanged into d(x).
-            Arrays.fill(dAttOut, 0f);
-            model.linear(l, "self_attn.o_proj").backward(a.attOut, dx, dAttOut, n, kernels);
-            Arrays.fill(dq, 0f);
-            Arrays.fill(dk, 0f);
-            Arrays.fill(dv, 0f);
-            kernels.attentionBackward(dq, dk, dv, dAttOut, a.att, a.q, a.k, a.v, b, t, h, kv, d);
-            kernels.rope(dq, acts.ropeCos, acts.ropeSin, b, t, h, d, true);
-            kernels.rope(dk, acts.ropeCos, acts.ropeSin, b, t, kv, d, true);
-            Arrays.fill(dNorm, 0f);
-            model.linear(l, "self_attn.q_proj").backward(a.norm1, dq, dNorm, n, kernels);
-            model.linear(l, "self_attn.k_proj").backward(a.norm1, dk, dNorm, n, kernels);
-            model.linear(l, "self_attn.v_proj").backward(a.norm1, dv, dNorm, n, kernels);
-            kernels.rmsNormBackward(dx, gradientOrNull(w.inputNorm()), dNorm, a.input, w.inputNorm().values(),
-                    a.rstd1, n, c);
-        }
-        if (model.embedTokens().trainable()) {
-            kernels.embeddingBackward(model.embedTokens().gradient(), dx, acts.ids, n, c);
-        }
+        backward(dLogits, null);
     }
 
-    private static float[] gradientOrNull(Parameter p) {
-        return p.trainable() ? p.gradient() : null;
+    /**
+     * Back-propagates gradients on the last training pass's logits [N, V] and hidden states [N, C]
+     * (either may be null): the hidden states' gradient is dLogits·Wlm + dHidden.
+     */
+    @Override
+    public void backward(float[] dLogits, float[] dHidden) {
+        if (acts == null) {
+            throw new IllegalStateException("backward() needs a training pass first");
+        }
+        if (dLogits == null && dHidden == null) {
+            throw new IllegalArgumentException("backward() needs a gradient on the logits, the hidden states or both");
+        }
+        if (dLogits != null && !trainedLogits) {
+            throw new IllegalStateException("backward() got a gradient on logits the last training pass did not compute");
+        }
+        int n = acts.rows;
+        int c = config.hiddenSize();
+        int vocab = config.vocabSize();
+
+        if (dLogits != null) {
+            // logits = rmsF(x)·Wlmᵀ
+            kernels.matmul(AB, acts.dNormF, dLogits, model.lmHead().values(), n, c, vocab, false);
+            if (model.lmHead().trainable()) {
+                kernels.matmul(ATB, model.lmHead().gradient(), dLogits, acts.normF, vocab, c, n, true);
+            }
+            if (dHidden != null) {
+                kernels.add(acts.dNormF, dHidden, n * c);
+            }
+        } else {
+            System.arraycopy(dHidden, 0, acts.dNormF, 0, n * c);
+        }
+        Arrays.fill(acts.dx, 0f);
+        kernels.rmsNormBackward(acts.dx, DecoderLayers.gradientOrNull(model.finalNorm()), acts.dNormF, acts.last,
+                model.finalNorm().values(), acts.rstdF, n, c);
+        layers.backward(acts);
+        if (model.embedTokens().trainable()) {
+            kernels.embeddingBackward(model.embedTokens().gradient(), acts.dx, acts.ids, n, c);
+        }
     }
 }

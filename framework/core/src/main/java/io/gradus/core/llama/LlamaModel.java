@@ -1,5 +1,7 @@
 package io.gradus.core.llama;
 
+import io.gradus.api.model.InsertedModule;
+import io.gradus.api.model.InsertionPoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.kernel.Nf4DoubleQuant;
@@ -9,6 +11,7 @@ import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.QuantizedLinear;
 import io.gradus.api.model.QuantizedWeight;
+import io.gradus.api.model.ScoreHead;
 import io.gradus.core.io.BitsAndBytesNf4;
 import io.gradus.core.io.SafeTensors;
 import io.gradus.core.io.WeightFiles;
@@ -16,6 +19,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -31,7 +35,9 @@ import java.util.Set;
  * The parameters of a Llama model under their Hugging Face names, in checkpoint order.
  *
  * <p>Linear weights are stored [out, in] as in PyTorch, so a layer computes y = x·Wᵀ. With tied
- * embeddings {@code lm_head} is the embedding table itself (one parameter, one gradient).
+ * embeddings {@code lm_head} is the embedding table itself (one parameter, one gradient). A sequence
+ * classifier (transformers' {@code LlamaForSequenceClassification}, a reward model) has a score head
+ * {@code score.weight} [1, C] instead of {@code lm_head}.
  */
 public final class LlamaModel implements Model {
 
@@ -52,8 +58,18 @@ public final class LlamaModel implements Model {
     private final Parameter embedTokens;
     private final List<Layer> layers;
     private final Parameter finalNorm;
-    private final Parameter lmHead;
+    /** The language-modelling head; null once the model is a sequence classifier. */
+    private Parameter lmHead;
+    /** The sequence classifier's head, or null for a causal language model. */
+    private ScoreHead scoreHead;
+    /** The head settings of config.json: a new score head's initializer range and pad id. */
+    private final ClassifierConfig heads;
     private final SequencedMap<String, Linear> linears = new LinkedHashMap<>();
+    /**
+     * inserted[layer][point.ordinal()]: the modules inserted there, an immutable list replaced on
+     * every insert, so the engine reads it at every step without copying.
+     */
+    private final List<InsertedModule>[][] inserted;
 
     /** Where a model's tensors come from: freshly initialised values, or files read one tensor at a time. */
     private interface Weights {
@@ -64,8 +80,9 @@ public final class LlamaModel implements Model {
         Linear linear(String module, int out, int in) throws IOException;
     }
 
-    private LlamaModel(LlamaConfig config, Weights weights) throws IOException {
+    private LlamaModel(LlamaConfig config, ClassifierConfig heads, Weights weights) throws IOException {
         this.config = config;
+        this.heads = heads;
         int c = config.hiddenSize();
         int f = config.intermediateSize();
         int qDim = config.numHeads() * config.headDim();
@@ -86,9 +103,24 @@ public final class LlamaModel implements Model {
             list.add(new Layer(inputNorm, postNorm));
         }
         this.layers = List.copyOf(list);
+        this.inserted = emptyInsertions(config.numLayers());
         this.finalNorm = weights.parameter(FINAL_NORM, c);
-        this.lmHead = config.tieWordEmbeddings() ? embedTokens
-                : weights.parameter(LM_HEAD, config.vocabSize(), c);
+        if (heads.classifier()) {
+            this.lmHead = null;
+            this.scoreHead = new ScoreHead(weights.parameter(ScoreHead.NAME, 1, c), heads.padTokenId());
+        } else {
+            this.lmHead = config.tieWordEmbeddings() ? embedTokens
+                    : weights.parameter(LM_HEAD, config.vocabSize(), c);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<InsertedModule>[][] emptyInsertions(int layers) {
+        List<InsertedModule>[][] lists = new List[layers][InsertionPoint.values().length];
+        for (List<InsertedModule>[] layer : lists) {
+            Arrays.fill(layer, List.of());
+        }
+        return lists;
     }
 
     /**
@@ -98,7 +130,7 @@ public final class LlamaModel implements Model {
     public static LlamaModel initialize(LlamaConfig config, long seed) {
         Random random = new Random(seed);
         Map<String, float[]> values = new LinkedHashMap<>();
-        for (var entry : expectedShapes(config).entrySet()) {
+        for (var entry : expectedShapes(config, false).entrySet()) {
             int size = Arrays.stream(entry.getValue()).reduce(1, (a, b) -> a * b);
             float[] data = new float[size];
             if (entry.getKey().endsWith("norm.weight")) {
@@ -122,14 +154,18 @@ public final class LlamaModel implements Model {
             }
         };
         try {
-            return new LlamaModel(config, initialized);
+            return new LlamaModel(config, ClassifierConfig.CAUSAL_LM, initialized);
         } catch (IOException e) {
             throw new UncheckedIOException(e); // cannot happen: nothing is read
         }
     }
 
-    /** Every tensor name of a checkpoint of this configuration with its shape, in checkpoint order. */
-    static Map<String, int[]> expectedShapes(LlamaConfig config) {
+    /**
+     * Every tensor name of a checkpoint of this configuration with its shape, in checkpoint order:
+     * a causal language model's, or a sequence classifier's ({@code score.weight} instead of
+     * {@code lm_head.weight}).
+     */
+    static Map<String, int[]> expectedShapes(LlamaConfig config, boolean classifier) {
         Map<String, int[]> shapes = new LinkedHashMap<>();
         shapes.put(EMBED_TOKENS, new int[] {config.vocabSize(), config.hiddenSize()});
         for (int i = 0; i < config.numLayers(); i++) {
@@ -137,7 +173,9 @@ public final class LlamaModel implements Model {
             layerShapes(config).forEach((suffix, shape) -> shapes.put(p + suffix, shape));
         }
         shapes.put(FINAL_NORM, new int[] {config.hiddenSize()});
-        if (!config.tieWordEmbeddings()) {
+        if (classifier) {
+            shapes.put(ScoreHead.NAME, new int[] {1, config.hiddenSize()});
+        } else if (!config.tieWordEmbeddings()) {
             shapes.put(LM_HEAD, new int[] {config.vocabSize(), config.hiddenSize()});
         }
         return shapes;
@@ -194,6 +232,7 @@ public final class LlamaModel implements Model {
      * Loads a Hugging Face model folder: {@code config.json} and {@code model.safetensors} (or the
      * shards listed in {@code model.safetensors.index.json}), in F32, F16 or BF16; linear weights
      * stored in bitsandbytes' NF4 layout (with transformers' {@code quantization_config}) stay NF4.
+     * A {@code LlamaForSequenceClassification} folder (one label) loads with its score head.
      *
      * @throws IOException naming the file and tensor when something is missing or does not fit, or
      *     the folder is quantized by a method Gradus does not read
@@ -210,19 +249,22 @@ public final class LlamaModel implements Model {
     public static LlamaModel load(Path dir, LinearTransform transform) throws IOException {
         Path configFile = dir.resolve("config.json");
         LlamaConfig config = LlamaConfig.read(configFile);
+        ClassifierConfig heads = ClassifierConfig.read(configFile);
         boolean quantizedFolder = BitsAndBytesNf4.declaredIn(configFile);
         try (WeightFiles files = WeightFiles.open(dir)) {
             for (String name : files.names()) {
-                if (name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals(LM_HEAD))) {
+                if (name.endsWith("rotary_emb.inv_freq")
+                        || ((config.tieWordEmbeddings() || heads.classifier()) && name.equals(LM_HEAD))) {
                     continue; // derived from the config, not weights
                 }
                 // Checked from the name alone: a config.json that claims 2^31 layers costs nothing here.
-                if (expectedShape(config, name) == null && !(quantizedFolder && isCompanion(files, config, name))) {
+                boolean head = heads.classifier() && name.equals(ScoreHead.NAME);
+                if (!head && expectedShape(config, name) == null && !(quantizedFolder && isCompanion(files, config, name))) {
                     throw new IOException(files.file(name).file() + ": unexpected tensor " + name
                             + " for a Llama model with " + config.numLayers() + " layers");
                 }
             }
-            return new LlamaModel(config, new Weights() {
+            return new LlamaModel(config, heads, new Weights() {
                 @Override
                 public Parameter parameter(String name, int... shape) throws IOException {
                     if (!files.contains(name)) {
@@ -272,14 +314,15 @@ public final class LlamaModel implements Model {
      * Writes {@code config.json} and {@code model.safetensors} into {@code dir}: the base model's
      * tensors only, under their Hugging Face names (a tuner saves its own weights); float tensors in
      * F32, quantized linear weights in bitsandbytes' NF4 layout with transformers'
-     * {@code quantization_config}, so that transformers + bitsandbytes load the folder.
+     * {@code quantization_config}, so that transformers + bitsandbytes load the folder. A sequence
+     * classifier is written as transformers' {@code LlamaForSequenceClassification} with one label.
      */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
         var tensors = new LinkedHashMap<String, SafeTensors.Writable>();
         List<QuantizedWeight> quantized = new ArrayList<>();
         List<String> floatModules = new ArrayList<>();
-        for (String name : expectedShapes(config).keySet()) {
+        for (String name : expectedShapes(config, scoreHead != null).keySet()) {
             String moduleName = name.substring(0, name.lastIndexOf('.'));
             Linear module = linears.get(moduleName);
             if (module != null && !module.quantizedWeights().isEmpty()) {
@@ -295,6 +338,9 @@ public final class LlamaModel implements Model {
             tensors.put(p.name(), new SafeTensors.Tensor(p.shape(), p.values()));
         }
         ObjectNode json = config.toJson();
+        if (scoreHead != null) {
+            new ClassifierConfig(true, scoreHead.padTokenId(), heads.initializerRange()).writeClassifier(json);
+        }
         if (!quantized.isEmpty()) {
             boolean doubleQuant = quantized.getFirst().data() instanceof Nf4DoubleQuant;
             json.set("quantization_config", BitsAndBytesNf4.quantizationConfig(doubleQuant, floatModules));
@@ -303,11 +349,32 @@ public final class LlamaModel implements Model {
         SafeTensors.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
     }
 
+    /** The files of a model folder that go with its weights, copied when the weights are written anew. */
+    private static final List<String> COMPANION_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json", "generation_config.json");
+
+    /**
+     * Writes the model as {@link #save(Path)} does and copies, from the folder it came from, the files
+     * that go with its weights (tokenizer.json, tokenizer_config.json, special_tokens_map.json,
+     * generation_config.json, those that exist), so that {@code dir} is a whole model folder.
+     */
+    public void save(Path dir, Path source) throws IOException {
+        save(dir);
+        for (String file : COMPANION_FILES) {
+            if (Files.isRegularFile(source.resolve(file))) {
+                Files.copy(source.resolve(file), dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
     public LlamaConfig config() {
         return config;
     }
 
-    /** In model order: embeddings, then per layer its norms and its linear modules' parameters. */
+    /**
+     * In model order: embeddings, then per layer its norms, its linear modules' parameters and its
+     * inserted modules' (point by point, in insertion order).
+     */
     @Override
     public List<Parameter> parameters() {
         List<Parameter> all = new ArrayList<>();
@@ -319,10 +386,16 @@ public final class LlamaModel implements Model {
             for (String name : LAYER_LINEARS) {
                 all.addAll(linears.get(p + name).parameters());
             }
+            for (List<InsertedModule> modules : inserted[i]) {
+                modules.forEach(m -> all.addAll(m.parameters()));
+            }
         }
         all.add(finalNorm);
-        if (lmHead != embedTokens) {
+        if (lmHead != null && lmHead != embedTokens) {
             all.add(lmHead);
+        }
+        if (scoreHead != null) {
+            all.add(scoreHead.weight());
         }
         return all;
     }
@@ -351,6 +424,40 @@ public final class LlamaModel implements Model {
         linears.put(name, replacement);
     }
 
+    @Override
+    public int layerCount() {
+        return config.numLayers();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return config.hiddenSize();
+    }
+
+    @Override
+    public List<InsertedModule> insertedModules(int layer, InsertionPoint point) {
+        return inserted[checkLayer(layer)][point.ordinal()];
+    }
+
+    @Override
+    public void insert(int layer, InsertionPoint point, InsertedModule module) {
+        if (module.features() != config.hiddenSize()) {
+            throw new IllegalArgumentException("a module of width " + module.features() + " cannot be inserted at "
+                    + point.id() + " of layer " + layer + ": the model's hidden size is " + config.hiddenSize());
+        }
+        List<InsertedModule> modules = new ArrayList<>(inserted[checkLayer(layer)][point.ordinal()]);
+        modules.add(module);
+        inserted[layer][point.ordinal()] = List.copyOf(modules);
+    }
+
+    private int checkLayer(int layer) {
+        if (layer < 0 || layer >= config.numLayers()) {
+            throw new IndexOutOfBoundsException("the model has layers 0 to " + (config.numLayers() - 1)
+                    + "; there is no layer " + layer);
+        }
+        return layer;
+    }
+
     public Parameter embedTokens() {
         return embedTokens;
     }
@@ -363,8 +470,61 @@ public final class LlamaModel implements Model {
         return finalNorm;
     }
 
-    /** The output projection; the embedding table itself when embeddings are tied. */
+    /**
+     * The output projection; the embedding table itself when embeddings are tied.
+     *
+     * @throws IllegalStateException when the model is a sequence classifier, which has none
+     */
     public Parameter lmHead() {
+        if (lmHead == null) {
+            throw new IllegalStateException("the model is a sequence classifier (a reward model): it scores sequences "
+                    + "and has no language-modelling head to compute next-token logits with");
+        }
         return lmHead;
+    }
+
+    @Override
+    public java.util.Optional<ScoreHead> scoreHead() {
+        return java.util.Optional.ofNullable(scoreHead);
+    }
+
+    /**
+     * Turns this causal language model into a sequence classifier with one label (the start of a
+     * reward model), as transformers' {@code AutoModelForSequenceClassification.from_pretrained(...,
+     * num_labels=1)} does with a causal checkpoint: the language-modelling head goes, a score head
+     * {@code score.weight} [1, C] comes, drawn from normal(0, {@code initializer_range}) (transformers'
+     * {@code _init_weights} for a linear layer) with {@code seed}. The pad id is config.json's
+     * {@code pad_token_id}, or EOS without one (TRL's fallback). Call it before a tuner is applied.
+     *
+     * @throws IllegalStateException if the model already is a sequence classifier
+     */
+    public void toSequenceClassifier(long seed) {
+        if (scoreHead != null) {
+            throw new IllegalStateException("the model already is a sequence classifier");
+        }
+        Random random = new Random(seed);
+        float[] values = new float[config.hiddenSize()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) (heads.initializerRange() * random.nextGaussian());
+        }
+        setScoreHead(values);
+    }
+
+    /**
+     * Turns this causal language model into a sequence classifier whose score head has the given
+     * values [C] (an adapter in PEFT's layout brings the head's weights with it).
+     */
+    public void setScoreHead(float[] values) {
+        if (values.length != config.hiddenSize()) {
+            throw new IllegalArgumentException(ScoreHead.NAME + " needs " + config.hiddenSize() + " values, got "
+                    + values.length);
+        }
+        int pad = heads.padTokenId() >= 0 ? heads.padTokenId() : config.eosTokenId();
+        if (scoreHead != null) {
+            System.arraycopy(values, 0, scoreHead.weight().values(), 0, values.length);
+            return;
+        }
+        lmHead = null;
+        scoreHead = new ScoreHead(new Parameter(ScoreHead.NAME, new int[] {1, config.hiddenSize()}, values), pad);
     }
 }

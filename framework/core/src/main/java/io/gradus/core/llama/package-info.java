@@ -4,7 +4,7 @@
  * {@code LlamaForCausalLM} in fp32.
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package io.gradus.core.llama;
 
 import org.osgi.annotation.bundle.Export;

@@ -76,6 +76,17 @@ public final class PackedTokens implements BatchSource {
         return new TokenBatch(batchSize, seqLen, inputs, labels);
     }
 
+    /** The windows of one pass over the stream, {@code batchSize} rows per batch (the last batch may have fewer). */
+    @Override
+    public Iterable<TokenBatch> pass() {
+        int windows = Math.max(1, (tokens.length - 1) / seqLen);
+        return () -> java.util.stream.IntStream.iterate(0, w -> w < windows, w -> w + batchSize).mapToObj(first -> {
+            PackedTokens rows = new PackedTokens(tokens, targets, Math.min(batchSize, windows - first), seqLen);
+            rows.position = (long) first * seqLen;
+            return rows.next();
+        }).iterator();
+    }
+
     @Override
     public long position() {
         return position;

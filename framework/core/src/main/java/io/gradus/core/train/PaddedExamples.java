@@ -30,18 +30,33 @@ public final class PaddedExamples implements BatchSource {
 
     @Override
     public TokenBatch next() {
-        int[] inputs = new int[batchSize * seqLen];
-        int[] labels = new int[batchSize * seqLen];
-        for (int b = 0; b < batchSize; b++) {
-            Example e = examples.get((int) position);
-            position = (position + 1) % examples.size();
+        TokenBatch batch = rows((int) position, batchSize);
+        position = (position + batchSize) % examples.size();
+        return batch;
+    }
+
+    /** Each example once, {@code batchSize} rows per batch (the last batch may have fewer). */
+    @Override
+    public Iterable<TokenBatch> pass() {
+        return () -> java.util.stream.IntStream.iterate(0, i -> i < examples.size(), i -> i + batchSize)
+                .mapToObj(first -> rows(first, Math.min(batchSize, examples.size() - first))).iterator();
+    }
+
+    /** {@code count} rows of the examples from {@code first} on, wrapping around at the end. */
+    private TokenBatch rows(int first, int count) {
+        int[] inputs = new int[count * seqLen];
+        int[] labels = new int[count * seqLen];
+        int[] lengths = new int[count];
+        for (int b = 0; b < count; b++) {
+            Example e = examples.get((first + b) % examples.size());
+            lengths[b] = Math.max(1, Math.min(seqLen, e.ids().length));
             for (int t = 0; t < seqLen; t++) {
                 int i = b * seqLen + t;
                 inputs[i] = t < e.ids().length ? e.ids()[t] : padId;
                 labels[i] = t + 1 < e.ids().length && e.targets()[t + 1] ? e.ids()[t + 1] : TokenBatch.IGNORE;
             }
         }
-        return new TokenBatch(batchSize, seqLen, inputs, labels);
+        return new TokenBatch(count, seqLen, inputs, labels, lengths, null);
     }
 
     @Override

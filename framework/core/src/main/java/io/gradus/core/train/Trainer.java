@@ -7,7 +7,10 @@ import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.TokenBatch;
+import io.gradus.api.model.WeightsSnapshot;
 import io.gradus.api.technique.Objective;
+import io.gradus.api.technique.ObjectiveSession;
 import io.gradus.api.technique.StepResult;
 import io.gradus.core.io.SafeTensors;
 import java.io.IOException;
@@ -25,15 +28,19 @@ import java.util.stream.Stream;
 /**
  * The training loop. One optimizer step:
  * <ol>
+ *   <li>for an objective with a rollout phase (PPO) whose collected data is used up: let it collect
+ *       (generate, score) from the job's prompts, under no-grad;</li>
  *   <li>zero the gradients of the trainable parameters;</li>
- *   <li>for each of {@code gradAccumulation} micro-batches, let the objective run forward, loss and
- *       backward, with its loss gradient scaled by 1/accumulation (so the sum is the mean);</li>
+ *   <li>for each of {@code gradAccumulation} micro-batches (from the data, or from what was
+ *       collected), let the objective run forward, loss and backward, with its loss gradient scaled
+ *       by 1/accumulation (so the sum is the mean);</li>
  *   <li>clip the global gradient norm to {@code maxGradNorm};</li>
  *   <li>update with AdamW at the scheduled learning rate;</li>
  *   <li>report the step's metrics.</li>
  * </ol>
  * Everything that determines the next steps (trainable weights, AdamW moments, step count, data
- * position) is in a checkpoint, so a resumed run computes exactly what the uninterrupted one would.
+ * position, the objective's state and snapshots, the collected steps left) is in a checkpoint, so a
+ * resumed run computes exactly what the uninterrupted one would.
  *
  * @param <C> the objective's configuration
  */
@@ -71,10 +78,13 @@ public final class Trainer<C> {
     private static final String STATE_FILE = "trainer_state.json";
     private static final String WEIGHTS_FILE = "trainable.safetensors";
     private static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    private static final String OBJECTIVE_STATE_FILE = "objective_state.json";
+    private static final String SNAPSHOTS_FILE = "snapshots.safetensors";
 
     private final ModelRunner runner;
     private final List<Parameter> trainable;
-    private final Objective<C> objective;
+    private final ObjectiveSession<C> session;
+    private final List<WeightsSnapshot> snapshots;
     private C config;
     private final BatchSource data;
     private final Hyperparameters hyper;
@@ -85,15 +95,36 @@ public final class Trainer<C> {
     /** The schedule's peak rate and a factor on the scheduled rate, both changed by steering. */
     private double peakLearningRate;
     private double learningRateScale = 1;
+    /** Optimizer steps left that train on what the objective collected last (0: collect before the next step). */
+    private int collectedStepsLeft;
 
+    /** A trainer for a stateless objective, outside a job (its session gets a context without other models). */
     public Trainer(ModelRunner runner, List<Parameter> trainable, Objective<C> objective, C config, BatchSource data,
             Hyperparameters hyper) {
-        if (trainable.isEmpty()) {
+        this(runner, trainable, objective, new TrainingContext(0, runner, trainable, null), config, data, hyper);
+    }
+
+    /** A trainer of {@code objective}'s session for this job, started with {@code context}. */
+    public Trainer(ModelRunner runner, List<Parameter> trainable, Objective<C> objective, TrainingContext context, C config,
+            BatchSource data, Hyperparameters hyper) {
+        this(runner, trainable, objective.session(config, context), context, config, data, hyper);
+    }
+
+    /**
+     * @param trainable the model's trainable parameters; those the session registered with
+     *     {@code context} train too
+     */
+    public Trainer(ModelRunner runner, List<Parameter> trainable, ObjectiveSession<C> session, TrainingContext context,
+            C config, BatchSource data, Hyperparameters hyper) {
+        List<Parameter> all = new java.util.ArrayList<>(trainable);
+        all.addAll(context.registered());
+        if (all.isEmpty()) {
             throw new IllegalArgumentException("nothing to train: the tuner left no trainable parameter");
         }
         this.runner = runner;
-        this.trainable = List.copyOf(trainable);
-        this.objective = objective;
+        this.trainable = List.copyOf(all);
+        this.session = session;
+        this.snapshots = context.snapshots();
         this.config = config;
         this.data = data;
         this.hyper = hyper;
@@ -130,9 +161,31 @@ public final class Trainer<C> {
         }
     }
 
+    /**
+     * Once before step 1 of a fresh run: the session's preparation over one pass of the training
+     * data (DPO's reference log-probabilities).
+     */
+    public void prepare(Iterable<TokenBatch> trainingData) {
+        session.prepare(config, trainingData, runner);
+    }
+
+    /** The session's held-out metrics (see {@link ObjectiveSession#evaluate}). */
+    public Map<String, Double> evaluate(List<TokenBatch> heldOut) {
+        return session.evaluate(config, heldOut, runner);
+    }
+
     /** Runs one optimizer step and reports it. */
     public StepMetrics trainStep() {
         long started = System.nanoTime();
+        Map<String, Double> metrics = new HashMap<>();
+        boolean collecting = session.collects(config);
+        if (collecting && collectedStepsLeft == 0) {
+            // Rollout phase: the objective collects (generates, scores) from the job's prompts under
+            // no-grad; the next optimizer steps train on what it collected.
+            ObjectiveSession.Collected collected = session.collect(config, data::next, runner);
+            collectedStepsLeft = collected.optimizerSteps();
+            metrics.putAll(collected.metrics());
+        }
         for (Parameter p : trainable) {
             Arrays.fill(p.gradient(), 0f);
         }
@@ -140,10 +193,9 @@ public final class Trainer<C> {
         double loss = 0;
         long tokens = 0;
         long inputTokens = 0;
-        Map<String, Double> metrics = new HashMap<>();
         for (int micro = 0; micro < accumulation; micro++) {
-            var batch = data.next();
-            StepResult result = objective.step(config, batch, runner, 1f / accumulation);
+            TokenBatch batch = collecting ? session.nextCollected(config) : data.next();
+            StepResult result = session.step(config, batch, runner, 1f / accumulation);
             loss += result.loss() / accumulation;
             tokens += result.tokens();
             inputTokens += (long) batch.batchSize() * batch.seqLen();
@@ -153,6 +205,9 @@ public final class Trainer<C> {
         double lr = LearningRateSchedule.at(hyper, step, peakLearningRate) * learningRateScale;
         optimizer.step(trainable, lr);
         step++;
+        if (collecting) {
+            collectedStepsLeft--;
+        }
 
         double seconds = (System.nanoTime() - started) / 1e9;
         secondsSpent += seconds;
@@ -198,10 +253,22 @@ public final class Trainer<C> {
         }
         SafeTensors.write(partial.resolve(WEIGHTS_FILE), weights, Map.of("format", "pt"));
         SafeTensors.write(partial.resolve(OPTIMIZER_FILE), moments, Map.of());
+        if (!snapshots.isEmpty()) {
+            var frozen = new LinkedHashMap<String, SafeTensors.Tensor>();
+            for (WeightsSnapshot snapshot : snapshots) {
+                for (int i = 0; i < snapshot.parameters().size(); i++) {
+                    Parameter p = snapshot.parameters().get(i);
+                    frozen.put(snapshot.name() + "/" + p.name(), new SafeTensors.Tensor(p.shape(), snapshot.values(i)));
+                }
+            }
+            SafeTensors.write(partial.resolve(SNAPSHOTS_FILE), frozen, Map.of());
+        }
+        JSON.writerWithDefaultPrettyPrinter().writeValue(partial.resolve(OBJECTIVE_STATE_FILE).toFile(), session.state());
         ObjectNode state = JSON.createObjectNode();
         state.put("step", step);
         state.put("optimizer_steps", optimizer.steps());
         state.put("data_position", data.position());
+        state.put("collected_steps_left", collectedStepsLeft);
         state.put("seconds_spent", secondsSpent);
         state.set("hyperparameters", JSON.valueToTree(hyper));
         JSON.writerWithDefaultPrettyPrinter().writeValue(partial.resolve(STATE_FILE).toFile(), state);
@@ -221,14 +288,50 @@ public final class Trainer<C> {
      */
     public void resume(Path dir) throws IOException {
         JsonNode state = JSON.readTree(dir.resolve(STATE_FILE).toFile());
-        try (SafeTensors weights = SafeTensors.open(dir.resolve(WEIGHTS_FILE));
-                SafeTensors moments = SafeTensors.open(dir.resolve(OPTIMIZER_FILE))) {
+        loadWeights(dir, trainable);
+        try (SafeTensors moments = SafeTensors.open(dir.resolve(OPTIMIZER_FILE))) {
+            Map<String, AdamW.Moments> restored = new LinkedHashMap<>();
+            for (Parameter p : trainable) {
+                if (moments.tensors().containsKey(p.name() + ".exp_avg")) {
+                    restored.put(p.name(), new AdamW.Moments(
+                            moments.read(p.name() + ".exp_avg"), moments.read(p.name() + ".exp_avg_sq")));
+                }
+            }
+            optimizer.restore(state.path("optimizer_steps").asInt(), restored);
+        }
+        restoreSnapshots(dir);
+        Path objectiveState = dir.resolve(OBJECTIVE_STATE_FILE);
+        if (Files.isRegularFile(objectiveState)) {
+            session.restore(JSON.readValue(objectiveState.toFile(),
+                    new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Object>>() {}));
+        }
+        step = state.path("step").asInt();
+        collectedStepsLeft = state.path("collected_steps_left").asInt();
+        secondsSpent = state.path("seconds_spent").asDouble();
+        data.seek(state.path("data_position").asLong());
+    }
+
+    /** The optimizer steps done when the checkpoint in {@code dir} was written. */
+    public static int checkpointStep(Path dir) throws IOException {
+        try (var in = Files.newInputStream(dir.resolve(STATE_FILE))) {
+            return JSON.readTree(in).path("step").asInt();
+        }
+    }
+
+    /**
+     * Copies the trained weights of a checkpoint written by {@link #saveCheckpoint} into
+     * {@code trainable}, by name: how a run resumes, and how a model is rebuilt from a job's latest
+     * checkpoint (the same tuner applied to the same base gives the same parameters).
+     *
+     * @throws IOException naming the checkpoint when its tensors are not exactly these parameters
+     */
+    public static void loadWeights(Path dir, List<Parameter> trainable) throws IOException {
+        try (SafeTensors weights = SafeTensors.open(dir.resolve(WEIGHTS_FILE))) {
             if (!weights.tensors().keySet().equals(trainable.stream().map(Parameter::name).collect(
                     java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)))) {
                 throw new IOException(dir + ": the checkpoint trains " + weights.tensors().keySet()
                         + " but this job trains " + trainable.stream().map(Parameter::name).toList());
             }
-            Map<String, AdamW.Moments> restored = new LinkedHashMap<>();
             for (Parameter p : trainable) {
                 if (!Arrays.equals(weights.tensors().get(p.name()).shape(), p.shape())) {
                     throw new IOException(dir + ": tensor " + p.name() + " has shape "
@@ -237,16 +340,26 @@ public final class Trainer<C> {
                 }
                 float[] values = weights.read(p.name());
                 System.arraycopy(values, 0, p.values(), 0, values.length);
-                if (moments.tensors().containsKey(p.name() + ".exp_avg")) {
-                    restored.put(p.name(), new AdamW.Moments(
-                            moments.read(p.name() + ".exp_avg"), moments.read(p.name() + ".exp_avg_sq")));
+            }
+        }
+    }
+
+    private void restoreSnapshots(Path dir) throws IOException {
+        if (snapshots.isEmpty()) {
+            return;
+        }
+        try (SafeTensors frozen = SafeTensors.open(dir.resolve(SNAPSHOTS_FILE))) {
+            for (WeightsSnapshot snapshot : snapshots) {
+                for (int i = 0; i < snapshot.parameters().size(); i++) {
+                    String name = snapshot.name() + "/" + snapshot.parameters().get(i).name();
+                    if (!frozen.tensors().containsKey(name)) {
+                        throw new IOException(dir.resolve(SNAPSHOTS_FILE) + ": the checkpoint has no snapshot tensor " + name);
+                    }
+                    float[] values = frozen.read(name);
+                    System.arraycopy(values, 0, snapshot.values(i), 0, values.length);
                 }
             }
-            optimizer.restore(state.path("optimizer_steps").asInt(), restored);
         }
-        step = state.path("step").asInt();
-        secondsSpent = state.path("seconds_spent").asDouble();
-        data.seek(state.path("data_position").asLong());
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

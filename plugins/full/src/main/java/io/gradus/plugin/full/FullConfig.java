@@ -1,5 +1,6 @@
 package io.gradus.plugin.full;
 
+import io.gradus.api.technique.Setting;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -11,7 +12,9 @@ import java.util.regex.PatternSyntaxException;
  *     matching any of them stay frozen, all others train. Empty (the default) trains everything.
  *     Example: {@code ["model\\.embed_tokens\\..*"]} keeps the input embeddings fixed.
  */
-public record FullConfig(List<String> freeze) {
+public record FullConfig(
+        @Setting(description = "Regular expressions over parameter names; matching parameters stay frozen, all others train.")
+                List<String> freeze) {
 
     public FullConfig {
         freeze = freeze == null ? List.of() : List.copyOf(freeze);

@@ -1,5 +1,6 @@
 package io.gradus.plugin.lora;
 
+import io.gradus.api.technique.Setting;
 import java.util.List;
 
 /**
@@ -19,7 +20,18 @@ import java.util.List;
  *     its factors are named {@code <module>.lora_A.<name>.weight} unless it is the default one
  */
 public record LoraConfig(
-        Integer r, Double loraAlpha, Double loraDropout, List<String> targetModules, Boolean useRslora, String adapterName) {
+        @Setting(description = "Rank of the update B·A.", min = 1) Integer r,
+        @Setting(description = "Scaling numerator: the update is multiplied by loraAlpha / r (or loraAlpha / √r with rsLoRA).",
+                min = 0, exclusiveMin = true) Double loraAlpha,
+        @Setting(description = "Dropout probability on the LoRA branch's input, in training only.", min = 0, max = 1,
+                exclusiveMax = true) Double loraDropout,
+        @Setting(description = "Modules to adapt (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj): a name "
+                + "matches a module that is it or ends with it; all-linear adapts every linear module but the output head.")
+                List<String> targetModules,
+        @Setting(description = "Rank-stabilised scaling loraAlpha / √r (Kalajdzievski 2023) instead of loraAlpha / r.")
+                Boolean useRslora,
+        @Setting(description = "Name of this adapter among several on one model (letters, digits, '_', '-').")
+                String adapterName) {
 
     public LoraConfig {
         r = r == null ? 8 : r;

@@ -1,5 +1,7 @@
 package io.gradus.plugin.sft;
 
+import io.gradus.api.technique.Setting;
+
 /**
  * Configuration of supervised fine-tuning.
  *
@@ -7,7 +9,9 @@ package io.gradus.plugin.sft;
  *     assistant turns (chat records) only, as TRL does by default; false trains on every token
  *     (default true)
  */
-public record SftConfig(Boolean completionOnly) {
+public record SftConfig(
+        @Setting(description = "Take the loss on the completion or the assistant turns only; off trains on every token.")
+                Boolean completionOnly) {
 
     public SftConfig {
         completionOnly = completionOnly == null || completionOnly;

@@ -9,7 +9,6 @@ import io.gradus.api.technique.NextTokenLoss;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.StepResult;
 import io.gradus.api.technique.TechniqueName;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -54,7 +53,7 @@ public final class SftTechnique implements Objective<SftConfig> {
         } else if (record.get("prompt") instanceof String prompt && record.get("completion") instanceof String completion) {
             example = promptCompletion(prompt, completion, tokenizer);
         } else if (record.get("text") instanceof String text) {
-            return Example.allTargets(withBosEos(tokenizer.encode(text), tokenizer));
+            return Example.allTargets(tokenizer.withEos(tokenizer.withBos(tokenizer.encode(text))));
         } else {
             throw new IllegalArgumentException("an SFT record needs \"messages\", \"prompt\" and \"completion\", or \"text\"; "
                     + "this one has " + record.keySet());
@@ -86,60 +85,24 @@ public final class SftTechnique implements Objective<SftConfig> {
      * turn's header (with the generation prompt) and the rendering up to the turn's end.
      */
     private static Example chat(List<ChatMessage> messages, TextTokenizer tokenizer) {
-        int[] rendered = tokenizer.encode(tokenizer.renderChat(messages, false));
-        // A template that writes BOS itself (Llama 3's) gets no second one: the text is tokenized as
-        // apply_chat_template does, without adding special tokens. Others get BOS in front.
-        boolean templateWritesBos = rendered.length > 0 && rendered[0] == tokenizer.bosId();
-        int[] ids = templateWritesBos ? rendered : withBos(rendered, tokenizer);
+        int[] ids = tokenizer.encodeChat(messages, false);
         boolean[] targets = new boolean[ids.length];
-        int offset = ids.length - rendered.length;
         for (int i = 0; i < messages.size(); i++) {
             if (!messages.get(i).role().equals("assistant")) {
                 continue;
             }
-            int start = tokenizer.encode(tokenizer.renderChat(messages.subList(0, i), true)).length;
-            int end = tokenizer.encode(tokenizer.renderChat(messages.subList(0, i + 1), false)).length;
-            Arrays.fill(targets, offset + start, Math.min(ids.length, offset + end), true);
+            int start = tokenizer.encodeChat(messages.subList(0, i), true).length;
+            int end = tokenizer.encodeChat(messages.subList(0, i + 1), false).length;
+            Arrays.fill(targets, start, Math.min(ids.length, end), true);
         }
         return new Example(ids, targets);
     }
 
-    @SuppressWarnings("unchecked")
     private static List<ChatMessage> messages(Object value) {
-        if (!(value instanceof List<?> list) || list.isEmpty()) {
-            throw new IllegalArgumentException("\"messages\" must be a non-empty list of {\"role\", \"content\"}");
-        }
-        List<ChatMessage> messages = new ArrayList<>();
-        for (Object item : list) {
-            if (!(item instanceof Map<?, ?> m) || !(m.get("role") instanceof String role)
-                    || !(m.get("content") instanceof String content)) {
-                throw new IllegalArgumentException("each message needs \"role\" and \"content\" strings, got " + item);
-            }
-            messages.add(new ChatMessage(role, content));
-        }
+        List<ChatMessage> messages = ChatMessage.listOf(value, "messages");
         if (messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
             throw new IllegalArgumentException("the conversation has no assistant turn to learn from");
         }
         return messages;
-    }
-
-    private static int[] withBos(int[] tokens, TextTokenizer tokenizer) {
-        if (tokenizer.bosId() < 0) {
-            return tokens;
-        }
-        int[] ids = new int[tokens.length + 1];
-        ids[0] = tokenizer.bosId();
-        System.arraycopy(tokens, 0, ids, 1, tokens.length);
-        return ids;
-    }
-
-    private static int[] withBosEos(int[] tokens, TextTokenizer tokenizer) {
-        int[] ids = withBos(tokens, tokenizer);
-        if (tokenizer.eosId() < 0) {
-            return ids;
-        }
-        int[] out = Arrays.copyOf(ids, ids.length + 1);
-        out[ids.length] = tokenizer.eosId();
-        return out;
     }
 }

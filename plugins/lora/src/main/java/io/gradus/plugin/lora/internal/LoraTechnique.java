@@ -3,6 +3,7 @@ package io.gradus.plugin.lora.internal;
 import io.gradus.api.model.Linear;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.ScoreHead;
 import io.gradus.api.model.TensorFiles;
 import io.gradus.api.technique.TechniqueException;
 import io.gradus.api.technique.TechniqueName;
@@ -24,6 +25,11 @@ import org.osgi.service.component.annotations.Component;
  * The {@code lora} tuner: freezes the whole model and wraps each targeted linear module in a
  * {@link LoraLayer}; only the low-rank factors train. For a 12,288×12,288 matrix at rank 8 that is
  * 8·(12,288 + 12,288) ≈ 197k trainable numbers instead of 151M.
+ *
+ * <p>On a sequence classifier (a reward model) the score head trains in full too and is saved with
+ * the adapter, as PEFT's {@code PeftModelForSequenceClassification} does: it adds {@code classifier}
+ * and {@code score} to {@code modules_to_save}, and the saved adapter has {@code task_type: SEQ_CLS}
+ * and the head's tensor {@code base_model.model.score.weight}.
  */
 @Component(service = Tuner.class)
 @TechniqueName("lora")
@@ -69,7 +75,11 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
             throw new TechniqueException("lora: target modules " + config.targetModules() + " match no linear module; "
                     + "the model has e.g. " + model.linears().keySet().stream().limit(7).toList());
         }
-        return new LoraTuning(config, layers);
+        Parameter head = model.scoreHead().map(ScoreHead::weight).orElse(null);
+        if (head != null) {
+            head.setTrainable(true);
+        }
+        return new LoraTuning(config, layers, head);
     }
 
     /**
@@ -95,6 +105,16 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
                 System.arraycopy(saved.values(), 0, target.values(), 0, target.size());
                 loaded++;
             }
+        }
+        if (tuning.head != null) {
+            Parameter saved = tensors.get(PEFT_PREFIX + ScoreHead.NAME);
+            if (saved == null || !java.util.Arrays.equals(saved.shape(), tuning.head.shape())) {
+                throw new TechniqueException("lora: the adapter of a sequence classifier needs the tensor " + PEFT_PREFIX
+                        + ScoreHead.NAME + " of shape " + java.util.Arrays.toString(tuning.head.shape())
+                        + (saved == null ? "; it has none" : ", it has " + java.util.Arrays.toString(saved.shape())));
+            }
+            System.arraycopy(saved.values(), 0, tuning.head.values(), 0, tuning.head.size());
+            loaded++;
         }
         if (loaded != tensors.size()) {
             throw new TechniqueException("lora: the adapter has " + tensors.size() + " tensors but its configuration "
@@ -126,14 +146,20 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
         return PEFT_PREFIX + module + (isA ? ".lora_A.weight" : ".lora_B.weight");
     }
 
-    /** The result of applying LoRA: the adapted modules and their trainable factors. */
+    /** PEFT's modules to save of a sequence classifier ({@code PeftModelForSequenceClassification}). */
+    static final List<String> CLASSIFIER_MODULES = List.of("classifier", "score");
+
+    /** The result of applying LoRA: the adapted modules and their trainable factors (and a classifier's head). */
     public static final class LoraTuning implements Tuning {
         private final LoraConfig config;
         private final Map<String, LoraLayer> layers;
+        /** A sequence classifier's score head, trained in full and saved with the adapter; null for a causal LM. */
+        private final Parameter head;
 
-        LoraTuning(LoraConfig config, Map<String, LoraLayer> layers) {
+        LoraTuning(LoraConfig config, Map<String, LoraLayer> layers, Parameter head) {
             this.config = config;
             this.layers = layers;
+            this.head = head;
         }
 
         @Override
@@ -142,6 +168,9 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
             for (LoraLayer layer : layers.values()) {
                 trainable.add(layer.loraA());
                 trainable.add(layer.loraB());
+            }
+            if (head != null) {
+                trainable.add(head);
             }
             return trainable;
         }
@@ -158,7 +187,9 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
         /**
          * Writes the adapter in PEFT's layout: {@code adapter_config.json} and
          * {@code adapter_model.safetensors} with tensors named
-         * {@code base_model.model.<module>.lora_A.weight} [r, in] and {@code ...lora_B.weight} [out, r].
+         * {@code base_model.model.<module>.lora_A.weight} [r, in] and {@code ...lora_B.weight} [out, r];
+         * for a sequence classifier also the head, {@code base_model.model.score.weight} (PEFT's
+         * {@code ModulesToSaveWrapper} saves the wrapped module's state under the module's name).
          */
         @Override
         public boolean save(Path dir, TensorFiles files, String baseModel) throws IOException {
@@ -168,10 +199,16 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
                 tensors.put(peftName(entry.getKey(), true), entry.getValue().loraA());
                 tensors.put(peftName(entry.getKey(), false), entry.getValue().loraB());
             }
+            if (head != null) {
+                tensors.put(PEFT_PREFIX + ScoreHead.NAME, head);
+            }
             files.write(dir.resolve("adapter_model.safetensors"), tensors, Map.of("format", "pt"));
             Map<String, Object> adapterConfig = new LinkedHashMap<>();
             adapterConfig.put("peft_type", "LORA");
-            adapterConfig.put("task_type", "CAUSAL_LM");
+            adapterConfig.put("task_type", head != null ? "SEQ_CLS" : "CAUSAL_LM");
+            if (head != null) {
+                adapterConfig.put("modules_to_save", CLASSIFIER_MODULES);
+            }
             adapterConfig.put("r", config.r());
             adapterConfig.put("lora_alpha", config.loraAlpha());
             adapterConfig.put("lora_dropout", config.loraDropout());

@@ -6,11 +6,12 @@ import io.gradus.api.kernel.Nf4;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.model.QuantizedLinear;
 import io.gradus.api.model.TokenBatch;
-import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.kernels.cpu.CpuKernelBackend;
 import io.gradus.plugin.lora.LoraConfig;
+import io.gradus.testkit.GradientCheck;
+import io.gradus.testkit.TinyLlama;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,10 +24,10 @@ class LoraOnQuantizedBaseTest {
 
     private static final CpuKernelBackend KERNELS = new CpuKernelBackend();
     /** Wide enough that weights span several NF4 blocks and, for the MLP, several nested blocks of 256. */
-    private static final LlamaConfig CONFIG = new LlamaConfig(40, 96, 200, 2, 4, 2, 24, 1e-5, 10000.0, 32, false, 1, 2);
+    private static final TinyLlama.Shape SHAPE = new TinyLlama.Shape(40, 96, 200, 2, 4, 2, 24);
 
     private static LlamaModel floatModel() {
-        return RandomModels.of(CONFIG, 0.1, 9);
+        return TinyLlama.random(SHAPE, 0.1, 9).model();
     }
 
     /** The float model with every linear module replaced by an NF4 one, through the API as the qlora tuner does. */
@@ -49,7 +50,7 @@ class LoraOnQuantizedBaseTest {
 
     private static LoraTechnique.LoraTuning adapt(LlamaModel model, String name, long seed) {
         var tuning = new LoraTechnique().apply(model, new LoraConfig(4, 8.0, null, List.of("all-linear"), false, name));
-        RandomModels.randomizeB(tuning, 0.05, seed);
+        RandomFactors.randomizeB(tuning, 0.05, seed);
         return tuning;
     }
 
@@ -72,7 +73,8 @@ class LoraOnQuantizedBaseTest {
         LlamaModel model = quantizedModel();
         var tuning = adapt(model, null, 3);
         LlamaEngine engine = new LlamaEngine(model, KERNELS);
-        assertThat(FiniteDifferences.mismatches(engine, batch(), tuning.trainableParameters(), 1, 4)).isEmpty();
+        assertThat(GradientCheck.DEFAULT.withSamples(1).withSeed(4).nextTokenLoss(engine, batch(), tuning.trainableParameters()))
+                .isEmpty();
     }
 
     @Test

@@ -13,13 +13,14 @@ import io.gradus.api.technique.NextTokenLoss;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.StepResult;
 import io.gradus.api.technique.TechniqueException;
-import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.train.PackedTokens;
 import io.gradus.core.train.Trainer;
 import io.gradus.kernels.cpu.CpuKernelBackend;
 import io.gradus.plugin.lora.LoraConfig;
+import io.gradus.testkit.GradientCheck;
+import io.gradus.testkit.TinyLlama;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,10 +35,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class LoraTechniqueTest {
 
     private static final CpuKernelBackend KERNELS = new CpuKernelBackend();
-    private static final LlamaConfig CONFIG = new LlamaConfig(13, 16, 24, 2, 4, 2, 4, 1e-5, 10000.0, 32, false, 1, 2);
 
     private static LlamaModel model() {
-        return RandomModels.of(CONFIG, 0.4, 4);
+        return TinyLlama.random(4).model();
     }
 
     private static TokenBatch batch() {
@@ -49,7 +49,7 @@ class LoraTechniqueTest {
     }
 
     private static void randomizeB(LoraTechnique.LoraTuning tuning, long seed) {
-        RandomModels.randomizeB(tuning, 0.3, seed);
+        RandomFactors.randomizeB(tuning, 0.3, seed);
     }
 
     @Test
@@ -94,7 +94,8 @@ class LoraTechniqueTest {
         tuning.setTraining(true);
         randomizeB(tuning, 5);
         LlamaEngine engine = new LlamaEngine(model, KERNELS);
-        assertThat(FiniteDifferences.mismatches(engine, batch(), tuning.trainableParameters(), 3, 6)).isEmpty();
+        assertThat(GradientCheck.DEFAULT.withSamples(3).withSeed(6).nextTokenLoss(engine, batch(), tuning.trainableParameters()))
+                .isEmpty();
     }
 
     @Test
@@ -140,7 +141,7 @@ class LoraTechniqueTest {
     void dropoutResumesExactly(@TempDir Path dir) throws Exception {
         int[] stream = new int[400];
         for (int i = 0; i < stream.length; i++) {
-            stream[i] = (i * 7 + i / 13) % CONFIG.vocabSize();
+            stream[i] = (i * 7 + i / 13) % TinyLlama.Shape.DEFAULT.vocab();
         }
         var hyper = new Hyperparameters(6, 2, 8, 1, 1e-2, 1, "linear", 0.0, null, null, null, 1.0, null);
         Supplier<Trainer<Object>> fresh = () -> {
@@ -163,6 +164,25 @@ class LoraTechniqueTest {
     }
 
     /** The next-token objective, as the sft and pretrain bundles compute it. */
+    @Test
+    @DisplayName("no-grad passes and generation run without dropout even while the engine trains: a rollout equals the training pass it feeds")
+    void noDropoutOutsideTrainingPasses() {
+        LlamaModel model = model();
+        var tuning = new LoraTechnique().apply(model, new LoraConfig(4, 8.0, 0.5, List.of("all-linear"), false, null), 3);
+        randomizeB(tuning, 7);
+        LlamaEngine engine = new LlamaEngine(model, KERNELS, List.of(tuning));
+        TokenBatch batch = TinyLlama.random(4).batch(2, 6, 11);
+        float[] inference = engine.infer(batch, true).logits().clone();
+
+        engine.setTraining(true);
+        assertThat(engine.infer(batch, true).logits()).as("no dropout in a no-grad pass").containsExactly(inference);
+        assertThat(engine.train(batch, true).logits()).as("dropout in a training pass").isNotEqualTo(inference);
+        int[] prompt = {1, 4, 5};
+        int[] rollout = engine.generate(prompt, new io.gradus.api.model.Sampling(0, 0, 1, 4, 1), -1);
+        engine.setTraining(false);
+        assertThat(engine.generate(prompt, new io.gradus.api.model.Sampling(0, 0, 1, 4, 1), -1)).containsExactly(rollout);
+    }
+
     private static final class NextToken implements Objective<Object> {
         @Override
         public Class<Object> configType() {
