@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Show the first records of a job's data as the job's objective encodes them: each token with its id,",
-            "the tokens that take a loss marked (green on a terminal, in [brackets] otherwise).",
+            "the tokens that take a loss marked (green on a terminal, in [brackets] otherwise). A preference pair",
+            "(reward) shows its chosen and rejected sequences in turn, and whether it is too long for hyper.seqLen.",
             "The objective comes from the deploy folder's technique bundles, as for gradus train."
         })
 final class DataCommand implements Callable<Integer> {

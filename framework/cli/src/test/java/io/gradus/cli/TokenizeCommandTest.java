@@ -47,18 +47,6 @@ class TokenizeCommandTest {
         return new Run(exit, out.toString(), err.toString());
     }
 
-    private static List<Integer> ints(JsonNode array) {
-        List<Integer> out = new ArrayList<>();
-        array.forEach(e -> out.add(e.intValue()));
-        return out;
-    }
-
-    private static List<String> strings(JsonNode array) {
-        List<String> out = new ArrayList<>();
-        array.forEach(e -> out.add(e.asText()));
-        return out;
-    }
-
     @Test
     @DisplayName("--text: ids and tokens as Hugging Face gives them, special tokens in the text recognised, none added unless asked")
     void texts() throws Exception {
@@ -76,12 +64,13 @@ class TokenizeCommandTest {
             assertThat(run.exit()).as(run.err()).isZero();
             JsonNode json = run.json();
             assertThat(json.properties()).extracting(Map.Entry::getKey).containsExactly("ids", "tokens");
-            assertThat(ints(json.get("ids"))).as(texts.get(i)).isEqualTo(reference.get(i).ids());
-            assertThat(strings(json.get("tokens"))).as(texts.get(i)).isEqualTo(reference.get(i).tokens());
+            assertThat(JsTokenizers.ints(json.get("ids"))).as(texts.get(i)).isEqualTo(reference.get(i).ids());
+            assertThat(JsTokenizers.strings(json.get("tokens"))).as(texts.get(i)).isEqualTo(reference.get(i).tokens());
         }
         for (int i : new int[] {0, 5}) {
             Run run = gradus("tokenize", "--model", model.toString(), "--text", texts.get(i), "--add-special-tokens");
-            assertThat(ints(run.json().get("ids"))).as("with BOS: " + texts.get(i)).isEqualTo(reference.get(i).idsWithSpecial());
+            assertThat(JsTokenizers.ints(run.json().get("ids"))).as("with BOS: " + texts.get(i))
+                    .isEqualTo(reference.get(i).idsWithSpecial());
         }
         assertThat(reference.get(0).idsWithSpecial().getFirst()).as("Llama 3 adds BOS").isEqualTo(128000);
     }
@@ -118,15 +107,15 @@ class TokenizeCommandTest {
             assertThat(run.exit()).as(run.err()).isZero();
             JsonNode json = run.json();
             assertThat(json.get("text").asText()).isEqualTo(reference.get(i).text());
-            assertThat(ints(json.get("ids"))).isEqualTo(reference.get(i).ids());
-            assertThat(strings(json.get("tokens"))).isEqualTo(reference.get(i).tokens());
-            assertThat(ints(json.get("ids")).stream().filter(id -> id == 128000)).as("one BOS, the template's").hasSize(1);
+            assertThat(JsTokenizers.ints(json.get("ids"))).isEqualTo(reference.get(i).ids());
+            assertThat(JsTokenizers.strings(json.get("tokens"))).isEqualTo(reference.get(i).tokens());
+            assertThat(JsTokenizers.ints(json.get("ids")).stream().filter(id -> id == 128000)).as("one BOS, the template's").hasSize(1);
 
         }
         Run plain = gradus("tokenize", "--model", model.toString(), "--messages", dir.resolve("chat0.json").toString());
         assertThat(plain.json().properties()).as("the rendering only with --chat").extracting(Map.Entry::getKey)
                 .containsExactly("ids", "tokens");
-        assertThat(ints(plain.json().get("ids"))).isEqualTo(reference.getFirst().ids());
+        assertThat(JsTokenizers.ints(plain.json().get("ids"))).isEqualTo(reference.getFirst().ids());
     }
 
     @Test

@@ -157,13 +157,15 @@ public final class JsTokenizers {
         }
     }
 
-    private static List<Integer> ints(JsonNode array) {
+    /** The integers of a JSON array (token ids). */
+    public static List<Integer> ints(JsonNode array) {
         List<Integer> out = new ArrayList<>();
         array.forEach(e -> out.add(e.intValue()));
         return out;
     }
 
-    private static List<String> strings(JsonNode array) {
+    /** The texts of a JSON array (token strings). */
+    public static List<String> strings(JsonNode array) {
         List<String> out = new ArrayList<>();
         array.forEach(e -> out.add(e.asText()));
         return out;
