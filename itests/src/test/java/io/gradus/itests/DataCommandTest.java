@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
@@ -139,6 +140,18 @@ class DataCommandTest {
         assertThat(lines.get(10)).isEqualTo("line 2: 2 sequences trained together; left out of training: a sequence is "
                 + "longer than hyper.seqLen 32");
         assertThat(lines).hasSize(15);
+    }
+
+    @Test
+    @DisplayName("the README's command, as written: with its options and without them")
+    void readmeCommand() throws Exception {
+        Map<String, String> placeholders = Map.of("job.yaml", dir.resolve("job.yaml").toString());
+        Run plain = gradus(ReadmeCommands.gradus("./gradus data ", placeholders, false));
+        assertThat(plain.exit()).as(plain.err()).isZero();
+        assertThat(plain.out()).contains(dir.resolve("sft.jsonl") + ": the first 3 records as the objective encodes them");
+        Run options = gradus(ReadmeCommands.gradus("./gradus data ", placeholders, true));
+        assertThat(options.exit()).as(options.err()).isZero();
+        assertThat(options.out()).contains(dir.resolve("eval.jsonl") + ": the first 3 records as the objective encodes them");
     }
 
     @Test
