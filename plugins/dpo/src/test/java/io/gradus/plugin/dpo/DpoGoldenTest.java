@@ -15,6 +15,7 @@ import io.gradus.api.technique.Tuning;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
+import io.gradus.core.testing.RequiredTool;
 import io.gradus.core.train.GroupedExamples;
 import io.gradus.core.train.TrainingContext;
 import io.gradus.kernels.cpu.CpuKernelBackend;
@@ -30,6 +31,7 @@ import java.util.Map;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -81,6 +83,48 @@ class DpoGoldenTest {
     static StepResult step(ObjectiveSession<DpoConfig> session, DpoConfig config, TokenBatch batch, Policy policy) {
         policy.tuning().trainableParameters().forEach(p -> Arrays.fill(p.gradient(), 0f));
         return session.step(config, batch, policy.engine(), 1f);
+    }
+
+    @Test
+    @DisplayName("the golden numbers are what the PyTorch reference computes (run again here; required in CI)")
+    void goldenIsThePyTorchReference(@TempDir Path dir) throws Exception {
+        RequiredTool.require(run("/usr/bin/python3", "-c", "import torch, numpy") == 0,
+                "Debian's python3-torch is not installed (apt-get install python3-torch python3-numpy; .ci/run does)");
+        assertThat(run("/usr/bin/python3", "src/test/python/dpo_reference.py", "golden", dir.toString())).isZero();
+        JsonNode fresh = JSON.readTree(dir.resolve("golden.json").toFile());
+        JsonNode committed = JSON.readTree(GOLDEN.resolve("golden.json").toFile());
+        assertThat(fresh.get("cases").size()).isEqualTo(committed.get("cases").size());
+        assertSame("", fresh.get("policy_logps"), committed.get("policy_logps"));
+        assertSame("", fresh.get("reference_logps"), committed.get("reference_logps"));
+        assertSame("", fresh.get("cases"), committed.get("cases"));
+        assertThat(Files.readAllLines(dir.resolve("pairs.jsonl"))).isEqualTo(Files.readAllLines(GOLDEN.resolve("pairs.jsonl")));
+        assertThat(Files.readAllBytes(dir.resolve("adapter/adapter_model.safetensors")))
+                .isEqualTo(Files.readAllBytes(GOLDEN.resolve("adapter/adapter_model.safetensors")));
+    }
+
+    /** Every number of {@code actual} within 1e-6 (relative) of {@code expected}'s, everything else equal. */
+    private static void assertSame(String path, JsonNode actual, JsonNode expected) {
+        if (expected.isNumber()) {
+            assertThat(actual.asDouble()).as(path).isCloseTo(expected.asDouble(), within(1e-6 * Math.max(1,
+                    Math.abs(expected.asDouble()))));
+        } else if (expected.isContainerNode()) {
+            assertThat(actual.size()).as(path).isEqualTo(expected.size());
+            if (expected.isArray()) {
+                for (int i = 0; i < expected.size(); i++) {
+                    assertSame(path + "/" + i, actual.get(i), expected.get(i));
+                }
+            } else {
+                expected.properties().forEach(e -> assertSame(path + "/" + e.getKey(), actual.get(e.getKey()), e.getValue()));
+            }
+        } else {
+            assertThat(actual).as(path).isEqualTo(expected);
+        }
+    }
+
+    private static int run(String... command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        process.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+        return process.waitFor();
     }
 
     @Test
