@@ -47,35 +47,45 @@ public final class Adapters {
     private Adapters() {}
 
     /**
-     * @throws IOException naming the file, and the field or tensor, that is missing or wrong
+     * An adapter folder as read: the tuner its {@code adapter_config.json} names, the settings for
+     * that tuner's configuration record (snake_case, as the file has them), and its weights file.
+     *
+     * @param folder the adapter folder
+     * @param tuner the tuner's name ({@code lora}, {@code adapters}, ...)
+     * @param settings the settings the tuner's configuration record binds
+     * @param weights the safetensors file of its tensors
+     * @param sequenceClassifier a PEFT adapter of {@code task_type} SEQ_CLS: its model is a sequence
+     *     classifier (a reward model), and the adapter brings the score head
      */
-    @SuppressWarnings("unchecked")
-    public static Tuning apply(Model model, Path adapterDir, TechniqueCatalog catalog) throws IOException {
+    public record Saved(Path folder, String tuner, JsonNode settings, Path weights, boolean sequenceClassifier) {
+
+        /** The folder's {@code adapter_config.json}, for messages. */
+        public Path configFile() {
+            return folder.resolve("adapter_config.json");
+        }
+    }
+
+    /**
+     * Reads what an adapter folder says about itself.
+     *
+     * @throws IOException naming the file, and the field, that is missing or wrong
+     */
+    public static Saved read(Path adapterDir) throws IOException {
         Path configFile = adapterDir.resolve("adapter_config.json");
         if (!Files.isRegularFile(configFile)) {
             throw new IOException(adapterDir + " is not an adapter folder: it has no adapter_config.json");
         }
         JsonNode config = SNAKE_CASE.readTree(configFile.toFile());
-        String tunerName;
-        JsonNode settings;
-        Path weights;
+        Saved saved;
         if (config.has("peft_type")) {
-            tunerName = config.path("peft_type").asText("").toLowerCase(Locale.ROOT);
-            if (SEQUENCE_CLASSIFICATION.equals(config.path("task_type").asText()) && model.scoreHead().isEmpty()) {
-                if (!(model instanceof LlamaModel llama)) {
-                    throw new IOException(configFile + ": a SEQ_CLS adapter needs a Llama model to become a sequence "
-                            + "classifier");
-                }
-                // The head's values come with the adapter's tensors.
-                llama.setScoreHead(new float[llama.config().hiddenSize()]);
-            }
-            settings = config;
-            weights = adapterDir.resolve("adapter_model.safetensors");
+            saved = new Saved(adapterDir, config.path("peft_type").asText("").toLowerCase(Locale.ROOT), config,
+                    adapterDir.resolve("adapter_model.safetensors"),
+                    SEQUENCE_CLASSIFICATION.equals(config.path("task_type").asText()));
         } else if (config.path("config").isObject()) {
-            tunerName = "adapters";
-            settings = ((ObjectNode) config.get("config").deepCopy()).put("adapter_name", config.path("name").asText(null));
-            weights = adapterDir.resolve("adapter.safetensors");
-            if (!Files.isRegularFile(weights) && Files.isRegularFile(adapterDir.resolve("pytorch_adapter.bin"))) {
+            saved = new Saved(adapterDir, "adapters",
+                    ((ObjectNode) config.get("config").deepCopy()).put("adapter_name", config.path("name").asText(null)),
+                    adapterDir.resolve("adapter.safetensors"), false);
+            if (!Files.isRegularFile(saved.weights()) && Files.isRegularFile(adapterDir.resolve("pytorch_adapter.bin"))) {
                 throw new IOException(adapterDir.resolve("pytorch_adapter.bin") + " is a PyTorch pickle, which Gradus does "
                         + "not read: save the adapter with save_adapter(..., use_safetensors=True) to get adapter.safetensors");
             }
@@ -83,24 +93,61 @@ public final class Adapters {
             throw new IOException(configFile + " names no technique: it has neither PEFT's peft_type nor the adapters "
                     + "library's config object");
         }
-        if (!Files.isRegularFile(weights)) {
-            throw new IOException(adapterDir + " has no " + weights.getFileName() + " beside its adapter_config.json");
+        if (!Files.isRegularFile(saved.weights())) {
+            throw new IOException(adapterDir + " has no " + saved.weights().getFileName() + " beside its adapter_config.json");
         }
-        Tuner<Object> tuner = (Tuner<Object>) catalog.tuner(tunerName, null)
-                .orElseThrow(() -> new IOException(configFile + " needs the tuner '" + tunerName
+        return saved;
+    }
+
+    /**
+     * The adapter's settings bound to its tuner's configuration record (settings the record has no
+     * field for are ignored).
+     *
+     * @throws IOException naming the file and what the record refused
+     */
+    public static <C> C bind(Saved saved, Class<C> configType) throws IOException {
+        try {
+            return SNAKE_CASE.treeToValue(saved.settings(), configType);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IOException(saved.configFile() + ": " + reason(e), e);
+        }
+    }
+
+    /**
+     * Applies {@code tuner} with {@code config} and the adapter's weights to {@code model}; a SEQ_CLS
+     * adapter first turns a causal model into a sequence classifier, whose head the adapter brings.
+     *
+     * @throws IOException naming the weights file when its tensors do not fit
+     */
+    public static Tuning load(Model model, Saved saved, Tuner<Object> tuner, Object config) throws IOException {
+        if (saved.sequenceClassifier() && model.scoreHead().isEmpty()) {
+            if (!(model instanceof LlamaModel llama)) {
+                throw new IOException(saved.configFile() + ": a SEQ_CLS adapter needs a Llama model to become a sequence "
+                        + "classifier");
+            }
+            // The head's values come with the adapter's tensors.
+            llama.setScoreHead(new float[llama.config().hiddenSize()]);
+        }
+        try {
+            return tuner.load(model, config, new SafetensorsFiles().read(saved.weights()));
+        } catch (TechniqueException e) {
+            throw new IOException(saved.weights() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Applies the adapter in {@code adapterDir} to {@code model} with the tuner it names.
+     *
+     * @throws IOException naming the file, and the field or tensor, that is missing or wrong
+     */
+    @SuppressWarnings("unchecked")
+    public static Tuning apply(Model model, Path adapterDir, TechniqueCatalog catalog) throws IOException {
+        Saved saved = read(adapterDir);
+        Tuner<Object> tuner = (Tuner<Object>) catalog.tuner(saved.tuner(), null)
+                .orElseThrow(() -> new IOException(saved.configFile() + " needs the tuner '" + saved.tuner()
                         + "', which is not installed"))
                 .technique();
-        Object bound;
-        try {
-            bound = SNAKE_CASE.treeToValue(settings, tuner.configType());
-        } catch (IOException | IllegalArgumentException e) {
-            throw new IOException(configFile + ": " + reason(e), e);
-        }
-        try {
-            return tuner.load(model, bound, new SafetensorsFiles().read(weights));
-        } catch (TechniqueException e) {
-            throw new IOException(weights + ": " + e.getMessage(), e);
-        }
+        return load(model, saved, tuner, bind(saved, tuner.configType()));
     }
 
     /** What a configuration record said was wrong (the root cause), rather than the binder's wrapping of it. */

@@ -140,9 +140,14 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
                 : jobsDir.resolve(id).resolve("output").toString();
         JobSpec resolved = spec.withPaths(
                 spec.model() == null ? null : base.resolve(spec.model()).normalize().toString(),
+                spec.adapter() == null ? null : base.resolve(spec.adapter()).normalize().toString(),
                 new JobSpec.DataSpec(base.resolve(spec.data().train()).normalize().toString(),
                         spec.data().eval() == null ? null : base.resolve(spec.data().eval()).normalize().toString()),
                 output);
+        if (resolved.adapter() != null) {
+            // The tuner and its settings are the saved adapter's; a tuner the job names must agree.
+            resolved = StartingAdapter.resolve(resolved, catalog);
+        }
         // What can be refused now is refused now, not after the job waited in the queue.
         var techniques = JobRun.resolve(catalog, resolved);
         for (String file : new String[] {resolved.data().train(), resolved.data().eval()}) {

@@ -64,6 +64,29 @@ public final class JobFiles {
         }
     }
 
+    /**
+     * The job file's text with a top-level field set to {@code value}, as JSON: what a command-line
+     * option ({@code gradus train --adapter DIR}) says over the file.
+     *
+     * @throws JobException (INVALID) naming the source when the text is not an object of settings
+     */
+    public static String withField(String text, String source, String field, String value) {
+        if (text == null || text.isBlank()) {
+            throw new JobException(JobException.Reason.INVALID, source + ": the job file is empty");
+        }
+        ObjectMapper mapper = text.stripLeading().startsWith("{") ? JSON : YAML;
+        try {
+            if (!(mapper.readTree(text) instanceof com.fasterxml.jackson.databind.node.ObjectNode settings)) {
+                throw new JobException(JobException.Reason.INVALID, source + ": a job file is an object of settings "
+                        + "(name, model, tuner, objective, data, ...)");
+            }
+            settings.put(field, value);
+            return JSON.writeValueAsString(settings);
+        } catch (JsonProcessingException e) {
+            throw new JobException(JobException.Reason.INVALID, source + ": " + explain(e), e);
+        }
+    }
+
     /** The 1-based line where {@code field} appears as a key, if it does. */
     private static Optional<Integer> lineOf(String text, String field) {
         Pattern key = Pattern.compile("(^|[\\s{,\"'])" + Pattern.quote(field)

@@ -82,4 +82,21 @@ class JobFilesTest {
                 .hasMessageStartingWith("tuner 'x' config: unknown field 'rank'")
                 .hasMessageContaining("Valid fields: alpha, r");
     }
+
+    @Test
+    @DisplayName("a command-line option sets a field over the file (gradus train --adapter); a file that is no object is refused")
+    void fieldOverTheFile() {
+        String withAdapter = JobFiles.withField("""
+                objective: {name: dpo}
+                data: {train: pairs.jsonl}
+                adapter: old
+                """, "job.yaml", "adapter", "/runs/sft/adapter");
+        JobSpec job = JobFiles.read(withAdapter, "job.yaml");
+        assertThat(job.adapter()).isEqualTo("/runs/sft/adapter");
+        assertThat(job.tuner()).isNull();
+        assertThat(JobFiles.read(JobFiles.withField(GOOD, "job.yaml", "adapter", "/a"), "job.yaml"))
+                .isEqualTo(JobFiles.read(GOOD, "job.yaml").withPaths(null, "/a", new JobSpec.DataSpec("train.jsonl", null), "out"));
+        assertThatThrownBy(() -> JobFiles.withField("- a list", "job.yaml", "adapter", "/a"))
+                .hasMessage("job.yaml: a job file is an object of settings (name, model, tuner, objective, data, ...)");
+    }
 }
