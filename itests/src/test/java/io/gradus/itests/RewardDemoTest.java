@@ -8,8 +8,6 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -20,16 +18,6 @@ class RewardDemoTest {
 
     @TempDir
     Path dir;
-
-    /** README's command with {@code marker}, as arguments: "./gradus" and the comment dropped, out/ under the test's folder. */
-    private String[] readme(String marker, String... extra) throws Exception {
-        String command = ReadmeCommands.line(marker);
-        command = command.substring(0, command.contains("#") ? command.indexOf('#') : command.length()).strip();
-        List<String> args = new ArrayList<>(Arrays.asList(command.replace("out/", dir.resolve("out") + "/").split("\\s+")));
-        assertThat(args.removeFirst()).isEqualTo("./gradus");
-        args.addAll(List.of(extra));
-        return args.toArray(String[]::new);
-    }
 
     @Test
     @DisplayName("the demo trains a reward model on the built-in pairs, writes summary.json, and score reads the model it leaves")
@@ -44,7 +32,7 @@ class RewardDemoTest {
 
         // As written, with few steps: the demo's full run is measured in docs/DESIGN.md, not here.
         assertThat(Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err))
-                .execute(readme("demo reward", "--steps", "4"))).as(err.toString()).isZero();
+                .execute(ReadmeCommands.inFolder("demo reward", dir, "--steps", "4"))).as(err.toString()).isZero();
         JsonNode summary = RunningHost.JSON.readTree(dir.resolve("out/reward/summary.json").toFile());
         assertThat(summary.get("technique").asText()).isEqualTo("reward");
         assertThat(summary.at("/before/heldout_accuracy").asDouble()).isBetween(0.0, 1.0);
@@ -54,7 +42,7 @@ class RewardDemoTest {
 
         StringWriter out = new StringWriter();
         assertThat(Gradus.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
-                .execute(readme("./gradus score --model out/reward"))).as(err.toString()).isZero();
+                .execute(ReadmeCommands.inFolder("./gradus score --model out/reward", dir))).as(err.toString()).isZero();
         List<String> lines = out.toString().lines().toList();
         assertThat(lines).hasSize(Files.readAllLines(dir.resolve("out/reward/data/heldout.jsonl")).size());
         assertThat(RunningHost.JSON.readTree(lines.getFirst()).has("chosen_score")).isTrue();

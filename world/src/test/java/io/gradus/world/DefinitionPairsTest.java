@@ -26,5 +26,31 @@ class DefinitionPairsTest {
         assertThat(first.get("chosen")).isEqualTo(" " + WordNet.entries().stream().filter(e -> !e.heldOut()
                 && e.words().getFirst().indexOf(' ') < 0).findFirst().orElseThrow().definition() + ".");
         assertThat(DefinitionPairs.load(500, 42)).as("deterministic").isEqualTo(pairs);
+        assertThat(pairs.train().stream().filter(DefinitionPairs::rejectsCut).count()).isEqualTo(cut);
+    }
+
+    @Test
+    @DisplayName("cut before the last word: the same pairs, the cut ones one word short and closed with a period")
+    void lastWordCut() throws Exception {
+        DefinitionPairs half = DefinitionPairs.load(500, 42);
+        DefinitionPairs last = DefinitionPairs.load(500, 42, DefinitionPairs.Cut.LAST_WORD);
+
+        assertThat(last.heldOut()).hasSameSizeAs(half.heldOut());
+        int cut = 0;
+        for (int i = 0; i < half.heldOut().size(); i++) {
+            Map<String, Object> h = half.heldOut().get(i);
+            Map<String, Object> l = last.heldOut().get(i);
+            assertThat(l.get("prompt")).isEqualTo(h.get("prompt"));
+            assertThat(l.get("chosen")).isEqualTo(h.get("chosen"));
+            assertThat(DefinitionPairs.rejectsCut(l)).as("pair %d", i).isEqualTo(DefinitionPairs.rejectsCut(h));
+            String chosen = (String) l.get("chosen");
+            if (DefinitionPairs.rejectsCut(l)) {
+                cut++;
+                assertThat(l.get("rejected")).isEqualTo(chosen.substring(0, chosen.lastIndexOf(' ')) + ".");
+            } else {
+                assertThat(l.get("rejected")).isEqualTo(h.get("rejected"));
+            }
+        }
+        assertThat(cut).as("cut definitions, about half").isBetween(half.heldOut().size() / 3, half.heldOut().size() * 2 / 3);
     }
 }

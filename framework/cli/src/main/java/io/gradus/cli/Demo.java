@@ -1,5 +1,7 @@
 package io.gradus.cli;
 
+import io.gradus.api.job.JobInfo;
+import io.gradus.api.job.JobState;
 import io.gradus.api.kernel.KernelBackend;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -34,6 +36,19 @@ abstract class Demo {
 
     /** Runs the demo, printing as it goes. */
     abstract Summary run(Context context) throws Exception;
+
+    /**
+     * {@code job}, finished, when it succeeded.
+     *
+     * @throws IllegalStateException naming the job, how it ended and its message, when it did not succeed
+     */
+    static JobInfo succeeded(JobInfo job) {
+        if (job.state() != JobState.SUCCEEDED) {
+            throw new IllegalStateException("the demo's job " + job.name() + " " + job.state().name().toLowerCase() + ": "
+                    + job.message());
+        }
+        return job;
+    }
 
     /**
      * What a demo needs.

@@ -93,6 +93,69 @@ class DpoJobTest {
     }
 
     @Test
+    @DisplayName("from a saved adapter, cancelled and resumed, a DPO job computes exactly what an uninterrupted one does")
+    void cancelAndResumeIsExact() throws Exception {
+        // No reference values in the records: the reference is the starting adapter, a snapshot that each
+        // checkpoint carries; the training pairs' log-probabilities are precomputed into the session's state,
+        // and the held-out ones are computed again after the resume, from the snapshot read back.
+        Files.writeString(dir.resolve("plain.jsonl"), """
+                {"prompt": "the cat", "chosen": " sat on a mat.", "rejected": " ran to the park."}
+                {"prompt": "the dog", "chosen": " ran to the park.", "rejected": " sat on the cat."}
+                {"prompt": "a cat", "chosen": " and a dog.", "rejected": " the."}
+                {"prompt": "the mat", "chosen": " on the dog.", "rejected": " a cat sat."}
+                {"prompt": "a dog", "chosen": " sat.", "rejected": " ran on the mat and the park."}
+                """);
+        Files.writeString(dir.resolve("held.jsonl"), """
+                {"prompt": "the park", "chosen": " and the cat.", "rejected": " sat on a dog."}
+                {"prompt": "a mat", "chosen": " ran.", "rejected": " the dog."}
+                """);
+        String dpo = """
+                name: dpo
+                model: base
+                adapter: start/adapter
+                objective: {name: dpo, config: {beta: 0.2, precomputeReferenceLogps: true}}
+                data: {train: plain.jsonl, eval: held.jsonl}
+                hyper: {steps: 10, batchSize: 2, seqLen: 32, learningRate: 0.01, warmupSteps: 2, schedule: cosine}
+                output: %s
+                """;
+        try (HostJobService jobs = world.service(dir.resolve("var/jobs"), StartingAdapterTest.catalog())) {
+            JobInfo start = StartingAdapterTest.await(jobs, submit(jobs, job("{name: dpo}", "plain.jsonl", 0.01, 3)
+                    .replace("output: out", "output: start")).id());
+            assertThat(start.state()).as(start.message()).isEqualTo(JobState.SUCCEEDED);
+            JobInfo straight = StartingAdapterTest.await(jobs, submit(jobs, dpo.formatted("straight")).id());
+            assertThat(straight.state()).as(straight.message()).isEqualTo(JobState.SUCCEEDED);
+
+            String[] id = {null};
+            try (var cancelAtFour = world.events.subscribe(e -> {
+                if (e instanceof JobProgress p && p.jobId().equals(id[0]) && p.step() == 4) {
+                    jobs.cancel(p.jobId());
+                }
+            })) {
+                id[0] = submit(jobs, dpo.formatted("stopped")).id();
+                JobInfo cancelled = StartingAdapterTest.await(jobs, id[0]);
+                assertThat(cancelled.state()).isEqualTo(JobState.CANCELLED);
+                assertThat(cancelled.step()).isEqualTo(4);
+            }
+            jobs.resume(id[0]);
+            JobInfo resumed = StartingAdapterTest.await(jobs, id[0]);
+            assertThat(resumed.state()).as(resumed.message()).isEqualTo(JobState.SUCCEEDED);
+
+            assertThat(stepMetrics(jobs, id[0])).as("every step's loss and TRL metrics, none twice, none missing")
+                    .hasSize(10).isEqualTo(stepMetrics(jobs, straight.id()));
+            assertThat(jobs.history(id[0]).evals().getLast()).as("held-out metrics at the last step")
+                    .isEqualTo(jobs.history(straight.id()).evals().getLast());
+            assertThat(Files.readAllBytes(Path.of(resumed.result()).resolve("adapter_model.safetensors")))
+                    .isEqualTo(Files.readAllBytes(Path.of(straight.result()).resolve("adapter_model.safetensors")));
+        }
+    }
+
+    /** Per step, the loss and the objective's metrics a job recorded. */
+    private static List<Object> stepMetrics(HostJobService jobs, String id) {
+        return jobs.history(id).metrics().stream().filter(m -> m.containsKey("loss"))
+                .map(m -> List.of(m.get("step"), m.get("loss"), m.get("metrics"))).map(Object.class::cast).toList();
+    }
+
+    @Test
     @DisplayName("a reference folder with another vocabulary or architecture fails the job before step 1, naming the folder")
     void referenceFolderMustMatch() throws Exception {
         Path other = dir.resolve("other");
