@@ -135,15 +135,9 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         String id = Long.toString(lastId.incrementAndGet());
         // Without an output the job writes next to its job file (runs/NAME), or, submitted without a
         // folder of its own (the console's form), into the host's state folder.
-        String output = spec.output() != null ? base.resolve(spec.output()).normalize().toString()
-                : options.baseDir() != null ? base.resolve("runs").resolve(spec.name()).normalize().toString()
-                : jobsDir.resolve(id).resolve("output").toString();
-        JobSpec resolved = spec.withPaths(
-                spec.model() == null ? null : base.resolve(spec.model()).normalize().toString(),
-                spec.adapter() == null ? null : base.resolve(spec.adapter()).normalize().toString(),
-                new JobSpec.DataSpec(base.resolve(spec.data().train()).normalize().toString(),
-                        spec.data().eval() == null ? null : base.resolve(spec.data().eval()).normalize().toString()),
-                output);
+        JobSpec resolved = JobFiles.resolve(spec, base, options.baseDir() != null ? base.resolve("runs").resolve(spec.name())
+                : jobsDir.resolve(id).resolve("output"));
+        String output = resolved.output();
         if (resolved.adapter() != null) {
             // The tuner and its settings are the saved adapter's; a tuner the job names must agree.
             resolved = StartingAdapter.resolve(resolved, catalog);
