@@ -102,10 +102,14 @@ class DpoGoldenTest {
                 .isEqualTo(Files.readAllBytes(GOLDEN.resolve("adapter/adapter_model.safetensors")));
     }
 
-    /** Every number of {@code actual} within 1e-6 (relative) of {@code expected}'s, everything else equal. */
+    /**
+     * Every number of {@code actual} within 1e-5 (relative) of {@code expected}'s, everything else
+     * equal: PyTorch's float32 sums end in other bits with another thread count or CPU (1.4e-6 seen
+     * on a LoRA gradient of magnitude 0.93), far below what a change of the reference would move.
+     */
     private static void assertSame(String path, JsonNode actual, JsonNode expected) {
         if (expected.isNumber()) {
-            assertThat(actual.asDouble()).as(path).isCloseTo(expected.asDouble(), within(1e-6 * Math.max(1,
+            assertThat(actual.asDouble()).as(path).isCloseTo(expected.asDouble(), within(1e-5 * Math.max(1,
                     Math.abs(expected.asDouble()))));
         } else if (expected.isContainerNode()) {
             assertThat(actual.size()).as(path).isEqualTo(expected.size());
