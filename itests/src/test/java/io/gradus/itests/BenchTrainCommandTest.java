@@ -74,6 +74,6 @@ class BenchTrainCommandTest {
         assertThat(result.get("mode").asText()).isEqualTo("adapters");
         assertThat(result.get("tok_s_median").asDouble()).isPositive();
         assertThat(result.get("linear_bytes_per_weight").asDouble()).isEqualTo(4.0);
-        assertThat(out).contains("the PyTorch reference has no adapters mode (it measures full, lora, infer): Gradus figures only");
+        assertThat(out).contains("the PyTorch reference has no adapters mode (it measures full, lora, dpo, dpo_lora, infer): Gradus figures only");
     }
 }
