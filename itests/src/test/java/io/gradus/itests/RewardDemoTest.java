@@ -24,11 +24,8 @@ class RewardDemoTest {
     void demoThenScore() throws Exception {
         System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
         System.setProperty("gradus.cache", dir.resolve("cache").toString());
+        TinyBuiltInModel.write(dir.resolve("cache"));
         StringWriter err = new StringWriter();
-        // A tiny built-in model, as gradus demo would pre-train (bigger) on its first run.
-        assertThat(Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err))
-                .execute("pretrain", "--steps", "8", "--vocab", "400", "--hidden", "32", "--layers", "1", "--seq", "512",
-                        "--batch", "4", "--lr", "1e-2")).as(err.toString()).isZero();
 
         // As written, with few steps: the demo's full run is measured in docs/DESIGN.md, not here.
         assertThat(Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err))

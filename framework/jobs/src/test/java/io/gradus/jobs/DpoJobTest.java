@@ -67,7 +67,7 @@ class DpoJobTest {
             })) {
                 // A rate of 0 and the same three pairs every step: only β changes what a step reports.
                 id[0] = submit(jobs, job("{name: dpo, config: {beta: 0.1}}", "pairs.jsonl", 0.0, 8)).id();
-                JobInfo done = StartingAdapterTest.await(jobs, id[0]);
+                JobInfo done = TinyWorld.awaitEnd(jobs, id[0]);
                 assertThat(done.state()).as(done.message()).isEqualTo(JobState.SUCCEEDED);
             }
             List<Map<String, Object>> lines = jobs.history(id[0]).metrics();
@@ -119,10 +119,10 @@ class DpoJobTest {
                 output: %s
                 """;
         try (HostJobService jobs = world.service(dir.resolve("var/jobs"), StartingAdapterTest.catalog())) {
-            JobInfo start = StartingAdapterTest.await(jobs, submit(jobs, job("{name: dpo}", "plain.jsonl", 0.01, 3)
+            JobInfo start = TinyWorld.awaitEnd(jobs, submit(jobs, job("{name: dpo}", "plain.jsonl", 0.01, 3)
                     .replace("output: out", "output: start")).id());
             assertThat(start.state()).as(start.message()).isEqualTo(JobState.SUCCEEDED);
-            JobInfo straight = StartingAdapterTest.await(jobs, submit(jobs, dpo.formatted("straight")).id());
+            JobInfo straight = TinyWorld.awaitEnd(jobs, submit(jobs, dpo.formatted("straight")).id());
             assertThat(straight.state()).as(straight.message()).isEqualTo(JobState.SUCCEEDED);
 
             String[] id = {null};
@@ -132,12 +132,12 @@ class DpoJobTest {
                 }
             })) {
                 id[0] = submit(jobs, dpo.formatted("stopped")).id();
-                JobInfo cancelled = StartingAdapterTest.await(jobs, id[0]);
+                JobInfo cancelled = TinyWorld.awaitEnd(jobs, id[0]);
                 assertThat(cancelled.state()).isEqualTo(JobState.CANCELLED);
                 assertThat(cancelled.step()).isEqualTo(4);
             }
             jobs.resume(id[0]);
-            JobInfo resumed = StartingAdapterTest.await(jobs, id[0]);
+            JobInfo resumed = TinyWorld.awaitEnd(jobs, id[0]);
             assertThat(resumed.state()).as(resumed.message()).isEqualTo(JobState.SUCCEEDED);
 
             assertThat(stepMetrics(jobs, id[0])).as("every step's loss and TRL metrics, none twice, none missing")
@@ -172,7 +172,7 @@ class DpoJobTest {
         Files.copy(world.model.resolve("tokenizer.json"), wider.resolve("tokenizer.json"));
 
         try (HostJobService jobs = world.service(dir.resolve("var/jobs"), StartingAdapterTest.catalog())) {
-            JobInfo vocabulary = StartingAdapterTest.await(jobs,
+            JobInfo vocabulary = TinyWorld.awaitEnd(jobs,
                     submit(jobs, job("{name: dpo, config: {reference: other}}", "pairs.jsonl", 0.01, 2)).id());
             assertThat(vocabulary.state()).isEqualTo(JobState.FAILED);
             assertThat(vocabulary.message()).contains("the model other (" + other + ") has another vocabulary than the job's "
@@ -180,7 +180,7 @@ class DpoJobTest {
             assertThat(dir.resolve("out/metrics.jsonl")).satisfiesAnyOf(f -> assertThat(f).doesNotExist(),
                     f -> assertThat(f).isEmptyFile());
 
-            JobInfo architecture = StartingAdapterTest.await(jobs,
+            JobInfo architecture = TinyWorld.awaitEnd(jobs,
                     submit(jobs, job("{name: dpo, config: {reference: wider}}", "pairs.jsonl", 0.01, 2)).id());
             assertThat(architecture.state()).isEqualTo(JobState.FAILED);
             assertThat(architecture.message()).contains("the reference model wider is not built as the policy: it has hidden "
@@ -207,7 +207,7 @@ class DpoJobTest {
                     {"bad.jsonl", ":2: \"chosen\" and \"rejected\" are identical"},
                     {"empty.jsonl", ":1: \"chosen\" is empty"},
                     {"missing.jsonl", ":2: \"rejected\" is missing"}}) {
-                JobInfo job = StartingAdapterTest.await(jobs, submit(jobs, job("{name: dpo}", bad[0], 0.01, 2)).id());
+                JobInfo job = TinyWorld.awaitEnd(jobs, submit(jobs, job("{name: dpo}", bad[0], 0.01, 2)).id());
                 assertThat(job.state()).isEqualTo(JobState.FAILED);
                 assertThat(job.message()).contains(dir.resolve(bad[0]) + bad[1]);
                 assertThat(job.step()).isZero();

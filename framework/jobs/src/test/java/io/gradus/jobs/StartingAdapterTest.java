@@ -17,7 +17,6 @@ import io.gradus.plugin.qlora.QloraTechnique;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -64,20 +63,8 @@ class StartingAdapterTest {
                 learningRate, output);
     }
 
-    static JobInfo await(HostJobService jobs, String id) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            JobInfo job = jobs.job(id).orElseThrow();
-            if (job.state().finished()) {
-                return job;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("job " + id + " did not end: " + jobs.job(id).orElseThrow());
-    }
-
     private JobInfo run(HostJobService jobs, String text) throws InterruptedException {
-        JobInfo job = await(jobs, jobs.submit(jobs.read(text, "job.yaml"), SubmitOptions.in(dir.toString())).id());
+        JobInfo job = TinyWorld.awaitEnd(jobs, jobs.submit(jobs.read(text, "job.yaml"), SubmitOptions.in(dir.toString())).id());
         assertThat(job.state()).as(job.message()).isEqualTo(JobState.SUCCEEDED);
         return job;
     }

@@ -1,6 +1,7 @@
 package io.gradus.jobs;
 
 import io.gradus.api.event.GradusEvent;
+import io.gradus.api.job.JobInfo;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueDescriptor;
@@ -89,6 +90,19 @@ final class TinyWorld {
     }
 
     /** The {@code full} tuner and {@code pretrain} objective, version 1.0.0, as if bundles 7 and 8 registered them. */
+    /** The job once it has ended (succeeded, failed, cancelled or stopped), waiting up to two minutes. */
+    static JobInfo awaitEnd(HostJobService jobs, String id) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline) {
+            JobInfo job = jobs.job(id).orElseThrow();
+            if (job.state().finished()) {
+                return job;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("job " + id + " did not end: " + jobs.job(id).orElseThrow());
+    }
+
     static TechniqueCatalog catalog() {
         return catalog(new FullTechnique(), new PretrainTechnique());
     }
