@@ -83,8 +83,8 @@ final class DpoDemo extends Demo {
         terminal.printf("  against it without its last word:  %.3f before, %.3f after%n", before.accuracy(true),
                 after.accuracy(true));
         terminal.printf("mean log π(chosen) − log π(rejected): %.2f → %.2f against another word's definition, %.2f → %.2f "
-                + "against an unfinished one (the base model: %.2f, %.2f)%n", before.mean(false), after.mean(false), before.mean(true),
-                after.mean(true), base.mean(false), base.mean(true));
+                + "against an unfinished one (the base model: %.2f, %.2f)%n", before.mean(false), after.mean(false),
+                before.mean(true), after.mean(true), base.mean(false), base.mean(true));
         terminal.printf("held-out reward margin β·Δ(log π_c − log π_r) against the SFT reference: %.3f%n", margin);
         terminal.println("SFT adapter: " + sft);
         terminal.println("DPO adapter (PEFT layout): " + dpo.result());
