@@ -249,10 +249,11 @@ class HostSoakTest {
         // Beside the queues, a moment under load holds what idle does not: the training job's weights,
         // optimizer state and (when the collection lands inside a step) its activations, bundle revisions
         // the churn removed but the framework has not refreshed yet, and the readers' HTTP buffers in this
-        // JVM. Together up to ~29 MiB on a loaded 2-core machine (84.5 MiB over idle, queues included); a
-        // leak shows as growth without bound, which the idle-after check below and the 48 MiB here catch.
+        // JVM; and each lagging client's events waiting for its event loop (up to 1,000) besides its write
+        // queue. Measured up to 100 MiB over idle on a 2-core machine at load 17 (45 MiB beyond 1 MiB per
+        // client). A leak grows without bound; the idle-after check below catches what stays.
         long queues = (READERS + STALLED) * (1L << 20);
-        long working = 48L << 20;
+        long working = 64L << 20;
         assertThat(heapLoadedEarly - heapIdleBefore).as("heap under load, bytes over idle").isLessThan(queues + working);
         assertThat(heapLoadedLate - heapIdleBefore).as("heap under load, bytes over idle").isLessThan(queues + working);
         assertThat(heapIdleAfter - heapIdleBefore).as("heap growth idle, bytes").isLessThan(8L << 20);
