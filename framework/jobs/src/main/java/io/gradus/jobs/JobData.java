@@ -47,15 +47,16 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
     /**
      * @param vocabSize the model's vocabulary: every token id must lie below it
      * @param padId the id that fills rows after their sequence (the model's pad id, or EOS)
+     * @param seed the job's seed: training groups are taken in an order of its own each epoch
      * @param say where messages for the job's log go
      */
     static JobData read(Path trainFile, Path evalFile, Objective<Object> objective, Object config, TextTokenizer tokenizer,
-            Hyperparameters hyper, int vocabSize, int padId, Consumer<String> say) throws IOException {
+            Hyperparameters hyper, int vocabSize, int padId, long seed, Consumer<String> say) throws IOException {
         Encoding encoding = new Encoding(objective, config, tokenizer, vocabSize);
         if (objective.batching(config) == Batching.GROUPS) {
             Groups train = groups(trainFile, encoding, hyper.seqLen(), say);
             GroupedExamples source = new GroupedExamples(train.groups(), train.indices(), hyper.batchSize(), hyper.seqLen(),
-                    padId);
+                    padId, seed);
             List<TokenBatch> heldOut = new ArrayList<>();
             if (evalFile != null) {
                 Groups eval = groups(evalFile, encoding, hyper.seqLen(), say);
@@ -63,8 +64,8 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
                 new GroupedExamples(eval.groups().subList(0, kept), java.util.Arrays.copyOf(eval.indices(), kept),
                         hyper.batchSize(), hyper.seqLen(), padId).pass().forEach(heldOut::add);
             }
-            return new JobData(source, heldOut, String.format("%,d groups of %d sequences, %,d tokens; %d steps of %d groups "
-                    + "(%d rows) x %d tokens (x%d accumulation)", train.groups().size(),
+            return new JobData(source, heldOut, String.format("%,d groups of %d sequences, %,d tokens, in a new order each "
+                    + "epoch; %d steps of %d groups (%d rows) x %d tokens (x%d accumulation)", train.groups().size(),
                     train.groups().getFirst().sequences().size(), train.tokens(), hyper.steps(), hyper.batchSize(),
                     hyper.batchSize() * train.groups().getFirst().sequences().size(), hyper.seqLen(), hyper.gradAccumulation()));
         }

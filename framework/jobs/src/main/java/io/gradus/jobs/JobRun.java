@@ -261,7 +261,7 @@ final class JobRun {
                     : null) {
                 data = JobData.read(trainFile, evalFile, objective, objectiveConfig,
                         TokenizerAdapter.of(tokenizer, model.config(), modelDir), hyper, model.config().vocabSize(), padId,
-                        say::message);
+                        spec.seed(), say::message);
             }
             say.message("data " + trainFile + ": " + data.summary());
             if (stopRequested) {
