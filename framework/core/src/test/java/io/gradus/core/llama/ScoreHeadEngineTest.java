@@ -2,6 +2,7 @@ package io.gradus.core.llama;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -141,7 +142,7 @@ class ScoreHeadEngineTest {
         ScoreHead head = model.scoreHead().orElseThrow();
         assertThat(head.weight().name()).isEqualTo("score.weight");
         assertThat(head.weight().shape()).containsExactly(1, 8);
-        assertThat(head.padTokenId()).as("no pad_token_id: EOS").isEqualTo(2);
+        assertThat(head.padTokenId()).as("no pad_token_id in config.json: none").isEqualTo(-1);
         assertThat(model.parameters()).extracting(Parameter::name).doesNotContain("lm_head.weight").endsWith("score.weight");
         assertThatThrownBy(model::lmHead).hasMessageContaining("sequence classifier");
         assertThatThrownBy(() -> new LlamaEngine(model, KERNELS).forward(LlamaGradientTest.batch(model.config(), 1)))
@@ -167,7 +168,7 @@ class ScoreHeadEngineTest {
         assertThat(config.at("/architectures/0").asText()).isEqualTo("LlamaForSequenceClassification");
         assertThat(config.get("num_labels").asInt()).isEqualTo(1);
         assertThat(config.at("/id2label/0").asText()).isEqualTo("LABEL_0");
-        assertThat(config.get("pad_token_id").asInt()).isEqualTo(2);
+        assertThat(config.has("pad_token_id")).as("the base has none, so neither has the classifier").isFalse();
 
         LlamaModel loaded = LlamaModel.load(dir);
         assertThat(loaded.scoreHead().orElseThrow().weight().values())
@@ -175,6 +176,41 @@ class ScoreHeadEngineTest {
         int[] ids = {1, 5, 6, 7, 2, 2, 1, 9, 3, 2, 2, 2};
         TokenBatch batch = new TokenBatch(2, 6, ids, new int[12], new int[] {5, 4}, null);
         assertThat(scores(loaded, batch)).containsExactly(scores(model, batch));
+    }
+
+    @Test
+    @DisplayName("without a pad id, a batch scores each row at its last real token, EOS included: transformers' score of the sequence alone")
+    void padlessScoresAsTransformersAlone() {
+        LlamaModel model = LlamaGradientTest.tinyModel(false, 5);
+        model.toSequenceClassifier(7);
+        assertThat(model.scoreHead().orElseThrow().padTokenId()).isEqualTo(-1);
+        // Rows padded with EOS (2) after lengths 5, 3 and 6; the first and third end in a real EOS.
+        int[][] sequences = {{1, 5, 6, 7, 2}, {1, 9, 3}, {1, 4, 2, 8, 10, 2}};
+        int seqLen = 7;
+        int[] ids = new int[sequences.length * seqLen];
+        Arrays.fill(ids, 2);
+        int[] lengths = new int[sequences.length];
+        for (int r = 0; r < sequences.length; r++) {
+            System.arraycopy(sequences[r], 0, ids, r * seqLen, sequences[r].length);
+            lengths[r] = sequences[r].length;
+        }
+        float[] batched = scores(model, new TokenBatch(3, seqLen, ids, new int[ids.length], lengths, null));
+
+        for (int r = 0; r < sequences.length; r++) {
+            // transformers without pad_token_id: a batch of one, the score at position -1 (the last token).
+            int n = sequences[r].length;
+            float[] hidden = new LlamaEngine(model, KERNELS).infer(new TokenBatch(1, n, sequences[r], new int[n]), false)
+                    .hidden();
+            float[] w = model.scoreHead().orElseThrow().weight().values();
+            double alone = 0;
+            for (int c = 0; c < w.length; c++) {
+                alone += (double) hidden[(n - 1) * w.length + c] * w[c];
+            }
+            assertThat((double) batched[r]).as("row %d", r).isCloseTo(alone, within(1e-5));
+        }
+        TokenBatch skipping = new TokenBatch(3, seqLen, ids, new int[ids.length], lengths, null);
+        assertThat(skipping.lastTokens(2)).as("with pad id EOS the trailing EOS would be skipped instead")
+                .containsExactly(3, seqLen + 2, 2 * seqLen + 4);
     }
 
     private static float[] scores(LlamaModel model, TokenBatch batch) {
