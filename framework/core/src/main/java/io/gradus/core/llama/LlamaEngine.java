@@ -153,9 +153,7 @@ public final class LlamaEngine implements ModelRunner {
         if (generator == null || generator.capacity() < needed) {
             generator = new Generator(model, kernels, needed);
         }
-        Generator.Sampling settings = new Generator.Sampling(sampling.temperature(), sampling.topK(), sampling.topP(),
-                sampling.seed(), sampling.maxNewTokens());
-        return inInferenceMode(() -> generator.generate(prompt, settings, stopToken, token -> {}));
+        return inInferenceMode(() -> generator.generate(prompt, sampling, stopToken, token -> {}));
     }
 
     /** {@code current} if it fits a pass of {@code kind} over {@code batch}, else new activations; the batch's ids copied in. */

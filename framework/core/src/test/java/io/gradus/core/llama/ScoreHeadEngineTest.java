@@ -245,7 +245,7 @@ class ScoreHeadEngineTest {
         LlamaEngine engine = new LlamaEngine(model, KERNELS);
         int[] prompt = {1, 4, 5};
         int[] viaRunner = engine.generate(prompt, new Sampling(0.8, 0, 1, 6, 11), -1);
-        int[] direct = new Generator(model, KERNELS, 64).generate(prompt, new Generator.Sampling(0.8, 0, 1, 11, 6), -1,
+        int[] direct = new Generator(model, KERNELS, 64).generate(prompt, new Sampling(0.8, 0, 1, 6, 11), -1,
                 t -> {});
         assertThat(viaRunner).hasSize(6).containsExactly(direct);
     }
