@@ -173,6 +173,8 @@ class RewardModelTest {
         List<String[]> cases = List.of(
                 new String[] {"{\"chosen_input_ids\": [4, 5, 2], \"rejected_input_ids\": [4, 5, 2]}", "are identical"},
                 new String[] {"{\"chosen_input_ids\": [], \"rejected_input_ids\": [4, 2]}", "\"chosen_input_ids\" is empty"},
+                new String[] {"{\"chosen_input_ids\": [4, 5, 6, 2], \"rejected_input_ids\": [4, 5, 6]}",
+                    "\"rejected_input_ids\" is empty after the prompt"},
                 new String[] {"{\"prompt_input_ids\": [1], \"chosen_input_ids\": [4, 2]}", "\"rejected_input_ids\" is missing"},
                 new String[] {"{\"prompt\": \"x\", \"chosen\": \"a\"}", "\"rejected\" is missing"});
         for (String[] bad : cases) {

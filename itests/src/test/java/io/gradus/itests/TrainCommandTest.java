@@ -175,5 +175,12 @@ class TrainCommandTest {
         Files.writeString(dir.resolve("train.jsonl"), "{\"text\": \"fine\"}\n{\"prompt\": \"no text here\"}\n");
         assertThat(train(TinyJob.yaml(2, "out"))).isNotZero();
         assertThat(err.toString()).contains("train.jsonl:2", "\"text\"");
+
+        Files.writeString(dir.resolve("train.jsonl"), "{\"prompt\": \"the cat\", \"completion\": \" sat\"}\n"
+                + "{\"prompt\": \"the dog\", \"completion\": \"\"}\n");
+        assertThat(train(TinyJob.yaml(2, "out").replace("name: pretrain", "name: sft"))).isNotZero();
+        assertThat(err.toString()).as("an empty completion, as the reward objective refuses one")
+                .contains("train.jsonl:2", "\"completion\" is empty", "only teach where to stop");
+        assertThat(dir.resolve("out/metrics.jsonl")).as("no step was run").doesNotExist();
     }
 }

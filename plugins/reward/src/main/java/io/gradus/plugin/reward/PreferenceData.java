@@ -27,8 +27,11 @@ import java.util.Map;
  * </ul>
  * Numbers a record carries for the objective ({@code margin}, DPO's {@code ref_chosen_logps} and
  * {@code ref_rejected_logps}) become the group's values. A record whose chosen and rejected are
- * identical, one with an empty or missing completion, or one of the wrong type is refused with the
- * field named.
+ * identical, one with a missing completion, or one of the wrong type is refused with the field named;
+ * so is an empty completion, one with nothing of its own after the prompt (no tokens but the appended
+ * EOS, an assistant message without content, or, with an implicit prompt, nothing beyond the start
+ * the two share), as the SFT objective refuses an empty completion: such a record only teaches where
+ * to stop.
  */
 public final class PreferenceData {
 
@@ -43,6 +46,10 @@ public final class PreferenceData {
             List.of("prompt_input_ids", "chosen_input_ids", "rejected_input_ids"),
             List.of("prompt_ids", "chosen_ids", "rejected_ids"));
 
+    /** Why an empty completion is refused, in the words the SFT objective uses too. */
+    private static final String EMPTY_COMPLETION = "the record would only teach where to stop after the prompt; "
+            + "give the completion or leave the record out";
+
     private PreferenceData() {}
 
     /**
@@ -55,8 +62,8 @@ public final class PreferenceData {
         for (List<String> fields : TOKEN_FIELDS) {
             if (record.containsKey(fields.get(1)) || record.containsKey(fields.get(2))) {
                 int[] prompt = record.containsKey(fields.get(0)) ? ids(record, fields.get(0), true) : new int[0];
-                return checked(sequence(prompt, ids(record, fields.get(1), false)),
-                        sequence(prompt, ids(record, fields.get(2), false)), prompt.length, values, fields);
+                return checked(sequence(prompt, ids(record, fields.get(1), true)),
+                        sequence(prompt, ids(record, fields.get(2), true)), prompt.length, 0, values, fields);
             }
         }
         require(record, "chosen");
@@ -66,14 +73,28 @@ public final class PreferenceData {
             List<ChatMessage> context = prompt == null ? List.of() : ChatMessage.listOf(prompt, "prompt");
             int promptLength = context.isEmpty() ? 0
                     : tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(context, true))).length;
-            return checked(split(conversation(context, ChatMessage.listOf(record.get("chosen"), "chosen"), tokenizer),
-                    promptLength), split(conversation(context, ChatMessage.listOf(record.get("rejected"), "rejected"),
-                    tokenizer), promptLength), promptLength, values, List.of("prompt", "chosen", "rejected"));
+            return checked(split(conversation(context, completion(record, "chosen"), tokenizer), promptLength),
+                    split(conversation(context, completion(record, "rejected"), tokenizer), promptLength), promptLength, 0,
+                    values, List.of("prompt", "chosen", "rejected"));
         }
         int[] context = tokenizer.withBos(prompt == null ? new int[0] : tokenizer.encode(text(record, "prompt", true)));
-        return checked(sequence(context, tokenizer.withEos(tokenizer.encode(text(record, "chosen", false)))),
-                sequence(context, tokenizer.withEos(tokenizer.encode(text(record, "rejected", false)))),
-                prompt == null ? 0 : context.length, values, List.of("prompt", "chosen", "rejected"));
+        int[] chosen = tokenizer.encode(text(record, "chosen", true));
+        int[] withEos = tokenizer.withEos(chosen);
+        return checked(sequence(context, withEos), sequence(context, tokenizer.withEos(tokenizer.encode(text(record,
+                "rejected", true)))), prompt == null ? 0 : context.length, withEos.length - chosen.length, values,
+                List.of("prompt", "chosen", "rejected"));
+    }
+
+    /** A completion's messages; an assistant message without content is refused, as SFT refuses one. */
+    private static List<ChatMessage> completion(Map<String, Object> record, String field) {
+        List<ChatMessage> messages = ChatMessage.listOf(record.get(field), field);
+        for (int i = 0; i < messages.size(); i++) {
+            if (messages.get(i).role().equals("assistant") && messages.get(i).content().isEmpty()) {
+                throw new IllegalArgumentException("\"" + field + "\": assistant message " + (i + 1) + " is empty: "
+                        + EMPTY_COMPLETION);
+            }
+        }
+        return messages;
     }
 
     /**
@@ -174,13 +195,18 @@ public final class PreferenceData {
     }
 
     /**
-     * The pair, refused when its sequences are identical; with an implicit prompt (none given) the
-     * targets start after the prefix the two share, as TRL's {@code extract_prompt} splits them.
+     * The pair, refused when its sequences are identical or a completion is empty; with an implicit
+     * prompt (none given) the targets start after the prefix the two share, as TRL's
+     * {@code extract_prompt} splits them.
      *
+     * @param appended tokens the format appended to each completion (the text formats' EOS): not the
+     *     completion's own
      * @param fields the record's prompt, chosen and rejected field names, for messages
      */
-    private static SequenceGroup checked(Example chosen, Example rejected, int promptLength, Map<String, Double> values,
-            List<String> fields) {
+    private static SequenceGroup checked(Example chosen, Example rejected, int promptLength, int appended,
+            Map<String, Double> values, List<String> fields) {
+        requireOwnTokens(chosen, appended, fields.get(1), "");
+        requireOwnTokens(rejected, appended, fields.get(2), "");
         if (Arrays.equals(chosen.ids(), rejected.ids())) {
             throw new IllegalArgumentException("\"" + fields.get(1) + "\" and \"" + fields.get(2) + "\" are identical: "
                     + "the pair says nothing about which is better");
@@ -193,7 +219,26 @@ public final class PreferenceData {
             }
             chosen = split(chosen.ids(), shared);
             rejected = split(rejected.ids(), shared);
+            String implicit = " after the prompt (without a \"" + fields.get(0) + "\" field, the prompt is the start \""
+                    + fields.get(1) + "\" and \"" + fields.get(2) + "\" share, and that is all of it)";
+            requireOwnTokens(chosen, appended, fields.get(1), implicit);
+            requireOwnTokens(rejected, appended, fields.get(2), implicit);
         }
         return new SequenceGroup(List.of(chosen, rejected), values);
+    }
+
+    /**
+     * Refuses a completion with no tokens of its own: no targets beyond the {@code appended} ones.
+     *
+     * @param where what follows "is empty" in the message: where it is empty
+     */
+    private static void requireOwnTokens(Example completion, int appended, String field, String where) {
+        int own = -appended;
+        for (boolean target : completion.targets()) {
+            own += target ? 1 : 0;
+        }
+        if (own <= 0) {
+            throw new IllegalArgumentException("\"" + field + "\" is empty" + where + ": " + EMPTY_COMPLETION);
+        }
     }
 }

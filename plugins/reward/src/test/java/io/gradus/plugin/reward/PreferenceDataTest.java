@@ -126,6 +126,63 @@ class PreferenceDataTest {
     }
 
     @Test
+    @DisplayName("a completion with nothing of its own after the prompt is refused in every format, in SFT's words")
+    void refusesEmptyCompletions() {
+        String why = "only teach where to stop";
+        // Standard text: empty, or a text that gives no tokens (the appended EOS is not the completion's own).
+        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "A", "rejected", ""), CHARS))
+                .hasMessageStartingWith("\"rejected\" is empty: ").hasMessageContaining(why);
+        TextTokenizer silent = new TextTokenizer() {
+            @Override
+            public int[] encode(String text) {
+                return text.equals("~") ? new int[0] : CHARS.encode(text);
+            }
+
+            @Override
+            public String decode(int[] ids) {
+                return CHARS.decode(ids);
+            }
+
+            @Override
+            public int bosId() {
+                return 1;
+            }
+
+            @Override
+            public int eosId() {
+                return 2;
+            }
+
+            @Override
+            public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
+                return CHARS.renderChat(messages, addGenerationPrompt);
+            }
+        };
+        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "~", "rejected", "B"), silent))
+                .hasMessageStartingWith("\"chosen\" is empty: ").hasMessageContaining(why);
+        // Implicit prompt: one text all of the start the two share.
+        assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen", "Q: yes", "rejected", "Q: yes, sir"), CHARS))
+                .hasMessageStartingWith("\"chosen\" is empty after the prompt (without a \"prompt\" field")
+                .hasMessageContaining(why);
+        assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen_input_ids", List.of(4, 5, 6), "rejected_input_ids",
+                List.of(4, 5)), null)).hasMessageStartingWith("\"rejected_input_ids\" is empty after the prompt (without "
+                        + "a \"prompt_input_ids\" field").hasMessageContaining(why);
+        // Pre-tokenized with a prompt: an empty list.
+        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt_input_ids", List.of(1, 4), "chosen_input_ids", List.of(),
+                "rejected_input_ids", List.of(5)), null)).hasMessageStartingWith("\"chosen_input_ids\" is empty: ");
+        // Conversational: an assistant message without content.
+        var user = List.of(Map.of("role", "user", "content", "hi"));
+        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", user,
+                "chosen", List.of(Map.of("role", "assistant", "content", "yo")),
+                "rejected", List.of(Map.of("role", "assistant", "content", ""))), CHARS))
+                .hasMessageStartingWith("\"rejected\": assistant message 1 is empty: ").hasMessageContaining(why);
+        SequenceGroup own = PreferenceData.pair(Map.of("chosen_input_ids", List.of(4, 5, 2), "rejected_input_ids",
+                List.of(4, 5, 6, 2)), null);
+        assertThat(own.sequences().get(0).targets()).as("an EOS the data gives itself is the completion's own")
+                .containsExactly(false, false, true);
+    }
+
+    @Test
     @DisplayName("bad pairs are refused naming the field: missing, empty, identical, of the wrong type")
     void refusesBadPairs() {
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "A"), CHARS))

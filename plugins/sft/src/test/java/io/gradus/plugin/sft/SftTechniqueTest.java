@@ -102,4 +102,20 @@ class SftTechniqueTest {
                 Map.of("messages", List.of(Map.of("role", "user", "content", "x"))), CHARS))
                 .hasMessageContaining("no assistant turn");
     }
+
+    @Test
+    @DisplayName("an empty completion or assistant turn is refused naming the field, in the reward objective's words")
+    void refusesEmptyCompletions() {
+        for (SftConfig config : List.of(SftConfig.defaults(), new SftConfig(false))) {
+            assertThatThrownBy(() -> sft.encode(config, Map.of("prompt", "Q", "completion", ""), CHARS))
+                    .hasMessageStartingWith("\"completion\" is empty: ").hasMessageContaining("only teach where to stop");
+        }
+        assertThatThrownBy(() -> sft.encode(SftConfig.defaults(), Map.of("messages", List.of(
+                Map.of("role", "user", "content", "hi"), Map.of("role", "assistant", "content", "yo"),
+                Map.of("role", "user", "content", "and?"), Map.of("role", "assistant", "content", ""))), CHARS))
+                .hasMessageStartingWith("\"messages\": assistant message 4 is empty: ")
+                .hasMessageContaining("only teach where to stop");
+        assertThat(targeted(sft.encode(SftConfig.defaults(), Map.of("prompt", "", "completion", "A"), CHARS)))
+                .as("an empty prompt is no empty completion").isEqualTo("A$");
+    }
 }
