@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradus.api.data.Example;
 import io.gradus.api.data.SequenceGroup;
-import io.gradus.api.data.TextTokenizer;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.job.JobException;
 import io.gradus.api.model.TokenBatch;
@@ -45,14 +44,14 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * @param vocabSize the model's vocabulary: every token id must lie below it
+     * @param tokenizer the model's tokenizer, which also refuses token ids outside the model's vocabulary
      * @param padId the id that fills rows after their sequence (the model's pad id, or EOS)
      * @param seed the job's seed: training groups are taken in an order of its own each epoch
      * @param say where messages for the job's log go
      */
-    static JobData read(Path trainFile, Path evalFile, Objective<Object> objective, Object config, TextTokenizer tokenizer,
-            Hyperparameters hyper, int vocabSize, int padId, long seed, Consumer<String> say) throws IOException {
-        Encoding encoding = new Encoding(objective, config, tokenizer, vocabSize);
+    static JobData read(Path trainFile, Path evalFile, Objective<Object> objective, Object config,
+            TokenizerAdapter tokenizer, Hyperparameters hyper, int padId, long seed, Consumer<String> say) throws IOException {
+        Encoding encoding = new Encoding(objective, config, tokenizer);
         if (objective.batching(config) == Batching.GROUPS) {
             Groups train = groups(trainFile, encoding, hyper.seqLen(), say);
             GroupedExamples source = new GroupedExamples(train.groups(), train.indices(), hyper.batchSize(), hyper.seqLen(),
@@ -123,7 +122,7 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
     }
 
     /** The objective's encoding of records, with token ids checked against the model's vocabulary. */
-    private record Encoding(Objective<Object> objective, Object config, TextTokenizer tokenizer, int vocabSize) {
+    private record Encoding(Objective<Object> objective, Object config, TokenizerAdapter tokenizer) {
 
         Example example(Map<String, Object> record) {
             return checked(objective.encode(config, record, tokenizer));
@@ -136,12 +135,7 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
         }
 
         private Example checked(Example example) {
-            for (int id : example.ids()) {
-                if (id < 0 || id >= vocabSize) {
-                    throw new IllegalArgumentException("token id " + id + " is outside the model's vocabulary of "
-                            + vocabSize);
-                }
-            }
+            tokenizer.requireInVocabulary(example.ids());
             return example;
         }
     }

@@ -260,8 +260,7 @@ final class JobRun {
             try (HfTokenizer tokenizer = Files.isRegularFile(modelDir.resolve("tokenizer.json")) ? HfTokenizer.load(modelDir)
                     : null) {
                 data = JobData.read(trainFile, evalFile, objective, objectiveConfig,
-                        TokenizerAdapter.of(tokenizer, model.config(), modelDir), hyper, model.config().vocabSize(), padId,
-                        spec.seed(), say::message);
+                        TokenizerAdapter.of(tokenizer, model.config(), modelDir), hyper, padId, spec.seed(), say::message);
             }
             say.message("data " + trainFile + ": " + data.summary());
             if (stopRequested) {
