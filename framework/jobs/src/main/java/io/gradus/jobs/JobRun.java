@@ -272,7 +272,8 @@ final class JobRun {
             }
             say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
 
-            LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning));
+            LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning),
+                    techniques.tuner().descriptor().name());
             TrainingContext session = new TrainingContext(spec.seed(), engine, tuning.trainableParameters(),
                     path -> frozenModel(path, options));
             Trainer<Object> trainer;

@@ -14,6 +14,7 @@ import io.gradus.api.model.ScoreHead;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.api.model.WeightsSnapshot;
 import io.gradus.api.technique.ScalarHead;
+import io.gradus.api.technique.Tuning;
 import io.gradus.kernels.cpu.CpuKernelBackend;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -131,6 +132,34 @@ class ScoreHeadEngineTest {
         assertThat(engine.infer(batch, true, initial).logits()).containsExactly(before);
         assertThat(q.values()).containsExactly(changed);
         assertThat(engine.infer(batch, true).logits()).isNotEqualTo(before);
+    }
+
+    @Test
+    @DisplayName("inferBase is refused, naming the tuner, when a tuning changed the weights themselves; the others are on again")
+    void inferBaseRefusedWhenATuningCannotBeSwitchedOff() {
+        LlamaModel model = LlamaGradientTest.tinyModel(false, 5);
+        List<Boolean> switched = new java.util.ArrayList<>();
+        Tuning adapter = new Tuning() {
+            @Override
+            public List<Parameter> trainableParameters() {
+                return List.of();
+            }
+
+            @Override
+            public boolean setEnabled(boolean enabled) {
+                switched.add(enabled);
+                return true;
+            }
+        };
+        Tuning full = List::of; // changes the weights themselves: cannot be switched off
+        TokenBatch batch = LlamaGradientTest.batch(model.config(), 9);
+
+        assertThatThrownBy(() -> new LlamaEngine(model, KERNELS, List.of(adapter, full), "full").inferBase(batch, true))
+                .hasMessageStartingWith("the tuner 'full' changed the weights themselves").hasMessageContaining("snapshot");
+        assertThat(switched).as("switched off, then on again").containsExactly(false, true);
+        assertThat(new LlamaEngine(model, KERNELS, List.of(adapter)).inferBase(batch, true).logits())
+                .as("with switchable tunings only, the base pass runs").containsExactly(
+                        new LlamaEngine(model, KERNELS).infer(batch, true).logits());
     }
 
     @Test
