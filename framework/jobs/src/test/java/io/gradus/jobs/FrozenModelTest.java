@@ -23,7 +23,6 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.plugin.lora.internal.LoraTechnique;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -104,22 +103,10 @@ class FrozenModelTest {
                         "io.gradus.probe"), probe)));
     }
 
-    private static JobInfo finished(HostJobService jobs, String id) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            JobInfo job = jobs.job(id).orElseThrow();
-            if (job.state().finished()) {
-                return job;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("job " + id + " did not finish");
-    }
-
     private JobInfo run(HostJobService jobs, String tuner, String objective, String output) throws InterruptedException {
         String job = world.job(4, output).replace("{name: full}", tuner).replace("{name: pretrain}", objective)
                 .replace("learningRate: 0.003", "learningRate: 0.02");
-        return finished(jobs, jobs.submit(jobs.read(job, "job.yaml"), SubmitOptions.in(dir.toString())).id());
+        return TinyWorld.awaitEnd(jobs, jobs.submit(jobs.read(job, "job.yaml"), SubmitOptions.in(dir.toString())).id());
     }
 
     private float[] logits(LlamaModel model) {
