@@ -50,7 +50,8 @@ record JobData(BatchSource train, List<TokenBatch> heldOut, String summary) {
      * @param say where messages for the job's log go
      */
     static JobData read(Path trainFile, Path evalFile, Objective<Object> objective, Object config,
-            TokenizerAdapter tokenizer, Hyperparameters hyper, int padId, long seed, Consumer<String> say) throws IOException {
+            TokenizerAdapter tokenizer, Hyperparameters hyper, int padId, long seed, Consumer<String> say)
+            throws IOException {
         Encoding encoding = new Encoding(objective, config, tokenizer);
         if (objective.batching(config) == Batching.GROUPS) {
             Groups train = groups(trainFile, encoding, hyper.seqLen(), say);

@@ -137,8 +137,8 @@ public final class LlamaEngine implements ModelRunner {
             if (!tuning.setEnabled(false)) {
                 tunings.forEach(t -> t.setEnabled(true));
                 throw new IllegalStateException(tuner + " changed the weights themselves (as full fine-tuning "
-                        + "does), so its tuning cannot be switched off for a pass of the base model; take a snapshot of "
-                        + "the initial weights instead (SessionContext.snapshot)");
+                        + "does), so its tuning cannot be switched off for a pass of the base model; take a snapshot "
+                        + "of the initial weights instead (SessionContext.snapshot)");
             }
         }
         try {

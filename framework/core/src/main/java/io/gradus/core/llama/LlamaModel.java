@@ -526,7 +526,7 @@ public final class LlamaModel implements Model {
             return;
         }
         lmHead = null;
-        // The pad id config.json gives, or none: transformers then reads the last token, as TokenBatch.lastTokens(-1) does.
+        // The pad id config.json gives, or none: transformers then reads the last token, as lastTokens(-1) does.
         scoreHead = new ScoreHead(new Parameter(ScoreHead.NAME, new int[] {1, config.hiddenSize()}, values),
                 heads.padTokenId());
     }

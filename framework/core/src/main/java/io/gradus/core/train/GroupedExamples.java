@@ -49,7 +49,8 @@ public final class GroupedExamples implements BatchSource {
      * @param indices per group, its index among the records of its file (kept in the batches)
      * @param seed the job's seed: each epoch's order of the groups is drawn from it and the epoch
      */
-    public GroupedExamples(List<SequenceGroup> groups, int[] indices, int groupsPerBatch, int seqLen, int padId, long seed) {
+    public GroupedExamples(List<SequenceGroup> groups, int[] indices, int groupsPerBatch, int seqLen, int padId,
+            long seed) {
         this(groups, indices, groupsPerBatch, seqLen, padId, true, seed);
     }
 
@@ -133,9 +134,9 @@ public final class GroupedExamples implements BatchSource {
     }
 
     /**
-     * One pass over every group in the file's order, in batches of up to {@code groupsPerBatch} groups (the last
-     * one may hold fewer): for held-out evaluation and an objective's preparation. Does not move
-     * {@link #position()}.
+     * One pass over every group in the file's order, in batches of up to {@code groupsPerBatch}
+     * groups (the last one may hold fewer): for held-out evaluation and an objective's preparation.
+     * Does not move {@link #position()}.
      */
     @Override
     public Iterable<TokenBatch> pass() {

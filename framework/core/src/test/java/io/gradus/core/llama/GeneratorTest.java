@@ -74,7 +74,8 @@ class GeneratorTest {
         assertThat(again).containsExactly(first);
         Set<String> texts = new HashSet<>();
         for (long seed = 0; seed < 8; seed++) {
-            texts.add(Arrays.toString(generator.generate(new int[] {1}, new Sampling(1.0, 0, 1.0, 12, seed), -1, t -> {})));
+            Sampling seeded = new Sampling(1.0, 0, 1.0, 12, seed);
+            texts.add(Arrays.toString(generator.generate(new int[] {1}, seeded, -1, t -> {})));
         }
         assertThat(texts.size()).as("distinct continuations from 8 seeds").isGreaterThan(1);
     }

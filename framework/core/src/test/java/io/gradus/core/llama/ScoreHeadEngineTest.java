@@ -135,7 +135,7 @@ class ScoreHeadEngineTest {
     }
 
     @Test
-    @DisplayName("inferBase is refused, naming the tuner, when a tuning changed the weights themselves; the others are on again")
+    @DisplayName("inferBase is refused, naming the tuner, when a tuning changed the weights; the others are on again")
     void inferBaseRefusedWhenATuningCannotBeSwitchedOff() {
         LlamaModel model = LlamaGradientTest.tinyModel(false, 5);
         List<Boolean> switched = new java.util.ArrayList<>();
@@ -155,7 +155,8 @@ class ScoreHeadEngineTest {
         TokenBatch batch = LlamaGradientTest.batch(model.config(), 9);
 
         assertThatThrownBy(() -> new LlamaEngine(model, KERNELS, List.of(adapter, full), "full").inferBase(batch, true))
-                .hasMessageStartingWith("the tuner 'full' changed the weights themselves").hasMessageContaining("snapshot");
+                .hasMessageStartingWith("the tuner 'full' changed the weights themselves")
+                .hasMessageContaining("snapshot");
         assertThat(switched).as("switched off, then on again").containsExactly(false, true);
         assertThat(new LlamaEngine(model, KERNELS, List.of(adapter)).inferBase(batch, true).logits())
                 .as("with switchable tunings only, the base pass runs").containsExactly(
@@ -208,7 +209,7 @@ class ScoreHeadEngineTest {
     }
 
     @Test
-    @DisplayName("without a pad id, a batch scores each row at its last real token, EOS included: transformers' score of the sequence alone")
+    @DisplayName("without a pad id, each row scores at its last real token, EOS included: transformers' score of it alone")
     void padlessScoresAsTransformersAlone() {
         LlamaModel model = LlamaGradientTest.tinyModel(false, 5);
         model.toSequenceClassifier(7);
@@ -228,14 +229,14 @@ class ScoreHeadEngineTest {
         for (int r = 0; r < sequences.length; r++) {
             // transformers without pad_token_id: a batch of one, the score at position -1 (the last token).
             int n = sequences[r].length;
-            float[] hidden = new LlamaEngine(model, KERNELS).infer(new TokenBatch(1, n, sequences[r], new int[n]), false)
-                    .hidden();
+            TokenBatch alone = new TokenBatch(1, n, sequences[r], new int[n]);
+            float[] hidden = new LlamaEngine(model, KERNELS).infer(alone, false).hidden();
             float[] w = model.scoreHead().orElseThrow().weight().values();
-            double alone = 0;
+            double score = 0;
             for (int c = 0; c < w.length; c++) {
-                alone += (double) hidden[(n - 1) * w.length + c] * w[c];
+                score += (double) hidden[(n - 1) * w.length + c] * w[c];
             }
-            assertThat((double) batched[r]).as("row %d", r).isCloseTo(alone, within(1e-5));
+            assertThat((double) batched[r]).as("row %d", r).isCloseTo(score, within(1e-5));
         }
         TokenBatch skipping = new TokenBatch(3, seqLen, ids, new int[ids.length], lengths, null);
         assertThat(skipping.lastTokens(2)).as("with pad id EOS the trailing EOS would be skipped instead")

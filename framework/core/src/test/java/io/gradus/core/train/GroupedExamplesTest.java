@@ -76,7 +76,8 @@ class GroupedExamplesTest {
         for (int i = 0; i < n; i++) {
             groups.add(SequenceGroup.of(completion(1, 1, 2 + i % 5), completion(1, 1, 3 + i % 5)));
         }
-        return new GroupedExamples(groups, java.util.stream.IntStream.range(100, 100 + n).toArray(), perBatch, 4, PAD, seed);
+        int[] indices = java.util.stream.IntStream.range(100, 100 + n).toArray();
+        return new GroupedExamples(groups, indices, perBatch, 4, PAD, seed);
     }
 
     /** The record indices of the next {@code batches} batches, one after another. */
