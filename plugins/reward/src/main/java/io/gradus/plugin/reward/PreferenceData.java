@@ -19,7 +19,8 @@ import java.util.Map;
  *       tokens of the prompt + tokens of the completion + EOS (TRL's reward trainer appends EOS to
  *       texts; the prompt and completion are tokenized apart, as the SFT objective does);</li>
  *   <li>conversational: the same fields as lists of messages; prompt + completion rendered with the
- *       model's chat template, after BOS, nothing appended;</li>
+ *       model's chat template, after BOS unless the template writes it
+ *       ({@link TextTokenizer#encodeChat}), nothing appended;</li>
  *   <li>implicit prompt: {@code "chosen"}/{@code "rejected"} only, each the whole text or conversation;</li>
  *   <li>pre-tokenized: {@code "prompt_input_ids"} (optional) + {@code "chosen_input_ids"}/
  *       {@code "rejected_input_ids"}, or TRL's newer {@code "chosen_ids"}/{@code "rejected_ids"}
@@ -27,11 +28,10 @@ import java.util.Map;
  * </ul>
  * Numbers a record carries for the objective ({@code margin}, DPO's {@code ref_chosen_logps} and
  * {@code ref_rejected_logps}) become the group's values. A record whose chosen and rejected are
- * identical, one with a missing completion, or one of the wrong type is refused with the field named;
- * so is an empty completion, one with nothing of its own after the prompt (no tokens but the appended
- * EOS, an assistant message without content, or, with an implicit prompt, nothing beyond the start
- * the two share), as the SFT objective refuses an empty completion: such a record only teaches where
- * to stop.
+ * identical, one with a missing completion or a sequence of no tokens at all (nothing to score), or one
+ * of the wrong type is refused with the field named. An empty completion is no error, as in the SFT
+ * objective: the sequence is then the prompt (and an appended EOS), and the job warns about the
+ * record, naming its line, since it trains on no text.
  */
 public final class PreferenceData {
 
@@ -46,10 +46,6 @@ public final class PreferenceData {
             List.of("prompt_input_ids", "chosen_input_ids", "rejected_input_ids"),
             List.of("prompt_ids", "chosen_ids", "rejected_ids"));
 
-    /** Why an empty completion is refused, in the words the SFT objective uses too. */
-    private static final String EMPTY_COMPLETION = "the record would only teach where to stop after the prompt; "
-            + "give the completion or leave the record out";
-
     private PreferenceData() {}
 
     /**
@@ -63,7 +59,7 @@ public final class PreferenceData {
             if (record.containsKey(fields.get(1)) || record.containsKey(fields.get(2))) {
                 int[] prompt = record.containsKey(fields.get(0)) ? ids(record, fields.get(0), true) : new int[0];
                 return checked(sequence(prompt, ids(record, fields.get(1), true)),
-                        sequence(prompt, ids(record, fields.get(2), true)), prompt.length, 0, values, fields);
+                        sequence(prompt, ids(record, fields.get(2), true)), prompt.length, values, fields);
             }
         }
         require(record, "chosen");
@@ -71,30 +67,15 @@ public final class PreferenceData {
         Object prompt = record.get("prompt");
         if (record.get("chosen") instanceof List<?> || record.get("rejected") instanceof List<?>) {
             List<ChatMessage> context = prompt == null ? List.of() : ChatMessage.listOf(prompt, "prompt");
-            int promptLength = context.isEmpty() ? 0
-                    : tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(context, true))).length;
-            return checked(split(conversation(context, completion(record, "chosen"), tokenizer), promptLength),
-                    split(conversation(context, completion(record, "rejected"), tokenizer), promptLength), promptLength, 0,
-                    values, List.of("prompt", "chosen", "rejected"));
+            int promptLength = context.isEmpty() ? 0 : tokenizer.encodeChat(context, true).length;
+            return checked(split(conversation(context, ChatMessage.listOf(record.get("chosen"), "chosen"), tokenizer),
+                    promptLength), split(conversation(context, ChatMessage.listOf(record.get("rejected"), "rejected"),
+                    tokenizer), promptLength), promptLength, values, List.of("prompt", "chosen", "rejected"));
         }
         int[] context = tokenizer.withBos(prompt == null ? new int[0] : tokenizer.encode(text(record, "prompt", true)));
-        int[] chosen = tokenizer.encode(text(record, "chosen", true));
-        int[] withEos = tokenizer.withEos(chosen);
-        return checked(sequence(context, withEos), sequence(context, tokenizer.withEos(tokenizer.encode(text(record,
-                "rejected", true)))), prompt == null ? 0 : context.length, withEos.length - chosen.length, values,
-                List.of("prompt", "chosen", "rejected"));
-    }
-
-    /** A completion's messages; an assistant message without content is refused, as SFT refuses one. */
-    private static List<ChatMessage> completion(Map<String, Object> record, String field) {
-        List<ChatMessage> messages = ChatMessage.listOf(record.get(field), field);
-        for (int i = 0; i < messages.size(); i++) {
-            if (messages.get(i).role().equals("assistant") && messages.get(i).content().isEmpty()) {
-                throw new IllegalArgumentException("\"" + field + "\": assistant message " + (i + 1) + " is empty: "
-                        + EMPTY_COMPLETION);
-            }
-        }
-        return messages;
+        return checked(sequence(context, tokenizer.withEos(tokenizer.encode(text(record, "chosen", true)))),
+                sequence(context, tokenizer.withEos(tokenizer.encode(text(record, "rejected", true)))),
+                prompt == null ? 0 : context.length, values, List.of("prompt", "chosen", "rejected"));
     }
 
     /**
@@ -108,8 +89,7 @@ public final class PreferenceData {
             return Example.allTargets(ids(record, "input_ids", false));
         }
         if (record.containsKey("messages")) {
-            return Example.allTargets(tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(
-                    ChatMessage.listOf(record.get("messages"), "messages"), false))));
+            return Example.allTargets(tokenizer.encodeChat(ChatMessage.listOf(record.get("messages"), "messages"), false));
         }
         if (record.containsKey("text")) {
             return Example.allTargets(tokenizer.withEos(tokenizer.withBos(tokenizer.encode(text(record, "text", false)))));
@@ -172,11 +152,11 @@ public final class PreferenceData {
         return values;
     }
 
-    /** Prompt + completion in one conversation, rendered after BOS. */
+    /** Prompt + completion in one conversation, rendered after BOS (one: a template may write it). */
     private static int[] conversation(List<ChatMessage> prompt, List<ChatMessage> completion, TextTokenizer tokenizer) {
         List<ChatMessage> all = new ArrayList<>(prompt);
         all.addAll(completion);
-        return tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(all, false)));
+        return tokenizer.encodeChat(all, false);
     }
 
     /** {@code ids} as a sequence whose tokens from {@code promptLength} on are its targets. */
@@ -195,18 +175,20 @@ public final class PreferenceData {
     }
 
     /**
-     * The pair, refused when its sequences are identical or a completion is empty; with an implicit
-     * prompt (none given) the targets start after the prefix the two share, as TRL's
-     * {@code extract_prompt} splits them.
+     * The pair, refused when a sequence has no token or the two are identical; with an implicit prompt
+     * (none given) the targets start after the prefix the two share, as TRL's {@code extract_prompt}
+     * splits them.
      *
-     * @param appended tokens the format appended to each completion (the text formats' EOS): not the
-     *     completion's own
      * @param fields the record's prompt, chosen and rejected field names, for messages
      */
-    private static SequenceGroup checked(Example chosen, Example rejected, int promptLength, int appended,
-            Map<String, Double> values, List<String> fields) {
-        requireOwnTokens(chosen, appended, fields.get(1), "");
-        requireOwnTokens(rejected, appended, fields.get(2), "");
+    private static SequenceGroup checked(Example chosen, Example rejected, int promptLength, Map<String, Double> values,
+            List<String> fields) {
+        for (int s = 0; s < 2; s++) {
+            if ((s == 0 ? chosen : rejected).ids().length == 0) {
+                throw new IllegalArgumentException("\"" + fields.get(s + 1) + "\" is empty and there is no prompt: the "
+                        + "sequence has no token to score");
+            }
+        }
         if (Arrays.equals(chosen.ids(), rejected.ids())) {
             throw new IllegalArgumentException("\"" + fields.get(1) + "\" and \"" + fields.get(2) + "\" are identical: "
                     + "the pair says nothing about which is better");
@@ -219,26 +201,7 @@ public final class PreferenceData {
             }
             chosen = split(chosen.ids(), shared);
             rejected = split(rejected.ids(), shared);
-            String implicit = " after the prompt (without a \"" + fields.get(0) + "\" field, the prompt is the start \""
-                    + fields.get(1) + "\" and \"" + fields.get(2) + "\" share, and that is all of it)";
-            requireOwnTokens(chosen, appended, fields.get(1), implicit);
-            requireOwnTokens(rejected, appended, fields.get(2), implicit);
         }
         return new SequenceGroup(List.of(chosen, rejected), values);
-    }
-
-    /**
-     * Refuses a completion with no tokens of its own: no targets beyond the {@code appended} ones.
-     *
-     * @param where what follows "is empty" in the message: where it is empty
-     */
-    private static void requireOwnTokens(Example completion, int appended, String field, String where) {
-        int own = -appended;
-        for (boolean target : completion.targets()) {
-            own += target ? 1 : 0;
-        }
-        if (own <= 0) {
-            throw new IllegalArgumentException("\"" + field + "\" is empty" + where + ": " + EMPTY_COMPLETION);
-        }
     }
 }

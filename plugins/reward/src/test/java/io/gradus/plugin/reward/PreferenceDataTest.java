@@ -3,10 +3,10 @@ package io.gradus.plugin.reward;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.gradus.api.data.ChatMessage;
 import io.gradus.api.data.Example;
 import io.gradus.api.data.SequenceGroup;
 import io.gradus.api.data.TextTokenizer;
+import io.gradus.testkit.CharTokenizer;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
@@ -14,41 +14,8 @@ import org.junit.jupiter.api.Test;
 
 class PreferenceDataTest {
 
-    /** One token per character (code point + 10); BOS 1, EOS 2; a ChatML-like template. */
-    private static final TextTokenizer CHARS = new TextTokenizer() {
-        @Override
-        public int[] encode(String text) {
-            return text.chars().map(c -> c + 10).toArray();
-        }
-
-        @Override
-        public String decode(int[] ids) {
-            StringBuilder s = new StringBuilder();
-            for (int id : ids) {
-                s.append((char) (id - 10));
-            }
-            return s.toString();
-        }
-
-        @Override
-        public int bosId() {
-            return 1;
-        }
-
-        @Override
-        public int eosId() {
-            return 2;
-        }
-
-        @Override
-        public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-            StringBuilder s = new StringBuilder();
-            for (ChatMessage m : messages) {
-                s.append('<').append(m.role().charAt(0)).append('>').append(m.content()).append('|');
-            }
-            return addGenerationPrompt ? s.append("<a>").toString() : s.toString();
-        }
-    };
+    /** One token per character (code point + 10); BOS 1, EOS 2; a template writing {@code <role>content|}. */
+    private static final TextTokenizer CHARS = CharTokenizer.plain();
 
     /** The sequence as text ("^" for BOS, "$" for EOS), its targets in brackets. */
     private static String shown(Example e) {
@@ -92,12 +59,29 @@ class PreferenceDataTest {
         SequenceGroup explicit = PreferenceData.pair(Map.of("prompt", user,
                 "chosen", List.of(Map.of("role", "assistant", "content", "yo")),
                 "rejected", List.of(Map.of("role", "assistant", "content", "no"))), CHARS);
-        assertThat(shown(explicit)).containsExactly("^<u>hi|<a>[yo|]", "^<u>hi|<a>[no|]");
+        assertThat(shown(explicit)).containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[no|]");
 
         SequenceGroup implicit = PreferenceData.pair(Map.of(
                 "chosen", List.of(user.getFirst(), Map.of("role", "assistant", "content", "yo")),
                 "rejected", List.of(user.getFirst(), Map.of("role", "assistant", "content", "no"))), CHARS);
-        assertThat(shown(implicit)).containsExactly("^<u>hi|<a>[yo|]", "^<u>hi|<a>[no|]");
+        assertThat(shown(implicit)).containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[no|]");
+    }
+
+    /** CHARS with a template that writes BOS itself, as Llama 3's does: '^' in the rendering, encoded as BOS. */
+    private static final TextTokenizer BOS_TEMPLATE = CharTokenizer.writingBos();
+
+    @Test
+    @DisplayName("conversational with a template that writes BOS itself (Llama 3): one BOS, the same targets")
+    void templateWithBos() {
+        var user = List.of(Map.of("role", "user", "content", "hi"));
+        var chosen = List.of(Map.of("role", "assistant", "content", "yo"));
+        var rejected = List.of(Map.of("role", "assistant", "content", "no"));
+        assertThat(shown(PreferenceData.pair(Map.of("prompt", user, "chosen", chosen, "rejected", rejected), BOS_TEMPLATE)))
+                .containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[no|]");
+        assertThat(shown(PreferenceData.pair(Map.of("chosen", List.of(user.getFirst(), chosen.getFirst()),
+                "rejected", List.of(user.getFirst(), rejected.getFirst())), BOS_TEMPLATE)))
+                .containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[no|]");
+        assertThat(shown(PreferenceData.single(Map.of("messages", user), BOS_TEMPLATE))).isEqualTo("^[<user>hi|]");
     }
 
     @Test
@@ -120,81 +104,42 @@ class PreferenceDataTest {
         assertThat(shown(PreferenceData.single(Map.of("text", "ab"), CHARS))).isEqualTo("^[ab$]");
         assertThat(PreferenceData.single(Map.of("input_ids", List.of(4, 5)), null).ids()).containsExactly(4, 5);
         assertThat(shown(PreferenceData.single(Map.of("prompt", "Q", "completion", "A"), CHARS))).isEqualTo("^Q[A$]");
-        assertThat(PreferenceData.single(Map.of("messages", List.of(Map.of("role", "user", "content", "x"))), CHARS).ids())
-                .containsExactly(1, '<' + 10, 'u' + 10, '>' + 10, 'x' + 10, '|' + 10);
+        assertThat(shown(PreferenceData.single(Map.of("messages", List.of(Map.of("role", "user", "content", "x"))), CHARS)))
+                .isEqualTo("^[<user>x|]");
         assertThatThrownBy(() -> PreferenceData.single(Map.of("question", "x"), CHARS)).hasMessageContaining("question");
     }
 
     @Test
-    @DisplayName("a completion with nothing of its own after the prompt is refused in every format, in SFT's words")
-    void refusesEmptyCompletions() {
-        String why = "only teach where to stop";
-        // Standard text: empty, or a text that gives no tokens (the appended EOS is not the completion's own).
-        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "A", "rejected", ""), CHARS))
-                .hasMessageStartingWith("\"rejected\" is empty: ").hasMessageContaining(why);
-        TextTokenizer silent = new TextTokenizer() {
-            @Override
-            public int[] encode(String text) {
-                return text.equals("~") ? new int[0] : CHARS.encode(text);
-            }
-
-            @Override
-            public String decode(int[] ids) {
-                return CHARS.decode(ids);
-            }
-
-            @Override
-            public int bosId() {
-                return 1;
-            }
-
-            @Override
-            public int eosId() {
-                return 2;
-            }
-
-            @Override
-            public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-                return CHARS.renderChat(messages, addGenerationPrompt);
-            }
-        };
-        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "~", "rejected", "B"), silent))
-                .hasMessageStartingWith("\"chosen\" is empty: ").hasMessageContaining(why);
-        // Implicit prompt: one text all of the start the two share.
-        assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen", "Q: yes", "rejected", "Q: yes, sir"), CHARS))
-                .hasMessageStartingWith("\"chosen\" is empty after the prompt (without a \"prompt\" field")
-                .hasMessageContaining(why);
-        assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen_input_ids", List.of(4, 5, 6), "rejected_input_ids",
-                List.of(4, 5)), null)).hasMessageStartingWith("\"rejected_input_ids\" is empty after the prompt (without "
-                        + "a \"prompt_input_ids\" field").hasMessageContaining(why);
-        // Pre-tokenized with a prompt: an empty list.
-        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt_input_ids", List.of(1, 4), "chosen_input_ids", List.of(),
-                "rejected_input_ids", List.of(5)), null)).hasMessageStartingWith("\"chosen_input_ids\" is empty: ");
-        // Conversational: an assistant message without content.
+    @DisplayName("an empty completion is no error, as in SFT: the sequence is the prompt (and the appended EOS), training on no text")
+    void emptyCompletions() {
+        assertThat(shown(PreferenceData.pair(Map.of("prompt", "Q", "chosen", "", "rejected", "B"), CHARS)))
+                .containsExactly("^Q[$]", "^Q[B$]");
+        SequenceGroup ids = PreferenceData.pair(Map.of("prompt_input_ids", List.of(1, 4), "chosen_input_ids", List.of(5),
+                "rejected_input_ids", List.of()), null);
+        assertThat(ids.sequences().get(1).ids()).containsExactly(1, 4);
+        assertThat(ids.sequences().get(1).targets()).containsExactly(false, false);
+        // An implicit prompt that is all of one sequence: nothing of its own after the shared start.
+        assertThat(PreferenceData.pair(Map.of("chosen_input_ids", List.of(4, 5, 6, 2), "rejected_input_ids",
+                List.of(4, 5, 6)), null).sequences().get(1).targets()).containsExactly(false, false, false);
         var user = List.of(Map.of("role", "user", "content", "hi"));
-        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", user,
+        assertThat(shown(PreferenceData.pair(Map.of("prompt", user,
                 "chosen", List.of(Map.of("role", "assistant", "content", "yo")),
-                "rejected", List.of(Map.of("role", "assistant", "content", ""))), CHARS))
-                .hasMessageStartingWith("\"rejected\": assistant message 1 is empty: ").hasMessageContaining(why);
-        SequenceGroup own = PreferenceData.pair(Map.of("chosen_input_ids", List.of(4, 5, 2), "rejected_input_ids",
-                List.of(4, 5, 6, 2)), null);
-        assertThat(own.sequences().get(0).targets()).as("an EOS the data gives itself is the completion's own")
-                .containsExactly(false, false, true);
+                "rejected", List.of(Map.of("role", "assistant", "content", ""))), CHARS)))
+                .containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[|]");
     }
 
     @Test
-    @DisplayName("bad pairs are refused naming the field: missing, empty, identical, of the wrong type")
+    @DisplayName("bad pairs are refused naming the field: missing, without tokens, identical, of the wrong type")
     void refusesBadPairs() {
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "A"), CHARS))
                 .hasMessageContaining("\"rejected\" is missing");
-        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "", "rejected", "B"), CHARS))
-                .hasMessageContaining("\"chosen\" is empty");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "A", "rejected", "A"), CHARS))
                 .hasMessageContaining("\"chosen\" and \"rejected\" are identical");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen_input_ids", List.of(1, 2), "rejected_input_ids",
                 List.of(1, 2)), null)).hasMessageContaining("\"chosen_input_ids\" and \"rejected_input_ids\" are identical");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen_input_ids", List.of(), "rejected_input_ids",
-                List.of(1, 2)), null)).hasMessageContaining("\"chosen_input_ids\" is empty");
+                List.of(1, 2)), null)).hasMessage("\"chosen_input_ids\" is empty and there is no prompt: the sequence has "
+                        + "no token to score");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen", 3, "rejected", "B"), CHARS))
                 .hasMessageContaining("\"chosen\" must be a text or a list of messages");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen", "A", "rejected", "B", "margin", "big"), CHARS))

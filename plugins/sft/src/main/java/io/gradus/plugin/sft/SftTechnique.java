@@ -24,9 +24,7 @@ import org.osgi.service.component.annotations.Component;
  *   <li>{@code {"messages": [{"role", "content"}, ...]}}: rendered with the model's chat template,
  *       targets the assistant turns (each one's content and end marker).</li>
  * </ul>
- * With {@code completionOnly: false} every token after the first is a target. An empty completion (an
- * empty {@code completion}, or one that gives no tokens, an assistant turn without content) is refused
- * with the field named, as the reward objective refuses one: the record would only teach where to stop.
+ * With {@code completionOnly: false} every token after the first is a target.
  */
 @Component(service = Objective.class)
 @TechniqueName("sft")
@@ -63,16 +61,9 @@ public final class SftTechnique implements Objective<SftConfig> {
         return config.completionOnly() ? example : Example.allTargets(example.ids());
     }
 
-    /** Why an empty completion is refused, in the words the reward objective uses too. */
-    private static final String EMPTY_COMPLETION = "the record would only teach where to stop after the prompt; "
-            + "give the completion or leave the record out";
-
     private static Example promptCompletion(String prompt, String completion, TextTokenizer tokenizer) {
         int[] p = tokenizer.encode(prompt);
         int[] c = tokenizer.encode(completion);
-        if (c.length == 0) {
-            throw new IllegalArgumentException("\"completion\" is empty: " + EMPTY_COMPLETION);
-        }
         int bos = tokenizer.bosId() >= 0 ? 1 : 0;
         int eos = tokenizer.eosId() >= 0 ? 1 : 0;
         int[] ids = new int[bos + p.length + c.length + eos];
@@ -94,16 +85,15 @@ public final class SftTechnique implements Objective<SftConfig> {
      * turn's header (with the generation prompt) and the rendering up to the turn's end.
      */
     private static Example chat(List<ChatMessage> messages, TextTokenizer tokenizer) {
-        int[] ids = tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(messages, false)));
+        int[] ids = tokenizer.encodeChat(messages, false);
         boolean[] targets = new boolean[ids.length];
-        int offset = tokenizer.bosId() >= 0 ? 1 : 0;
         for (int i = 0; i < messages.size(); i++) {
             if (!messages.get(i).role().equals("assistant")) {
                 continue;
             }
-            int start = tokenizer.encode(tokenizer.renderChat(messages.subList(0, i), true)).length;
-            int end = tokenizer.encode(tokenizer.renderChat(messages.subList(0, i + 1), false)).length;
-            Arrays.fill(targets, offset + start, Math.min(ids.length, offset + end), true);
+            int start = tokenizer.encodeChat(messages.subList(0, i), true).length;
+            int end = tokenizer.encodeChat(messages.subList(0, i + 1), false).length;
+            Arrays.fill(targets, start, Math.min(ids.length, end), true);
         }
         return new Example(ids, targets);
     }
@@ -112,12 +102,6 @@ public final class SftTechnique implements Objective<SftConfig> {
         List<ChatMessage> messages = ChatMessage.listOf(value, "messages");
         if (messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
             throw new IllegalArgumentException("the conversation has no assistant turn to learn from");
-        }
-        for (int i = 0; i < messages.size(); i++) {
-            if (messages.get(i).role().equals("assistant") && messages.get(i).content().isEmpty()) {
-                throw new IllegalArgumentException("\"messages\": assistant message " + (i + 1) + " is empty: "
-                        + EMPTY_COMPLETION);
-            }
         }
         return messages;
     }
