@@ -191,15 +191,28 @@ class RewardModelTest {
     }
 
     @Test
+    @DisplayName("empty completions are warnings naming their lines, as in SFT: the job trains")
+    void warnsAboutEmptyCompletions() throws Exception {
+        writeJob("{name: full}", "out", 2);
+        List<String> lines = new ArrayList<>(Files.readAllLines(dir.resolve("train.jsonl")));
+        lines.set(2, "{\"prompt_input_ids\": [1, 5], \"chosen_input_ids\": [], \"rejected_input_ids\": [20, 2]}");
+        lines.set(4, "{\"chosen_input_ids\": [4, 5, 6, 2], \"rejected_input_ids\": [4, 5, 6]}"); // all shared
+        Files.write(dir.resolve("train.jsonl"), lines);
+        StringWriter out = new StringWriter();
+        assertThat(gradus(out, "train", dir.resolve("job.yaml").toString())).as(String.valueOf(err)).isZero();
+        assertThat(out.toString()).contains("warning: " + dir.resolve("train.jsonl") + ": 2 records train on no text, only "
+                + "special tokens (an empty completion or answer?): lines 3, 5");
+    }
+
+    @Test
     @DisplayName("bad pairs and a num_labels other than 1 are refused naming file, line and field, before any step")
     void refusesBadInput() throws Exception {
         writeJob("{name: full}", "out", 2);
         String good = Files.readAllLines(dir.resolve("train.jsonl")).getFirst();
         List<String[]> cases = List.of(
                 new String[] {"{\"chosen_input_ids\": [4, 5, 2], \"rejected_input_ids\": [4, 5, 2]}", "are identical"},
-                new String[] {"{\"chosen_input_ids\": [], \"rejected_input_ids\": [4, 2]}", "\"chosen_input_ids\" is empty"},
-                new String[] {"{\"chosen_input_ids\": [4, 5, 6, 2], \"rejected_input_ids\": [4, 5, 6]}",
-                    "\"rejected_input_ids\" is empty after the prompt"},
+                new String[] {"{\"chosen_input_ids\": [], \"rejected_input_ids\": [4, 2]}",
+                    "\"chosen_input_ids\" is empty and there is no prompt"},
                 new String[] {"{\"prompt_input_ids\": [1], \"chosen_input_ids\": [4, 2]}", "\"rejected_input_ids\" is missing"},
                 new String[] {"{\"prompt\": \"x\", \"chosen\": \"a\"}", "\"rejected\" is missing"});
         for (String[] bad : cases) {
