@@ -25,13 +25,13 @@ import java.util.Map;
 
 /**
  * {@code gradus demo reward}: trains a reward model on the built-in preference pairs (a word's
- * definition over another word's, or over a cut one) from the built-in base model, and compares the
- * held-out pairwise accuracy before and after. The reward model stays in the demo's folder, where the
- * PPO demo finds it.
+ * definition over another word's, or over its own with the inner words shuffled) from the built-in base
+ * model, and compares the held-out pairwise accuracy before and after. The reward model stays in the
+ * demo's folder, where the PPO demo finds it.
  */
 final class RewardDemo extends Demo {
 
-    /** Training pairs, from as many single-word synsets. */
+    /** Single-word synsets the training pairs come from (at most one pair each). */
     private static final int PAIRS = 4000;
     /** Held-out pairs measured before and after (the job's own held-out metrics take the first 256). */
     private static final int MEASURED = 1000;
@@ -41,7 +41,7 @@ final class RewardDemo extends Demo {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     RewardDemo() {
-        super("reward", "Reward model: prefer a word's WordNet definition to another word's or a cut one");
+        super("reward", "Reward model: prefer a word's WordNet definition to another word's or a shuffled one");
     }
 
     @Override
@@ -79,19 +79,20 @@ final class RewardDemo extends Demo {
                 before.accuracy, after.accuracy, after.pairs);
         terminal.printf("  against another word's definition: %.3f before, %.3f after%n", before.againstOther,
                 after.againstOther);
-        terminal.printf("  against a cut definition:          %.3f before, %.3f after%n", before.againstCut, after.againstCut);
+        terminal.printf("  against its own, shuffled:         %.3f before, %.3f after%n", before.againstShuffled,
+                after.againstShuffled);
         terminal.printf("mean score margin (chosen − rejected): %.3f before, %.3f after%n", before.margin, after.margin);
         terminal.println("reward model (LlamaForSequenceClassification): " + run.result());
         return new Summary(Map.of("heldout_accuracy", before.accuracy, "heldout_margin", before.margin),
                 Map.of("heldout_accuracy", after.accuracy, "heldout_margin", after.margin,
                         "heldout_accuracy_other_definition", after.againstOther,
-                        "heldout_accuracy_cut_definition", after.againstCut),
+                        "heldout_accuracy_shuffled_definition", after.againstShuffled),
                 Map.of("reward_model", run.result(), "job_output", run.output(), "steps", run.step(),
                         "train_pairs", pairs.train().size(), "heldout_pairs_measured", after.pairs));
     }
 
     /** Pairwise accuracy (overall, and by kind of rejected definition) and mean margin over {@code pairs} pairs. */
-    private record Measure(double accuracy, double againstOther, double againstCut, double margin, int pairs) {}
+    private record Measure(double accuracy, double againstOther, double againstShuffled, double margin, int pairs) {}
 
     @SuppressWarnings("unchecked")
     private static Measure measure(LlamaModel model, Path base, List<Map<String, Object>> records, KernelBackend kernels,
@@ -115,8 +116,7 @@ final class RewardDemo extends Demo {
         int[] count = new int[2];
         double margin = 0;
         for (int p = 0; p < kept.size(); p++) {
-            // A cut definition is a prefix of the chosen one.
-            int kind = ((String) kept.get(p).get("chosen")).startsWith((String) kept.get(p).get("rejected")) ? 1 : 0;
+            int kind = DefinitionPairs.kind(kept.get(p)) == DefinitionPairs.Kind.SHUFFLED ? 1 : 0;
             count[kind]++;
             right[kind] += scores[2 * p] > scores[2 * p + 1] ? 1 : 0;
             margin += scores[2 * p] - scores[2 * p + 1];

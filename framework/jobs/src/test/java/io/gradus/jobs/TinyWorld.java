@@ -1,6 +1,7 @@
 package io.gradus.jobs;
 
 import io.gradus.api.event.GradusEvent;
+import io.gradus.api.job.JobInfo;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueDescriptor;
@@ -73,6 +74,19 @@ final class TinyWorld {
                 hyper: {steps: %d, batchSize: 4, seqLen: 32, learningRate: 0.003, warmupSteps: 2, schedule: linear}
                 output: %s
                 """.formatted(steps, output);
+    }
+
+    /** The job once it has ended, whichever way (two minutes at most). */
+    static JobInfo awaitEnd(HostJobService jobs, String id) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline) {
+            JobInfo job = jobs.job(id).orElseThrow();
+            if (job.state().finished()) {
+                return job;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("job " + id + " did not end: " + jobs.job(id).orElseThrow());
     }
 
     HostJobService service(Path jobsDir) {
