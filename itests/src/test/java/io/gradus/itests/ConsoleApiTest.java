@@ -83,6 +83,11 @@ class ConsoleApiTest {
 
         JsonNode pretrain = HOST.send("GET", "/api/techniques/objective/pretrain/schema", null, null).json();
         assertThat(pretrain.path("properties").size()).isZero();
+        JsonNode center = HOST.send("GET", "/api/techniques/objective/reward/schema", null, null).json()
+                .path("properties").path("centerRewardsCoefficient");
+        assertThat(center.path("type").asText()).isEqualTo("number");
+        assertThat(center.path("minimum").asDouble()).isEqualTo(0.0);
+        assertThat(center.path("description").asText()).contains("centring term");
         assertThat(HOST.send("GET", "/api/techniques/tuner/nothing/schema", null, null).status()).isEqualTo(404);
         assertThat(HOST.send("GET", "/api/techniques/tuner/lora/schema?version=[9.0,10.0)", null, null).status()).isEqualTo(404);
         assertThat(HOST.send("GET", "/api/techniques/widget/lora/schema", null, null).status()).isEqualTo(400);

@@ -9,6 +9,7 @@ import io.gradus.api.job.JobSpec;
 import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.model.Model;
+import io.gradus.api.model.Sampling;
 import io.gradus.api.technique.Objective;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.Generator;
@@ -150,7 +151,7 @@ final class DefinitionDemo {
                 // The prompt as SFT encodes a conversation (one BOS whatever the template writes).
                 int[] ids = text.encodeChat(List.of(new ChatMessage("user", DefinitionTask.userText(record))), true);
                 // Mild, seeded sampling: greedy decoding of a model this small loops on its favourite phrase.
-                int[] answer = generator.generate(ids, new Generator.Sampling(0.7, 0, 0.9, 1, 40), stop, t -> {});
+                int[] answer = generator.generate(ids, new Sampling(0.7, 0, 0.9, 40, 1), stop, t -> {});
                 // One line each; a sample cut inside a multi-byte character decodes to U+FFFD: drop it.
                 answers.add(tokenizer.decode(answer, true).replace('\n', ' ').replace("\uFFFD", "").strip());
             }

@@ -18,14 +18,14 @@ import java.util.stream.IntStream;
 
 /**
  * The built-in world's preference pairs as the alignment demos use them ({@link DefinitionPairs}: a
- * word's definition preferred to another word's or a cut one): written into the demo's folder for its
+ * word's definition preferred to another word's or a worse one of its own): written into the demo's folder for its
  * job, and the held-out ones a demo measures a model on, encoded by the technique's objective exactly
  * as its job reads them, only those that fit the job's rows kept (the job skips longer ones too),
  * each with its kind of rejected definition.
  */
 final class DemoPairs {
 
-    /** Training pairs the demos load, from as many single-word synsets. */
+    /** Single-word synsets the demos' training pairs come from (at most one pair each). */
     static final int TRAIN_PAIRS = 4000;
     /** Tokens per row of the demos' jobs; longer pairs are left out there and in the measurement alike. */
     static final int SEQ_LEN = 64;
@@ -35,11 +35,11 @@ final class DemoPairs {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final List<SequenceGroup> groups;
-    private final boolean[] cut;
+    private final List<DefinitionPairs.Kind> kinds;
 
-    private DemoPairs(List<SequenceGroup> groups, boolean[] cut) {
+    private DemoPairs(List<SequenceGroup> groups, List<DefinitionPairs.Kind> kinds) {
         this.groups = groups;
-        this.cut = cut;
+        this.kinds = kinds;
     }
 
     /**
@@ -57,7 +57,7 @@ final class DemoPairs {
                 .technique();
         Object config = JSON.convertValue(Map.of(), encoder.configType());
         List<SequenceGroup> groups = new ArrayList<>();
-        List<Boolean> kinds = new ArrayList<>();
+        List<DefinitionPairs.Kind> kinds = new ArrayList<>();
         try (HfTokenizer tokenizer = HfTokenizer.load(context.baseModel())) {
             TokenizerAdapter text = TokenizerAdapter.of(tokenizer, LlamaConfig.read(context.baseModel().resolve("config.json")),
                     context.baseModel());
@@ -65,15 +65,11 @@ final class DemoPairs {
                 SequenceGroup pair = encoder.encodeGroup(config, record, text);
                 if (pair.sequences().stream().allMatch(e -> e.ids().length <= SEQ_LEN)) {
                     groups.add(pair);
-                    kinds.add(DefinitionPairs.rejectsCut(record));
+                    kinds.add(DefinitionPairs.kind(record));
                 }
             }
         }
-        boolean[] cut = new boolean[kinds.size()];
-        for (int p = 0; p < cut.length; p++) {
-            cut[p] = kinds.get(p);
-        }
-        return new DemoPairs(List.copyOf(groups), cut);
+        return new DemoPairs(List.copyOf(groups), List.copyOf(kinds));
     }
 
     /** The measured held-out pairs, each a group of two sequences: chosen, then rejected. */
@@ -95,16 +91,16 @@ final class DemoPairs {
         for (int p = 0; p < differences.length; p++) {
             differences[p] = perSequence[2 * p] - perSequence[2 * p + 1];
         }
-        return new Preferences(differences, cut);
+        return new Preferences(differences, kinds);
     }
 
     /**
      * How a model ranks the pairs.
      *
      * @param differences per pair, chosen's figure − rejected's
-     * @param cut per pair, whether the rejected definition is the chosen one cut short
+     * @param kinds per pair, what its rejected definition is
      */
-    record Preferences(double[] differences, boolean[] cut) {
+    record Preferences(double[] differences, List<DefinitionPairs.Kind> kinds) {
 
         int pairs() {
             return differences.length;
@@ -115,9 +111,9 @@ final class DemoPairs {
             return shareOf(null);
         }
 
-        /** {@link #accuracy()} over the pairs whose rejected definition is cut ({@code true}) or another word's. */
-        double accuracy(boolean cutKind) {
-            return shareOf(cutKind);
+        /** {@link #accuracy()} over the pairs whose rejected definition is of one kind. */
+        double accuracy(DefinitionPairs.Kind kind) {
+            return shareOf(kind);
         }
 
         /** The mean difference. */
@@ -126,21 +122,21 @@ final class DemoPairs {
         }
 
         /** The mean difference over the pairs of one kind. */
-        double mean(boolean cutKind) {
-            return meanOf(cutKind);
+        double mean(DefinitionPairs.Kind kind) {
+            return meanOf(kind);
         }
 
-        private double shareOf(Boolean kind) {
+        private double shareOf(DefinitionPairs.Kind kind) {
             return (double) pairsOf(kind).filter(p -> differences[p] > 0).count() / Math.max(1, pairsOf(kind).count());
         }
 
-        private double meanOf(Boolean kind) {
+        private double meanOf(DefinitionPairs.Kind kind) {
             return pairsOf(kind).mapToDouble(p -> differences[p]).average().orElse(0);
         }
 
         /** The pairs of one kind, or all ({@code null}). */
-        private IntStream pairsOf(Boolean kind) {
-            return IntStream.range(0, differences.length).filter(p -> kind == null || cut[p] == kind);
+        private IntStream pairsOf(DefinitionPairs.Kind kind) {
+            return IntStream.range(0, differences.length).filter(p -> kind == null || kinds.get(p) == kind);
         }
     }
 }

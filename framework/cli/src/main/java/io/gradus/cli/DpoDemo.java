@@ -14,6 +14,7 @@ import io.gradus.core.train.GroupedExamples;
 import io.gradus.jobs.Adapters;
 import io.gradus.jobs.JobFiles;
 import io.gradus.world.DefinitionPairs;
+import io.gradus.world.DefinitionPairs.Kind;
 import io.gradus.world.DefinitionTask;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,9 +28,9 @@ import java.util.stream.IntStream;
 /**
  * {@code gradus demo dpo}: the usual SFT → DPO path on the built-in world. The pairs are the reward
  * demo's, "bank (noun):" completed with the word's definition rather than another word's, except that
- * a cut definition loses only its last word and keeps its closing period
- * ({@link DefinitionPairs.Cut#LAST_WORD}): a model that scores by summed log-probability prefers that
- * shorter, unfinished text, and nothing but the missing word tells it apart. A LoRA SFT on the chosen
+ * the word's own definition is rejected unfinished, without its last word and closed with a period as
+ * the whole one is, rather than shuffled ({@link Kind#UNFINISHED}): a model that scores by summed
+ * log-probability prefers that shorter text, and nothing but the missing word tells it apart. A LoRA SFT on the chosen
  * completions, as every demo's SFT runs ({@link DefinitionDemo#sft}), teaches the built-in model to
  * complete the prompt with a definition and stop; a DPO job then trains that adapter further on the
  * pairs, against the SFT model as its reference. Measured before and after DPO ({@link DemoPairs}):
@@ -49,7 +50,7 @@ final class DpoDemo extends Demo {
     @Override
     Summary run(Context context) throws Exception {
         var terminal = context.out();
-        DefinitionPairs pairs = DefinitionPairs.load(DemoPairs.TRAIN_PAIRS, 42, DefinitionPairs.Cut.LAST_WORD);
+        DefinitionPairs pairs = DefinitionPairs.load(DemoPairs.TRAIN_PAIRS, 42, Kind.UNFINISHED);
         DemoPairs measured = DemoPairs.write(context, pairs, "dpo");
         Path data = context.folder().resolve("data");
         List<Map<String, Object>> completions = pairs.train().stream()
@@ -78,13 +79,14 @@ final class DpoDemo extends Demo {
         terminal.printf("held-out preference accuracy (chosen completion more likely than rejected): %.3f before (the SFT "
                 + "model; the base model %.3f), %.3f after DPO (%d pairs)%n", before.accuracy(), base.accuracy(),
                 after.accuracy(), after.pairs());
-        terminal.printf("  against another word's definition: %.3f before, %.3f after%n", before.accuracy(false),
-                after.accuracy(false));
-        terminal.printf("  against it without its last word:  %.3f before, %.3f after%n", before.accuracy(true),
-                after.accuracy(true));
+        terminal.printf("  against another word's definition: %.3f before, %.3f after%n", before.accuracy(Kind.OTHER_WORD),
+                after.accuracy(Kind.OTHER_WORD));
+        terminal.printf("  against it without its last word:  %.3f before, %.3f after%n", before.accuracy(Kind.UNFINISHED),
+                after.accuracy(Kind.UNFINISHED));
         terminal.printf("mean log π(chosen) − log π(rejected): %.2f → %.2f against another word's definition, %.2f → %.2f "
-                + "against an unfinished one (the base model: %.2f, %.2f)%n", before.mean(false), after.mean(false),
-                before.mean(true), after.mean(true), base.mean(false), base.mean(true));
+                + "against an unfinished one (the base model: %.2f, %.2f)%n", before.mean(Kind.OTHER_WORD),
+                after.mean(Kind.OTHER_WORD), before.mean(Kind.UNFINISHED), after.mean(Kind.UNFINISHED),
+                base.mean(Kind.OTHER_WORD), base.mean(Kind.UNFINISHED));
         terminal.printf("held-out reward margin β·Δ(log π_c − log π_r) against the SFT reference: %.3f%n", margin);
         terminal.println("SFT adapter: " + sft);
         terminal.println("DPO adapter (PEFT layout): " + dpo.result());
@@ -140,8 +142,8 @@ final class DpoDemo extends Demo {
         if (margin != null) {
             figures.put("heldout_reward_margin", margin);
         }
-        figures.put("heldout_preference_accuracy_other_definition", preferences.accuracy(false));
-        figures.put("heldout_preference_accuracy_unfinished_definition", preferences.accuracy(true));
+        figures.put("heldout_preference_accuracy_other_definition", preferences.accuracy(Kind.OTHER_WORD));
+        figures.put("heldout_preference_accuracy_unfinished_definition", preferences.accuracy(Kind.UNFINISHED));
         return figures;
     }
 

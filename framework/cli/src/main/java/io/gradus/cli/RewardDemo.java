@@ -12,21 +12,22 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.jobs.ModelFolders;
 import io.gradus.jobs.SequenceScorer;
 import io.gradus.world.DefinitionPairs;
+import io.gradus.world.DefinitionPairs.Kind;
 import java.nio.file.Path;
 import java.util.Map;
 
 /**
  * {@code gradus demo reward}: trains a reward model on the built-in preference pairs (a word's
- * definition over another word's, or over a cut one) from the built-in base model, and compares the
- * held-out pairwise accuracy before and after. The reward model stays in the demo's folder, where the
- * PPO demo finds it.
+ * definition over another word's, or over its own with the inner words shuffled) from the built-in base
+ * model, and compares the held-out pairwise accuracy before and after. The reward model stays in the
+ * demo's folder, where the PPO demo finds it.
  */
 final class RewardDemo extends Demo {
 
     private static final long SEED = 42;
 
     RewardDemo() {
-        super("reward", "Reward model: prefer a word's WordNet definition to another word's or a cut one");
+        super("reward", "Reward model: prefer a word's WordNet definition to another word's or a shuffled one");
     }
 
     @Override
@@ -56,16 +57,16 @@ final class RewardDemo extends Demo {
         terminal.println("== before and after, on held-out pairs (synsets no training saw) ==");
         terminal.printf("held-out pairwise accuracy: %.3f before, %.3f after training (%d pairs; chance is 0.5)%n",
                 before.accuracy(), after.accuracy(), after.pairs());
-        terminal.printf("  against another word's definition: %.3f before, %.3f after%n", before.accuracy(false),
-                after.accuracy(false));
-        terminal.printf("  against a cut definition:          %.3f before, %.3f after%n", before.accuracy(true),
-                after.accuracy(true));
+        terminal.printf("  against another word's definition: %.3f before, %.3f after%n", before.accuracy(Kind.OTHER_WORD),
+                after.accuracy(Kind.OTHER_WORD));
+        terminal.printf("  against its own, shuffled:         %.3f before, %.3f after%n", before.accuracy(Kind.SHUFFLED),
+                after.accuracy(Kind.SHUFFLED));
         terminal.printf("mean score margin (chosen − rejected): %.3f before, %.3f after%n", before.mean(), after.mean());
         terminal.println("reward model (LlamaForSequenceClassification): " + run.result());
         return new Summary(Map.of("heldout_accuracy", before.accuracy(), "heldout_margin", before.mean()),
                 Map.of("heldout_accuracy", after.accuracy(), "heldout_margin", after.mean(),
-                        "heldout_accuracy_other_definition", after.accuracy(false),
-                        "heldout_accuracy_cut_definition", after.accuracy(true)),
+                        "heldout_accuracy_other_definition", after.accuracy(Kind.OTHER_WORD),
+                        "heldout_accuracy_shuffled_definition", after.accuracy(Kind.SHUFFLED)),
                 Map.of("reward_model", run.result(), "job_output", run.output(), "steps", run.step(),
                         "train_pairs", pairs.train().size(), "heldout_pairs_measured", after.pairs()));
     }

@@ -14,6 +14,7 @@ import io.gradus.api.job.JobService;
 import io.gradus.api.job.JobSpec;
 import io.gradus.api.job.JobState;
 import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.Sampling;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueFamily;
 import io.gradus.api.technique.Tuner;
@@ -92,8 +93,8 @@ public final class HostGenerationService implements GenerationService {
             boolean stopped = false;
             long start = System.nanoTime();
             try {
-                generator.generate(prompt, new Generator.Sampling(settings.temperature(), settings.topK(), settings.topP(),
-                        settings.seed(), settings.maxNewTokens()), eos, streamed::add);
+                generator.generate(prompt, new Sampling(settings.temperature(), settings.topK(), settings.topP(),
+                        settings.maxNewTokens(), settings.seed()), eos, streamed::add);
             } catch (Stopped e) {
                 stopped = true;
             }

@@ -255,7 +255,7 @@ final class JobRun {
             JobData.Batches data;
             try (JobData reader = new JobData(objective, objectiveConfig, techniques.objective().descriptor(),
                     JobData.tokenizer(modelDir), model.config(), modelDir)) {
-                data = reader.batches(trainFile, evalFile, hyper, padId, say::message);
+                data = reader.batches(trainFile, evalFile, hyper, padId, spec.seed(), say::message);
             }
             say.message("data " + trainFile + ": " + data.summary());
             if (hyper.learningRate() == 0) {
@@ -271,7 +271,8 @@ final class JobRun {
             }
             say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
 
-            LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning));
+            LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning),
+                    techniques.tuner().descriptor().name());
             TrainingContext session = new TrainingContext(spec.seed(), engine, tuning.trainableParameters(),
                     path -> frozenModel(path, modelDir));
             Trainer<Object> trainer;

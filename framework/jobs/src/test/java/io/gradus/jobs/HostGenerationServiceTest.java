@@ -16,6 +16,7 @@ import io.gradus.api.job.JobService;
 import io.gradus.api.job.JobSpec;
 import io.gradus.api.job.JobState;
 import io.gradus.api.job.SubmitOptions;
+import io.gradus.api.model.Sampling;
 import io.gradus.core.llama.Generator;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.ChatTemplate;
@@ -52,7 +53,7 @@ class HostGenerationServiceTest {
     }
 
     /** What the engine's generator produces for BOS + the prompt on {@code modelDir}: the reference. */
-    private int[] reference(Path modelDir, String prompt, Generator.Sampling sampling) throws IOException {
+    private int[] reference(Path modelDir, String prompt, Sampling sampling) throws IOException {
         LlamaModel model = LlamaModel.load(modelDir);
         try (HfTokenizer tokenizer = HfTokenizer.load(world.model)) {
             int[] text = tokenizer.encodePlain(prompt);
@@ -76,7 +77,7 @@ class HostGenerationServiceTest {
 
         GenerationResult result = service(null).generate(prompt(ModelSource.builtIn(), "the cat", settings), streamed::add);
 
-        int[] expected = reference(world.model, "the cat", new Generator.Sampling(0.9, 20, 0.95, 7, 12));
+        int[] expected = reference(world.model, "the cat", new Sampling(0.9, 20, 0.95, 12, 7));
         assertThat(streamed).extracting(GeneratedToken::id).containsExactly(Arrays.stream(expected).boxed().toArray(Integer[]::new));
         assertThat(streamed).extracting(GeneratedToken::index).containsExactly(
                 java.util.stream.IntStream.range(0, expected.length).boxed().toArray(Integer[]::new));
@@ -116,7 +117,7 @@ class HostGenerationServiceTest {
             JobInfo done = jobs.job(job.id()).orElseThrow();
             assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
             GenerationSettings greedy = new GenerationSettings(10, null, null, null, null);
-            int[] expected = reference(Path.of(done.result()), "the mat", Generator.Sampling.greedy(10));
+            int[] expected = reference(Path.of(done.result()), "the mat", Sampling.greedy(10));
 
             GenerationResult fromResult = service(jobs).generate(prompt(new ModelSource(null, null, job.id()), "the mat", greedy),
                     t -> true);
@@ -133,7 +134,7 @@ class HostGenerationServiceTest {
             assertThat(fromCheckpoint.text()).isEqualTo(fromResult.text());
             assertThat(fromResult.model()).isEqualTo("job " + job.id() + " (tiny), its model " + done.result());
             assertThat(fromCheckpoint.model()).isEqualTo("job " + job.id() + " (tiny), checkpoint at step 5");
-            assertThat(reference(world.model, "the mat", Generator.Sampling.greedy(10)))
+            assertThat(reference(world.model, "the mat", Sampling.greedy(10)))
                     .as("training changed the model").isNotEqualTo(expected);
         }
     }
@@ -151,7 +152,7 @@ class HostGenerationServiceTest {
                 new GenerationSettings(8, null, null, null, null)), t -> true);
 
         try (HfTokenizer tokenizer = HfTokenizer.load(world.model)) {
-            assertThat(result.text()).isEqualTo(tokenizer.decode(reference(world.model, rendered, Generator.Sampling.greedy(8)), true));
+            assertThat(result.text()).isEqualTo(tokenizer.decode(reference(world.model, rendered, Sampling.greedy(8)), true));
             assertThat(result.promptTokens()).isEqualTo(1 + tokenizer.encodePlain(rendered).length);
         }
     }

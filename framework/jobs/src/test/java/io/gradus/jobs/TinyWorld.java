@@ -76,6 +76,19 @@ final class TinyWorld {
                 """.formatted(steps, output);
     }
 
+    /** The job once it has ended, whichever way (two minutes at most). */
+    static JobInfo awaitEnd(HostJobService jobs, String id) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline) {
+            JobInfo job = jobs.job(id).orElseThrow();
+            if (job.state().finished()) {
+                return job;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("job " + id + " did not end: " + jobs.job(id).orElseThrow());
+    }
+
     HostJobService service(Path jobsDir) {
         return service(jobsDir, catalog());
     }
@@ -90,19 +103,6 @@ final class TinyWorld {
     }
 
     /** The {@code full} tuner and {@code pretrain} objective, version 1.0.0, as if bundles 7 and 8 registered them. */
-    /** The job once it has ended (succeeded, failed, cancelled or stopped), waiting up to two minutes. */
-    static JobInfo awaitEnd(HostJobService jobs, String id) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            JobInfo job = jobs.job(id).orElseThrow();
-            if (job.state().finished()) {
-                return job;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("job " + id + " did not end: " + jobs.job(id).orElseThrow());
-    }
-
     static TechniqueCatalog catalog() {
         return catalog(new FullTechnique(), new PretrainTechnique());
     }
