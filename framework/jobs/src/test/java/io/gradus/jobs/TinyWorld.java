@@ -119,7 +119,8 @@ final class TinyWorld {
                         "pretrain", 8, "io.gradus.plugin.pretrain"), objective));
     }
 
-    private static TechniqueCatalog catalogOf(List<TechniqueCatalog.Found<?>> all) {
+    /** Exactly {@code all}; ranges choose as the host does. */
+    static TechniqueCatalog catalogOf(List<TechniqueCatalog.Found<?>> all) {
         return new TechniqueCatalog() {
             @Override
             public List<TechniqueDescriptor> techniques() {
