@@ -46,7 +46,7 @@ import org.osgi.service.component.runtime.ServiceComponentRuntime;
  * bundle-operations thread), so they run on worker threads. A jar upload is the raw request body,
  * whatever its content type.
  */
-final class ConsoleRoutes {
+final class ConsoleRoutes implements AutoCloseable {
 
     /** The services the routes call. */
     record Services(BundleAdmin bundles, TechniqueCatalog techniques, EventHub events, JobService jobs,
@@ -59,8 +59,9 @@ final class ConsoleRoutes {
      * @param token what mutating calls must send
      * @param tokenFile where the host stored the token, for the page's prompt
      * @param uploadLimit the largest request body, in bytes
+     * @param generationConcurrency how many generations (chats) run at once
      */
-    record Settings(String host, String token, String tokenFile, long uploadLimit) {}
+    record Settings(String host, String token, String tokenFile, long uploadLimit, int generationConcurrency) {}
 
     private final Vertx vertx;
     private final Services services;
@@ -69,6 +70,7 @@ final class ConsoleRoutes {
     private final byte[] token;
     private final Settings settings;
     private final HostCheck hostCheck;
+    private final GenerationRoutes generation;
     /** This console's own bundle: a forced operation on it answers before it runs. */
     private final Bundle consoleBundle = FrameworkUtil.getBundle(ConsoleRoutes.class);
 
@@ -80,6 +82,14 @@ final class ConsoleRoutes {
         this.token = settings.token().getBytes(StandardCharsets.UTF_8);
         this.settings = settings;
         this.hostCheck = new HostCheck(settings.host());
+        this.generation = new GenerationRoutes(vertx, services.generation(), services.schemas(), this::rawBody,
+                settings.generationConcurrency());
+    }
+
+    /** Stops the generations that run. */
+    @Override
+    public void close() {
+        generation.close();
     }
 
     Router router() {
@@ -113,7 +123,7 @@ final class ConsoleRoutes {
         }));
 
         new JobRoutes(services.jobs(), services.schemas(), this::blocking, this::rawBody).register(router);
-        new GenerationRoutes(vertx, services.generation(), services.schemas(), this::rawBody).register(router);
+        generation.register(router);
 
         router.route("/api/*").last().handler(ctx -> error(ctx, 404, "no such API endpoint: " + ctx.request().method()
                 + " " + ctx.request().path()));
