@@ -20,7 +20,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.SequencedMap;
+import java.util.function.Function;
 
 /**
  * Applies an adapter folder to a model. Its {@code adapter_config.json} says which technique it is,
@@ -72,13 +74,27 @@ public final class Adapters {
     }
 
     /**
-     * Applies the adapter, waiting for the tuner's {@code load} at most {@code timeout}.
+     * Applies the adapter with the highest installed version of the tuner it names, waiting for the
+     * tuner's {@code load} at most {@code timeout}.
      *
      * @throws IOException naming the file, and the field or tensor, that is missing or wrong
      * @throws RuntimeException naming the tuner, its bundle and version, when its code failed or hung
      */
-    @SuppressWarnings("unchecked")
     public static Applied apply(Model model, Path adapterDir, TechniqueCatalog catalog, Duration timeout) throws IOException {
+        return apply(model, adapterDir, name -> catalog.tuner(name, null), timeout);
+    }
+
+    /**
+     * Applies the adapter with the tuner {@code tuners} gives for the name it names (a job's result:
+     * the revision the job ran), waiting for the tuner's {@code load} at most {@code timeout}.
+     *
+     * @param tuners the tuner to load with, by name; empty when none is installed
+     * @throws IOException naming the file, and the field or tensor, that is missing or wrong
+     * @throws RuntimeException naming the tuner, its bundle and version, when its code failed or hung
+     */
+    @SuppressWarnings("unchecked")
+    public static Applied apply(Model model, Path adapterDir, Function<String, Optional<TechniqueCatalog.Found<Tuner<?>>>> tuners,
+            Duration timeout) throws IOException {
         Path configFile = adapterDir.resolve("adapter_config.json");
         if (!Files.isRegularFile(configFile)) {
             throw new IOException(adapterDir + " is not an adapter folder: it has no adapter_config.json");
@@ -114,7 +130,7 @@ public final class Adapters {
         if (!Files.isRegularFile(weights)) {
             throw new IOException(adapterDir + " has no " + weights.getFileName() + " beside its adapter_config.json");
         }
-        TechniqueCatalog.Found<Tuner<?>> found = catalog.tuner(tunerName, null)
+        TechniqueCatalog.Found<Tuner<?>> found = tuners.apply(tunerName)
                 .orElseThrow(() -> new IOException(configFile + " needs the tuner '" + tunerName
                         + "', which is not installed"));
         Tuner<Object> tuner = (Tuner<Object>) found.technique();

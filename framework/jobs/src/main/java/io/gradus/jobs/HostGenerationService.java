@@ -33,6 +33,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -293,7 +294,7 @@ public final class HostGenerationService implements GenerationService {
             Path adapter = existing(source.adapter(), "model.adapter");
             String description = "base " + base + " with adapter " + adapter;
             return new Source(new LoadedModels.Key(description, LoadedModels.fingerprint(base, adapter)),
-                    () -> withAdapter(base, adapter, description));
+                    () -> withAdapter(base, adapter, description, name -> catalog.tuner(name, null)));
         } catch (IOException e) {
             throw new GenerationException(GenerationException.Reason.FAILED, e.getMessage(), e);
         }
@@ -330,9 +331,11 @@ public final class HostGenerationService implements GenerationService {
         });
     }
 
-    private Loaded withAdapter(Path base, Path adapter, String description) throws IOException {
+    /** The base with an adapter folder, loaded by the tuner {@code tuners} gives for the name the adapter names. */
+    private Loaded withAdapter(Path base, Path adapter, String description,
+            Function<String, Optional<TechniqueCatalog.Found<Tuner<?>>>> tuners) throws IOException {
         LlamaModel model = loadBase(base);
-        Adapters.Applied applied = Adapters.apply(model, adapter, catalog, applyTimeout);
+        Adapters.Applied applied = Adapters.apply(model, adapter, tuners, applyTimeout);
         return new Loaded(model, base, description, List.of(applied.tuner()));
     }
 
@@ -346,9 +349,12 @@ public final class HostGenerationService implements GenerationService {
         if (job.state() == JobState.SUCCEEDED && job.result() != null) {
             Path result = Path.of(job.result());
             if (Files.isRegularFile(result.resolve("adapter_config.json"))) {
+                // The job's own tuner loads its adapter, in the revision the job ran (a QLoRA job's
+                // adapter names another tuner, LoRA: that one is the highest installed).
                 String description = name + ", its adapter " + result;
                 return new Source(new LoadedModels.Key(description, LoadedModels.fingerprint(base, result)),
-                        () -> withAdapter(base, result, description));
+                        () -> withAdapter(base, result, description, tuner -> tuner.equals(spec.tuner().name())
+                                ? Optional.of(tuner(job)) : catalog.tuner(tuner, null)));
             }
             String description = name + ", its model " + result;
             return new Source(new LoadedModels.Key(description, LoadedModels.fingerprint(result)),
@@ -388,7 +394,7 @@ public final class HostGenerationService implements GenerationService {
     }
 
     /**
-     * The tuner a job's checkpoint is read with: the revision the job recorded. While the job runs
+     * The tuner a job's checkpoint or adapter is read with: the revision the job recorded. While the job runs
      * that exact version, installed because updates wait for the job; for a job that no longer
      * runs, that version if it is still installed, else the highest in the job's version range.
      */

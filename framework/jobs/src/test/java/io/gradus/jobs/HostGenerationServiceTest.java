@@ -16,10 +16,14 @@ import io.gradus.api.job.JobService;
 import io.gradus.api.job.JobSpec;
 import io.gradus.api.job.JobState;
 import io.gradus.api.job.SubmitOptions;
+import io.gradus.api.job.TechniqueRef;
+import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueDescriptor;
 import io.gradus.api.technique.TechniqueFamily;
+import io.gradus.api.technique.Tuner;
+import io.gradus.api.technique.Tuning;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.Generator;
 import io.gradus.core.llama.LlamaModel;
@@ -31,12 +35,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SequencedMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -291,6 +297,56 @@ class HostGenerationServiceTest {
                     .isInstanceOf(GenerationException.class)
                     .hasMessage("tuner 'full' 1.1.0 (bundle com.example.faulty.full) failed: the faulty tuner's apply broke");
         }
+    }
+
+    /** A tuner that changes nothing: its adapters load onto the base as they are. */
+    private record InertTuner() implements Tuner<InertTuner.Config> {
+        /** No settings. */
+        record Config() {}
+
+        @Override
+        public Class<Config> configType() {
+            return Config.class;
+        }
+
+        @Override
+        public String description() {
+            return "A tuner that changes nothing";
+        }
+
+        @Override
+        public Tuning apply(Model model, Config config) {
+            return List::of;
+        }
+
+        @Override
+        public Tuning load(Model model, Config config, SequencedMap<String, Parameter> tensors) {
+            return List::of;
+        }
+    }
+
+    @Test
+    @DisplayName("loads a finished job's adapter with the tuner revision the job ran, not a newer one; once it is gone, the highest in the job's range")
+    void jobsAdapterRevision() throws Exception {
+        Path adapter = adapterFolder("SCALE");
+        JobSpec spec = new JobSpec("scaled", world.model.toString(), new TechniqueRef("scale", "[1.0,2.0)", null),
+                new TechniqueRef("pretrain", null, null), new JobSpec.DataSpec("train.jsonl", null), null,
+                adapter.getParent().toString(), null);
+        TechniqueCatalog.Found<?> ran = tuner("scale", "1.0.0", "com.example.scale", new InertTuner());
+        TechniqueCatalog.Found<?> newer = tuner("scale", "1.1.0", "com.example.faulty.scale", new FaultyTuner("throws"));
+        JobInfo done = new JobInfo("5", "scaled", JobState.SUCCEEDED, "", spec, adapter.getParent().toString(),
+                adapter.toString(), 10, 10, null, null, List.of(ran.descriptor()), Instant.now(), Instant.now(), Instant.now());
+        GenerationSettings greedy = new GenerationSettings(6, null, null, null, null);
+        GenerationRequest request = prompt(new ModelSource(null, null, "5"), "the cat", greedy);
+
+        GenerationResult pinned = service(TinyWorld.catalog(List.of(ran, newer)), new OneJob(done)).generate(request, t -> true);
+
+        assertThat(pinned.model()).isEqualTo("job 5 (scaled), its adapter " + adapter);
+        assertThat(pinned.text()).as("the inert 1.0.0 loaded it: the base's answer")
+                .isEqualTo(service(null).generate(prompt(ModelSource.builtIn(), "the cat", greedy), t -> true).text());
+        assertThatThrownBy(() -> service(TinyWorld.catalog(List.of(newer)), new OneJob(done)).generate(request, t -> true))
+                .isInstanceOf(GenerationException.class)
+                .hasMessage("tuner 'scale' 1.1.0 (bundle com.example.faulty.scale) failed: the faulty tuner's load broke");
     }
 
     @Test
