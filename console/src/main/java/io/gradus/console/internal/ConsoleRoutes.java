@@ -30,6 +30,7 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Enumeration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
@@ -167,16 +168,20 @@ final class ConsoleRoutes implements AutoCloseable {
         reply(ctx, 200, details);
     }
 
-    /** The JSON Schema of a technique's configuration: {@code ?version=} an OSGi range, else the highest installed. */
+    /**
+     * The JSON Schema of a technique's configuration: {@code ?version=} one version (exactly that
+     * one) or an OSGi range (the highest installed in it); without it, the highest installed.
+     */
     private void techniqueSchema(RoutingContext ctx) {
         String family = ctx.pathParam("family");
         String name = ctx.pathParam("name");
         String version = ctx.queryParams().get("version");
+        String range = versionRange(version);
         Optional<? extends TechniqueCatalog.Found<? extends Technique<?>>> found;
         try {
             found = switch (family) {
-                case "tuner" -> services.techniques().tuner(name, version);
-                case "objective" -> services.techniques().objective(name, version);
+                case "tuner" -> services.techniques().tuner(name, range);
+                case "objective" -> services.techniques().objective(name, range);
                 default -> throw new BadRequest("family must be tuner or objective, was '" + family + "'");
             };
         } catch (IllegalArgumentException e) {
@@ -184,13 +189,30 @@ final class ConsoleRoutes implements AutoCloseable {
         }
         var technique = found.orElse(null);
         if (technique == null) {
-            error(ctx, 404, "no " + family + " '" + name + "'" + (version == null ? "" : " in version range " + version)
-                    + " is installed");
+            List<String> installed = services.techniques().techniques().stream()
+                    .filter(d -> d.name().equals(name) && d.family().label().equals(family))
+                    .map(TechniqueDescriptor::version).sorted().toList();
+            error(ctx, 404, "no " + family + " '" + name + "'" + (version == null ? ""
+                    : range.equals(version.strip()) ? " in version range " + range : " " + version.strip())
+                    + " is installed" + (installed.isEmpty() ? "" : " (installed: " + String.join(", ", installed) + ")"));
             return;
         }
         TechniqueDescriptor d = technique.descriptor();
         reply(ctx, 200, JsonSchemaView.of(services.schemas().of(technique.technique().configType()),
                 d.family().label() + " " + d.name() + " " + d.version(), d.description()));
+    }
+
+    /**
+     * A {@code ?version=} parameter as the catalog's version range: a range as it is, and one
+     * version as exactly that version, {@code [v,v]}. In OSGi's own syntax a bare version means "v or
+     * newer", which is not what a person asking for the settings of lora 1.0.0 means.
+     */
+    static String versionRange(String version) {
+        if (version == null || version.isBlank()) {
+            return null;
+        }
+        String v = version.strip();
+        return v.startsWith("[") || v.startsWith("(") ? v : "[" + v + "," + v + "]";
     }
 
     private void getBundle(RoutingContext ctx) {
