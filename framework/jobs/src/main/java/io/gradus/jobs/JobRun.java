@@ -210,13 +210,7 @@ final class JobRun {
         Objective<Object> objective = (Objective<Object>) techniques.objective().technique();
         Object tunerConfig = bind(tuner, spec.tuner(), "tuner");
         Object objectiveConfig = bind(objective, spec.objective(), "objective");
-        Path modelDir = spec.model() != null ? Path.of(spec.model()) : context.defaultModel();
-        if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
-            throw new JobException(JobException.Reason.INVALID, spec.model() != null
-                    ? "model folder " + modelDir + " has no config.json"
-                    : "the job names no model and the built-in one does not exist yet (" + modelDir
-                            + "); create it with: ./gradus pretrain");
-        }
+        Path modelDir = JobData.modelFolder(spec, context.defaultModel());
         Path trainFile = Path.of(spec.data().train());
         Path evalFile = spec.data().eval() == null ? null : Path.of(spec.data().eval());
         Path output = Path.of(spec.output());
@@ -256,14 +250,16 @@ final class JobRun {
             // Rows are padded with the model's pad id (a score head reads past trailing ones), else EOS.
             int padId = model.scoreHead().map(h -> h.padTokenId()).filter(id -> id >= 0)
                     .orElse(Math.max(0, model.config().eosTokenId()));
-            JobData data;
-            try (HfTokenizer tokenizer = Files.isRegularFile(modelDir.resolve("tokenizer.json")) ? HfTokenizer.load(modelDir)
-                    : null) {
-                data = JobData.read(trainFile, evalFile, objective, objectiveConfig,
-                        TokenizerAdapter.of(tokenizer, model.config(), modelDir), hyper, model.config().vocabSize(), padId,
-                        say::message);
+            JobData.Batches data;
+            try (JobData reader = new JobData(objective, objectiveConfig, techniques.objective().descriptor(),
+                    JobData.tokenizer(modelDir), model.config(), modelDir)) {
+                data = reader.batches(trainFile, evalFile, hyper, padId, say::message);
             }
             say.message("data " + trainFile + ": " + data.summary());
+            if (hyper.learningRate() == 0) {
+                say.message("warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is"
+                        + " learned)");
+            }
             if (stopRequested) {
                 return stoppedWhilePreparing(say);
             }
@@ -516,6 +512,7 @@ final class JobRun {
                 .collect(Collectors.joining(", "));
     }
 
+    /** The technique's settings of the job bound to its configuration record. */
     static Object bind(Technique<?> technique, TechniqueRef ref, String role) {
         return JobFiles.bind(ref.config(), technique.configType(), role + " '" + ref.name() + "' config");
     }
