@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.QuantizedWeight;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.TechniqueCatalog;
@@ -23,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -42,8 +44,10 @@ import picocli.CommandLine.Spec;
         name = "train",
         mixinStandardHelpOptions = true,
         description = {
-            "Measure tokens/s of full fine-tuning (forward + loss + backward + AdamW) or inference (full-sequence forward)",
-            "on the SMALL or MEDIUM configuration of docs/BENCHMARKS; with --reference, run the PyTorch script too and print the ratio."
+            "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner, or of inference (full-sequence",
+            "forward), on the SMALL or MEDIUM configuration of docs/BENCHMARKS, and the heap live during training; qlora",
+            "also the resident bytes per weight of its NF4 base. With --reference, run the PyTorch script too (modes it has)",
+            "and print the ratio."
         })
 final class BenchTrainCommand implements Callable<Integer> {
 
@@ -64,8 +68,28 @@ final class BenchTrainCommand implements Callable<Integer> {
     String config;
 
     @Option(names = "--mode", defaultValue = "full",
-            description = "full, lora (r 8, alpha 16 on q,k,v,o,gate,up,down) or infer. Default: ${DEFAULT-VALUE}.")
+            description = "full, lora (r 8, alpha 16 on q,k,v,o,gate,up,down), adapters (Houlsby: after attention and MLP, "
+                    + "reduction 16), qlora (the linear weights in NF4, blocks of 64, double quantization, and that LoRA) "
+                    + "or infer. Default: ${DEFAULT-VALUE}.")
     String mode;
+
+    /** The modes, and those the PyTorch reference script measures too. */
+    private static final List<String> MODES = List.of("full", "lora", "adapters", "qlora", "infer");
+    private static final List<String> REFERENCE_MODES = List.of("full", "lora", "infer");
+
+    /** LoRA as the reference script adds it: rank 8, alpha 16, on the seven projections. */
+    private static final Map<String, Object> LORA = Map.of("r", 8, "loraAlpha", 16, "targetModules",
+            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"));
+
+    /** Each mode's tuner and its configuration (full fine-tuning and inference have none). */
+    private static final Map<String, Map.Entry<String, Map<String, Object>>> TUNERS = Map.of(
+            "lora", Map.entry("lora", LORA),
+            "adapters", Map.entry("adapters", Map.of("preset", "double_seq_bn", "reductionFactor", 16)),
+            "qlora", Map.entry("qlora", Map.of("blockSize", 64, "doubleQuant", true, "lora", LORA)));
+
+    @Option(names = "--heap-steps", defaultValue = "3",
+            description = "Steps after the measured ones, run while full collections sample the live heap (slow). Default: ${DEFAULT-VALUE}.")
+    int heapSteps;
 
     @Option(names = "--steps", defaultValue = "7", description = "Measured steps. Default: ${DEFAULT-VALUE}.")
     int steps;
@@ -84,8 +108,8 @@ final class BenchTrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Shape shape = SHAPES.get(config);
-        if (shape == null || !List.of("full", "lora", "infer").contains(mode)) {
-            throw new ParameterException(spec.commandLine(), "--config must be small or medium and --mode full, lora or infer");
+        if (shape == null || !MODES.contains(mode)) {
+            throw new ParameterException(spec.commandLine(), "--config must be small or medium and --mode one of " + MODES);
         }
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
         ObjectMapper json = new ObjectMapper();
@@ -96,7 +120,13 @@ final class BenchTrainCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println(json.writeValueAsString(gradus));
-        if (reference != null) {
+        if (gradus.has("heap_live_mib")) {
+            out.println(memoryLine(gradus));
+        }
+        if (reference != null && !REFERENCE_MODES.contains(mode)) {
+            out.printf("the PyTorch reference has no %s mode (it measures %s): Gradus figures only%n", mode,
+                    String.join(", ", REFERENCE_MODES));
+        } else if (reference != null) {
             JsonNode torch = runReference(json);
             out.println(json.writeValueAsString(torch));
             out.printf("%s %s, %d threads: Gradus %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2f%n", config, mode, threads,
@@ -108,7 +138,8 @@ final class BenchTrainCommand implements Callable<Integer> {
     }
 
     @SuppressWarnings("unchecked")
-    private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog) {
+    private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog)
+            throws InterruptedException {
         Objective<?> objective = catalog.objective("pretrain", null)
                 .orElseThrow(() -> new IllegalStateException("the pretrain objective bundle is not running")).technique();
         LlamaModel model = LlamaModel.initialize(shape.config(), 0);
@@ -119,17 +150,21 @@ final class BenchTrainCommand implements Callable<Integer> {
         }
         TokenBatch batch = TokenBatch.nextToken(shape.batch(), shape.seq(), ids);
         LlamaEngine engine = new LlamaEngine(model, kernels);
+        long linearWeights = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).sum();
+        long largestLinear = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).max()
+                .orElse(0);
         Runnable step;
         if (mode.equals("infer")) {
             step = () -> engine.forward(batch);
         } else {
             List<Parameter> trainable;
-            if (mode.equals("lora")) {
-                Tuner<Object> lora = (Tuner<Object>) catalog.tuner("lora", null)
-                        .orElseThrow(() -> new IllegalStateException("the lora tuner bundle is not running")).technique();
-                Object config = new ObjectMapper().convertValue(Map.of("r", 8, "loraAlpha", 16, "targetModules",
-                        List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")), lora.configType());
-                trainable = lora.apply(model, config).trainableParameters();
+            if (TUNERS.containsKey(mode)) {
+                var tunerAndConfig = TUNERS.get(mode);
+                Tuner<Object> tuner = (Tuner<Object>) catalog.tuner(tunerAndConfig.getKey(), null)
+                        .orElseThrow(() -> new IllegalStateException("the " + tunerAndConfig.getKey()
+                                + " tuner bundle is not running")).technique();
+                trainable = tuner.apply(model, json.convertValue(tunerAndConfig.getValue(), tuner.configType()))
+                        .trainableParameters();
             } else {
                 model.parameters().forEach(p -> p.setTrainable(true));
                 trainable = model.parameters();
@@ -179,7 +214,41 @@ final class BenchTrainCommand implements Callable<Integer> {
         result.put("tok_s_best", tokens / sorted[0]);
         result.put("peak_heap_mib", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20);
         result.put("peak_rss_mib", peakRssMib());
+        // The base's linear weights as they are held now (float, or NF4 codes and scales).
+        List<QuantizedWeight> quantized = model.quantizedWeights();
+        long quantizedWeights = quantized.stream().mapToLong(QuantizedWeight::size).sum();
+        long linearBytes = 4 * (linearWeights - quantizedWeights) + quantized.stream().mapToLong(QuantizedWeight::bytes).sum();
+        result.put("linear_weights", linearWeights);
+        result.put("linear_bytes_per_weight", (double) linearBytes / linearWeights);
+        result.put("linear_mib", linearBytes / MIB);
+        result.put("linear_float_mib", 4 * linearWeights / MIB);
+        result.put("largest_linear_float_mib", 4 * largestLinear / MIB);
+        if (!mode.equals("infer") && heapSteps > 0) {
+            HeapProbe.Peak heap = HeapProbe.during(() -> {
+                for (int i = 0; i < heapSteps; i++) {
+                    step.run();
+                }
+            });
+            result.put("heap_live_mib", heap.atRest() / MIB);
+            result.put("heap_peak_live_mib", heap.peak() / MIB);
+            result.put("heap_collections", heap.collections());
+            result.put("heap_steps", heapSteps);
+        }
         return result;
+    }
+
+    private static final double MIB = 1 << 20;
+
+    /** The heap figures in words: what training kept live, and the base beside its float size. */
+    private static String memoryLine(JsonNode r) {
+        double rest = r.get("heap_live_mib").asDouble();
+        return String.format(Locale.ROOT, "%s %s heap: %.1f MiB live at rest, at most %.1f MiB (+%.1f) live during %d steps "
+                + "(%d full collections); the base's %,d linear weights take %.2f MiB (%.4f bytes each), %.2f MiB in float "
+                + "(the largest one %.2f MiB)", r.get("config").asText(), r.get("mode").asText(), rest,
+                r.get("heap_peak_live_mib").asDouble(), r.get("heap_peak_live_mib").asDouble() - rest,
+                r.get("heap_steps").asInt(), r.get("heap_collections").asInt(), r.get("linear_weights").asLong(),
+                r.get("linear_mib").asDouble(), r.get("linear_bytes_per_weight").asDouble(),
+                r.get("linear_float_mib").asDouble(), r.get("largest_linear_float_mib").asDouble());
     }
 
     /** VmHWM of this process from /proc (Linux), or -1. */

@@ -31,7 +31,7 @@ class BundleUploadTest {
     @Test
     @DisplayName("the README's curl install command works as written")
     void readmeCurlInstall() throws Exception {
-        String command = readmeCommand("--data-binary @my-technique.jar")
+        String command = ReadmeCommands.line("--data-binary @my-technique.jar")
                 .replace("127.0.0.1:8080", HOST.url("/").getAuthority());
         Path work = Files.createTempDirectory("gradus-readme-");
         String bsn = TestBundles.SAMPLE + ".readme";
@@ -123,21 +123,6 @@ class BundleUploadTest {
 
         assertThat(HOST.send("DELETE", "/api/bundles/" + id, null, HOST.token()).status()).isEqualTo(200);
         await("the technique goes", 10, () -> HOST.host().catalog().tuner("sample", null).isEmpty());
-    }
-
-    /** The command of README.md's shell block that contains {@code marker}, continuation lines joined. */
-    static String readmeCommand(String marker) throws Exception {
-        List<String> lines = Files.readAllLines(Path.of("..", "README.md"));
-        for (int i = 0; i < lines.size(); i++) {
-            if (lines.get(i).contains(marker)) {
-                StringBuilder command = new StringBuilder(lines.get(i));
-                while (command.toString().stripTrailing().endsWith("\\")) {
-                    command.append('\n').append(lines.get(++i));
-                }
-                return command.toString();
-            }
-        }
-        throw new AssertionError("README.md has no command with " + marker);
     }
 
     private static String versionIn(Path jar) throws Exception {

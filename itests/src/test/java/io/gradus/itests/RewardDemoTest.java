@@ -23,7 +23,7 @@ class RewardDemoTest {
 
     /** README's command with {@code marker}, as arguments: "./gradus" and the comment dropped, out/ under the test's folder. */
     private String[] readme(String marker, String... extra) throws Exception {
-        String command = BundleUploadTest.readmeCommand(marker);
+        String command = ReadmeCommands.line(marker);
         command = command.substring(0, command.contains("#") ? command.indexOf('#') : command.length()).strip();
         List<String> args = new ArrayList<>(Arrays.asList(command.replace("out/", dir.resolve("out") + "/").split("\\s+")));
         assertThat(args.removeFirst()).isEqualTo("./gradus");

@@ -10,16 +10,30 @@ import java.util.Map;
  * model before, trains with the technique (as a job, on the running host when there is one), measures
  * after, and prints both; {@link DemoCommand} writes what it returns to {@code summary.json}.
  */
-interface Demo {
+abstract class Demo {
 
-    /** The technique's name, as {@code gradus demo} takes it. */
-    String technique();
+    private final String technique;
+    private final String description;
 
-    /** One line for {@code gradus demo --help}. */
-    String description();
+    /**
+     * @param technique the technique's name, as {@code gradus demo} takes it
+     * @param description one line for {@code gradus demo --help}
+     */
+    Demo(String technique, String description) {
+        this.technique = technique;
+        this.description = description;
+    }
+
+    final String technique() {
+        return technique;
+    }
+
+    final String description() {
+        return description;
+    }
 
     /** Runs the demo, printing as it goes. */
-    Summary run(Context context) throws Exception;
+    abstract Summary run(Context context) throws Exception;
 
     /**
      * What a demo needs.

@@ -5,11 +5,13 @@ import io.gradus.jobs.BuiltInModel;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,15 +28,13 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "demo",
         mixinStandardHelpOptions = true,
-        description = {
-            "Pre-train the built-in model (first time only), then show one technique on it, before and after:",
-            "lora (default: LoRA + SFT teaches it to define words), reward (a reward model that prefers a word's",
-            "definition to a wrong or cut one). Writes DIR/summary.json."
-        })
+        description = "Pre-train the built-in model (first time only), then show one technique on it, before and after.",
+        modelTransformer = DemoCommand.ListDemos.class)
 final class DemoCommand implements Callable<Integer> {
 
     /** Every demo, by technique; the first is the default. */
-    private static final List<Demo> DEMOS = List.of(new LoraSftDemo(), new RewardDemo());
+    private static final List<Demo> DEMOS = List.of(new LoraSftDemo(), new AdaptersSftDemo(), new QloraSftDemo(),
+            new RewardDemo());
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -54,6 +54,18 @@ final class DemoCommand implements Callable<Integer> {
 
     @Mixin
     BackendOption backend;
+
+    /** Lists every demo and what it shows in {@code gradus demo --help}. */
+    static final class ListDemos implements CommandLine.IModelTransformer {
+        @Override
+        public CommandSpec transform(CommandSpec command) {
+            List<String> lines = new ArrayList<>(List.of(command.usageMessage().description()));
+            DEMOS.forEach(d -> lines.add(String.format("  %-9s %s", d.technique(), d.description())));
+            lines.add("Writes DIR/summary.json: {\"technique\", \"before\", \"after\", ...}.");
+            command.usageMessage().description(lines.toArray(String[]::new));
+            return command;
+        }
+    }
 
     @Override
     public Integer call() throws Exception {

@@ -51,7 +51,7 @@ final class ForwardCommand implements Callable<Integer> {
             }
         }
         try (EmbeddedHost quiet = new EmbeddedHost()) {
-            KernelBackend kernels = options.prepare(quiet, llama);
+            KernelBackend kernels = options.prepare(quiet, llama, spec.commandLine().getErr());
             LlamaEngine engine = new LlamaEngine(llama, kernels);
             TokenBatch batch = TokenBatch.nextToken(1, tokens.length, tokens);
             float[] logits = engine.forward(batch);

@@ -59,7 +59,7 @@ final class GenerateCommand implements Callable<Integer> {
         LlamaModel llama = LlamaModel.load(model);
         PrintWriter out = spec.commandLine().getOut();
         try (HfTokenizer tokenizer = HfTokenizer.load(model); EmbeddedHost quiet = new EmbeddedHost()) {
-            KernelBackend kernels = options.prepare(quiet, llama);
+            KernelBackend kernels = options.prepare(quiet, llama, spec.commandLine().getErr());
             int[] ids = tokenizer.encode(prompt);
             Generator generator = new Generator(llama, kernels, ids.length + maxNewTokens + 1);
             out.print(prompt);

@@ -12,7 +12,9 @@ import picocli.CommandLine;
         mixinStandardHelpOptions = true,
         versionProvider = GradusVersion.class,
         description = "Fine-tune Llama-architecture language models with hot-swappable technique bundles.",
-        subcommands = {StartCommand.class, BundlesCommand.class, ForwardCommand.class, GenerateCommand.class, ScoreCommand.class, KernelsCommand.class, TrainCommand.class, JobsCommand.class, PretrainCommand.class, DemoCommand.class, NewTechniqueCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {StartCommand.class, BundlesCommand.class, ForwardCommand.class, GenerateCommand.class, ScoreCommand.class,
+            QuantizeCommand.class, KernelsCommand.class, TrainCommand.class, JobsCommand.class, PretrainCommand.class,
+            DemoCommand.class, NewTechniqueCommand.class, CommandLine.HelpCommand.class})
 public final class Gradus implements Runnable {
 
     @Spec

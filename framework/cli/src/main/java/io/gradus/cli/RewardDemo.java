@@ -29,7 +29,7 @@ import java.util.Map;
  * held-out pairwise accuracy before and after. The reward model stays in the demo's folder, where the
  * PPO demo finds it.
  */
-final class RewardDemo implements Demo {
+final class RewardDemo extends Demo {
 
     /** Training pairs, from as many single-word synsets. */
     private static final int PAIRS = 4000;
@@ -40,18 +40,12 @@ final class RewardDemo implements Demo {
     private static final int SEQ_LEN = 64;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Override
-    public String technique() {
-        return "reward";
+    RewardDemo() {
+        super("reward", "Reward model: prefer a word's WordNet definition to another word's or a cut one");
     }
 
     @Override
-    public String description() {
-        return "Reward model: prefer a word's WordNet definition to another word's or a cut one";
-    }
-
-    @Override
-    public Summary run(Context context) throws Exception {
+    Summary run(Context context) throws Exception {
         var terminal = context.out();
         DefinitionPairs pairs = DefinitionPairs.load(PAIRS, SEED);
         Path data = context.folder().resolve("data");

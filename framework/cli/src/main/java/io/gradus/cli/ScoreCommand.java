@@ -52,7 +52,7 @@ final class ScoreCommand implements Callable<Integer> {
         Path modelDir = options.folder(spec.commandLine());
         try (EmbeddedHost quiet = new EmbeddedHost()) {
             LlamaModel model = LlamaModel.load(modelDir);
-            KernelBackend kernels = options.prepare(quiet, model);
+            KernelBackend kernels = options.prepare(quiet, model, spec.commandLine().getErr());
             SequenceScorer scorer = new SequenceScorer(model, kernels);
             @SuppressWarnings("unchecked")
             Objective<Object> reward = (Objective<Object>) quiet.host().catalog().objective("reward", null)

@@ -14,6 +14,7 @@ import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.OutputHead;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.QuantizedWeight;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.Technique;
 import io.gradus.api.technique.TechniqueCatalog;
@@ -246,6 +247,12 @@ final class JobRun {
             say.message(String.format("model %s: %,d parameters, %,d trainable (%.2f%%) with %s %s", modelDir,
                     model.parameterCount(), tuning.trainableCount(), 100.0 * tuning.trainableCount() / model.parameterCount(),
                     techniques.tuner().descriptor().name(), techniques.tuner().descriptor().version()));
+            List<QuantizedWeight> quantized = model.quantizedWeights();
+            if (!quantized.isEmpty()) {
+                say.message(String.format("frozen base: %d linear weights in NF4, %,d bytes for %,d weights", quantized.size(),
+                        quantized.stream().mapToLong(QuantizedWeight::bytes).sum(),
+                        quantized.stream().mapToLong(QuantizedWeight::size).sum()));
+            }
 
             var hyper = spec.hyper();
             // Rows are padded with the model's pad id (a score head reads past trailing ones), else EOS.
@@ -331,7 +338,7 @@ final class JobRun {
                         StandardOpenOption.CREATE, StandardOpenOption.APPEND);
                 Writer samples = Files.newBufferedWriter(folder.resolve(OutputFolder.SAMPLES), StandardCharsets.UTF_8,
                         StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            tuning.setTraining(true);
+            engine.setTraining(true);
             while (trainer.step() < hyper.steps()) {
                 if (stopRequested || rewireRequested) {
                     trainer.saveCheckpoint(checkpoint);
@@ -368,9 +375,9 @@ final class JobRun {
                     }
                     if (!data.heldOut().isEmpty()) {
                         // The objective's held-out metrics, on no-grad passes that leave training's buffers alone.
-                        tuning.setTraining(false);
+                        engine.setTraining(false);
                         Map<String, Double> eval = trainer.evaluate(data.heldOut());
-                        tuning.setTraining(true);
+                        engine.setTraining(true);
                         Map<String, Object> line = new LinkedHashMap<>();
                         line.put("step", m.step());
                         line.putAll(new TreeMap<>(eval));
@@ -386,13 +393,13 @@ final class JobRun {
             }
         } finally {
             frozen.forEach(context.kernels()::release);
-            tuning.setTraining(false);
+            engine.setTraining(false);
         }
         Path result = folder.dir().resolve(folder.publish(dir -> {
             if (tuning.save(dir, new SafetensorsFiles(), modelDir.toString())) {
                 return OutputFolder.ADAPTER;
             }
-            saveModel(model, modelDir, dir);
+            model.save(dir, modelDir);
             return OutputFolder.MODEL;
         }));
         provenance.put("finished", Instant.now().toString());
@@ -544,15 +551,6 @@ final class JobRun {
                 + (ref.version() == null ? "" : " in version range " + ref.version()) + " is installed; "
                 + (versions.isEmpty() ? "" : "installed versions of " + ref.name() + ": " + versions + "; ")
                 + "installed " + family.label() + "s: " + (available.isEmpty() ? "none" : available));
-    }
-
-    private static void saveModel(LlamaModel model, Path baseDir, Path target) throws IOException {
-        model.save(target);
-        for (String file : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json")) {
-            if (Files.isRegularFile(baseDir.resolve(file))) {
-                Files.copy(baseDir.resolve(file), target.resolve(file), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
     }
 
     /** Keeps the lines of a JSONL file whose {@code step} is at most {@code step} (steering lines: at most step + 1). */

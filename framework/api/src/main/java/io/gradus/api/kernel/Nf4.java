@@ -1,6 +1,7 @@
 package io.gradus.api.kernel;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The 4-bit NormalFloat format of QLoRA (Dettmers et al. 2023), bit-compatible with bitsandbytes'
@@ -21,6 +22,9 @@ public record Nf4(byte[] packed, float[] absmax, int n, int blockSize) implement
 
     /** Block size of QLoRA and bitsandbytes' default. */
     public static final int DEFAULT_BLOCK_SIZE = 64;
+
+    /** The block sizes bitsandbytes' {@code quantize_4bit} accepts, smallest first. */
+    public static final List<Integer> BLOCK_SIZES = List.of(32, 64, 128, 256, 512, 1024, 2048, 4096);
 
     /**
      * The 16 code values: quantiles of a standard normal distribution scaled to [-1, 1], with an

@@ -39,6 +39,8 @@ public final class LlamaEngine implements ModelRunner {
     private Activations noGrad;
     /** Whether the last training pass computed logits (backward may then take a gradient on them). */
     private boolean trainedLogits;
+    /** Whether training passes run the tunings in training mode (dropout); no-grad passes never do. */
+    private boolean training;
     private Generator generator;
 
     public LlamaEngine(LlamaModel model, KernelBackend kernels) {
@@ -88,10 +90,34 @@ public final class LlamaEngine implements ModelRunner {
         return run(acts, logits);
     }
 
+    /**
+     * Switches the tunings to training behaviour (dropout) for training passes, or off. No-grad
+     * passes and generation always run them in inference mode, as TRL disables dropout for the
+     * reference and rollout passes: the same weights then give the same outputs in a rollout and in
+     * the first training pass over it (a PPO ratio starts at 1).
+     */
+    public void setTraining(boolean training) {
+        this.training = training;
+        tunings.forEach(t -> t.setTraining(training));
+    }
+
     @Override
     public Outputs infer(TokenBatch batch, boolean logits) {
         noGrad = prepared(noGrad, Activations.Kind.NO_GRAD, batch);
-        return run(noGrad, logits);
+        return inInferenceMode(() -> run(noGrad, logits));
+    }
+
+    /** Runs {@code pass} with the tunings in inference mode, restoring the training mode after. */
+    private <T> T inInferenceMode(java.util.function.Supplier<T> pass) {
+        if (!training) {
+            return pass.get();
+        }
+        tunings.forEach(t -> t.setTraining(false));
+        try {
+            return pass.get();
+        } finally {
+            tunings.forEach(t -> t.setTraining(true));
+        }
     }
 
     @Override
@@ -127,8 +153,9 @@ public final class LlamaEngine implements ModelRunner {
         if (generator == null || generator.capacity() < needed) {
             generator = new Generator(model, kernels, needed);
         }
-        return generator.generate(prompt, new Generator.Sampling(sampling.temperature(), sampling.topK(), sampling.topP(),
-                sampling.seed(), sampling.maxNewTokens()), stopToken, token -> {});
+        Generator.Sampling settings = new Generator.Sampling(sampling.temperature(), sampling.topK(), sampling.topP(),
+                sampling.seed(), sampling.maxNewTokens());
+        return inInferenceMode(() -> generator.generate(prompt, settings, stopToken, token -> {}));
     }
 
     /** {@code current} if it fits a pass of {@code kind} over {@code batch}, else new activations; the batch's ids copied in. */

@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -346,6 +347,24 @@ public final class LlamaModel implements Model {
         }
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), json);
         SafeTensors.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+    }
+
+    /** The files of a model folder that go with its weights, copied when the weights are written anew. */
+    private static final List<String> COMPANION_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json", "generation_config.json");
+
+    /**
+     * Writes the model as {@link #save(Path)} does and copies, from the folder it came from, the files
+     * that go with its weights (tokenizer.json, tokenizer_config.json, special_tokens_map.json,
+     * generation_config.json, those that exist), so that {@code dir} is a whole model folder.
+     */
+    public void save(Path dir, Path source) throws IOException {
+        save(dir);
+        for (String file : COMPANION_FILES) {
+            if (Files.isRegularFile(source.resolve(file))) {
+                Files.copy(source.resolve(file), dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
     }
 
     public LlamaConfig config() {

@@ -1,8 +1,8 @@
 package io.gradus.plugin.qlora;
 
+import io.gradus.api.kernel.Nf4;
 import io.gradus.plugin.lora.LoraConfig;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Configuration of QLoRA: how the base is quantized, and the LoRA on top.
@@ -18,18 +18,15 @@ import java.util.Set;
  */
 public record QloraConfig(Integer blockSize, Boolean doubleQuant, List<String> quantizeModules, LoraConfig lora) {
 
-    /** The block sizes bitsandbytes' {@code quantize_4bit} accepts. */
-    private static final Set<Integer> BLOCK_SIZES = Set.of(32, 64, 128, 256, 512, 1024, 2048, 4096);
-
     public QloraConfig {
         blockSize = blockSize == null ? 64 : blockSize;
         doubleQuant = doubleQuant == null || doubleQuant;
         quantizeModules = quantizeModules == null || quantizeModules.isEmpty() ? List.of("all-linear")
                 : List.copyOf(quantizeModules);
         lora = lora == null ? LoraConfig.defaults() : lora;
-        if (!BLOCK_SIZES.contains(blockSize)) {
-            throw new IllegalArgumentException("blockSize must be one of bitsandbytes' 32, 64, 128, 256, 512, 1024, "
-                    + "2048, 4096; was " + blockSize);
+        if (!Nf4.BLOCK_SIZES.contains(blockSize)) {
+            throw new IllegalArgumentException("blockSize must be one of bitsandbytes' " + Nf4.BLOCK_SIZES + "; was "
+                    + blockSize);
         }
         try {
             selector(quantizeModules);

@@ -150,6 +150,25 @@ class LoraTechniqueTest {
     }
 
     /** The next-token objective, as the sft and pretrain bundles compute it. */
+    @Test
+    @DisplayName("no-grad passes and generation run without dropout even while the engine trains: a rollout equals the training pass it feeds")
+    void noDropoutOutsideTrainingPasses() {
+        LlamaModel model = model();
+        var tuning = new LoraTechnique().apply(model, new LoraConfig(4, 8.0, 0.5, List.of("all-linear"), false, null), 3);
+        randomizeB(tuning, 7);
+        LlamaEngine engine = new LlamaEngine(model, KERNELS, List.of(tuning));
+        TokenBatch batch = TinyLlama.random(4).batch(2, 6, 11);
+        float[] inference = engine.infer(batch, true).logits().clone();
+
+        engine.setTraining(true);
+        assertThat(engine.infer(batch, true).logits()).as("no dropout in a no-grad pass").containsExactly(inference);
+        assertThat(engine.train(batch, true).logits()).as("dropout in a training pass").isNotEqualTo(inference);
+        int[] prompt = {1, 4, 5};
+        int[] rollout = engine.generate(prompt, new io.gradus.api.model.Sampling(0, 0, 1, 4, 1), -1);
+        engine.setTraining(false);
+        assertThat(engine.generate(prompt, new io.gradus.api.model.Sampling(0, 0, 1, 4, 1), -1)).containsExactly(rollout);
+    }
+
     private static final class NextToken implements Objective<Object> {
         @Override
         public Class<Object> configType() {
