@@ -293,8 +293,7 @@ final class JobRun {
             trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, session, objectiveConfig, data.train(),
                     hyper);
         } catch (TechniqueException e) {
-            throw new JobException(JobException.Reason.INVALID, "objective '" + spec.objective().name() + "': "
-                    + e.getMessage(), e);
+            throw refused(e);
         }
         Path checkpoint = folder.resolve(OutputFolder.CHECKPOINT);
         Map<String, Object> provenance;
@@ -307,7 +306,11 @@ final class JobRun {
             provenance = readProvenance(folder);
         } else {
             provenance = newProvenance(techniques, modelDir, trainFile);
-            trainer.prepare(data.train().pass());
+            try {
+                trainer.prepare(data.train().pass());
+            } catch (TechniqueException e) {
+                throw refused(e);
+            }
         }
         addRunEntry(provenance, techniques, trainer.step());
         JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(OutputFolder.JOB).toFile(), spec);
@@ -407,6 +410,15 @@ final class JobRun {
         say.message("result in " + result);
         dropSteering(say);
         return new Outcome(Ending.FINISHED, result, false);
+    }
+
+    /**
+     * The objective refused the job before training began (its settings, its data, a model it names):
+     * the job is invalid, not the technique faulty.
+     */
+    private JobException refused(TechniqueException e) {
+        return new JobException(JobException.Reason.INVALID, "objective '" + spec.objective().name() + "': " + e.getMessage(),
+                e);
     }
 
     /** A stop asked for before training began: nothing was trained, nothing of an earlier run was touched. */

@@ -86,11 +86,16 @@ final class PpoSession implements ObjectiveSession<PpoConfig> {
     }
 
     /**
-     * Refuses, before step 1, a prompt that leaves no position for a response in a row of
-     * {@code hyper.seqLen}.
+     * Refuses, before step 1, a reward model with another vocabulary than the policy's, and a prompt
+     * that leaves no position for a response in a row of {@code hyper.seqLen}.
      */
     @Override
     public void prepare(PpoConfig config, Iterable<TokenBatch> trainingData, ModelRunner runner) {
+        if (reward.vocabSize() != runner.vocabSize()) {
+            throw new TechniqueException("the reward model " + config.rewardModel() + " has a vocabulary of "
+                    + reward.vocabSize() + " tokens, the policy " + runner.vocabSize() + ": PPO hands it the policy's "
+                    + "token ids as they are, so both must share one tokenizer");
+        }
         for (TokenBatch batch : trainingData) {
             for (int b = 0; b < batch.batchSize(); b++) {
                 if (batch.lengths()[b] >= batch.seqLen()) {
@@ -104,11 +109,6 @@ final class PpoSession implements ObjectiveSession<PpoConfig> {
 
     @Override
     public Collected collect(PpoConfig config, Supplier<TokenBatch> prompts, ModelRunner runner) {
-        if (reward.vocabSize() != runner.vocabSize()) {
-            throw new TechniqueException("the reward model " + config.rewardModel() + " has a vocabulary of "
-                    + reward.vocabSize() + " tokens, the policy " + runner.vocabSize() + ": PPO hands it the policy's "
-                    + "token ids as they are, so both must share one tokenizer");
-        }
         if (config.klCoef() != configuredKlCoef) { // steered
             klCoef = config.klCoef();
             configuredKlCoef = config.klCoef();
