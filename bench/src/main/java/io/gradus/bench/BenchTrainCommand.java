@@ -44,11 +44,13 @@ import picocli.CommandLine.Spec;
         name = "train",
         mixinStandardHelpOptions = true,
         description = {
-            "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner, or of inference (full-sequence",
-            "forward), on the SMALL or MEDIUM configuration of docs/BENCHMARKS, and the heap live during training; qlora",
-            "also the resident bytes per weight of its NF4 base. With --reference, run the PyTorch script too (modes it has)",
-            "and print the ratio. --mode ppo times PPO iterations instead, split into generation, scoring, forward passes",
-            "and optimisation, and the heap a separate value model would add."
+            "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner,",
+            "or of inference (full-sequence forward), on the SMALL or MEDIUM configuration",
+            "of docs/BENCHMARKS, and the heap live during training; qlora also the resident",
+            "bytes per weight of its NF4 base. With --reference, run the PyTorch script too",
+            "(modes it has) and print the ratio. --mode ppo times PPO iterations instead:",
+            "generation, scoring, forward passes and optimisation, and the heap a separate",
+            "value model would take."
         })
 final class BenchTrainCommand implements Callable<Integer> {
 

@@ -56,7 +56,7 @@ final class PpoDemo extends Demo {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     PpoDemo() {
-        super("ppo", "PPO: raise the reward model's score of the definitions the model writes, KL to it bounded");
+        super("ppo", "PPO with the reward demo's model: definitions it scores higher");
     }
 
     /**

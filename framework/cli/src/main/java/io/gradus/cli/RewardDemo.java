@@ -39,7 +39,7 @@ final class RewardDemo extends Demo {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     RewardDemo() {
-        super("reward", "Reward model: prefer a word's WordNet definition to another word's or a cut one");
+        super("reward", "Reward model: a word's definition over another word's or a cut one");
     }
 
     @Override
