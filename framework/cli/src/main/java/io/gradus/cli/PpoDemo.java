@@ -147,9 +147,14 @@ final class PpoDemo extends Demo {
         extra.put("training_seconds", Math.round(trainingSeconds * 10) / 10.0);
         extra.put("heldout_prompts_measured", after.get("prompts").intValue());
         extra.put("curve", curve);
-        return new Summary(Map.of("mean_score", before.get("objective/scores"), "response_length", before.get("response_length")),
-                Map.of("mean_score", after.get("objective/scores"), "kl", after.get("objective/kl"),
-                        "response_length", after.get("response_length")), extra);
+        Map<String, Object> was = new LinkedHashMap<>();
+        was.put("mean_score", before.get("objective/scores"));
+        was.put("response_length", before.get("response_length"));
+        Map<String, Object> is = new LinkedHashMap<>();
+        is.put("mean_score", after.get("objective/scores"));
+        is.put("kl", after.get("objective/kl"));
+        is.put("response_length", after.get("response_length"));
+        return new Summary(was, is, extra);
     }
 
     /**

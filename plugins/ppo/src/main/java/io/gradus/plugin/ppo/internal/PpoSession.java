@@ -86,8 +86,9 @@ final class PpoSession implements ObjectiveSession<PpoConfig> {
     }
 
     /**
-     * Refuses, before step 1, a reward model with another vocabulary than the policy's, and a prompt
-     * that leaves no position for a response in a row of {@code hyper.seqLen}.
+     * Refuses, before step 1, a reward model with another vocabulary than the policy's, a prompt that
+     * leaves no position for a response in a row of {@code hyper.seqLen}, and {@code reference: base}
+     * when the policy does not start as its base.
      */
     @Override
     public void prepare(PpoConfig config, Iterable<TokenBatch> trainingData, ModelRunner runner) {
@@ -96,13 +97,25 @@ final class PpoSession implements ObjectiveSession<PpoConfig> {
                     + reward.vocabSize() + " tokens, the policy " + runner.vocabSize() + ": PPO hands it the policy's "
                     + "token ids as they are, so both must share one tokenizer");
         }
+        TokenBatch first = null;
         for (TokenBatch batch : trainingData) {
+            first = first == null ? batch : first;
             for (int b = 0; b < batch.batchSize(); b++) {
                 if (batch.lengths()[b] >= batch.seqLen()) {
                     throw new TechniqueException("the prompt of record " + (batch.groups().indices()[b] + 1) + " has "
                             + batch.lengths()[b] + " tokens and fills a row of hyper.seqLen " + batch.seqLen()
                             + ": raise seqLen to the longest prompt + responseLength (" + config.responseLength() + ")");
                 }
+            }
+        }
+        if (initial == null && first != null) {
+            // The base is the starting policy only when the tuning starts as the identity (a fresh LoRA
+            // adapter, B = 0): not when the job starts from a saved adapter, nor for modules drawn otherwise.
+            float[] policy = runner.infer(first, true).logits().clone();
+            if (!Arrays.equals(policy, referencePass(config, first, runner).logits())) {
+                throw new TechniqueException("reference: base is the model with its adapters switched off, and this "
+                        + "job's policy does not start as that model (it starts from a saved adapter, or its tuner's "
+                        + "new modules change the model): set the objective's reference: initial, the policy as it starts");
             }
         }
     }

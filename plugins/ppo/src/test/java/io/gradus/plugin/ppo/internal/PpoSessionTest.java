@@ -152,6 +152,30 @@ class PpoSessionTest {
                 .hasMessageContaining("not a sequence classifier");
     }
 
+    @Test
+    @DisplayName("reference: base is refused before step 1 when the policy does not start as its base; initial takes it")
+    void baseReferenceOnlyWhenThePolicyStartsAsTheBase() throws Exception {
+        // adapter0 has B ≠ 0: the policy starts elsewhere than the base, as a job from a saved adapter does.
+        List<TokenBatch> prompts = List.of(prompts().get());
+        PpoConfig base = PpoConfig.of("reward");
+        GoldenModels started = new GoldenModels(7, 1);
+        assertThatThrownBy(() -> new PpoSession(base, started.context).prepare(base, prompts, started.engine))
+                .isInstanceOf(TechniqueException.class).hasMessageContaining("set the objective's reference: initial");
+
+        PpoConfig initial = new PpoConfig("reward", null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null, "initial", null);
+        GoldenModels kept = new GoldenModels(7, 1);
+        new PpoSession(initial, kept.context).prepare(initial, prompts, kept.engine);
+
+        GoldenModels fresh = new GoldenModels(7, 1);
+        for (Parameter p : fresh.tuning.trainableParameters()) {
+            if (p.name().contains("lora_B")) {
+                Arrays.fill(p.values(), 0f);
+            }
+        }
+        new PpoSession(base, fresh.context).prepare(base, prompts, fresh.engine);
+    }
+
     /** Batches of the three golden prompts, as the job's data hands them out. */
     private static java.util.function.Supplier<TokenBatch> prompts() {
         int[][] prompts = {{1, 5, 6}, {1, 9}, {1, 14, 15, 16}};
