@@ -21,7 +21,8 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -40,7 +41,8 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
     private Path workDir;
     private GradusHost host;
     private URI console;
-    private final List<GradusEvent> events = new CopyOnWriteArrayList<>();
+    /** Every event since the host started (a queue: a copy-on-write list would copy itself at every event of a long run). */
+    private final Queue<GradusEvent> events = new ConcurrentLinkedQueue<>();
     private final HttpClient http = HttpClient.newHttpClient();
 
     /** A host whose bundle operations consult its own job service's pins, as in production. */
@@ -137,6 +139,11 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
     /** Every event published since the host started. */
     List<GradusEvent> events() {
         return List.copyOf(events);
+    }
+
+    /** Lets go of the events recorded so far (a long test measures the heap without its own records). */
+    void forgetEvents() {
+        events.clear();
     }
 
     String token() {

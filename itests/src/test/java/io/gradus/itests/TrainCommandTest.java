@@ -7,6 +7,7 @@ import io.gradus.core.llama.LlamaModel;
 import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,6 +31,9 @@ class TrainCommandTest {
         TinyJob.write(dir);
     }
 
+    /** What the last command wrote to standard output. */
+    private StringWriter out;
+
     private int train(String job, String... extra) throws Exception {
         Path file = dir.resolve("job.yaml");
         Files.writeString(file, job);
@@ -37,7 +41,7 @@ class TrainCommandTest {
         args[0] = "train";
         args[1] = file.toString();
         System.arraycopy(extra, 0, args, 2, extra.length);
-        return Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err = new StringWriter()))
+        return Gradus.commandLine().setOut(new PrintWriter(out = new StringWriter())).setErr(new PrintWriter(err = new StringWriter()))
                 .execute(args);
     }
 
@@ -175,5 +179,45 @@ class TrainCommandTest {
         Files.writeString(dir.resolve("train.jsonl"), "{\"text\": \"fine\"}\n{\"prompt\": \"no text here\"}\n");
         assertThat(train(TinyJob.yaml(2, "out"))).isNotZero();
         assertThat(err.toString()).contains("train.jsonl:2", "\"text\"");
+    }
+
+    @Test
+    @DisplayName("an empty completion and a learning rate of 0 are warnings on the terminal: the job runs")
+    void warnings() throws Exception {
+        Files.writeString(dir.resolve("sft.jsonl"), "{\"prompt\": \"the cat\", \"completion\": \" sat on a mat.\"}\n".repeat(20)
+                + "{\"prompt\": \"the dog\", \"completion\": \"\"}\n");
+        String job = TinyJob.yaml(2, "out").replace("objective: {name: pretrain}", "objective: {name: sft}")
+                .replace("train: train.jsonl", "train: sft.jsonl").replace("learningRate: 0.003", "learningRate: 0");
+        assertThat(train(job)).as(String.valueOf(err)).isZero();
+        assertThat(out.toString()).contains("warning: " + dir.resolve("sft.jsonl") + ": 1 record trains on no text, only"
+                + " special tokens (an empty completion or answer?): line 21",
+                "warning: hyper.learningRate is 0: no weight will change");
+    }
+
+    @Test
+    @DisplayName("job files and data that cannot be read: one line naming the file (and line), no Java or Jackson text")
+    void unreadableInputs() throws Exception {
+        List<String> errors = new java.util.ArrayList<>();
+        Files.createDirectories(dir.resolve("folder.yaml"));
+        assertThat(Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err = new StringWriter()))
+                .execute("train", dir.resolve("folder.yaml").toString())).isEqualTo(1);
+        assertThat(err.toString()).isEqualTo("gradus train: job file " + dir.resolve("folder.yaml") + " is a folder, not a file\n");
+        errors.add(err.toString());
+
+        Files.write(dir.resolve("latin1.yaml"), (TinyJob.yaml(2, "out") + "# caf\u00e9\n").getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err = new StringWriter()))
+                .execute("train", dir.resolve("latin1.yaml").toString())).isEqualTo(1);
+        assertThat(err.toString()).isEqualTo("gradus train: " + dir.resolve("latin1.yaml") + ": line 8: not UTF-8 text; save"
+                + " the file as UTF-8\n");
+        errors.add(err.toString());
+
+        for (String record : List.of("null", "[1, 2]", "{\"text\": \"a\"} {\"text\": \"b\"}", "{\"text\": \"a\"")) {
+            Files.writeString(dir.resolve("train.jsonl"), "{\"text\": \"fine\"}\n" + record + "\n");
+            assertThat(train(TinyJob.yaml(2, "out"))).isNotZero();
+            assertThat(err.toString()).startsWith("gradus train: job ").contains(" failed: " + dir.resolve("train.jsonl") + ":2: ");
+            assertThat(err.toString().lines()).hasSize(1);
+            errors.add(err.toString());
+        }
+        errors.forEach(io.gradus.core.fuzz.CleanLoad::assertReadable);
     }
 }

@@ -142,8 +142,8 @@ final class DefinitionDemo {
             List<String> answers = new ArrayList<>();
             Generator generator = new Generator(model, kernels, SEQ_LEN);
             for (var record : shown) {
-                String prompt = text.renderChat(List.of(new ChatMessage("user", DefinitionTask.userText(record))), true);
-                int[] ids = tokenizer.encode(prompt);
+                // The prompt as SFT encodes a conversation (one BOS whatever the template writes).
+                int[] ids = text.encodeChat(List.of(new ChatMessage("user", DefinitionTask.userText(record))), true);
                 // Mild, seeded sampling: greedy decoding of a model this small loops on its favourite phrase.
                 int[] answer = generator.generate(ids, new Generator.Sampling(0.7, 0, 0.9, 1, 40), stop, t -> {});
                 // One line each; a sample cut inside a multi-byte character decodes to U+FFFD: drop it.

@@ -1,5 +1,9 @@
 package io.gradus.cli;
 
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.util.ServiceLoader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -13,8 +17,8 @@ import picocli.CommandLine;
         versionProvider = GradusVersion.class,
         description = "Fine-tune Llama-architecture language models with hot-swappable technique bundles.",
         subcommands = {StartCommand.class, BundlesCommand.class, ForwardCommand.class, GenerateCommand.class, ScoreCommand.class,
-            QuantizeCommand.class, KernelsCommand.class, TrainCommand.class, JobsCommand.class, PretrainCommand.class,
-            DemoCommand.class, NewTechniqueCommand.class, CommandLine.HelpCommand.class})
+            QuantizeCommand.class, KernelsCommand.class, TrainCommand.class, JobsCommand.class, TokenizeCommand.class,
+            DataCommand.class, PretrainCommand.class, DemoCommand.class, NewTechniqueCommand.class, CommandLine.HelpCommand.class})
 public final class Gradus implements Runnable {
 
     @Spec
@@ -40,11 +44,26 @@ public final class Gradus implements Runnable {
      * developers and only printed when {@code GRADUS_DEBUG} is set.
      */
     private static int reportFailure(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
-        commandLine.getErr().println("gradus " + commandLine.getCommandName() + ": " + e.getMessage());
+        commandLine.getErr().println("gradus " + commandLine.getCommandName() + ": " + describe(e));
         if (System.getenv("GRADUS_DEBUG") != null) {
             e.printStackTrace(commandLine.getErr());
         }
         return 1;
+    }
+
+    /**
+     * An exception's message for a person. The file system's exceptions often carry only the path
+     * (the reason is their class), so the reason is put into words here.
+     */
+    static String describe(Exception e) {
+        return switch (e) {
+            case NoSuchFileException f when f.getReason() == null -> f.getFile() + ": no such file or folder";
+            case AccessDeniedException f when f.getReason() == null -> f.getFile() + ": permission denied";
+            case FileAlreadyExistsException f when f.getReason() == null -> f.getFile() + ": already exists";
+            case FileSystemException f when f.getReason() == null -> f.getFile() + ": cannot be read or written";
+            default -> e.getMessage() != null ? e.getMessage()
+                    : "an internal error without a message; run with GRADUS_DEBUG=1 to see where it happened";
+        };
     }
 
     /**

@@ -1,16 +1,15 @@
 package io.gradus.cli;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradus.api.data.Example;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.technique.Objective;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.HfTokenizer;
+import io.gradus.jobs.JsonlRecords;
 import io.gradus.jobs.SequenceScorer;
 import io.gradus.jobs.TokenizerAdapter;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,32 +62,21 @@ final class ScoreCommand implements Callable<Integer> {
             try (HfTokenizer tokenizer = Files.isRegularFile(modelDir.resolve("tokenizer.json"))
                     ? HfTokenizer.load(modelDir) : null) {
                 TokenizerAdapter text = TokenizerAdapter.of(tokenizer, model.config(), modelDir);
-                List<String> lines = Files.readAllLines(data, StandardCharsets.UTF_8);
-                for (int i = 0; i < lines.size(); i++) {
-                    if (lines.get(i).isBlank()) {
-                        continue;
-                    }
-                    try {
-                        Map<String, Object> record = JSON.readValue(lines.get(i), new TypeReference<>() {});
-                        // TRL's preference fields all start with chosen or rejected.
-                        List<Example> encoded = record.keySet().stream()
-                                .anyMatch(k -> k.startsWith("chosen") || k.startsWith("rejected"))
-                                ? reward.encodeGroup(config, record, text).sequences()
-                                : List.of(reward.encode(config, record, text));
-                        for (Example e : encoded) {
-                            if (e.ids().length > model.config().maxPositions()) {
-                                throw new IllegalArgumentException("a sequence of " + e.ids().length
-                                        + " tokens is longer than the model's " + model.config().maxPositions() + " positions");
-                            }
+                JsonlRecords.read(data, Integer.MAX_VALUE, (line, record) -> {
+                    // TRL's preference fields all start with chosen or rejected.
+                    List<Example> encoded = record.keySet().stream()
+                            .anyMatch(k -> k.startsWith("chosen") || k.startsWith("rejected"))
+                            ? reward.encodeGroup(config, record, text).sequences()
+                            : List.of(reward.encode(config, record, text));
+                    for (Example e : encoded) {
+                        if (e.ids().length > model.config().maxPositions()) {
+                            throw new IllegalArgumentException("a sequence of " + e.ids().length
+                                    + " tokens is longer than the model's " + model.config().maxPositions() + " positions");
                         }
-                        sequences.addAll(encoded);
-                        sequencesPerRecord.add(encoded.size());
-                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                        throw new IllegalArgumentException(data + ":" + (i + 1) + ": not a JSON object", e);
-                    } catch (IllegalArgumentException | IllegalStateException e) {
-                        throw new IllegalArgumentException(data + ":" + (i + 1) + ": " + e.getMessage(), e);
                     }
-                }
+                    sequences.addAll(encoded);
+                    sequencesPerRecord.add(encoded.size());
+                });
             }
             float[] scores = scorer.scores(sequences);
             PrintWriter out = spec.commandLine().getOut();

@@ -41,15 +41,6 @@ final class StartCommand implements Callable<Integer> {
     @Option(names = "--deploy", paramLabel = "DIR", description = "Watched deploy folder. Default: the distribution's deploy/.")
     Path deploy;
 
-    /** Whether {@code host} is a loopback address (or a name for one): the console is then private to this machine. */
-    static boolean loopback(String host) {
-        try {
-            return InetAddress.getByName(host).isLoopbackAddress();
-        } catch (UnknownHostException e) {
-            return false;
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
@@ -81,11 +72,7 @@ final class StartCommand implements Callable<Integer> {
         gradus.problems().forEach(p -> out.println("PROBLEM " + p.source() + ": " + p.message()));
         if (console.isPresent()) {
             out.println("Console: " + console.get());
-            if (!loopback(host)) {
-                out.println("WARNING: the console listens on " + host + ", not on this machine only: anyone who can reach "
-                        + "it can read the bundles, jobs and problems (changes still need the token). Use --host 127.0.0.1 "
-                        + "unless you mean it.");
-            }
+            addressWarning(host).ifPresent(out::println);
             out.println("Console token (needed to change bundles and to submit, cancel or steer jobs; also in "
                     + gradus.consoleTokenFile() + "):");
             out.println("  " + gradus.consoleToken().orElseThrow());
@@ -96,5 +83,27 @@ final class StartCommand implements Callable<Integer> {
         terminal.showBundleChanges(true);
         gradus.awaitStopped();
         return 0;
+    }
+
+    /**
+     * A warning when the console listens on an address other machines can reach: reading is open to
+     * anyone who reaches it, and the token that allows changes travels in clear over HTTP. Empty for a
+     * loopback address (or a name for one), and for a name that does not resolve (the console then
+     * says it cannot listen there).
+     */
+    static Optional<String> addressWarning(String host) {
+        InetAddress address;
+        try {
+            address = InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            return Optional.empty();
+        }
+        if (address.isLoopbackAddress()) {
+            return Optional.empty();
+        }
+        String where = address.isAnyLocalAddress() ? "every network address of this machine" : host;
+        return Optional.of("warning: --host " + host + ": the console listens on " + where + ", reachable from other"
+                + " machines; anyone who reaches it can read the bundles, jobs, events and problems, and the token that"
+                + " allows changes travels in clear over HTTP. Use the default 127.0.0.1 unless the network is trusted.");
     }
 }

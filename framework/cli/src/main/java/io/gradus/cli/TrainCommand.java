@@ -1,11 +1,7 @@
 package io.gradus.cli;
 
-import io.gradus.api.job.JobException;
 import io.gradus.api.job.SubmitOptions;
 import io.gradus.jobs.JobFiles;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -51,7 +47,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String text = readJobFile(jobFile);
+        String text = JobFiles.text(jobFile);
         // Read here first: a mistake in the file is reported before any host starts.
         JobFiles.read(text, jobFile.toString());
         SubmitOptions options = new SubmitOptions(jobFile.toAbsolutePath().getParent().toString(), resume, overwrite,
@@ -68,13 +64,5 @@ final class TrainCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return exit;
         }
-    }
-
-    /** The job file's text; a missing file is an error naming it. */
-    static String readJobFile(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new JobException(JobException.Reason.INVALID, "job file " + file + " does not exist");
-        }
-        return Files.readString(file, StandardCharsets.UTF_8);
     }
 }

@@ -86,6 +86,8 @@ public final class GradusHost implements AutoCloseable {
     private final String consoleToken;
     private final FileChannel stateLock;
     private final HostJobService jobService;
+    /** Felix keeps uninstalled bundles in its service-usage map: they are removed from it here. */
+    private final StaleServiceUsages staleUsages;
     private KernelSelection.Choice kernelChoice;
 
     /** @param pinsOrNull the bundle pins to consult instead of the host's own job service's (tests) */
@@ -98,6 +100,7 @@ public final class GradusHost implements AutoCloseable {
 
             this.framework = newFramework();
             framework.init();
+            this.staleUsages = StaleServiceUsages.of(framework);
             BundleContext context = framework.getBundleContext();
             context.addBundleListener(this::onBundleEvent);
             context.addFrameworkListener(this::onFrameworkEvent);
@@ -236,7 +239,11 @@ public final class GradusHost implements AutoCloseable {
                 problems.clear(BundleChanges.startCause(b.getBundleId()));
                 problems.clear(BundleChanges.bundleCause(b.getBundleId()) + "error");
             }
-            case BundleEvent.UPDATED, BundleEvent.UNINSTALLED -> problems.clearAll(BundleChanges.bundleCause(b.getBundleId()));
+            case BundleEvent.UPDATED -> problems.clearAll(BundleChanges.bundleCause(b.getBundleId()));
+            case BundleEvent.UNINSTALLED -> {
+                problems.clearAll(BundleChanges.bundleCause(b.getBundleId()));
+                staleUsages.forget(b);
+            }
             default -> {}
         }
         events.publish(new BundleChanged(Instant.now(), b.getBundleId(), b.getSymbolicName(),

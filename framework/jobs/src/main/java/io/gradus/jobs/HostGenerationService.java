@@ -110,26 +110,20 @@ public final class HostGenerationService implements GenerationService {
         }
     }
 
-    /** BOS and the prompt, as SFT encodes a prompt; or the conversation rendered up to the assistant's turn. */
+    /**
+     * BOS and the prompt, as SFT encodes a prompt (one BOS when the prompt's text starts with it); or
+     * the conversation rendered up to the assistant's turn, as SFT encodes a conversation.
+     */
     private static int[] prompt(GenerationRequest request, TokenizerAdapter text) {
-        int[] ids;
         if (request.prompt() != null && !request.prompt().isEmpty()) {
-            ids = text.encode(request.prompt());
-        } else {
-            if (text.chat() == null) {
-                throw new GenerationException(GenerationException.Reason.INVALID, "this model has no chat template "
-                        + "Gradus can render (tokenizer_config.json); send a plain prompt instead of messages");
-            }
-            ids = text.encode(text.renderChat(request.messages(), true));
+            int[] ids = text.encode(request.prompt());
+            return ids.length > 0 && ids[0] == text.bosId() ? ids : text.withBos(ids);
         }
-        int bos = text.bosId();
-        if (bos < 0 || ids.length > 0 && ids[0] == bos) {
-            return ids;
+        if (text.chat() == null) {
+            throw new GenerationException(GenerationException.Reason.INVALID, "this model has no chat template "
+                    + "Gradus can render (tokenizer_config.json); send a plain prompt instead of messages");
         }
-        int[] withBos = new int[ids.length + 1];
-        withBos[0] = bos;
-        System.arraycopy(ids, 0, withBos, 1, ids.length);
-        return withBos;
+        return text.encodeChat(request.messages(), true);
     }
 
     /**

@@ -135,14 +135,9 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         String id = Long.toString(lastId.incrementAndGet());
         // Without an output the job writes next to its job file (runs/NAME), or, submitted without a
         // folder of its own (the console's form), into the host's state folder.
-        String output = spec.output() != null ? base.resolve(spec.output()).normalize().toString()
-                : options.baseDir() != null ? base.resolve("runs").resolve(spec.name()).normalize().toString()
-                : jobsDir.resolve(id).resolve("output").toString();
-        JobSpec resolved = spec.withPaths(
-                spec.model() == null ? null : base.resolve(spec.model()).normalize().toString(),
-                new JobSpec.DataSpec(base.resolve(spec.data().train()).normalize().toString(),
-                        spec.data().eval() == null ? null : base.resolve(spec.data().eval()).normalize().toString()),
-                output);
+        JobSpec resolved = JobFiles.resolve(spec, base, options.baseDir() != null ? base.resolve("runs").resolve(spec.name())
+                : jobsDir.resolve(id).resolve("output"));
+        String output = resolved.output();
         // What can be refused now is refused now, not after the job waited in the queue.
         var techniques = JobRun.resolve(catalog, resolved);
         for (String file : new String[] {resolved.data().train(), resolved.data().eval()}) {

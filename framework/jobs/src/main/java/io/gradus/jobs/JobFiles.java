@@ -13,6 +13,14 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.gradus.api.job.JobException;
 import io.gradus.api.job.JobSpec;
+import io.gradus.core.io.JsonFiles;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CoderResult;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -29,16 +37,49 @@ import java.util.stream.Collectors;
  */
 public final class JobFiles {
 
+    // Whole-number settings refuse 10.5 rather than cutting it to 10 (found by JobInputsFuzzTest).
+    // Text is still read as a number ("3e-4", which YAML 1.1 leaves a string) and a number as text.
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .build();
     private static final ObjectMapper YAML = YAMLMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .build();
 
     private JobFiles() {}
+
+    /**
+     * The text of a job file.
+     *
+     * @throws JobException (INVALID) when the file does not exist, is a folder, or is not UTF-8 text
+     *     (naming the line)
+     * @throws IOException when it cannot be read
+     */
+    public static String text(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new JobException(JobException.Reason.INVALID, "job file " + file + " is a folder, not a file");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new JobException(JobException.Reason.INVALID, "job file " + file + " does not exist");
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        CharBuffer text = CharBuffer.allocate(bytes.length);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CoderResult result = StandardCharsets.UTF_8.newDecoder().decode(in, text, true);
+        if (result.isError()) {
+            int line = 1;
+            for (int i = 0; i < in.position(); i++) {
+                line += bytes[i] == '\n' ? 1 : 0;
+            }
+            throw new JobException(JobException.Reason.INVALID, file + ": line " + line + ": not UTF-8 text; save the file"
+                    + " as UTF-8");
+        }
+        return text.flip().toString();
+    }
 
     /**
      * Binds a job file's text; JSON when it starts with '{', YAML otherwise (JSON is YAML, but
@@ -62,6 +103,18 @@ public final class JobFiles {
         } catch (JsonProcessingException e) {
             throw new JobException(JobException.Reason.INVALID, source + ": " + explain(e), e);
         }
+    }
+
+    /**
+     * {@code spec} with its paths made absolute: model, data and output relative to {@code base} (the
+     * job file's folder), the output {@code defaultOutput} when the job names none.
+     */
+    public static JobSpec resolve(JobSpec spec, Path base, Path defaultOutput) {
+        return spec.withPaths(
+                spec.model() == null ? null : base.resolve(spec.model()).normalize().toString(),
+                new JobSpec.DataSpec(base.resolve(spec.data().train()).normalize().toString(),
+                        spec.data().eval() == null ? null : base.resolve(spec.data().eval()).normalize().toString()),
+                (spec.output() != null ? base.resolve(spec.output()) : defaultOutput).normalize().toString());
     }
 
     /** The 1-based line where {@code field} appears as a key, if it does. */
@@ -103,6 +156,8 @@ public final class JobFiles {
                     + quoted(f.getValue());
             case MismatchedInputException m when m.getTargetType() != null && !field.isEmpty() ->
                     "field '" + field + "' must be " + typeName(m.getTargetType()) + mismatchDetail(m);
+            case MismatchedInputException m when m.getTargetType() != null ->
+                    "expected " + typeName(m.getTargetType()) + " of settings" + mismatchDetail(m);
             case ValueInstantiationException v -> rootMessage(v);
             case JsonMappingException m when m.getCause() instanceof IllegalArgumentException iae -> iae.getMessage();
             default -> syntax(e);
@@ -149,10 +204,12 @@ public final class JobFiles {
     }
 
     private static String syntax(JsonProcessingException e) {
-        String message = e.getOriginalMessage();
-        if (message == null) {
+        if (e.getOriginalMessage() == null) {
             return "cannot read it";
         }
+        // The core's wording of parser errors (no "[Source: ...]" of a start marker, no Java names);
+        // the error's own line is added by the caller.
+        String message = JsonFiles.describe(e).replaceFirst("^line \\d+, column \\d+: ", "");
         // Keep the first sentence; Jackson appends source excerpts and advice about its features.
         int cut = message.indexOf('\n');
         message = cut >= 0 ? message.substring(0, cut) : message;

@@ -26,7 +26,6 @@ import io.gradus.api.technique.Tuning;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.core.tokenizer.HfTokenizer;
 import io.gradus.core.train.Trainer;
 import io.gradus.core.train.TrainingContext;
 import java.io.IOException;
@@ -212,13 +211,7 @@ final class JobRun {
         Objective<Object> objective = (Objective<Object>) techniques.objective().technique();
         Object tunerConfig = bind(tuner, spec.tuner(), "tuner");
         Object objectiveConfig = bind(objective, spec.objective(), "objective");
-        Path modelDir = spec.model() != null ? Path.of(spec.model()) : context.defaultModel();
-        if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
-            throw new JobException(JobException.Reason.INVALID, spec.model() != null
-                    ? "model folder " + modelDir + " has no config.json"
-                    : "the job names no model and the built-in one does not exist yet (" + modelDir
-                            + "); create it with: ./gradus pretrain");
-        }
+        Path modelDir = JobData.modelFolder(spec, context.defaultModel());
         Path trainFile = Path.of(spec.data().train());
         Path evalFile = spec.data().eval() == null ? null : Path.of(spec.data().eval());
         Path output = Path.of(spec.output());
@@ -258,24 +251,26 @@ final class JobRun {
             // Rows are padded with the model's pad id (a score head reads past trailing ones), else EOS.
             int padId = model.scoreHead().map(h -> h.padTokenId()).filter(id -> id >= 0)
                     .orElse(Math.max(0, model.config().eosTokenId()));
-            // The tokenizer stays open for the run: objectives decode what they show people (PPO's samples).
-            try (HfTokenizer tokenizer = Files.isRegularFile(modelDir.resolve("tokenizer.json")) ? HfTokenizer.load(modelDir)
-                    : null) {
-                TokenizerAdapter text = TokenizerAdapter.of(tokenizer, model.config(), modelDir);
-                JobData data = JobData.read(trainFile, evalFile, objective, objectiveConfig, text, hyper,
-                        model.config().vocabSize(), padId, say::message);
-                return train(techniques, objective, objectiveConfig, model, modelDir, tuning, data, text, trainFile, folder,
-                        previous, say);
+            // The data's tokenizer stays open for the run: objectives decode what they show people (PPO's samples).
+            try (JobData reader = new JobData(objective, objectiveConfig, techniques.objective().descriptor(),
+                    JobData.tokenizer(modelDir), model.config(), modelDir)) {
+                JobData.Batches data = reader.batches(trainFile, evalFile, hyper, padId, say::message);
+                return train(techniques, objective, objectiveConfig, model, modelDir, tuning, data, reader.text(), trainFile,
+                        folder, previous, say);
             }
         }
     }
 
     /** Trains on the data read: the part of a run that needs the model's tokenizer open. */
     private Outcome train(Techniques techniques, Objective<Object> objective, Object objectiveConfig, LlamaModel model,
-            Path modelDir, Tuning tuning, JobData data, TokenizerAdapter text, Path trainFile, OutputFolder folder,
+            Path modelDir, Tuning tuning, JobData.Batches data, TokenizerAdapter text, Path trainFile, OutputFolder folder,
             Checkpointed previous, Listener say) throws IOException {
         var hyper = spec.hyper();
         say.message("data " + trainFile + ": " + data.summary());
+        if (hyper.learningRate() == 0) {
+            say.message("warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is"
+                    + " learned)");
+        }
         if (stopRequested) {
             return stoppedWhilePreparing(say);
         }
@@ -550,6 +545,7 @@ final class JobRun {
                 .collect(Collectors.joining(", "));
     }
 
+    /** The technique's settings of the job bound to its configuration record. */
     static Object bind(Technique<?> technique, TechniqueRef ref, String role) {
         return JobFiles.bind(ref.config(), technique.configType(), role + " '" + ref.name() + "' config");
     }

@@ -3,6 +3,7 @@ package io.gradus.jobs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.gradus.api.event.JobMessage;
 import io.gradus.api.event.JobProgress;
 import io.gradus.api.event.JobStateChanged;
 import io.gradus.api.event.JobSteered;
@@ -10,6 +11,12 @@ import io.gradus.api.job.JobException;
 import io.gradus.api.job.JobInfo;
 import io.gradus.api.job.JobState;
 import io.gradus.api.job.SubmitOptions;
+import io.gradus.api.model.Model;
+import io.gradus.api.technique.Objective;
+import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.api.technique.TechniqueDescriptor;
+import io.gradus.api.technique.Tuner;
+import io.gradus.api.technique.Tuning;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +24,8 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -220,7 +229,7 @@ class HostJobServiceTest {
     void steeringChecks() throws Exception {
         try (HostJobService jobs = world.service(dir.resolve("var/jobs"))) {
             String[] id = {null};
-            List<Throwable> refusals = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<Throwable> refusals = new CopyOnWriteArrayList<>();
             try (var steer = world.events.subscribe(e -> {
                 if (e instanceof JobProgress p && p.jobId().equals(id[0]) && p.step() == 1) {
                     for (Map<String, Object> bad : List.of(Map.<String, Object>of("batchSize", 2),
@@ -246,6 +255,92 @@ class HostJobServiceTest {
             assertThatThrownBy(() -> jobs.job("nope").orElseThrow()).isInstanceOf(java.util.NoSuchElementException.class);
             assertThatThrownBy(() -> jobs.history("nope")).hasMessageContaining("no job with id nope");
         }
+    }
+
+    @Test
+    @DisplayName("a learning rate of 0 and records that train on no text are warnings: the job runs, and its messages and job.log say so")
+    void warnings() throws Exception {
+        Files.writeString(dir.resolve("train.jsonl"), Files.readString(dir.resolve("train.jsonl")) + "{\"text\": \"\"}\n");
+        try (HostJobService jobs = world.service(dir.resolve("var/jobs"))) {
+            JobInfo job = submit(jobs, world.job(3, "out").replace("learningRate: 0.003", "learningRate: 0"), fresh(dir));
+            await(jobs, job.id(), JobState.SUCCEEDED);
+            List<String> messages = world.seen.stream().filter(e -> e instanceof JobMessage m && m.jobId().equals(job.id()))
+                    .map(e -> ((JobMessage) e).text()).toList();
+            assertThat(messages).contains("warning: " + dir.resolve("train.jsonl") + ": 1 record trains on no text, only special"
+                    + " tokens (an empty completion or answer?): line 101",
+                    "warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is learned)");
+            assertThat(dir.resolve("out/job.log")).content().contains("line 101", "hyper.learningRate is 0");
+            assertThat(messages).noneMatch(m -> m.contains(dir.resolve("eval.jsonl").toString()));
+        }
+    }
+
+    @Test
+    @DisplayName("held-out data shorter than one window (seqLen + 1 tokens) fails the job before its first step")
+    void evalDataTooShort() throws Exception {
+        Files.writeString(dir.resolve("eval.jsonl"), "{\"text\": \"the cat.\"}\n");
+        try (HostJobService jobs = world.service(dir.resolve("var/jobs"))) {
+            JobInfo job = submit(jobs, world.job(50, "out"), fresh(dir));
+            JobInfo failed = await(jobs, job.id(), JobState.FAILED);
+            assertThat(failed.message()).startsWith(dir.resolve("eval.jsonl") + " has ")
+                    .endsWith(" tokens, fewer than one window of 33 (hyper.seqLen + 1): add data or lower seqLen");
+            assertThat(failed.step()).isZero();
+            assertThat(world.seen).noneMatch(e -> e instanceof JobProgress p && p.jobId().equals(job.id()));
+            assertThat(dir.resolve("out/metrics.jsonl")).doesNotExist();
+        }
+    }
+
+    @Test
+    @DisplayName("the job's seed reaches its tuner")
+    void seedReachesTheTuner() throws Exception {
+        List<Long> seeds = new CopyOnWriteArrayList<>();
+        var full = TinyWorld.catalog().tuner("full", null).orElseThrow();
+        Tuner<Object> recording = new Tuner<>() {
+            @SuppressWarnings("unchecked")
+            private final Tuner<Object> delegate = (Tuner<Object>) full.technique();
+
+            @Override
+            public Class<Object> configType() {
+                return delegate.configType();
+            }
+
+            @Override
+            public String description() {
+                return delegate.description();
+            }
+
+            @Override
+            public Tuning apply(Model model, Object config) {
+                throw new AssertionError("the seeded apply is the one a job calls");
+            }
+
+            @Override
+            public Tuning apply(Model model, Object config, long seed) {
+                seeds.add(seed);
+                return delegate.apply(model, config, seed);
+            }
+        };
+        var catalog = new TechniqueCatalog() {
+            @Override
+            public List<TechniqueDescriptor> techniques() {
+                return TinyWorld.catalog().techniques();
+            }
+
+            @Override
+            public Optional<Found<Tuner<?>>> tuner(String name, String range) {
+                return Optional.of(new Found<>(full.descriptor(), recording));
+            }
+
+            @Override
+            public Optional<Found<Objective<?>>> objective(String name, String range) {
+                return TinyWorld.catalog().objective(name, range);
+            }
+        };
+        try (HostJobService jobs = new HostJobService(dir.resolve("var/jobs"), catalog, world.events, () -> world.kernels,
+                world.model, 1)) {
+            await(jobs, submit(jobs, world.job(1, "seven") + "seed: 7\n", fresh(dir)).id(), JobState.SUCCEEDED);
+            await(jobs, submit(jobs, world.job(1, "default"), fresh(dir)).id(), JobState.SUCCEEDED);
+        }
+        assertThat(seeds).containsExactly(7L, 42L);
     }
 
     @Test

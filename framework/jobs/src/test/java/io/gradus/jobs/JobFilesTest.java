@@ -57,6 +57,8 @@ class JobFilesTest {
     void wrongType() {
         refused(GOOD.replace("steps: 10", "steps: ten"))
                 .hasMessageContaining("line 5").hasMessageContaining("field 'hyper.steps' must be a whole number, got \"ten\"");
+        refused(GOOD.replace("steps: 10", "steps: 10.5"))
+                .hasMessageContaining("line 5").hasMessageContaining("field 'hyper.steps' must be a whole number, got 10.5");
         refused(GOOD.replace("data: {train: train.jsonl}", "data: [train.jsonl]"))
                 .hasMessageContaining("field 'data' must be an object");
     }
@@ -81,5 +83,7 @@ class JobFilesTest {
         assertThatThrownBy(() -> JobFiles.bind(java.util.Map.of("rank", 4), Config.class, "tuner 'x' config"))
                 .hasMessageStartingWith("tuner 'x' config: unknown field 'rank'")
                 .hasMessageContaining("Valid fields: alpha, r");
+        assertThatThrownBy(() -> JobFiles.bind(java.util.Map.of("r", 8.5), Config.class, "tuner 'x' config"))
+                .hasMessage("tuner 'x' config: field 'r' must be a whole number, got 8.5");
     }
 }

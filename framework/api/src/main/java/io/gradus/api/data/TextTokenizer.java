@@ -47,4 +47,19 @@ public interface TextTokenizer {
      * @throws IllegalStateException if the model has no chat template Gradus can render
      */
     String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt);
+
+    /**
+     * The token ids of the conversation as the model reads it: rendered with the chat template and
+     * tokenized without adding special tokens, as Hugging Face's {@code apply_chat_template(...,
+     * tokenize=True)} does, then BOS in front unless the rendering starts with it. A template that
+     * writes BOS itself (Llama 3's) thus gets exactly one; a second BOS would be a sequence the model
+     * never saw in pre-training. Every objective that renders a conversation encodes it here, so a
+     * prefix of a conversation (a prompt, the turns before an answer) is a prefix of its ids.
+     *
+     * @throws IllegalStateException if the model has no chat template Gradus can render
+     */
+    default int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        int[] ids = encode(renderChat(messages, addGenerationPrompt));
+        return ids.length > 0 && ids[0] == bosId() ? ids : withBos(ids);
+    }
 }

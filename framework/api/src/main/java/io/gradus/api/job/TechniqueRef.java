@@ -1,5 +1,7 @@
 package io.gradus.api.job;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -18,6 +20,7 @@ public record TechniqueRef(String name, String version, Map<String, Object> conf
         if (name.isBlank()) {
             throw new IllegalArgumentException("technique name must not be blank");
         }
-        config = config == null ? Map.of() : Map.copyOf(config);
+        // A setting written as null means "the default": kept, which Map.copyOf would refuse.
+        config = config == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(config));
     }
 }

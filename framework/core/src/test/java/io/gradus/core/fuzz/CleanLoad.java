@@ -133,12 +133,26 @@ public final class CleanLoad {
         if (Arrays.stream(places).noneMatch(p -> message.contains(p.getFileName().toString()))) {
             throw new AssertionError("the error does not name the file (" + Arrays.toString(places) + "): " + message, t);
         }
+        assertReadable(message, t);
+        return Optional.empty();
+    }
+
+    /**
+     * Checks that an error message reads as a sentence for a person: no Java class or package names,
+     * no Jackson internals, no stack-trace fragments.
+     *
+     * @throws AssertionError naming the fragment found
+     */
+    public static void assertReadable(String message) {
+        assertReadable(message, null);
+    }
+
+    private static void assertReadable(String message, Throwable cause) {
         for (Pattern unclean : UNCLEAN) {
             if (unclean.matcher(message).find()) {
-                throw new AssertionError("the error message has programmer's text (" + unclean + "): " + message, t);
+                throw new AssertionError("the error message has programmer's text (" + unclean + "): " + message, cause);
             }
         }
-        return Optional.empty();
     }
 
     private static long size(Path place) {

@@ -19,7 +19,8 @@ import java.util.Map;
  *       tokens of the prompt + tokens of the completion + EOS (TRL's reward trainer appends EOS to
  *       texts; the prompt and completion are tokenized apart, as the SFT objective does);</li>
  *   <li>conversational: the same fields as lists of messages; prompt + completion rendered with the
- *       model's chat template, after BOS, nothing appended;</li>
+ *       model's chat template, after BOS unless the template writes it
+ *       ({@link TextTokenizer#encodeChat}), nothing appended;</li>
  *   <li>implicit prompt: {@code "chosen"}/{@code "rejected"} only, each the whole text or conversation;</li>
  *   <li>pre-tokenized: {@code "prompt_input_ids"} (optional) + {@code "chosen_input_ids"}/
  *       {@code "rejected_input_ids"}, or TRL's newer {@code "chosen_ids"}/{@code "rejected_ids"}
@@ -64,8 +65,7 @@ public final class PreferenceData {
         Object prompt = record.get("prompt");
         if (record.get("chosen") instanceof List<?> || record.get("rejected") instanceof List<?>) {
             List<ChatMessage> context = prompt == null ? List.of() : ChatMessage.listOf(prompt, "prompt");
-            int promptLength = context.isEmpty() ? 0
-                    : tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(context, true))).length;
+            int promptLength = context.isEmpty() ? 0 : tokenizer.encodeChat(context, true).length;
             return checked(split(conversation(context, ChatMessage.listOf(record.get("chosen"), "chosen"), tokenizer),
                     promptLength), split(conversation(context, ChatMessage.listOf(record.get("rejected"), "rejected"),
                     tokenizer), promptLength), promptLength, values, List.of("prompt", "chosen", "rejected"));
@@ -87,8 +87,7 @@ public final class PreferenceData {
             return Example.allTargets(ids(record, "input_ids", false));
         }
         if (record.containsKey("messages")) {
-            return Example.allTargets(tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(
-                    ChatMessage.listOf(record.get("messages"), "messages"), false))));
+            return Example.allTargets(tokenizer.encodeChat(ChatMessage.listOf(record.get("messages"), "messages"), false));
         }
         if (record.containsKey("text")) {
             return Example.allTargets(tokenizer.withEos(tokenizer.withBos(tokenizer.encode(text(record, "text", false)))));
@@ -151,11 +150,11 @@ public final class PreferenceData {
         return values;
     }
 
-    /** Prompt + completion in one conversation, rendered after BOS. */
+    /** Prompt + completion in one conversation, rendered after BOS (one: a template may write it). */
     private static int[] conversation(List<ChatMessage> prompt, List<ChatMessage> completion, TextTokenizer tokenizer) {
         List<ChatMessage> all = new ArrayList<>(prompt);
         all.addAll(completion);
-        return tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(all, false)));
+        return tokenizer.encodeChat(all, false);
     }
 
     /** {@code ids} as a sequence whose tokens from {@code promptLength} on are its targets. */

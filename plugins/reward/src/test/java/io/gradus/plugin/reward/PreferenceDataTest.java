@@ -3,10 +3,10 @@ package io.gradus.plugin.reward;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.gradus.api.data.ChatMessage;
 import io.gradus.api.data.Example;
 import io.gradus.api.data.SequenceGroup;
 import io.gradus.api.data.TextTokenizer;
+import io.gradus.testkit.CharTokenizer;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
@@ -14,41 +14,8 @@ import org.junit.jupiter.api.Test;
 
 class PreferenceDataTest {
 
-    /** One token per character (code point + 10); BOS 1, EOS 2; a ChatML-like template. */
-    private static final TextTokenizer CHARS = new TextTokenizer() {
-        @Override
-        public int[] encode(String text) {
-            return text.chars().map(c -> c + 10).toArray();
-        }
-
-        @Override
-        public String decode(int[] ids) {
-            StringBuilder s = new StringBuilder();
-            for (int id : ids) {
-                s.append((char) (id - 10));
-            }
-            return s.toString();
-        }
-
-        @Override
-        public int bosId() {
-            return 1;
-        }
-
-        @Override
-        public int eosId() {
-            return 2;
-        }
-
-        @Override
-        public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-            StringBuilder s = new StringBuilder();
-            for (ChatMessage m : messages) {
-                s.append('<').append(m.role().charAt(0)).append('>').append(m.content()).append('|');
-            }
-            return addGenerationPrompt ? s.append("<a>").toString() : s.toString();
-        }
-    };
+    /** One token per character (code point + 10); BOS 1, EOS 2; a template writing {@code <role>content|}. */
+    private static final TextTokenizer CHARS = CharTokenizer.plain();
 
     /** The sequence as text ("^" for BOS, "$" for EOS), its targets in brackets. */
     private static String shown(Example e) {
@@ -92,12 +59,29 @@ class PreferenceDataTest {
         SequenceGroup explicit = PreferenceData.pair(Map.of("prompt", user,
                 "chosen", List.of(Map.of("role", "assistant", "content", "yo")),
                 "rejected", List.of(Map.of("role", "assistant", "content", "no"))), CHARS);
-        assertThat(shown(explicit)).containsExactly("^<u>hi|<a>[yo|]", "^<u>hi|<a>[no|]");
+        assertThat(shown(explicit)).containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[no|]");
 
         SequenceGroup implicit = PreferenceData.pair(Map.of(
                 "chosen", List.of(user.getFirst(), Map.of("role", "assistant", "content", "yo")),
                 "rejected", List.of(user.getFirst(), Map.of("role", "assistant", "content", "no"))), CHARS);
-        assertThat(shown(implicit)).containsExactly("^<u>hi|<a>[yo|]", "^<u>hi|<a>[no|]");
+        assertThat(shown(implicit)).containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[no|]");
+    }
+
+    /** CHARS with a template that writes BOS itself, as Llama 3's does: '^' in the rendering, encoded as BOS. */
+    private static final TextTokenizer BOS_TEMPLATE = CharTokenizer.writingBos();
+
+    @Test
+    @DisplayName("conversational with a template that writes BOS itself (Llama 3): one BOS, the same targets")
+    void templateWithBos() {
+        var user = List.of(Map.of("role", "user", "content", "hi"));
+        var chosen = List.of(Map.of("role", "assistant", "content", "yo"));
+        var rejected = List.of(Map.of("role", "assistant", "content", "no"));
+        assertThat(shown(PreferenceData.pair(Map.of("prompt", user, "chosen", chosen, "rejected", rejected), BOS_TEMPLATE)))
+                .containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[no|]");
+        assertThat(shown(PreferenceData.pair(Map.of("chosen", List.of(user.getFirst(), chosen.getFirst()),
+                "rejected", List.of(user.getFirst(), rejected.getFirst())), BOS_TEMPLATE)))
+                .containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[no|]");
+        assertThat(shown(PreferenceData.single(Map.of("messages", user), BOS_TEMPLATE))).isEqualTo("^[<user>hi|]");
     }
 
     @Test
@@ -120,8 +104,8 @@ class PreferenceDataTest {
         assertThat(shown(PreferenceData.single(Map.of("text", "ab"), CHARS))).isEqualTo("^[ab$]");
         assertThat(PreferenceData.single(Map.of("input_ids", List.of(4, 5)), null).ids()).containsExactly(4, 5);
         assertThat(shown(PreferenceData.single(Map.of("prompt", "Q", "completion", "A"), CHARS))).isEqualTo("^Q[A$]");
-        assertThat(PreferenceData.single(Map.of("messages", List.of(Map.of("role", "user", "content", "x"))), CHARS).ids())
-                .containsExactly(1, '<' + 10, 'u' + 10, '>' + 10, 'x' + 10, '|' + 10);
+        assertThat(shown(PreferenceData.single(Map.of("messages", List.of(Map.of("role", "user", "content", "x"))), CHARS)))
+                .isEqualTo("^[<user>x|]");
         assertThatThrownBy(() -> PreferenceData.single(Map.of("question", "x"), CHARS)).hasMessageContaining("question");
     }
 

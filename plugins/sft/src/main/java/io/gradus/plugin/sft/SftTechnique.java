@@ -85,16 +85,15 @@ public final class SftTechnique implements Objective<SftConfig> {
      * turn's header (with the generation prompt) and the rendering up to the turn's end.
      */
     private static Example chat(List<ChatMessage> messages, TextTokenizer tokenizer) {
-        int[] ids = tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(messages, false)));
+        int[] ids = tokenizer.encodeChat(messages, false);
         boolean[] targets = new boolean[ids.length];
-        int offset = tokenizer.bosId() >= 0 ? 1 : 0;
         for (int i = 0; i < messages.size(); i++) {
             if (!messages.get(i).role().equals("assistant")) {
                 continue;
             }
-            int start = tokenizer.encode(tokenizer.renderChat(messages.subList(0, i), true)).length;
-            int end = tokenizer.encode(tokenizer.renderChat(messages.subList(0, i + 1), false)).length;
-            Arrays.fill(targets, offset + start, Math.min(ids.length, offset + end), true);
+            int start = tokenizer.encodeChat(messages.subList(0, i), true).length;
+            int end = tokenizer.encodeChat(messages.subList(0, i + 1), false).length;
+            Arrays.fill(targets, start, Math.min(ids.length, end), true);
         }
         return new Example(ids, targets);
     }

@@ -3,9 +3,9 @@ package io.gradus.plugin.sft;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.gradus.api.data.ChatMessage;
 import io.gradus.api.data.Example;
 import io.gradus.api.data.TextTokenizer;
+import io.gradus.testkit.CharTokenizer;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
@@ -13,41 +13,8 @@ import org.junit.jupiter.api.Test;
 
 class SftTechniqueTest {
 
-    /** One token per character (code point + 10); BOS 1, EOS 2; a ChatML-like template. */
-    private static final TextTokenizer CHARS = new TextTokenizer() {
-        @Override
-        public int[] encode(String text) {
-            return text.chars().map(c -> c + 10).toArray();
-        }
-
-        @Override
-        public String decode(int[] ids) {
-            StringBuilder s = new StringBuilder();
-            for (int id : ids) {
-                s.append((char) (id - 10));
-            }
-            return s.toString();
-        }
-
-        @Override
-        public int bosId() {
-            return 1;
-        }
-
-        @Override
-        public int eosId() {
-            return 2;
-        }
-
-        @Override
-        public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-            StringBuilder s = new StringBuilder();
-            for (ChatMessage m : messages) {
-                s.append('<').append(m.role()).append('>').append(m.content()).append('|');
-            }
-            return addGenerationPrompt ? s.append("<assistant>").toString() : s.toString();
-        }
-    };
+    /** One token per character (code point + 10); BOS 1, EOS 2; a template writing {@code <role>content|}. */
+    private static final TextTokenizer CHARS = CharTokenizer.plain();
 
     private final SftTechnique sft = new SftTechnique();
 
@@ -83,6 +50,21 @@ class SftTechniqueTest {
         assertThat(CHARS.decode(java.util.Arrays.copyOfRange(e.ids(), 1, e.ids().length)))
                 .isEqualTo("<system>be brief|<user>hi|<assistant>yo|<user>bye|<assistant>ok|");
         assertThat(targeted(e)).isEqualTo("yo|ok|");
+    }
+
+    @Test
+    @DisplayName("messages: a template that writes BOS itself (Llama 3) gets no second BOS, and the same targets")
+    void templateWithBos() {
+        // CHARS with a template that starts with BOS, written as '^' (encoded as BOS), as Llama 3's does.
+        TextTokenizer bosTemplate = CharTokenizer.writingBos();
+        var record = Map.<String, Object>of("messages", List.of(
+                Map.of("role", "user", "content", "hi"),
+                Map.of("role", "assistant", "content", "yo")));
+        Example e = sft.encode(SftConfig.defaults(), record, bosTemplate);
+        assertThat(e.ids()[0]).isEqualTo(1);
+        assertThat(e.ids()[1]).as("no second BOS").isEqualTo('<' + 10);
+        assertThat(CHARS.decode(java.util.Arrays.copyOfRange(e.ids(), 1, e.ids().length))).isEqualTo("<user>hi|<assistant>yo|");
+        assertThat(targeted(e)).isEqualTo("yo|");
     }
 
     @Test

@@ -68,6 +68,20 @@ class LoraTechniqueTest {
         assertThat(model.parameters()).filteredOn(Parameter::trainable).hasSize(8);
     }
 
+    @Test
+    @DisplayName("the job's seed draws A: the same seed gives the same A in every module, another seed another A")
+    void seedDrawsA() {
+        var first = new LoraTechnique().apply(model(), LoraConfig.defaults(), 1);
+        var again = new LoraTechnique().apply(model(), LoraConfig.defaults(), 1);
+        var other = new LoraTechnique().apply(model(), LoraConfig.defaults(), 2);
+        for (String module : first.layers().keySet()) {
+            float[] a = first.layers().get(module).loraA().values();
+            assertThat(again.layers().get(module).loraA().values()).as(module + " with the same seed").containsExactly(a);
+            assertThat(other.layers().get(module).loraA().values()).as(module + " with another seed").isNotEqualTo(a);
+            assertThat(a).as(module + " drawn, not zero").isNotEqualTo(new float[a.length]);
+        }
+    }
+
     @ParameterizedTest(name = "dropout {0}")
     @ValueSource(doubles = {0.0, 0.3})
     @DisplayName("the gradients of A and B match finite differences of the loss, with and without dropout")

@@ -12,7 +12,7 @@ import java.util.Map;
  * <ul>
  *   <li>{@code {"prompt": "text"}}: BOS + the text's tokens;</li>
  *   <li>{@code {"prompt": [messages]}} (conversational): the messages rendered with the model's chat
- *       template, ending with the header of an assistant turn, after BOS;</li>
+ *       template, ending with the header of an assistant turn, with one BOS ({@link TextTokenizer#encodeChat});</li>
  *   <li>{@code {"input_ids": [...]}} or {@code {"prompt_input_ids": [...]}} (pre-tokenized, TRL's PPO
  *       example tokenizes its prompts into {@code input_ids}): used exactly as given.</li>
  * </ul>
@@ -36,8 +36,7 @@ final class PromptData {
         }
         Object prompt = record.get("prompt");
         if (prompt instanceof List<?>) {
-            return context(tokenizer.withBos(tokenizer.encode(tokenizer.renderChat(ChatMessage.listOf(prompt, "prompt"),
-                    true))));
+            return context(tokenizer.encodeChat(ChatMessage.listOf(prompt, "prompt"), true));
         }
         if (prompt instanceof String text) {
             if (text.isEmpty()) {
