@@ -44,10 +44,13 @@ import picocli.CommandLine.Spec;
         name = "train",
         mixinStandardHelpOptions = true,
         description = {
-            "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner, or of inference (full-sequence",
-            "forward), on the SMALL or MEDIUM configuration of docs/BENCHMARKS, and the heap live during training; qlora",
-            "also the resident bytes per weight of its NF4 base. With --reference, run the PyTorch script too (modes it has)",
-            "and print the ratio."
+            "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner,",
+            "or of inference (full-sequence forward), on the SMALL or MEDIUM configuration",
+            "of docs/BENCHMARKS, and the heap live during training; qlora also the resident",
+            "bytes per weight of its NF4 base. With --reference, run the PyTorch script too",
+            "(modes it has) and print the ratio. --mode ppo times PPO iterations instead:",
+            "generation, scoring, forward passes and optimisation, and the heap a separate",
+            "value model would take."
         })
 final class BenchTrainCommand implements Callable<Integer> {
 
@@ -69,16 +72,17 @@ final class BenchTrainCommand implements Callable<Integer> {
 
     @Option(names = "--mode", defaultValue = "full",
             description = "full, lora (r 8, alpha 16 on q,k,v,o,gate,up,down), adapters (Houlsby: after attention and MLP, "
-                    + "reduction 16), qlora (the linear weights in NF4, blocks of 64, double quantization, and that LoRA) "
-                    + "or infer. Default: ${DEFAULT-VALUE}.")
+                    + "reduction 16), qlora (the linear weights in NF4, blocks of 64, double quantization, and that LoRA)"
+                    + ", infer, or ppo (iterations of the ppo objective with that LoRA; --steps counts iterations). "
+                    + "Default: ${DEFAULT-VALUE}.")
     String mode;
 
     /** The modes, and those the PyTorch reference script measures too. */
-    private static final List<String> MODES = List.of("full", "lora", "adapters", "qlora", "infer");
+    private static final List<String> MODES = List.of("full", "lora", "adapters", "qlora", "infer", "ppo");
     private static final List<String> REFERENCE_MODES = List.of("full", "lora", "infer");
 
     /** LoRA as the reference script adds it: rank 8, alpha 16, on the seven projections. */
-    private static final Map<String, Object> LORA = Map.of("r", 8, "loraAlpha", 16, "targetModules",
+    static final Map<String, Object> LORA = Map.of("r", 8, "loraAlpha", 16, "targetModules",
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"));
 
     /** Each mode's tuner and its configuration (full fine-tuning and inference have none). */
@@ -116,12 +120,20 @@ final class BenchTrainCommand implements Callable<Integer> {
         ObjectNode gradus;
         try (EmbeddedHost quiet = new EmbeddedHost()) {
             KernelBackend kernels = quiet.kernels(backend.name);
-            gradus = measure(json, shape, kernels, quiet.host().catalog());
+            gradus = mode.equals("ppo")
+                    ? PpoIterationBench.measure(json, shape.config(), shape.seq(), shape.batch(), steps, warmup, kernels,
+                            quiet.host().catalog())
+                    : measure(json, shape, kernels, quiet.host().catalog());
         }
+        gradus.put("config", config);
+        gradus.put("threads", threads);
         PrintWriter out = spec.commandLine().getOut();
         out.println(json.writeValueAsString(gradus));
         if (gradus.has("heap_live_mib")) {
             out.println(memoryLine(gradus));
+        }
+        if (mode.equals("ppo")) {
+            out.println(PpoIterationBench.line(gradus));
         }
         if (reference != null && !REFERENCE_MODES.contains(mode)) {
             out.printf("the PyTorch reference has no %s mode (it measures %s): Gradus figures only%n", mode,
@@ -204,9 +216,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         int tokens = shape.batch() * shape.seq();
         ObjectNode result = json.createObjectNode();
         result.put("impl", "gradus");
-        result.put("config", config);
         result.put("mode", mode);
-        result.put("threads", threads);
         result.put("backend", kernels.description());
         result.put("params", model.parameterCount());
         result.put("step_s_median", median);

@@ -6,8 +6,6 @@ import io.gradus.api.data.Example;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.job.JobInfo;
 import io.gradus.api.job.JobSpec;
-import io.gradus.api.job.JobState;
-import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Sampling;
@@ -119,12 +117,7 @@ final class DefinitionDemo {
         JobSpec job = new JobSpec(name, context.baseModel().toString(), tuner, new TechniqueRef("sft", null, Map.of()),
                 new JobSpec.DataSpec(data.resolve("train.jsonl").toString(), data.resolve("heldout.jsonl").toString()),
                 hyper, context.folder().resolve("run").toString(), 42L);
-        JobInfo run = new JobFollower(context.jobs(), context.out())
-                .run(job, new SubmitOptions(context.folder().toString(), false, true, false));
-        if (run.state() != JobState.SUCCEEDED) {
-            throw new IllegalStateException("the demo's training job " + run.state().name().toLowerCase() + ": " + run.message());
-        }
-        return run;
+        return context.train(job);
     }
 
     /**

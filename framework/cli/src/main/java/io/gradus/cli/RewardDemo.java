@@ -5,8 +5,6 @@ import io.gradus.api.data.Example;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.job.JobInfo;
 import io.gradus.api.job.JobSpec;
-import io.gradus.api.job.JobState;
-import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.technique.Objective;
@@ -66,11 +64,7 @@ final class RewardDemo extends Demo {
                 new TechniqueRef("reward", null, Map.of()),
                 new JobSpec.DataSpec(data.resolve("train.jsonl").toString(), data.resolve("heldout.jsonl").toString()),
                 hyper, context.folder().resolve("run").toString(), SEED);
-        JobInfo run = new JobFollower(context.jobs(), terminal)
-                .run(job, new SubmitOptions(context.folder().toString(), false, true, false));
-        if (run.state() != JobState.SUCCEEDED) {
-            throw new IllegalStateException("the demo's training job " + run.state().name().toLowerCase() + ": " + run.message());
-        }
+        JobInfo run = context.train(job);
         Measure after = measure(ModelFolders.load(Path.of(run.result()), catalog), context.baseModel(), measured,
                 context.kernels(), catalog);
 
