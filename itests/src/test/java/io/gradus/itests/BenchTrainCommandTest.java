@@ -61,13 +61,26 @@ class BenchTrainCommandTest {
     }
 
     @Test
+    @DisplayName("dpo_lora and dpo: pairs of rows through the policy and its reference, as the PyTorch reference counts them")
+    void dpo() throws Exception {
+        for (String mode : new String[] {"dpo_lora", "dpo"}) {
+            JsonNode result = bench(mode);
+            assertThat(result.get("mode").asText()).isEqualTo(mode);
+            // SMALL: 8 pairs of 128 tokens, chosen and rejected each a row.
+            assertThat(result.get("tokens_per_step").asInt()).isEqualTo(2 * 8 * 128);
+            assertThat(result.get("tok_s_median").asDouble()).isPositive();
+            assertThat(result.get("heap_collections").asInt()).isPositive();
+        }
+    }
+
+    @Test
     @DisplayName("adapters: trains with Houlsby adapters on a float base; the PyTorch reference has no such mode and is not run")
     void adapters() throws Exception {
         JsonNode result = bench("adapters", "--reference", "no-such-script.py");
         assertThat(result.get("mode").asText()).isEqualTo("adapters");
         assertThat(result.get("tok_s_median").asDouble()).isPositive();
         assertThat(result.get("linear_bytes_per_weight").asDouble()).isEqualTo(4.0);
-        assertThat(out).contains("the PyTorch reference has no adapters mode (it measures full, lora, infer): Gradus figures only");
+        assertThat(out).contains("the PyTorch reference has no adapters mode (it measures full, lora, dpo, dpo_lora, infer): Gradus figures only");
     }
 
     @Test

@@ -23,6 +23,12 @@ import java.util.Random;
  * shorter. (A definition cut short, the first version's other kind, is always shorter than the whole
  * one, and it lacked the final period: a model learnt the period instead of the definition.)
  *
+ * <p>The DPO demo's pairs ({@link #load(int, long, Kind)} with {@link Kind#UNFINISHED}) put the word's
+ * own definition without its last word, closed with a period too, in the shuffled one's place: a
+ * policy that scores a text by its summed log-probability prefers the shorter one, so there length
+ * works against the chosen definition, not for it, and nothing but the missing word tells the two
+ * apart.
+ *
  * @param train training pairs (from single-word entries, at most one per entry of the number asked for)
  * @param heldOut held-out pairs, at most one per held-out synset
  */
@@ -33,14 +39,33 @@ public record DefinitionPairs(List<Map<String, Object>> train, List<Map<String, 
         /** Another word's definition, of the same part of speech. */
         OTHER_WORD,
         /** The word's own definition with its inner words shuffled. */
-        SHUFFLED
+        SHUFFLED,
+        /** The word's own definition without its last word, closed with a period as the whole one is. */
+        UNFINISHED
     }
 
-    /** Definitions of fewer words have too few inner words to shuffle: their entries make no pair in a shuffling turn. */
-    private static final int SHUFFLE_MIN_WORDS = 4;
+    /**
+     * Definitions of fewer words have too few inner words to shuffle (and are not cut, as the shuffled
+     * ones' stand-ins): their entries make no pair in such a turn.
+     */
+    private static final int OWN_MIN_WORDS = 4;
 
-    /** At most {@code maxTrain} training pairs in WordNet's order, every held-out one; the same for the same seed. */
+    /**
+     * At most {@code maxTrain} training pairs in WordNet's order, every held-out one, rejecting another
+     * word's definition or the word's own shuffled; the same for the same seed.
+     */
     public static DefinitionPairs load(int maxTrain, long seed) throws IOException {
+        return load(maxTrain, seed, Kind.SHUFFLED);
+    }
+
+    /**
+     * As {@link #load(int, long)}, the turns that reject the word's own definition rejecting it as
+     * {@code own} makes it ({@link Kind#SHUFFLED} or {@link Kind#UNFINISHED}).
+     */
+    public static DefinitionPairs load(int maxTrain, long seed, Kind own) throws IOException {
+        if (own == Kind.OTHER_WORD) {
+            throw new IllegalArgumentException("the word's own definition is rejected shuffled or unfinished, not " + own);
+        }
         List<WordNet.Entry> train = new ArrayList<>();
         List<WordNet.Entry> heldOut = new ArrayList<>();
         for (WordNet.Entry e : WordNet.entries()) {
@@ -50,13 +75,21 @@ public record DefinitionPairs(List<Map<String, Object>> train, List<Map<String, 
                 train.add(e);
             }
         }
-        return new DefinitionPairs(pairs(train, seed), pairs(heldOut, seed + 1));
+        return new DefinitionPairs(pairs(train, seed, own), pairs(heldOut, seed + 1, own));
     }
 
-    /** The kind of a pair of this class: a shuffled definition has the chosen one's words, another word's has not. */
+    /**
+     * The kind of a pair of this class: a shuffled definition has the chosen one's words, an unfinished
+     * one all of them but the last, in order, another word's neither.
+     */
     public static Kind kind(Map<String, Object> pair) {
-        return Arrays.equals(sortedWords((String) pair.get("chosen")), sortedWords((String) pair.get("rejected")))
-                ? Kind.SHUFFLED : Kind.OTHER_WORD;
+        String chosen = (String) pair.get("chosen");
+        String rejected = (String) pair.get("rejected");
+        if (Arrays.equals(sortedWords(chosen), sortedWords(rejected))) {
+            return Kind.SHUFFLED;
+        }
+        String open = rejected.substring(0, rejected.length() - 1);
+        return chosen.startsWith(open + " ") && chosen.indexOf(' ', open.length() + 1) < 0 ? Kind.UNFINISHED : Kind.OTHER_WORD;
     }
 
     private static String[] sortedWords(String text) {
@@ -65,8 +98,8 @@ public record DefinitionPairs(List<Map<String, Object>> train, List<Map<String, 
         return words;
     }
 
-    /** One pair per entry; the rejected definition drawn from the same entries, or shuffled from its own. */
-    private static List<Map<String, Object>> pairs(List<WordNet.Entry> entries, long seed) {
+    /** One pair per entry; the rejected definition drawn from the same entries, or made from its own as {@code own} says. */
+    private static List<Map<String, Object>> pairs(List<WordNet.Entry> entries, long seed, Kind own) {
         Map<String, List<WordNet.Entry>> byPart = new HashMap<>();
         entries.forEach(e -> byPart.computeIfAbsent(e.partOfSpeech(), k -> new ArrayList<>()).add(e));
         Random random = new Random(seed);
@@ -75,10 +108,10 @@ public record DefinitionPairs(List<Map<String, Object>> train, List<Map<String, 
             WordNet.Entry e = entries.get(i);
             String rejected;
             if (i % 2 == 0) {
-                rejected = shuffled(e.definition(), random);
+                rejected = own == Kind.SHUFFLED ? shuffled(e.definition(), random) : unfinished(e.definition());
                 if (rejected == null) {
-                    // Too short to shuffle. Not another word's definition instead: those pairs would then
-                    // hold more short chosen definitions than rejected ones, and length would tell them apart.
+                    // Too short. Not another word's definition instead: those pairs would then hold more
+                    // short chosen definitions than rejected ones, and length would tell them apart.
                     continue;
                 }
             } else {
@@ -109,7 +142,7 @@ public record DefinitionPairs(List<Map<String, Object>> train, List<Map<String, 
      */
     private static String shuffled(String definition, Random random) {
         String[] words = definition.split(" ");
-        if (words.length < SHUFFLE_MIN_WORDS) {
+        if (words.length < OWN_MIN_WORDS) {
             return null;
         }
         String[] inner = Arrays.copyOfRange(words, 1, words.length - 1);
@@ -121,5 +154,11 @@ public record DefinitionPairs(List<Map<String, Object>> train, List<Map<String, 
             }
         }
         return null;
+    }
+
+    /** The definition without its last word, or null when it has too few words. */
+    private static String unfinished(String definition) {
+        int last = definition.lastIndexOf(' ');
+        return definition.split(" ").length < OWN_MIN_WORDS ? null : definition.substring(0, last);
     }
 }

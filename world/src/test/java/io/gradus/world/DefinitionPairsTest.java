@@ -75,6 +75,33 @@ class DefinitionPairsTest {
         assertThat(pairs.heldOut()).filteredOn(p -> DefinitionPairs.kind(p) == DefinitionPairs.Kind.OTHER_WORD)
                 .allSatisfy(p -> assertThat(heldOutDefinitions).as("another held-out word's definition")
                         .contains((String) p.get("rejected")));
-        assertThat(Arrays.asList(DefinitionPairs.Kind.values())).hasSize(2);
+        assertThat(Arrays.asList(DefinitionPairs.Kind.values())).hasSize(3);
+    }
+
+    @Test
+    @DisplayName("the DPO demo's pairs: the same chosen definitions, the word's own unfinished by one word in place of shuffled")
+    void unfinished() throws Exception {
+        DefinitionPairs unfinished = DefinitionPairs.load(500, 42, DefinitionPairs.Kind.UNFINISHED);
+
+        assertThat(unfinished.train()).extracting(p -> p.get("chosen")).containsExactlyElementsOf(
+                pairs.train().stream().map(p -> p.get("chosen")).toList());
+        assertThat(unfinished.heldOut()).extracting(p -> p.get("prompt")).containsExactlyElementsOf(
+                pairs.heldOut().stream().map(p -> p.get("prompt")).toList());
+        for (Map<String, Object> p : unfinished.heldOut()) {
+            assertThat((String) p.get("rejected")).startsWith(" ").endsWith(".");
+            String[] chosen = words(p, "chosen");
+            String[] rejected = words(p, "rejected");
+            if (DefinitionPairs.kind(p) == DefinitionPairs.Kind.UNFINISHED) {
+                assertThat(chosen.length).isGreaterThanOrEqualTo(4);
+                assertThat(String.join(" ", rejected)).as("all words but the last, then a period").isEqualTo(
+                        String.join(" ", Arrays.copyOf(chosen, chosen.length - 1)) + ".");
+            } else {
+                assertThat(DefinitionPairs.kind(p)).isEqualTo(DefinitionPairs.Kind.OTHER_WORD);
+            }
+        }
+        long kept = unfinished.heldOut().stream().filter(p -> DefinitionPairs.kind(p) == DefinitionPairs.Kind.UNFINISHED).count();
+        assertThat(kept).as("unfinished definitions, about half").isBetween(unfinished.heldOut().size() / 3L,
+                unfinished.heldOut().size() * 2L / 3);
+        assertThat(DefinitionPairs.load(500, 42, DefinitionPairs.Kind.UNFINISHED)).as("deterministic").isEqualTo(unfinished);
     }
 }

@@ -94,7 +94,9 @@ final class DefinitionDemo {
         LlamaModel untrained = base.load();
         Measurement before = measure(untrained);
         context.out().printf("== %s + SFT on %,d questions about words ==%n", title, task.train().size());
-        JobInfo run = train("demo-" + tuner.name() + "-sft", tuner);
+        JobInfo run = sft(context, "demo-" + tuner.name() + "-sft", tuner,
+                new JobSpec.DataSpec(data.resolve("train.jsonl").toString(), data.resolve("heldout.jsonl").toString()),
+                context.folder().resolve("run"));
         LlamaModel tuned = base.load();
         Adapters.apply(tuned, Path.of(run.result()), context.local().host().catalog());
         Measurement after = measure(tuned);
@@ -104,19 +106,20 @@ final class DefinitionDemo {
     }
 
     /**
-     * SFT of the built-in model with {@code tuner}: 300 steps (unless the command line says otherwise)
-     * of 8 × 128 tokens at a peak learning rate of 3e-3, warm-up 15 steps, cosine decay, seed 42, the
-     * held-out questions as the job's evaluation data.
+     * SFT of the built-in model with {@code tuner} on {@code data}, as every demo's SFT runs: 300 steps
+     * (unless the command line says otherwise) of 8 × 128 tokens at a peak learning rate of 3e-3,
+     * warm-up 15 steps, cosine decay, seed 42.
      *
+     * @param output the job's output folder
      * @return the finished job
      * @throws IllegalStateException if the job did not succeed, with its message
      */
-    private JobInfo train(String name, TechniqueRef tuner) throws Exception {
+    static JobInfo sft(Demo.Context context, String name, TechniqueRef tuner, JobSpec.DataSpec data, Path output)
+            throws Exception {
         Hyperparameters hyper = new Hyperparameters(context.steps(300), 8, SEQ_LEN, 1, 3e-3, 15, "cosine",
                 0.0, null, null, null, 1.0, null);
         JobSpec job = new JobSpec(name, context.baseModel().toString(), tuner, new TechniqueRef("sft", null, Map.of()),
-                new JobSpec.DataSpec(data.resolve("train.jsonl").toString(), data.resolve("heldout.jsonl").toString()),
-                hyper, context.folder().resolve("run").toString(), 42L);
+                data, hyper, output.toString(), 42L);
         return context.train(job);
     }
 

@@ -40,6 +40,19 @@ abstract class Demo {
     abstract Summary run(Context context) throws Exception;
 
     /**
+     * {@code job}, finished, when it succeeded.
+     *
+     * @throws IllegalStateException naming the job, how it ended and its message, when it did not succeed
+     */
+    static JobInfo succeeded(JobInfo job) {
+        if (job.state() != JobState.SUCCEEDED) {
+            throw new IllegalStateException("the demo's job " + job.name() + " " + job.state().name().toLowerCase() + ": "
+                    + job.message());
+        }
+        return job;
+    }
+
+    /**
      * What a demo needs.
      *
      * @param folder the demo's own folder (data, the job's output, summary.json)
@@ -65,12 +78,7 @@ abstract class Demo {
          * @throws IllegalStateException if the job did not succeed, with its message
          */
         JobInfo train(JobSpec job) throws Exception {
-            JobInfo run = new JobFollower(jobs, out).run(job, new SubmitOptions(folder.toString(), false, true, false));
-            if (run.state() != JobState.SUCCEEDED) {
-                throw new IllegalStateException("the demo's training job " + run.state().name().toLowerCase() + ": "
-                        + run.message());
-            }
-            return run;
+            return succeeded(new JobFollower(jobs, out).run(job, new SubmitOptions(folder.toString(), false, true, false)));
         }
     }
 

@@ -35,7 +35,7 @@ final class DemoCommand implements Callable<Integer> {
 
     /** Every demo, by technique; the first is the default. */
     private static final List<Demo> DEMOS = List.of(new LoraSftDemo(), new AdaptersSftDemo(), new QloraSftDemo(),
-            new RewardDemo(), new PpoDemo());
+            new RewardDemo(), new DpoDemo(), new PpoDemo());
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -136,6 +136,10 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         JobSpec resolved = JobFiles.resolve(spec, base, options.baseDir() != null ? base.resolve("runs").resolve(spec.name())
                 : jobsDir.resolve(id).resolve("output"));
         String output = resolved.output();
+        if (resolved.adapter() != null) {
+            // The tuner and its settings are the saved adapter's; a tuner the job names must agree.
+            resolved = StartingAdapter.resolve(resolved, catalog);
+        }
         // What can be refused now is refused now, not after the job waited in the queue.
         var techniques = JobRun.resolve(catalog, resolved);
         for (String file : new String[] {resolved.data().train(), resolved.data().eval()}) {

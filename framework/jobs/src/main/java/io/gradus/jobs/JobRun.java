@@ -216,6 +216,7 @@ final class JobRun {
         Path evalFile = spec.data().eval() == null ? null : Path.of(spec.data().eval());
         Path output = Path.of(spec.output());
         checkOutput(spec, options);
+        Adapters.Saved startingAdapter = startingAdapter(objective.outputHead(objectiveConfig));
 
         try (OutputFolder folder = OutputFolder.lock(output);
                 Writer log = Files.newBufferedWriter(folder.resolve(OutputFolder.LOG), StandardCharsets.UTF_8,
@@ -233,7 +234,8 @@ final class JobRun {
             LlamaModel model = LlamaModel.load(modelDir, tuner.loadTransform(tunerConfig));
             fitHead(model, objective.outputHead(objectiveConfig), modelDir, say);
             Tuning tuning = faults.applyWithin(context.applyTimeout(), techniques.tuner().descriptor(),
-                    () -> tuner.apply(model, tunerConfig, spec.seed()));
+                    () -> startingAdapter == null ? tuner.apply(model, tunerConfig, spec.seed())
+                            : loadAdapter(model, startingAdapter, tuner, tunerConfig));
             if (stopRequested) {
                 return stoppedWhilePreparing(say);
             }
@@ -283,7 +285,7 @@ final class JobRun {
         LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning),
                 techniques.tuner().descriptor().name());
         TrainingContext session = new TrainingContext(spec.seed(), engine, tuning.trainableParameters(),
-                path -> frozenModel(path, options), hyper.gradAccumulation(), text);
+                path -> frozenModel(path, modelDir), hyper.gradAccumulation(), text);
         Trainer<Object> trainer;
         try {
             trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, session, objectiveConfig, data.train(),
@@ -463,7 +465,7 @@ final class JobRun {
             try {
                 Map<String, Object> before = JSON.readValue(jobFile.toFile(), new TypeReference<>() {});
                 Map<String, Object> now = JSON.convertValue(spec, new TypeReference<>() {});
-                for (String section : List.of("model", "tuner", "objective", "data", "hyper", "seed")) {
+                for (String section : List.of("model", "adapter", "tuner", "objective", "data", "hyper", "seed")) {
                     diff(section, before.get(section), now.get(section), differences);
                 }
             } catch (IOException e) {
@@ -525,18 +527,56 @@ final class JobRun {
     }
 
     /**
+     * The saved adapter the job starts from, read and checked again (the folder may have changed
+     * since the job was submitted), or null for a fresh tuning.
+     *
+     * @throws JobException INVALID when it disagrees with the job's tuner, or its kind of model with the objective's
+     */
+    private Adapters.Saved startingAdapter(OutputHead head) throws IOException {
+        if (spec.adapter() == null) {
+            return null;
+        }
+        StartingAdapter.resolve(spec, context.catalog());
+        Adapters.Saved saved = Adapters.read(Path.of(spec.adapter()));
+        if (saved.sequenceClassifier() != (head == OutputHead.SEQUENCE_SCORE)) {
+            throw new JobException(JobException.Reason.INVALID, "adapter " + saved.folder() + " is "
+                    + (saved.sequenceClassifier() ? "a SEQ_CLS adapter (a reward model)" : "a causal language model's adapter")
+                    + "; objective '" + spec.objective().name() + "' trains "
+                    + (head == OutputHead.SEQUENCE_SCORE ? "a sequence classifier" : "a causal language model"));
+        }
+        return saved;
+    }
+
+    /** The tuner applied with the saved adapter's weights. */
+    private static Tuning loadAdapter(LlamaModel model, Adapters.Saved saved, Tuner<Object> tuner, Object config) {
+        try {
+            return Adapters.load(model, saved, tuner, config);
+        } catch (IOException e) {
+            throw new JobException(JobException.Reason.INVALID, "adapter: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Another model an objective names ({@link io.gradus.api.technique.SessionContext#frozenModel}):
      * relative to the job file's folder, loaded with every parameter frozen, run on its own engine.
+     * Its token ids are the job's, so its vocabulary must be the job model's ({@link Vocabularies}).
      */
-    private io.gradus.api.model.ModelRunner frozenModel(String path, SubmitOptions options) {
+    private io.gradus.api.model.ModelRunner frozenModel(String path, Path modelDir) {
         Path folder = options.baseDir() == null ? Path.of(path) : Path.of(options.baseDir()).resolve(path);
+        folder = folder.toAbsolutePath().normalize();
+        LlamaModel frozen;
         try {
-            LlamaModel frozen = ModelFolders.load(folder.toAbsolutePath().normalize(), context.catalog());
-            frozen.parameters().forEach(p -> p.setTrainable(false));
-            return new LlamaEngine(frozen, context.kernels());
+            frozen = ModelFolders.load(folder, context.catalog());
         } catch (IOException | RuntimeException e) {
             throw new TechniqueException("cannot load the model " + path + " (" + folder + "): " + e.getMessage(), e);
         }
+        try {
+            Vocabularies.requireSame(ModelFolders.modelFolder(folder), modelDir);
+        } catch (IOException e) {
+            throw new TechniqueException("the model " + path + " (" + folder + ") " + e.getMessage(), e);
+        }
+        frozen.parameters().forEach(p -> p.setTrainable(false));
+        return new LlamaEngine(frozen, context.kernels());
     }
 
     /** Metrics other than the loss as "name value, ...", in name order. */
@@ -605,6 +645,11 @@ final class JobRun {
         p.put("base_model", modelDir.toString());
         Path weights = modelDir.resolve("model.safetensors");
         p.put("base_model_sha256", Files.isRegularFile(weights) ? sha256(weights) : "sharded");
+        if (spec.adapter() != null) {
+            Adapters.Saved saved = Adapters.read(Path.of(spec.adapter()));
+            p.put("adapter", saved.folder().toString());
+            p.put("adapter_sha256", sha256(saved.weights()));
+        }
         p.put("data", trainFile.toString());
         p.put("data_sha256", sha256(trainFile));
         p.put("seed", spec.seed());
