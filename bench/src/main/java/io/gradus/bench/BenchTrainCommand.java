@@ -50,11 +50,14 @@ import picocli.CommandLine.Spec;
         name = "train",
         mixinStandardHelpOptions = true,
         description = {
-            "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner, of DPO (pairs through the policy",
-            "and a no-grad reference), or of inference (full-sequence forward), on the SMALL or MEDIUM configuration of",
-            "docs/BENCHMARKS, and the heap live during training; qlora",
-            "also the resident bytes per weight of its NF4 base. With --reference, run the PyTorch script too (modes it has)",
-            "and print the ratio."
+            "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner,",
+            "of DPO (pairs through the policy and a no-grad reference), or of inference",
+            "(full-sequence forward), on the SMALL or MEDIUM configuration of",
+            "docs/BENCHMARKS, and the heap live during training; qlora also the resident",
+            "bytes per weight of its NF4 base. With --reference, run the PyTorch script too",
+            "(modes it has) and print the ratio. --mode ppo times PPO iterations instead:",
+            "generation, scoring, forward passes and optimisation, and the heap a separate",
+            "value model would take."
         })
 final class BenchTrainCommand implements Callable<Integer> {
 
@@ -78,15 +81,16 @@ final class BenchTrainCommand implements Callable<Integer> {
             description = "full, lora (r 8, alpha 16 on q,k,v,o,gate,up,down), adapters (Houlsby: after attention and MLP, "
                     + "reduction 16), qlora (the linear weights in NF4, blocks of 64, double quantization, and that LoRA), "
                     + "dpo (full fine-tuning, batch pairs against a snapshot of the starting weights), dpo_lora (that LoRA, "
-                    + "the reference its adapters switched off) or infer. Default: ${DEFAULT-VALUE}.")
+                    + "the reference its adapters switched off), infer, or ppo (iterations of the ppo objective with that "
+                    + "LoRA; --steps counts iterations). Default: ${DEFAULT-VALUE}.")
     String mode;
 
     /** The modes, and those the PyTorch reference script measures too. */
-    private static final List<String> MODES = List.of("full", "lora", "adapters", "qlora", "dpo", "dpo_lora", "infer");
+    private static final List<String> MODES = List.of("full", "lora", "adapters", "qlora", "dpo", "dpo_lora", "infer", "ppo");
     private static final List<String> REFERENCE_MODES = List.of("full", "lora", "dpo", "dpo_lora", "infer");
 
     /** LoRA as the reference script adds it: rank 8, alpha 16, on the seven projections. */
-    private static final Map<String, Object> LORA = Map.of("r", 8, "loraAlpha", 16, "targetModules",
+    static final Map<String, Object> LORA = Map.of("r", 8, "loraAlpha", 16, "targetModules",
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"));
 
     /**
@@ -130,12 +134,20 @@ final class BenchTrainCommand implements Callable<Integer> {
         ObjectNode gradus;
         try (EmbeddedHost quiet = new EmbeddedHost()) {
             KernelBackend kernels = quiet.kernels(backend.name);
-            gradus = measure(json, shape, kernels, quiet.host().catalog());
+            gradus = mode.equals("ppo")
+                    ? PpoIterationBench.measure(json, shape.config(), shape.seq(), shape.batch(), steps, warmup, kernels,
+                            quiet.host().catalog())
+                    : measure(json, shape, kernels, quiet.host().catalog());
         }
+        gradus.put("config", config);
+        gradus.put("threads", threads);
         PrintWriter out = spec.commandLine().getOut();
         out.println(json.writeValueAsString(gradus));
         if (gradus.has("heap_live_mib")) {
             out.println(memoryLine(gradus));
+        }
+        if (mode.equals("ppo")) {
+            out.println(PpoIterationBench.line(gradus));
         }
         if (reference != null && !REFERENCE_MODES.contains(mode)) {
             out.printf("the PyTorch reference has no %s mode (it measures %s): Gradus figures only%n", mode,
@@ -218,9 +230,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         int tokens = batch.batchSize() * batch.seqLen();
         ObjectNode result = json.createObjectNode();
         result.put("impl", "gradus");
-        result.put("config", config);
         result.put("mode", mode);
-        result.put("threads", threads);
         result.put("backend", kernels.description());
         result.put("params", model.parameterCount());
         result.put("tokens_per_step", tokens);

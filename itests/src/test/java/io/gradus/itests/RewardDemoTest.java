@@ -45,4 +45,45 @@ class RewardDemoTest {
         assertThat(RunningHost.JSON.readTree(lines.getFirst()).has("chosen_score")).isTrue();
         assertThat(RunningHost.JSON.readTree(lines.getFirst()).has("rejected_score")).isTrue();
     }
+
+    @Test
+    @DisplayName("gradus demo ppo uses the reward demo's model beside it: mean score before and after, KL, the curve, "
+            + "TRL's metrics in metrics.jsonl under DIR")
+    void ppoDemo() throws Exception {
+        StringWriter err = new StringWriter();
+        System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
+        System.setProperty("gradus.cache", dir.resolve("cache").toString());
+        TinyBuiltInModel.write(dir.resolve("cache"));
+        assertThat(Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err))
+                .execute(ReadmeCommands.inFolder("demo reward", dir, "--steps", "4"))).as(err.toString()).isZero();
+
+        // One rollout: numPpoEpochs 4 × numMiniBatches 2 optimizer steps.
+        StringWriter out = new StringWriter();
+        assertThat(Gradus.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+                .execute(ReadmeCommands.inFolder("demo ppo", dir, "--steps", "8"))).as(err.toString()).isZero();
+        Path rewardModel = dir.resolve("out/reward/run/model");
+        assertThat(out.toString()).contains("== reward model: " + rewardModel, "mean reward-model score: ",
+                "KL to the reference per response: ").doesNotContain("no reward model yet");
+
+        JsonNode summary = RunningHost.JSON.readTree(dir.resolve("out/ppo/summary.json").toFile());
+        assertThat(summary.get("technique").asText()).isEqualTo("ppo");
+        assertThat(summary.at("/before/mean_score").isNumber()).isTrue();
+        assertThat(summary.at("/after/mean_score").isNumber()).isTrue();
+        assertThat(summary.at("/after/kl").isNumber()).isTrue();
+        assertThat(summary.get("reward_model").asText()).isEqualTo(rewardModel.toString());
+        assertThat(summary.get("steps").asInt()).isEqualTo(8);
+        assertThat(summary.get("curve")).hasSize(1);
+        assertThat(summary.at("/curve/0/kl").asDouble()).as("the first rollout's policy is the reference").isZero();
+
+        Path metrics = Path.of(summary.get("metrics").asText());
+        assertThat(metrics).startsWith(dir.resolve("out/ppo"));
+        JsonNode first = RunningHost.JSON.readTree(Files.readAllLines(metrics).getFirst()).get("metrics");
+        for (String name : List.of("objective/kl", "objective/entropy", "objective/non_score_reward", "objective/rlhf_reward",
+                "objective/scores", "policy/approxkl_avg", "policy/clipfrac_avg", "loss/policy_avg", "loss/value_avg",
+                "val/clipfrac_avg", "policy/entropy_avg", "val/ratio", "val/num_eos_tokens")) {
+            assertThat(first.has(name)).as(name).isTrue();
+        }
+        assertThat(first.get("objective/scores").asDouble()).isEqualTo(summary.at("/curve/0/scores").asDouble());
+        assertThat(Path.of(summary.get("job_output").asText()).resolve("samples.jsonl")).isNotEmptyFile();
+    }
 }

@@ -6,7 +6,6 @@ import io.gradus.api.data.Example;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.job.JobInfo;
 import io.gradus.api.job.JobSpec;
-import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Sampling;
@@ -121,8 +120,7 @@ final class DefinitionDemo {
                 0.0, null, null, null, 1.0, null);
         JobSpec job = new JobSpec(name, context.baseModel().toString(), tuner, new TechniqueRef("sft", null, Map.of()),
                 data, hyper, output.toString(), 42L);
-        return Demo.succeeded(new JobFollower(context.jobs(), context.out())
-                .run(job, new SubmitOptions(context.folder().toString(), false, true, false)));
+        return context.train(job);
     }
 
     /**

@@ -3,7 +3,6 @@ package io.gradus.cli;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.job.JobInfo;
 import io.gradus.api.job.JobSpec;
-import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.technique.TechniqueCatalog;
@@ -50,8 +49,7 @@ final class RewardDemo extends Demo {
                 new TechniqueRef("reward", null, Map.of()),
                 new JobSpec.DataSpec(data.resolve("train.jsonl").toString(), data.resolve("heldout.jsonl").toString()),
                 hyper, context.folder().resolve("run").toString(), SEED);
-        JobInfo run = succeeded(new JobFollower(context.jobs(), terminal)
-                .run(job, new SubmitOptions(context.folder().toString(), false, true, false)));
+        JobInfo run = context.train(job);
         Preferences after = measure(ModelFolders.load(Path.of(run.result()), catalog), measured, context.kernels());
 
         terminal.println("== before and after, on held-out pairs (synsets no training saw) ==");

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.model.Model;
+import io.gradus.api.model.Parameter;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueException;
 import io.gradus.api.technique.Tuner;
@@ -16,7 +17,12 @@ import io.gradus.core.llama.LlamaModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.SequencedMap;
+import java.util.function.Function;
 
 /**
  * Applies an adapter folder to a model. Its {@code adapter_config.json} says which technique it is,
@@ -32,6 +38,10 @@ import java.util.Locale;
  * (both libraries write many) are ignored. A PEFT adapter whose {@code task_type} is {@code SEQ_CLS}
  * belongs to a sequence classifier (a reward model): a causal base model is turned into one first, and
  * the adapter brings the score head (PEFT's {@code modules_to_save}).
+ *
+ * <p>The tuner's {@code load} is a technique's code: it runs under the job service's protection
+ * ({@link TechniqueFaults}), on a thread of its own within the apply timeout, and what it throws
+ * is reported naming the technique, its bundle and version.
  */
 public final class Adapters {
 
@@ -120,6 +130,16 @@ public final class Adapters {
      * @throws IOException naming the weights file when its tensors do not fit
      */
     public static Tuning load(Model model, Saved saved, Tuner<Object> tuner, Object config) throws IOException {
+        SequencedMap<String, Parameter> tensors = prepare(model, saved);
+        try {
+            return tuner.load(model, config, tensors);
+        } catch (TechniqueException e) {
+            throw new IOException(saved.weights() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The adapter's tensors, read, and the model made a sequence classifier first when the adapter is one. */
+    private static SequencedMap<String, Parameter> prepare(Model model, Saved saved) throws IOException {
         if (saved.sequenceClassifier() && model.scoreHead().isEmpty()) {
             if (!(model instanceof LlamaModel llama)) {
                 throw new IOException(saved.configFile() + ": a SEQ_CLS adapter needs a Llama model to become a sequence "
@@ -128,26 +148,63 @@ public final class Adapters {
             // The head's values come with the adapter's tensors.
             llama.setScoreHead(new float[llama.config().hiddenSize()]);
         }
-        try {
-            return tuner.load(model, config, new SafetensorsFiles().read(saved.weights()));
-        } catch (TechniqueException e) {
-            throw new IOException(saved.weights() + ": " + e.getMessage(), e);
-        }
+        return new SafetensorsFiles().read(saved.weights());
     }
 
     /**
-     * Applies the adapter in {@code adapterDir} to {@code model} with the tuner it names.
+     * An adapter applied to a model: its tuning, and the tuner that loaded it (whose code the model
+     * now runs).
+     */
+    public record Applied(Tuning tuning, TechniqueCatalog.Found<Tuner<?>> tuner) {}
+
+    /**
+     * Applies the adapter, waiting for the tuner's {@code load} at most the configured apply timeout
+     * ({@code -Dgradus.jobs.apply.timeout}).
      *
      * @throws IOException naming the file, and the field or tensor, that is missing or wrong
+     * @throws RuntimeException naming the tuner, its bundle and version, when its code failed or hung
+     */
+    public static Tuning apply(Model model, Path adapterDir, TechniqueCatalog catalog) throws IOException {
+        return apply(model, adapterDir, catalog, TechniqueFaults.configuredApplyTimeout()).tuning();
+    }
+
+    /**
+     * Applies the adapter with the highest installed version of the tuner it names, waiting for the
+     * tuner's {@code load} at most {@code timeout}.
+     *
+     * @throws IOException naming the file, and the field or tensor, that is missing or wrong
+     * @throws RuntimeException naming the tuner, its bundle and version, when its code failed or hung
+     */
+    public static Applied apply(Model model, Path adapterDir, TechniqueCatalog catalog, Duration timeout) throws IOException {
+        return apply(model, adapterDir, name -> catalog.tuner(name, null), timeout);
+    }
+
+    /**
+     * Applies the adapter with the tuner {@code tuners} gives for the name it names (a job's result:
+     * the revision the job ran), waiting for the tuner's {@code load} at most {@code timeout}.
+     *
+     * @param tuners the tuner to load with, by name; empty when none is installed
+     * @throws IOException naming the file, and the field or tensor, that is missing or wrong
+     * @throws RuntimeException naming the tuner, its bundle and version, when its code failed or hung
      */
     @SuppressWarnings("unchecked")
-    public static Tuning apply(Model model, Path adapterDir, TechniqueCatalog catalog) throws IOException {
+    public static Applied apply(Model model, Path adapterDir, Function<String, Optional<TechniqueCatalog.Found<Tuner<?>>>> tuners,
+            Duration timeout) throws IOException {
         Saved saved = read(adapterDir);
-        Tuner<Object> tuner = (Tuner<Object>) catalog.tuner(saved.tuner(), null)
+        TechniqueCatalog.Found<Tuner<?>> found = tuners.apply(saved.tuner())
                 .orElseThrow(() -> new IOException(saved.configFile() + " needs the tuner '" + saved.tuner()
-                        + "', which is not installed"))
-                .technique();
-        return load(model, saved, tuner, bind(saved, tuner.configType()));
+                        + "', which is not installed"));
+        Tuner<Object> tuner = (Tuner<Object>) found.technique();
+        Object bound = bind(saved, tuner.configType());
+        SequencedMap<String, Parameter> tensors = prepare(model, saved);
+        TechniqueFaults faults = new TechniqueFaults(List.of(found));
+        try {
+            return new Applied(faults.within(timeout, found.descriptor(), "load", () -> tuner.load(model, bound, tensors)), found);
+        } catch (TechniqueException e) {
+            throw new IOException(saved.weights() + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw faults.blame(e).<RuntimeException>map(failure -> failure).orElse(e);
+        }
     }
 
     /** What a configuration record said was wrong (the root cause), rather than the binder's wrapping of it. */

@@ -164,6 +164,11 @@ public final class JobData implements AutoCloseable {
         return Optional.ofNullable(tokenizer);
     }
 
+    /** The model's tokenizer as the techniques see it (open until this is closed). */
+    TokenizerAdapter text() {
+        return text;
+    }
+
     /** Whether a record is a group of sequences trained together (a preference pair) rather than one text. */
     public boolean grouped() {
         return grouped;

@@ -26,7 +26,6 @@ import io.gradus.api.technique.Tuning;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.core.tokenizer.HfTokenizer;
 import io.gradus.core.train.Trainer;
 import io.gradus.core.train.TrainingContext;
 import java.io.IOException;
@@ -62,6 +61,8 @@ import java.util.stream.Collectors;
  *   OUTPUT/metrics.jsonl     one JSON line per optimizer step (and one per steering change)
  *   OUTPUT/eval.jsonl        held-out metrics at every checkpoint (the objective's; next-token loss by
  *                            default), when the job names data.eval
+ *   OUTPUT/samples.jsonl     at every checkpoint, the objective's rows for people (PPO: prompts,
+ *                            responses, scores), when it has any
  *   OUTPUT/job.json          the job as run (defaults filled in)
  *   OUTPUT/provenance.json   technique bundles and versions, base-model and data hashes, seed,
  *                            backend, every (re)start and every steering change
@@ -252,138 +253,170 @@ final class JobRun {
             // Rows are padded with the model's pad id (a score head reads past trailing ones), else EOS.
             int padId = model.scoreHead().map(h -> h.padTokenId()).filter(id -> id >= 0)
                     .orElse(Math.max(0, model.config().eosTokenId()));
-            JobData.Batches data;
+            // The data's tokenizer stays open for the run: objectives decode what they show people (PPO's samples).
             try (JobData reader = new JobData(objective, objectiveConfig, techniques.objective().descriptor(),
                     JobData.tokenizer(modelDir), model.config(), modelDir)) {
-                data = reader.batches(trainFile, evalFile, hyper, padId, spec.seed(), say::message);
+                JobData.Batches data = reader.batches(trainFile, evalFile, hyper, padId, spec.seed(), say::message);
+                return train(techniques, objective, objectiveConfig, model, modelDir, tuning, data, reader.text(), trainFile,
+                        folder, previous, say);
             }
-            say.message("data " + trainFile + ": " + data.summary());
-            if (hyper.learningRate() == 0) {
-                say.message("warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is"
-                        + " learned)");
-            }
-            if (stopRequested) {
-                return stoppedWhilePreparing(say);
-            }
-            // Only now that the new run is ready to train does the earlier one go.
-            if (!options.resume() && options.overwrite()) {
-                folder.clearRun();
-            }
-            say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
-
-            LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning),
-                    techniques.tuner().descriptor().name());
-            TrainingContext session = new TrainingContext(spec.seed(), engine, tuning.trainableParameters(),
-                    path -> frozenModel(path, modelDir));
-            Trainer<Object> trainer;
-            try {
-                trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, session, objectiveConfig, data.train(),
-                        hyper);
-            } catch (TechniqueException e) {
-                throw new JobException(JobException.Reason.INVALID, "objective '" + spec.objective().name() + "': "
-                        + e.getMessage(), e);
-            }
-            Path checkpoint = folder.resolve(OutputFolder.CHECKPOINT);
-            Map<String, Object> provenance;
-            if (previous != null) {
-                trainer.resume(checkpoint);
-                say.message("resumed from " + checkpoint + " at step " + trainer.step());
-                truncateAfter(folder.resolve(OutputFolder.METRICS), trainer.step());
-                truncateAfter(folder.resolve(OutputFolder.EVALS), trainer.step());
-                provenance = readProvenance(folder);
-            } else {
-                provenance = newProvenance(techniques, modelDir, trainFile);
-                trainer.prepare(data.train().pass());
-            }
-            addRunEntry(provenance, techniques, trainer.step());
-            JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(OutputFolder.JOB).toFile(), spec);
-            writeProvenance(folder, provenance);
-
-            // Steering recorded for steps not run yet is replayed when they come; what is due now is applied now.
-            TreeMap<Long, List<Map<String, Object>>> scheduled = new TreeMap<>();
-            for (Steering.Change change : Steering.fromProvenance(provenance)) {
-                scheduled.computeIfAbsent(change.step(), k -> new ArrayList<>()).add(change.changes());
-            }
-            Object config = objectiveConfig;
-            for (var due : List.copyOf(scheduled.headMap((long) trainer.step() + 1, true).values())) {
-                for (Map<String, Object> changes : due) {
-                    config = Steering.apply(changes, trainer, config);
-                }
-            }
-            scheduled.headMap((long) trainer.step() + 1, true).clear();
-            objectiveConfigNow = config;
-
-            listener.started(techniques.descriptors(), trainer.step(), hyper.steps());
-            int checkpointEvery = Math.max(1, hyper.steps() / 10);
-            // Frozen weights do not change during the job: a device backend may keep them resident.
-            List<float[]> frozen = model.parameters().stream().filter(p -> !p.trainable()).map(Parameter::values).toList();
-            frozen.forEach(context.kernels()::retain);
-            try (Writer metrics = Files.newBufferedWriter(folder.resolve(OutputFolder.METRICS), StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-                    Writer evals = Files.newBufferedWriter(folder.resolve(OutputFolder.EVALS), StandardCharsets.UTF_8,
-                            StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-                engine.setTraining(true);
-                while (trainer.step() < hyper.steps()) {
-                    if (stopRequested || rewireRequested) {
-                        trainer.saveCheckpoint(checkpoint);
-                        say.message("checkpoint written at step " + trainer.step() + "; stopped");
-                        dropSteering(say);
-                        return new Outcome(stopRequested ? Ending.STOPPED : Ending.REWIRE, null, false);
-                    }
-                    long next = trainer.step() + 1L;
-                    for (Map<String, Object> changes : scheduled.getOrDefault(next, List.of())) {
-                        config = Steering.apply(changes, trainer, config);
-                        writeLine(metrics, Map.of("step", next, "steered", changes));
-                        say.steered(next, changes);
-                    }
-                    for (Map<String, Object> changes; (changes = steeringRequests.poll()) != null; ) {
-                        config = Steering.apply(changes, trainer, config);
-                        objectiveConfigNow = config;
-                        recordSteering(provenance, next, changes);
-                        writeProvenance(folder, provenance);
-                        writeLine(metrics, Map.of("step", next, "steered", changes));
-                        say.steered(next, changes);
-                    }
-                    Trainer.StepMetrics m = trainer.trainStep();
-                    listener.step(m);
-                    context.events().publish(new JobProgress(Instant.now(), jobId, m.step(), m.totalSteps(), m.loss(),
-                            m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds(), m.metrics()));
-                    writeLine(metrics, m);
-                    if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
-                        trainer.saveCheckpoint(checkpoint);
-                        if (!data.heldOut().isEmpty()) {
-                            // The objective's held-out metrics, on no-grad passes that leave training's buffers alone.
-                            engine.setTraining(false);
-                            Map<String, Double> eval = trainer.evaluate(data.heldOut());
-                            engine.setTraining(true);
-                            Map<String, Object> line = new LinkedHashMap<>();
-                            line.put("step", m.step());
-                            line.putAll(new TreeMap<>(eval));
-                            writeLine(evals, line);
-                            context.events().publish(new JobEvaluated(Instant.now(), jobId, m.step(),
-                                    eval.getOrDefault("loss", Double.NaN), eval));
-                            say.message(String.format("held-out loss %.4f at step %d (%s)", eval.getOrDefault("loss", Double.NaN),
-                                    m.step(), describe(eval)));
-                        }
-                    }
-                }
-            } finally {
-                frozen.forEach(context.kernels()::release);
-                engine.setTraining(false);
-            }
-            Path result = folder.dir().resolve(folder.publish(dir -> {
-                if (tuning.save(dir, new SafetensorsFiles(), modelDir.toString())) {
-                    return OutputFolder.ADAPTER;
-                }
-                model.save(dir, modelDir);
-                return OutputFolder.MODEL;
-            }));
-            provenance.put("finished", Instant.now().toString());
-            writeProvenance(folder, provenance);
-            say.message("result in " + result);
-            dropSteering(say);
-            return new Outcome(Ending.FINISHED, result, false);
         }
+    }
+
+    /** Trains on the data read: the part of a run that needs the model's tokenizer open. */
+    private Outcome train(Techniques techniques, Objective<Object> objective, Object objectiveConfig, LlamaModel model,
+            Path modelDir, Tuning tuning, JobData.Batches data, TokenizerAdapter text, Path trainFile, OutputFolder folder,
+            Checkpointed previous, Listener say) throws IOException {
+        var hyper = spec.hyper();
+        say.message("data " + trainFile + ": " + data.summary());
+        if (hyper.learningRate() == 0) {
+            say.message("warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is"
+                    + " learned)");
+        }
+        if (stopRequested) {
+            return stoppedWhilePreparing(say);
+        }
+        // Only now that the new run is ready to train does the earlier one go.
+        if (!options.resume() && options.overwrite()) {
+            folder.clearRun();
+        }
+        say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
+
+        LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning),
+                techniques.tuner().descriptor().name());
+        TrainingContext session = new TrainingContext(spec.seed(), engine, tuning.trainableParameters(),
+                path -> frozenModel(path, modelDir), hyper.gradAccumulation(), text);
+        Trainer<Object> trainer;
+        try {
+            trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, session, objectiveConfig, data.train(),
+                    hyper);
+        } catch (TechniqueException e) {
+            throw refused(e);
+        }
+        Path checkpoint = folder.resolve(OutputFolder.CHECKPOINT);
+        Map<String, Object> provenance;
+        if (previous != null) {
+            trainer.resume(checkpoint);
+            say.message("resumed from " + checkpoint + " at step " + trainer.step());
+            truncateAfter(folder.resolve(OutputFolder.METRICS), trainer.step());
+            truncateAfter(folder.resolve(OutputFolder.EVALS), trainer.step());
+            truncateAfter(folder.resolve(OutputFolder.SAMPLES), trainer.step());
+            provenance = readProvenance(folder);
+        } else {
+            provenance = newProvenance(techniques, modelDir, trainFile);
+            try {
+                trainer.prepare(data.train().pass());
+            } catch (TechniqueException e) {
+                throw refused(e);
+            }
+        }
+        addRunEntry(provenance, techniques, trainer.step());
+        JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(OutputFolder.JOB).toFile(), spec);
+        writeProvenance(folder, provenance);
+
+        // Steering recorded for steps not run yet is replayed when they come; what is due now is applied now.
+        TreeMap<Long, List<Map<String, Object>>> scheduled = new TreeMap<>();
+        for (Steering.Change change : Steering.fromProvenance(provenance)) {
+            scheduled.computeIfAbsent(change.step(), k -> new ArrayList<>()).add(change.changes());
+        }
+        Object config = objectiveConfig;
+        for (var due : List.copyOf(scheduled.headMap((long) trainer.step() + 1, true).values())) {
+            for (Map<String, Object> changes : due) {
+                config = Steering.apply(changes, trainer, config);
+            }
+        }
+        scheduled.headMap((long) trainer.step() + 1, true).clear();
+        objectiveConfigNow = config;
+
+        listener.started(techniques.descriptors(), trainer.step(), hyper.steps());
+        int checkpointEvery = Math.max(1, hyper.steps() / 10);
+        // Frozen weights do not change during the job: a device backend may keep them resident.
+        List<float[]> frozen = model.parameters().stream().filter(p -> !p.trainable()).map(Parameter::values).toList();
+        frozen.forEach(context.kernels()::retain);
+        try (Writer metrics = Files.newBufferedWriter(folder.resolve(OutputFolder.METRICS), StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                Writer evals = Files.newBufferedWriter(folder.resolve(OutputFolder.EVALS), StandardCharsets.UTF_8,
+                        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                Writer samples = Files.newBufferedWriter(folder.resolve(OutputFolder.SAMPLES), StandardCharsets.UTF_8,
+                        StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            engine.setTraining(true);
+            while (trainer.step() < hyper.steps()) {
+                if (stopRequested || rewireRequested) {
+                    trainer.saveCheckpoint(checkpoint);
+                    say.message("checkpoint written at step " + trainer.step() + "; stopped");
+                    dropSteering(say);
+                    return new Outcome(stopRequested ? Ending.STOPPED : Ending.REWIRE, null, false);
+                }
+                long next = trainer.step() + 1L;
+                for (Map<String, Object> changes : scheduled.getOrDefault(next, List.of())) {
+                    config = Steering.apply(changes, trainer, config);
+                    writeLine(metrics, Map.of("step", next, "steered", changes));
+                    say.steered(next, changes);
+                }
+                for (Map<String, Object> changes; (changes = steeringRequests.poll()) != null; ) {
+                    config = Steering.apply(changes, trainer, config);
+                    objectiveConfigNow = config;
+                    recordSteering(provenance, next, changes);
+                    writeProvenance(folder, provenance);
+                    writeLine(metrics, Map.of("step", next, "steered", changes));
+                    say.steered(next, changes);
+                }
+                Trainer.StepMetrics m = trainer.trainStep();
+                listener.step(m);
+                context.events().publish(new JobProgress(Instant.now(), jobId, m.step(), m.totalSteps(), m.loss(),
+                        m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds(), m.metrics()));
+                writeLine(metrics, m);
+                if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
+                    trainer.saveCheckpoint(checkpoint);
+                    for (Map<String, Object> row : trainer.samples()) {
+                        Map<String, Object> line = new LinkedHashMap<>();
+                        line.put("step", m.step());
+                        line.putAll(row);
+                        writeLine(samples, line);
+                    }
+                    if (!data.heldOut().isEmpty()) {
+                        // The objective's held-out metrics, on no-grad passes that leave training's buffers alone.
+                        engine.setTraining(false);
+                        Map<String, Double> eval = trainer.evaluate(data.heldOut());
+                        engine.setTraining(true);
+                        Map<String, Object> line = new LinkedHashMap<>();
+                        line.put("step", m.step());
+                        line.putAll(new TreeMap<>(eval));
+                        writeLine(evals, line);
+                        context.events().publish(new JobEvaluated(Instant.now(), jobId, m.step(),
+                                eval.getOrDefault("loss", Double.NaN), eval));
+                        say.message(eval.containsKey("loss")
+                                ? String.format("held-out loss %.4f at step %d (%s)", eval.get("loss"), m.step(),
+                                        describe(eval))
+                                : String.format("held-out at step %d: %s", m.step(), describe(eval)));
+                    }
+                }
+            }
+        } finally {
+            frozen.forEach(context.kernels()::release);
+            engine.setTraining(false);
+        }
+        Path result = folder.dir().resolve(folder.publish(dir -> {
+            if (tuning.save(dir, new SafetensorsFiles(), modelDir.toString())) {
+                return OutputFolder.ADAPTER;
+            }
+            model.save(dir, modelDir);
+            return OutputFolder.MODEL;
+        }));
+        provenance.put("finished", Instant.now().toString());
+        writeProvenance(folder, provenance);
+        say.message("result in " + result);
+        dropSteering(say);
+        return new Outcome(Ending.FINISHED, result, false);
+    }
+
+    /**
+     * The objective refused the job before training began (its settings, its data, a model it names):
+     * the job is invalid, not the technique faulty.
+     */
+    private JobException refused(TechniqueException e) {
+        return new JobException(JobException.Reason.INVALID, "objective '" + spec.objective().name() + "': " + e.getMessage(),
+                e);
     }
 
     /** A stop asked for before training began: nothing was trained, nothing of an earlier run was touched. */
