@@ -223,7 +223,7 @@ class DpoSessionTest {
                 .hasMessageContaining("the chosen completion has no token to score");
         assertThatThrownBy(() -> dpo.encodeGroup(config, Map.of("prompt_input_ids", List.of(1, 4), "chosen_input_ids",
                 List.of(), "rejected_input_ids", List.of(5, 2)), null))
-                .hasMessageContaining("\"chosen_input_ids\" is empty");
+                .hasMessageContaining("the chosen completion has no token to score");
         assertThatThrownBy(() -> dpo.encodeGroup(config, Map.of("prompt_input_ids", List.of(1, 4), "chosen_input_ids",
                 List.of(6, 2)), null))
                 .hasMessageContaining("\"rejected_input_ids\" is missing");
