@@ -195,9 +195,6 @@ class DpoJobTest {
                 {"prompt": "the cat", "chosen": " sat on a mat.", "rejected": " ran to the park."}
                 {"prompt": "the dog", "chosen": " ran.", "rejected": " ran."}
                 """);
-        Files.writeString(dir.resolve("empty.jsonl"), """
-                {"prompt": "the cat", "chosen": "", "rejected": " ran to the park."}
-                """);
         Files.writeString(dir.resolve("missing.jsonl"), """
                 {"prompt": "the cat", "chosen": " sat on a mat.", "rejected": " ran."}
                 {"prompt": "the cat", "chosen": " sat on a mat."}
@@ -205,7 +202,6 @@ class DpoJobTest {
         try (HostJobService jobs = world.service(dir.resolve("var/jobs"), StartingAdapterTest.catalog())) {
             for (String[] bad : new String[][] {
                     {"bad.jsonl", ":2: \"chosen\" and \"rejected\" are identical"},
-                    {"empty.jsonl", ":1: \"chosen\" is empty"},
                     {"missing.jsonl", ":2: \"rejected\" is missing"}}) {
                 JobInfo job = TinyWorld.awaitEnd(jobs, submit(jobs, job("{name: dpo}", bad[0], 0.01, 2)).id());
                 assertThat(job.state()).isEqualTo(JobState.FAILED);
