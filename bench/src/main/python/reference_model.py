@@ -4,9 +4,12 @@ Written the way Hugging Face's eager LlamaForCausalLM computes (RMSNorm, rotary 
 rotate-half convention, grouped-query attention with each key/value head repeated for its query
 heads, a causal additive mask, softmax in fp32, SwiGLU MLP, untied output head), so that PyTorch
 does the work a user of transformers would pay for; LoRA as PEFT adds it (y = W x + (alpha/r) B A x,
-A Kaiming-uniform, B zero, no dropout). Only speed is compared: the numerics of this model are not
+A Kaiming-uniform, B zero, no dropout; switched off, the branch is skipped, as PEFT's
+disable_adapter skips it); DPO's sequence log-probabilities and sigmoid loss as TRL's DPOTrainer
+computes them. Only speed is compared: the numerics of this model are not
 tested against Gradus (the engine's golden tests have their own reference).
 """
+import contextlib
 import math
 
 import torch
@@ -52,6 +55,7 @@ class Linear(nn.Module):
         self.lora_a = None
         self.lora_b = None
         self.scaling = 0.0
+        self.lora_enabled = True
 
     def add_lora(self, rank, alpha):
         self.weight.requires_grad_(False)
@@ -63,7 +67,7 @@ class Linear(nn.Module):
 
     def forward(self, x):
         y = F.linear(x, self.weight)
-        if self.lora_a is not None:
+        if self.lora_a is not None and self.lora_enabled:
             y = y + F.linear(F.linear(x, self.lora_a), self.lora_b) * self.scaling
         return y
 
@@ -144,3 +148,29 @@ class Llama(nn.Module):
 def next_token_loss(logits, ids):
     """Mean cross-entropy of each position's prediction of the next token."""
     return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+
+
+@contextlib.contextmanager
+def lora_disabled(model):
+    """Within it, every LoRA branch of `model` is skipped: the base model, as PEFT's disable_adapter."""
+    linears = [m for m in model.modules() if isinstance(m, Linear)]
+    for m in linears:
+        m.lora_enabled = False
+    try:
+        yield
+    finally:
+        for m in linears:
+            m.lora_enabled = True
+
+
+def sequence_log_probs(logits, ids, start):
+    """Per row, the sum of log p(ids[t] | ids[<t]) over the scored positions t >= start."""
+    log_probs = torch.log_softmax(logits[:, start - 1:-1], dim=-1)
+    return log_probs.gather(-1, ids[:, start:].unsqueeze(-1)).squeeze(-1).sum(-1)
+
+
+def dpo_sigmoid_loss(policy, reference, beta):
+    """DPO's sigmoid loss (Rafailov et al. 2023, eq. 7) over pairs in adjacent rows (chosen, rejected):
+    mean of -log sigmoid(beta ((pi_c - pi_r) - (ref_c - ref_r)))."""
+    logits = (policy[0::2] - policy[1::2]) - (reference[0::2] - reference[1::2])
+    return -F.logsigmoid(beta * logits).mean()

@@ -1,7 +1,7 @@
 """The PyTorch side of `gradus bench`: one process that sets up a workload once and then runs one
 timed step per request, so that the Java side can alternate Gradus and PyTorch step by step.
 
-    reference_worker.py train CONFIG MODE THREADS     CONFIG small|medium, MODE full|lora|infer
+    reference_worker.py train CONFIG MODE THREADS     CONFIG small|medium, MODE full|lora|dpo|dpo_lora|infer
     reference_worker.py matmul N THREADS              C = A B, all N x N, fp32 (torch.mm)
 
 Protocol (one JSON object per line on stdout): first {"event": "ready", ...} with what the process
@@ -14,6 +14,7 @@ comparison meaningless: netlib's reference BLAS (Debian's default libblas3, 2-4 
 OpenBLAS that chose a kernel older than the CPU (it misdetects some virtual CPUs as "Prescott",
 at an eighth of the speed).
 """
+import copy
 import ctypes
 import json
 import os
@@ -25,7 +26,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference_model import SHAPES, Llama, next_token_loss  # noqa: E402
+from reference_model import SHAPES, Llama, dpo_sigmoid_loss, lora_disabled, next_token_loss, sequence_log_probs  # noqa: E402
 
 # OpenBLAS kernels written for CPUs without AVX2 (from OpenBLAS' TARGET list); on a CPU that has
 # AVX2 they run at a fraction of its speed.
@@ -109,25 +110,59 @@ def torch_build():
 
 
 def train_step(config, mode):
-    """The step function and its tokens: forward, next-token loss, backward, AdamW (or a forward alone)."""
+    """The step function and its tokens: forward, loss, backward, AdamW (or a forward alone).
+
+    full and lora: the next-token loss over a batch of B random rows of T tokens. dpo and dpo_lora
+    (TRL's DPOTrainer, sigmoid loss at beta 0.1): B pairs, chosen row b those random tokens and
+    rejected row b random tokens sharing its first T/4 (the prompt), in adjacent rows as Gradus' dpo
+    objective batches them; the completions from T/4 on are scored. The reference's log-probabilities
+    come from a no-grad pass of a frozen copy of the starting model (dpo, full fine-tuning) or of the
+    same model with its LoRA branch off (dpo_lora, as PEFT's disable_adapter), then the policy's pass
+    over the 2B rows, its backward pass and AdamW. Tokens per step count every row through the policy.
+    """
     shape = SHAPES[config]
     torch.manual_seed(0)
     model = Llama(shape)
-    ids = torch.randint(0, shape.vocab, (shape.batch, shape.seq), generator=torch.Generator().manual_seed(1))
+    generator = torch.Generator().manual_seed(1)
+    ids = torch.randint(0, shape.vocab, (shape.batch, shape.seq), generator=generator)
     if mode == "infer":
         def infer():
             with torch.no_grad():
                 model(ids)
         return infer, shape.batch * shape.seq, {"params": sum(p.numel() for p in model.parameters())}
-    trainable = model.add_lora(8, 16) if mode == "lora" else list(model.parameters())
+    dpo = mode in ("dpo", "dpo_lora")
+    reference = None
+    if mode == "dpo":
+        reference = copy.deepcopy(model).requires_grad_(False)
+    trainable = model.add_lora(8, 16) if mode in ("lora", "dpo_lora") else list(model.parameters())
     optimizer = torch.optim.AdamW(trainable, lr=1e-4, weight_decay=0.0)
+    # the policy's parameters, LoRA's included (the reference's copy is not the policy's)
+    params = {"params": sum(p.numel() for p in model.parameters()), "trainable": sum(p.numel() for p in trainable)}
 
-    def train():
+    if not dpo:
+        def train():
+            optimizer.zero_grad(set_to_none=True)
+            next_token_loss(model(ids), ids).backward()
+            optimizer.step()
+        return train, shape.batch * shape.seq, params
+
+    prompt = shape.seq // 4
+    rejected = torch.randint(0, shape.vocab, (shape.batch, shape.seq), generator=generator)
+    rejected[:, :prompt] = ids[:, :prompt]
+    pairs = torch.stack((ids, rejected), 1).reshape(2 * shape.batch, shape.seq)  # chosen, rejected, chosen, ...
+
+    def train_dpo():
         optimizer.zero_grad(set_to_none=True)
-        next_token_loss(model(ids), ids).backward()
+        with torch.no_grad():
+            if reference is not None:
+                reference_logps = sequence_log_probs(reference(pairs), pairs, prompt)
+            else:
+                with lora_disabled(model):
+                    reference_logps = sequence_log_probs(model(pairs), pairs, prompt)
+        policy_logps = sequence_log_probs(model(pairs), pairs, prompt)
+        dpo_sigmoid_loss(policy_logps, reference_logps, beta=0.1).backward()
         optimizer.step()
-    return train, shape.batch * shape.seq, {"params": sum(p.numel() for p in model.parameters()),
-                                            "trainable": sum(p.numel() for p in trainable)}
+    return train_dpo, 2 * shape.batch * shape.seq, params
 
 
 def matmul_step(n):

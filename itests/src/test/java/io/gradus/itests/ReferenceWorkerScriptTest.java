@@ -6,6 +6,8 @@ import io.gradus.core.testing.RequiredTool;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
@@ -14,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The PyTorch reference of {@code gradus bench} (bench/src/main/python/reference_worker.py) refuses a
- * BLAS that would flatter Gradus, judged by the library that actually serves PyTorch's sgemm_.
+ * BLAS that would flatter Gradus, judged by the library that actually serves PyTorch's sgemm_, and
+ * sets up DPO's two training workloads as Gradus counts them.
  */
 @DisplayName("The benchmarks' PyTorch reference")
 class ReferenceWorkerScriptTest {
@@ -24,17 +27,24 @@ class ReferenceWorkerScriptTest {
 
     /** Runs the worker on a tiny product, asks for one step and the end; exit code and everything it printed. */
     private static Processes.Result worker(Map<String, String> environment) throws Exception {
+        return worker(environment, "matmul", "64");
+    }
+
+    /** Runs the worker on {@code workload}, asks for one step and the end; exit code and everything it printed. */
+    private static Processes.Result worker(Map<String, String> environment, String... workload) throws Exception {
         RequiredTool.require(Processes.torchAvailable(),
                 "Debian's python3-torch is not installed (apt-get install python3-torch python3-numpy; .ci/run does)");
-        ProcessBuilder builder = new ProcessBuilder("/usr/bin/python3", SCRIPT.toString(), "matmul", "64", "2")
-                .redirectErrorStream(true);
+        List<String> command = new ArrayList<>(List.of("/usr/bin/python3", SCRIPT.toString()));
+        command.addAll(List.of(workload));
+        command.add("2");
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().put("PYTHONDONTWRITEBYTECODE", "1");
         builder.environment().putAll(environment);
         Process p = builder.start();
         p.getOutputStream().write("step\nend\n".getBytes(StandardCharsets.UTF_8));
         p.getOutputStream().close();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
         return new Processes.Result(p.exitValue(), output);
     }
 
@@ -68,5 +78,26 @@ class ReferenceWorkerScriptTest {
                         "\"core\": \"" + (avx512 ? "SkylakeX" : "Haswell") + "\"", "\"symbol\": \"sgemm_\"", "\"n\": 64"),
                 step -> assertThat(step).startsWith("{\"s\": "),
                 end -> assertThat(end).startsWith("{\"event\": \"end\", \"peak_rss_mib\": "));
+    }
+
+    @Test
+    @DisplayName("dpo and dpo_lora on SMALL: pairs of rows through the policy (2 × 8 × 128 tokens), all weights or LoRA's training")
+    void dpo() throws Exception {
+        boolean avx512 = Files.readString(Path.of("/proc/cpuinfo")).contains(" avx512f");
+        // SMALL's parameters, and LoRA's r (in + out) on each layer's seven projections
+        long params = 857216;
+        long lora = 4 * 8 * (2 * (128 + 128) + 2 * (128 + 64) + 3 * (128 + 344));
+        for (String mode : List.of("dpo", "dpo_lora")) {
+            Processes.Result result = worker(Map.of("OPENBLAS_CORETYPE", avx512 ? "SkylakeX" : "Haswell"), "train", "small", mode);
+            assertThat(result.exit()).as(result.output()).isZero();
+            var ready = RunningHost.JSON.readTree(result.output().lines().findFirst().orElseThrow());
+            assertThat(ready.get("mode").asText()).isEqualTo(mode);
+            assertThat(ready.get("tokens_per_step").asInt()).isEqualTo(2 * 8 * 128);
+            assertThat(ready.get("params").asLong()).isEqualTo(mode.equals("dpo") ? params : params + lora);
+            assertThat(ready.get("trainable").asLong()).isEqualTo(mode.equals("dpo") ? params : lora);
+            assertThat(result.output().lines().skip(1).toList()).satisfiesExactly(
+                    step -> assertThat(step).startsWith("{\"s\": "),
+                    end -> assertThat(end).startsWith("{\"event\": \"end\", \"peak_rss_mib\": "));
+        }
     }
 }

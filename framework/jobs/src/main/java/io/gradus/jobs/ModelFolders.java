@@ -28,8 +28,20 @@ public final class ModelFolders {
      * @throws IOException naming the folder and what is missing or wrong
      */
     public static LlamaModel load(Path folder, TechniqueCatalog catalog) throws IOException {
+        Path model = modelFolder(folder);
+        return model.equals(folder) ? LlamaModel.load(folder) : load(model, folder, catalog);
+    }
+
+    /**
+     * The model folder of what {@code folder} is: itself when it holds {@code config.json}, the base
+     * of an adapter folder ({@code base_model_name_or_path}, relative to the adapter folder when not
+     * absolute).
+     *
+     * @throws IOException naming the folder when it is neither, or the adapter names no base
+     */
+    public static Path modelFolder(Path folder) throws IOException {
         if (Files.isRegularFile(folder.resolve("config.json"))) {
-            return LlamaModel.load(folder);
+            return folder;
         }
         Path adapterConfig = folder.resolve("adapter_config.json");
         if (!Files.isRegularFile(adapterConfig)) {
@@ -42,7 +54,7 @@ public final class ModelFolders {
             throw new IOException(adapterConfig + ": field base_model_name_or_path is missing: the adapter does not say "
                     + "which model it adapts");
         }
-        return load(folder.resolve(base), folder, catalog);
+        return folder.resolve(base).normalize();
     }
 
     /** The model folder {@code model} with the adapter {@code adapter} applied (none when null). */
