@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.cli.Gradus;
-import io.gradus.core.testing.RequiredTool;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Arrays;
@@ -23,8 +22,7 @@ class BenchMatmulCommandTest {
     @Test
     @DisplayName("--reference: torch.mm on OpenBLAS in turn with Gradus, both wait policies, the ratio per round")
     void reference() throws Exception {
-        RequiredTool.require(Processes.torchAvailable(),
-                "Debian's python3-torch is not installed (apt-get install python3-torch python3-numpy; .ci/run does)");
+        Processes.requireTorch();
         System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
         String[] readme = ReadmeCommands.gradus("./gradus bench matmul ", Map.of(), true);
         String[] args = Arrays.copyOf(readme, readme.length + 2);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.cli.Gradus;
-import io.gradus.core.testing.RequiredTool;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Arrays;
@@ -156,8 +155,7 @@ class BenchTrainCommandTest {
     @DisplayName("--reference: PyTorch on OpenBLAS steps in turn with Gradus (full fine-tuning and DPO on LoRA); each side's "
             + "spread and the ratio per round")
     void reference() throws Exception {
-        RequiredTool.require(Processes.torchAvailable(),
-                "Debian's python3-torch is not installed (apt-get install python3-torch python3-numpy; .ci/run does)");
+        Processes.requireTorch();
         for (String mode : List.of("full", "dpo_lora")) {
             JsonNode gradus = run("./gradus bench train --config small --mode full --reference", Map.of("full", mode), "--steps",
                     "2", "--warmup", "1", "--heap-steps", "0");
