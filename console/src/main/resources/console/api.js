@@ -18,6 +18,21 @@ export class ApiError extends Error {
   }
 }
 
+let inFlight = 0;
+
+/**
+ * Runs one step of the page's work that waits (a request, a deferred refresh), counted in
+ * body[data-pending] while it runs: the page is settled when it is 0 (the browser tests wait for that).
+ */
+export async function counted(work) {
+  document.body.dataset.pending = String(++inFlight);
+  try {
+    return await work();
+  } finally {
+    document.body.dataset.pending = String(--inFlight);
+  }
+}
+
 async function answer(response) {
   const text = await response.text();
   const json = text ? JSON.parse(text) : null;
@@ -29,7 +44,7 @@ async function answer(response) {
 
 /** GET a JSON resource. */
 export async function get(path) {
-  return answer(await fetch(path, { headers: { Accept: "application/json" } }));
+  return counted(async () => answer(await fetch(path, { headers: { Accept: "application/json" } })));
 }
 
 /** A change: POST, DELETE or PATCH with the token; body is a string, a Blob or an object (sent as JSON). */
@@ -40,7 +55,7 @@ export async function change(method, path, body) {
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
-  return answer(await fetch(path, { method, headers, body: payload }));
+  return counted(async () => answer(await fetch(path, { method, headers, body: payload })));
 }
 
 /**

@@ -165,6 +165,7 @@ async function showDetails(id) {
       table("Imported packages", ["Package", "Version", "From"], d.imports.map(p => [p.name + (p.optional ? " (optional)" : ""), p.version, p.bundles.join(", ") || "nothing"])),
       table("Exported packages", ["Package", "Version", "Used by"], d.exports.map(p => [p.name, p.version, p.bundles.join(", ")])),
       table("Manifest headers", ["Header", "Value"], Object.entries(d.headers)));
+    $("details-body").querySelectorAll("table").forEach(labelCells);
     $("details").showModal();
   } catch (e) {
     say("details: " + e.message, false);

@@ -1,12 +1,38 @@
 // The chat view: one or two models (base, base + adapter folder, a job's latest result) answer the
-// same prompt, token by token, streamed from POST /api/generate.
+// same prompt, token by token, streamed from POST /api/generate. Sent as chat messages, each pane
+// holds a conversation: its model gets every earlier turn (the user's and its own answers), not
+// only the last message.
 
 import * as api from "./api.js";
 import { element, renderSchema } from "./forms.js";
 
 const $ = id => document.getElementById(id);
+const SIDES = ["a", "b"];
 let readSettings = () => ({});
 let running = null;
+/** Each pane's conversation so far: {role, content} turns, the model's answers as it gave them. */
+const conversations = { a: [], b: [] };
+
+/**
+ * Shows a pane's conversation above its answer box: the earlier turns and the message being
+ * answered; the last answer itself is in the answer box, once, not in the list as well.
+ */
+function renderConversation(side, asking = null) {
+  const turns = $(`turns-${side}`);
+  const label = side === "a" ? "Model A" : "Model B";
+  const shown = asking ? [...conversations[side], asking] : conversations[side].slice(0, -1);
+  turns.replaceChildren(...shown.map(turn => element("li", { class: "turn turn-" + turn.role },
+    element("strong", { text: turn.role === "user" ? "You: " : label + ": " }), turn.content)));
+  turns.hidden = shown.length === 0;
+}
+
+/** Starts over: no earlier turns in either pane. */
+function newConversation() {
+  for (const side of SIDES) {
+    conversations[side] = [];
+    renderConversation(side);
+  }
+}
 
 /** The model chooser of one pane ("a" or "b"). */
 function pane(side) {
@@ -55,6 +81,7 @@ function jobsChanged(list) {
   }
 }
 
+/** Streams one pane's answer; resolves with the finished result, or null when it failed or was stopped. */
 async function generate(side, request, signal) {
   const out = $("answer-" + side);
   out.textContent = "";
@@ -62,16 +89,19 @@ async function generate(side, request, signal) {
   out.dataset.done = "false";
   $(`answer-${side}-stats`).textContent = "";
   $(`answer-${side}-model`).textContent = "";
+  let result = null;
   try {
     await api.stream("/api/generate", { ...request, model: model(side) }, (type, data) => {
       if (type === "token") {
         out.append(data.text);
         out.dataset.tokens = String(data.index + 1);
       } else if (type === "done") {
+        // The whole text: a character split across tokens that never completed was held back while streaming.
+        out.textContent = data.text;
         $(`answer-${side}-model`).textContent = data.model;
         $(`answer-${side}-stats`).textContent = `${data.generatedTokens} tokens after a prompt of ${data.promptTokens}, `
           + `${data.tokensPerSecond.toFixed(1)} tokens/s, stopped: ${data.stop}`;
-        out.dataset.done = "true";
+        result = data;
       } else if (type === "error") {
         $(`answer-${side}-stats`).textContent = "error: " + data.error;
       }
@@ -79,21 +109,40 @@ async function generate(side, request, signal) {
   } catch (e) {
     if (e.name !== "AbortError") $(`answer-${side}-stats`).textContent = "error: " + e.message;
   }
+  out.dataset.done = String(result !== null);
+  if (result === null) out.dataset.failed = "true";
+  else delete out.dataset.failed;
+  return result;
+}
+
+/** One pane's answer to the message: in chat mode after its conversation so far, which then grows by both. */
+async function answer(side, text, chat, settings, signal) {
+  if (!chat) return generate(side, { settings, prompt: text }, signal);
+  const turn = { role: "user", content: text };
+  renderConversation(side, turn);
+  const result = await generate(side, { settings, messages: [...conversations[side], turn] }, signal);
+  if (result && result.stop !== "stopped") {
+    conversations[side].push(turn, { role: "assistant", content: result.text });
+    renderConversation(side);
+  }
+  return result;
 }
 
 async function send(event) {
   event.preventDefault();
   if (!$("chat-form").reportValidity()) return;
   const text = $("chat-prompt").value;
-  const request = { settings: readSettings() };
-  if ($("chat-mode").value === "chat") request.messages = [{ role: "user", content: text }];
-  else request.prompt = text;
+  const chat = $("chat-mode").value === "chat";
+  const settings = readSettings();
   const compare = $("chat-compare").checked;
   running = new AbortController();
   $("chat-send").disabled = true;
   $("chat-stop").disabled = false;
   try {
-    await Promise.all([generate("a", request, running.signal), compare ? generate("b", request, running.signal) : null]);
+    const results = await Promise.all([answer("a", text, chat, settings, running.signal),
+      compare ? answer("b", text, chat, settings, running.signal) : null]);
+    // The message is in the conversation now: the box is free for the next one.
+    if (chat && results[0]) $("chat-prompt").value = "";
   } finally {
     running = null;
     $("chat-send").disabled = false;
@@ -101,13 +150,29 @@ async function send(event) {
   }
 }
 
+/** The prompt box's label and the conversations follow the mode: a conversation only in chat mode. */
+function modeChanged() {
+  const chat = $("chat-mode").value === "chat";
+  $("chat-prompt-label").textContent = chat ? "Message" : "Prompt";
+  $("chat-new").hidden = !chat;
+  newConversation();
+}
+
 export async function init() {
-  pane("a");
-  pane("b");
+  for (const side of SIDES) {
+    pane(side);
+    // Another model has not said what this pane's conversation holds: start it over.
+    $("pane-" + side).addEventListener("change", () => { conversations[side] = []; renderConversation(side); });
+  }
   $("chat-compare").addEventListener("change", () => {
     $("pane-b").disabled = !$("chat-compare").checked;
     $("answer-b-card").hidden = !$("chat-compare").checked;
+    conversations.b = [];
+    renderConversation("b");
   });
+  $("chat-mode").addEventListener("change", modeChanged);
+  $("chat-new").addEventListener("click", newConversation);
+  modeChanged();
   $("chat-form").addEventListener("submit", send);
   $("chat-stop").addEventListener("click", () => running && running.abort());
   document.addEventListener("gradus:jobs", e => jobsChanged(e.detail));

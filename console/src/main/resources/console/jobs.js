@@ -30,13 +30,28 @@ function formSpec() {
   return spec;
 }
 
-/** {name, version: the major range of the chosen version, config} from a technique select. */
+/** Compares two OSGi versions (major.minor.micro, numerically). */
+function compareVersions(a, b) {
+  const x = a.split(".").map(Number);
+  const y = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) if ((x[i] || 0) !== (y[i] || 0)) return (x[i] || 0) - (y[i] || 0);
+  return 0;
+}
+
+/**
+ * {name, version, config} from a technique select. The version is the chosen version's major range
+ * (the job then takes updates within it) when the chosen version is the highest installed in that
+ * range, so the job runs what was chosen; otherwise exactly the chosen version, [v,v].
+ */
 function techniqueRef(selectId, config) {
   const option = $(selectId).selectedOptions[0];
   if (!option) return { name: "" };
-  const ref = { name: option.dataset.name };
-  const major = Number(option.dataset.version.split(".")[0]);
-  ref.version = `[${major}.0,${major + 1}.0)`;
+  const { name, version, family } = option.dataset;
+  const ref = { name };
+  const major = Number(version.split(".")[0]);
+  const newer = techniques.some(t => t.family === family && t.name === name && Number(t.version.split(".")[0]) === major
+    && compareVersions(t.version, version) > 0);
+  ref.version = newer ? `[${version},${version}]` : `[${major}.0,${major + 1}.0)`;
   if (Object.keys(config).length) ref.config = config;
   return ref;
 }
@@ -52,11 +67,14 @@ function updatePreview() {
     + `\n# with the job file above saved as ${file}`;
 }
 
+/** The settings form of the chosen technique: the schema of exactly the chosen version, named in the legend. */
 async function loadSchema(family, selectId, fieldsetId) {
   const option = $(selectId).selectedOptions[0];
   if (!option) return () => ({});
   const schema = await api.get(`/api/techniques/${family}/${encodeURIComponent(option.dataset.name)}/schema?version=${encodeURIComponent(option.dataset.version)}`);
-  return renderSchema($(fieldsetId), schema, family, updatePreview);
+  const fieldset = $(fieldsetId);
+  fieldset.querySelector("legend").textContent = `${family === "tuner" ? "Tuner" : "Objective"} settings (${schema.title.replace(/^\S+ /, "")})`;
+  return renderSchema(fieldset, schema, family, updatePreview);
 }
 
 /** Fills the tuner and objective lists from the techniques installed now, keeping the choices. */
@@ -68,7 +86,7 @@ export async function refreshTechniques() {
     const select = $(selectId);
     const previous = select.value;
     select.replaceChildren(...techniques.filter(t => t.family === family).map(t => element("option", {
-      value: `${t.name}@${t.version}`, "data-name": t.name, "data-version": t.version,
+      value: `${t.name}@${t.version}`, "data-name": t.name, "data-version": t.version, "data-family": t.family,
       text: `${t.name} ${t.version} (${t.bundleSymbolicName})` })));
     if ([...select.options].some(o => o.value === previous)) select.value = previous;
     if (select.value !== previous || !select.dataset.loaded) {
@@ -141,8 +159,8 @@ function row(job) {
 export async function refreshJobs() {
   const list = await api.get("/api/jobs");
   jobs = new Map(list.map(j => [j.id, j]));
-  $("jobs").tBodies[0].replaceChildren(...list.slice().reverse().map(row));
-  labelCells($("jobs"));
+  $("job-table").tBodies[0].replaceChildren(...list.slice().reverse().map(row));
+  labelCells($("job-table"));
   const select = $("curves-job");
   const chosen = select.value;
   select.replaceChildren(...list.slice().reverse().map(j => element("option", { value: j.id, text: `${j.id} ${j.name} (${j.state.toLowerCase()})` })));

@@ -59,10 +59,23 @@ def padded(rows, pad):
 
 
 def scores(c, w, ids, pad, linear=dense):
-    """transformers' pooled logits: the score at the rightmost non-pad token of each row."""
+    """transformers' pooled logits: the score at the rightmost token of each row that is not pad; with no
+    pad id (None), at the row's last position, one sequence at a time (transformers refuses a batch then)."""
     logits = llama_hidden(c, w, ids, linear) @ w["score.weight"].T
-    last = (torch.arange(ids.shape[1]) * (ids != pad).int()).argmax(-1)
+    if pad is None:
+        if ids.shape[0] != 1:
+            raise ValueError("no pad_token_id: transformers scores one sequence per batch")
+        last = torch.tensor([-1])
+    else:
+        last = (torch.arange(ids.shape[1]) * (ids != pad).int()).argmax(-1)
     return logits[torch.arange(ids.shape[0]), last].squeeze(-1)
+
+
+def pooled(c, w, rows, pad, linear):
+    """The scores of the rows (token-id lists): padded into one batch, or one by one without a pad id."""
+    if pad is None:
+        return torch.cat([scores(c, w, torch.tensor([r]), None, linear).reshape(1) for r in rows])
+    return scores(c, w, padded(rows, pad), pad, linear)
 
 
 def lora_linear(config, tensors):
@@ -143,7 +156,8 @@ def golden(out):
 
 def score_records(model_dir, adapter_dir, records):
     """The scores of each record, by the model folder (a classifier, or a causal base with a SEQ_CLS
-    adapter); the pad id is the config's pad_token_id, else EOS (TRL's fallback)."""
+    adapter, as PEFT loads it: AutoModelForSequenceClassification on the base's config.json); the pad id
+    is that config's pad_token_id, or none."""
     with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
     c = {k: config[k] for k in MODEL}
@@ -158,7 +172,6 @@ def score_records(model_dir, adapter_dir, records):
     if c["tie_word_embeddings"] is False and "lm_head.weight" in w:
         del w["lm_head.weight"]
     pad = config.get("pad_token_id")
-    pad = config["eos_token_id"] if pad is None else pad
     results = []
     with torch.no_grad():
         for record in records:
@@ -166,8 +179,8 @@ def score_records(model_dir, adapter_dir, records):
                 results.append({"score": scores(c, w, torch.tensor([record["input_ids"]]), pad, linear).item()})
             else:
                 prompt = record.get("prompt_input_ids", [])
-                pair = scores(c, w, padded([prompt + record["chosen_input_ids"], prompt + record["rejected_input_ids"]], pad),
-                              pad, linear)
+                pair = pooled(c, w, [prompt + record["chosen_input_ids"], prompt + record["rejected_input_ids"]], pad,
+                              linear)
                 results.append({"chosen_score": pair[0].item(), "rejected_score": pair[1].item()})
     return results
 

@@ -3,6 +3,8 @@ package io.gradus.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gradus.api.data.Example;
+import io.gradus.api.data.SequenceGroup;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.Parameter;
@@ -11,23 +13,27 @@ import io.gradus.api.model.TokenBatch;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.Tuner;
+import io.gradus.api.technique.Tuning;
 import io.gradus.cli.BackendOption;
 import io.gradus.cli.EmbeddedHost;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.train.BatchSource;
+import io.gradus.core.train.GroupedExamples;
 import io.gradus.core.train.Trainer;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -44,10 +50,14 @@ import picocli.CommandLine.Spec;
         name = "train",
         mixinStandardHelpOptions = true,
         description = {
-            "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner, or of inference (full-sequence",
-            "forward), on the SMALL or MEDIUM configuration of docs/BENCHMARKS, and the heap live during training; qlora",
-            "also the resident bytes per weight of its NF4 base. With --reference, run the PyTorch script too (modes it has)",
-            "and print the ratio."
+            "Measure tokens/s of training (forward + loss + backward + AdamW) with a tuner,",
+            "of DPO (pairs through the policy and a no-grad reference), or of inference",
+            "(full-sequence forward), on the SMALL or MEDIUM configuration of",
+            "docs/BENCHMARKS, and the heap live during training; qlora also the resident",
+            "bytes per weight of its NF4 base. With --reference, run the PyTorch script too",
+            "(modes it has) and print the ratio. --mode ppo times PPO iterations instead:",
+            "generation, scoring, forward passes and optimisation, and the heap a separate",
+            "value model would take."
         })
 final class BenchTrainCommand implements Callable<Integer> {
 
@@ -69,20 +79,28 @@ final class BenchTrainCommand implements Callable<Integer> {
 
     @Option(names = "--mode", defaultValue = "full",
             description = "full, lora (r 8, alpha 16 on q,k,v,o,gate,up,down), adapters (Houlsby: after attention and MLP, "
-                    + "reduction 16), qlora (the linear weights in NF4, blocks of 64, double quantization, and that LoRA) "
-                    + "or infer. Default: ${DEFAULT-VALUE}.")
+                    + "reduction 16), qlora (the linear weights in NF4, blocks of 64, double quantization, and that LoRA), "
+                    + "dpo (full fine-tuning, batch pairs against a snapshot of the starting weights), dpo_lora (that LoRA, "
+                    + "the reference its adapters switched off), infer, or ppo (iterations of the ppo objective with that "
+                    + "LoRA; --steps counts iterations). Default: ${DEFAULT-VALUE}.")
     String mode;
 
     /** The modes, and those the PyTorch reference script measures too. */
-    private static final List<String> MODES = List.of("full", "lora", "adapters", "qlora", "infer");
-    private static final List<String> REFERENCE_MODES = List.of("full", "lora", "infer");
+    private static final List<String> MODES = List.of("full", "lora", "adapters", "qlora", "dpo", "dpo_lora", "infer", "ppo");
+    private static final List<String> REFERENCE_MODES = List.of("full", "lora", "dpo", "dpo_lora", "infer");
 
     /** LoRA as the reference script adds it: rank 8, alpha 16, on the seven projections. */
-    private static final Map<String, Object> LORA = Map.of("r", 8, "loraAlpha", 16, "targetModules",
+    static final Map<String, Object> LORA = Map.of("r", 8, "loraAlpha", 16, "targetModules",
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"));
 
-    /** Each mode's tuner and its configuration (full fine-tuning and inference have none). */
+    /**
+     * Each training mode's tuner and its configuration. Full fine-tuning goes through the full tuner
+     * too: DPO's reference then knows that the weights themselves train (a snapshot, not a base pass).
+     */
     private static final Map<String, Map.Entry<String, Map<String, Object>>> TUNERS = Map.of(
+            "full", Map.entry("full", Map.of()),
+            "dpo", Map.entry("full", Map.of()),
+            "dpo_lora", Map.entry("lora", LORA),
             "lora", Map.entry("lora", LORA),
             "adapters", Map.entry("adapters", Map.of("preset", "double_seq_bn", "reductionFactor", 16)),
             "qlora", Map.entry("qlora", Map.of("blockSize", 64, "doubleQuant", true, "lora", LORA)));
@@ -116,12 +134,20 @@ final class BenchTrainCommand implements Callable<Integer> {
         ObjectNode gradus;
         try (EmbeddedHost quiet = new EmbeddedHost()) {
             KernelBackend kernels = quiet.kernels(backend.name);
-            gradus = measure(json, shape, kernels, quiet.host().catalog());
+            gradus = mode.equals("ppo")
+                    ? PpoIterationBench.measure(json, shape.config(), shape.seq(), shape.batch(), steps, warmup, kernels,
+                            quiet.host().catalog())
+                    : measure(json, shape, kernels, quiet.host().catalog());
         }
+        gradus.put("config", config);
+        gradus.put("threads", threads);
         PrintWriter out = spec.commandLine().getOut();
         out.println(json.writeValueAsString(gradus));
         if (gradus.has("heap_live_mib")) {
             out.println(memoryLine(gradus));
+        }
+        if (mode.equals("ppo")) {
+            out.println(PpoIterationBench.line(gradus));
         }
         if (reference != null && !REFERENCE_MODES.contains(mode)) {
             out.printf("the PyTorch reference has no %s mode (it measures %s): Gradus figures only%n", mode,
@@ -140,35 +166,34 @@ final class BenchTrainCommand implements Callable<Integer> {
     @SuppressWarnings("unchecked")
     private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog)
             throws InterruptedException {
-        Objective<?> objective = catalog.objective("pretrain", null)
-                .orElseThrow(() -> new IllegalStateException("the pretrain objective bundle is not running")).technique();
+        boolean dpo = mode.startsWith("dpo");
+        String objectiveName = dpo ? "dpo" : "pretrain";
+        Objective<?> objective = catalog.objective(objectiveName, null)
+                .orElseThrow(() -> new IllegalStateException("the " + objectiveName + " objective bundle is not running"))
+                .technique();
         LlamaModel model = LlamaModel.initialize(shape.config(), 0);
         Random random = new Random(1);
         int[] ids = new int[shape.batch() * shape.seq()];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = random.nextInt(shape.config().vocabSize());
         }
-        TokenBatch batch = TokenBatch.nextToken(shape.batch(), shape.seq(), ids);
-        LlamaEngine engine = new LlamaEngine(model, kernels);
+        TokenBatch batch = dpo ? pairs(ids, shape, random) : TokenBatch.nextToken(shape.batch(), shape.seq(), ids);
         long linearWeights = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).sum();
         long largestLinear = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).max()
                 .orElse(0);
         Runnable step;
         if (mode.equals("infer")) {
+            LlamaEngine engine = new LlamaEngine(model, kernels);
             step = () -> engine.forward(batch);
         } else {
-            List<Parameter> trainable;
-            if (TUNERS.containsKey(mode)) {
-                var tunerAndConfig = TUNERS.get(mode);
-                Tuner<Object> tuner = (Tuner<Object>) catalog.tuner(tunerAndConfig.getKey(), null)
-                        .orElseThrow(() -> new IllegalStateException("the " + tunerAndConfig.getKey()
-                                + " tuner bundle is not running")).technique();
-                trainable = tuner.apply(model, json.convertValue(tunerAndConfig.getValue(), tuner.configType()))
-                        .trainableParameters();
-            } else {
-                model.parameters().forEach(p -> p.setTrainable(true));
-                trainable = model.parameters();
-            }
+            var tunerAndConfig = TUNERS.get(mode);
+            Tuner<Object> tuner = (Tuner<Object>) catalog.tuner(tunerAndConfig.getKey(), null)
+                    .orElseThrow(() -> new IllegalStateException("the " + tunerAndConfig.getKey()
+                            + " tuner bundle is not running")).technique();
+            Tuning tuning = tuner.apply(model, json.convertValue(tunerAndConfig.getValue(), tuner.configType()));
+            List<Parameter> trainable = tuning.trainableParameters();
+            // DPO's reference passes switch the tuning off (dpo_lora) or swap a snapshot in (dpo): the engine knows it.
+            LlamaEngine engine = new LlamaEngine(model, kernels, List.of(tuning));
             BatchSource same = new BatchSource() {
                 @Override
                 public TokenBatch next() {
@@ -201,14 +226,14 @@ final class BenchTrainCommand implements Callable<Integer> {
         }
         double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         double median = sorted[sorted.length / 2];
-        int tokens = shape.batch() * shape.seq();
+        // Tokens through the policy per step: a DPO batch holds 2 rows (chosen, rejected) per pair.
+        int tokens = batch.batchSize() * batch.seqLen();
         ObjectNode result = json.createObjectNode();
         result.put("impl", "gradus");
-        result.put("config", config);
         result.put("mode", mode);
-        result.put("threads", threads);
         result.put("backend", kernels.description());
         result.put("params", model.parameterCount());
+        result.put("tokens_per_step", tokens);
         result.put("step_s_median", median);
         result.put("tok_s_median", tokens / median);
         result.put("tok_s_best", tokens / sorted[0]);
@@ -235,6 +260,27 @@ final class BenchTrainCommand implements Callable<Integer> {
             result.put("heap_steps", heapSteps);
         }
         return result;
+    }
+
+    /**
+     * The reference's DPO batch: B pairs of T tokens, chosen row b the random {@code ids} of row b and
+     * rejected row b random tokens that share its first T/4 (the prompt); the completions, from T/4
+     * on, are scored. Pairs in adjacent rows, as the dpo objective batches them.
+     */
+    private static TokenBatch pairs(int[] ids, Shape shape, Random random) {
+        int seq = shape.seq();
+        List<SequenceGroup> groups = new ArrayList<>();
+        for (int b = 0; b < shape.batch(); b++) {
+            int[] chosen = Arrays.copyOfRange(ids, b * seq, (b + 1) * seq);
+            int[] rejected = new int[seq];
+            for (int t = 0; t < seq; t++) {
+                rejected[t] = t < seq / 4 ? chosen[t] : random.nextInt(shape.config().vocabSize());
+            }
+            boolean[] completion = new boolean[seq];
+            Arrays.fill(completion, seq / 4, seq, true);
+            groups.add(new SequenceGroup(List.of(new Example(chosen, completion), new Example(rejected, completion)), Map.of()));
+        }
+        return new GroupedExamples(groups, IntStream.range(0, groups.size()).toArray(), groups.size(), seq, 0).next();
     }
 
     private static final double MIB = 1 << 20;

@@ -1,6 +1,7 @@
 package io.gradus.itests;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.cli.Gradus;
@@ -12,8 +13,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code gradus bench train} in the modes of the parameter-efficient tuners, run as README.md shows
- * it with one measured step: it trains, and reports the base's bytes per weight and the live heap.
+ * {@code gradus bench train} in the modes of the parameter-efficient tuners and PPO, run as README.md
+ * shows it with one measured step: it trains, and reports the base's bytes per weight and the live
+ * heap, or PPO's phases.
  * (Speed is what the command is for; no test checks it.)
  */
 @DisplayName("gradus bench train")
@@ -23,8 +25,12 @@ class BenchTrainCommandTest {
     private String err;
 
     private JsonNode bench(String mode, String... extra) throws Exception {
+        return run(ReadmeCommands.gradus("./gradus bench train --config small --mode qlora", Map.of("qlora", mode), false), extra);
+    }
+
+    /** The command {@code readme} with one measured step and no warm-up, and {@code extra}: its JSON line. */
+    private JsonNode run(String[] readme, String... extra) throws Exception {
         System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
-        String[] readme = ReadmeCommands.gradus("./gradus bench train --config small --mode qlora", Map.of("qlora", mode), false);
         String[] args = Arrays.copyOf(readme, readme.length + 6 + extra.length);
         System.arraycopy(new String[] {"--steps", "1", "--warmup", "0", "--heap-steps", "1"}, 0, args, readme.length, 6);
         System.arraycopy(extra, 0, args, readme.length + 6, extra.length);
@@ -55,12 +61,45 @@ class BenchTrainCommandTest {
     }
 
     @Test
+    @DisplayName("dpo_lora and dpo: pairs of rows through the policy and its reference, as the PyTorch reference counts them")
+    void dpo() throws Exception {
+        for (String mode : new String[] {"dpo_lora", "dpo"}) {
+            JsonNode result = bench(mode);
+            assertThat(result.get("mode").asText()).isEqualTo(mode);
+            // SMALL: 8 pairs of 128 tokens, chosen and rejected each a row.
+            assertThat(result.get("tokens_per_step").asInt()).isEqualTo(2 * 8 * 128);
+            assertThat(result.get("tok_s_median").asDouble()).isPositive();
+            assertThat(result.get("heap_collections").asInt()).isPositive();
+        }
+    }
+
+    @Test
     @DisplayName("adapters: trains with Houlsby adapters on a float base; the PyTorch reference has no such mode and is not run")
     void adapters() throws Exception {
         JsonNode result = bench("adapters", "--reference", "no-such-script.py");
         assertThat(result.get("mode").asText()).isEqualTo("adapters");
         assertThat(result.get("tok_s_median").asDouble()).isPositive();
         assertThat(result.get("linear_bytes_per_weight").asDouble()).isEqualTo(4.0);
-        assertThat(out).contains("the PyTorch reference has no adapters mode (it measures full, lora, infer): Gradus figures only");
+        assertThat(out).contains("the PyTorch reference has no adapters mode (it measures full, lora, dpo, dpo_lora, infer): Gradus figures only");
+    }
+
+    @Test
+    @DisplayName("ppo: a PPO iteration timed by phase, the value head's bytes beside a separate value model's live heap")
+    void ppo() throws Exception {
+        JsonNode result = run(ReadmeCommands.gradus("./gradus bench train --config small --mode ppo", Map.of(), false));
+        assertThat(result.get("mode").asText()).isEqualTo("ppo");
+        double iteration = result.get("iteration_s_median").asDouble();
+        double phases = result.get("generation_s").asDouble() + result.get("scoring_s").asDouble()
+                + result.get("forward_s").asDouble();
+        assertThat(result.get("generation_s").asDouble()).isPositive();
+        assertThat(result.get("scoring_s").asDouble()).isPositive();
+        assertThat(result.get("forward_s").asDouble()).isPositive();
+        assertThat(result.get("optimisation_s").asDouble()).isPositive().isCloseTo(iteration - phases, within(1e-9));
+        assertThat(result.get("optimizer_steps_per_iteration").asInt()).isEqualTo(4);
+        // SMALL's hidden size is 128: the head's weight, gradient and two moments.
+        assertThat(result.get("value_head_bytes").asLong()).isEqualTo(4 * 128 * 4);
+        // At least a model's weights, gradients and two moments in floats.
+        assertThat(result.get("value_model_bytes").asLong()).isGreaterThan(16 * result.get("params").asLong());
+        assertThat(out).contains("small ppo, 2 threads: ", "generation", "a separate value model");
     }
 }

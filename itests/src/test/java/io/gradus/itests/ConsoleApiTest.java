@@ -83,6 +83,11 @@ class ConsoleApiTest {
 
         JsonNode pretrain = HOST.send("GET", "/api/techniques/objective/pretrain/schema", null, null).json();
         assertThat(pretrain.path("properties").size()).isZero();
+        JsonNode center = HOST.send("GET", "/api/techniques/objective/reward/schema", null, null).json()
+                .path("properties").path("centerRewardsCoefficient");
+        assertThat(center.path("type").asText()).isEqualTo("number");
+        assertThat(center.path("minimum").asDouble()).isEqualTo(0.0);
+        assertThat(center.path("description").asText()).contains("centring term");
         assertThat(HOST.send("GET", "/api/techniques/tuner/nothing/schema", null, null).status()).isEqualTo(404);
         assertThat(HOST.send("GET", "/api/techniques/tuner/lora/schema?version=[9.0,10.0)", null, null).status()).isEqualTo(404);
         assertThat(HOST.send("GET", "/api/techniques/widget/lora/schema", null, null).status()).isEqualTo(400);
@@ -93,6 +98,51 @@ class ConsoleApiTest {
         JsonNode generation = HOST.send("GET", "/api/generate/schema", null, null).json();
         assertThat(generation.path("properties").path("topP").path("exclusiveMinimum").asDouble()).isEqualTo(0.0);
         assertThat(generation.path("properties").path("maxNewTokens").path("default").asInt()).isEqualTo(64);
+    }
+
+    @Test
+    @DisplayName("describes every setting of the built-in techniques (@Setting), nested records included")
+    void everySettingDescribed() throws Exception {
+        for (String technique : List.of("tuner/full", "tuner/lora", "tuner/qlora", "tuner/adapters", "objective/sft",
+                "objective/reward", "objective/pretrain")) {
+            JsonNode schema = HOST.send("GET", "/api/techniques/" + technique + "/schema", null, null).json();
+            assertThat(schema.path("title").asText()).as(technique).startsWith(technique.replace('/', ' '));
+            assertDescribed(technique, schema);
+        }
+        JsonNode qlora = HOST.send("GET", "/api/techniques/tuner/qlora/schema", null, null).json();
+        assertThat(qlora.at("/properties/blockSize/minimum").asDouble()).isEqualTo(32.0);
+        assertThat(qlora.at("/properties/lora/properties/r/description").asText()).isEqualTo("Rank of the update B·A.");
+        JsonNode adapters = HOST.send("GET", "/api/techniques/tuner/adapters/schema", null, null).json();
+        assertThat(adapters.at("/properties/nonLinearity/enum").toString())
+                .isEqualTo("[\"swish\",\"silu\",\"relu\",\"gelu\",\"gelu_new\"]");
+        assertThat(adapters.at("/properties/dropout/exclusiveMaximum").asDouble()).isEqualTo(1.0);
+    }
+
+    private static void assertDescribed(String where, JsonNode schema) {
+        schema.path("properties").properties().forEach(property -> {
+            assertThat(property.getValue().path("description").asText()).as(where + "." + property.getKey()).isNotBlank();
+            assertDescribed(where + "." + property.getKey(), property.getValue());
+        });
+    }
+
+    @Test
+    @DisplayName("a technique's schema for ?version=: one version is exactly that version, a range the highest installed in it")
+    void schemaOfAVersion() throws Exception {
+        HOST.withTwoSampleVersions(() -> {
+            String schema = "/api/techniques/tuner/sample/schema";
+            assertThat(HOST.send("GET", schema + "?version=1.0.0", null, null).json().path("title").asText())
+                    .as("exactly 1.0.0, not OSGi's 1.0.0 or newer").isEqualTo("tuner sample 1.0.0");
+            assertThat(HOST.send("GET", schema + "?version=%5B1.0.0,1.0.0%5D", null, null).json().path("title").asText())
+                    .isEqualTo("tuner sample 1.0.0");
+            assertThat(HOST.send("GET", schema + "?version=%5B1.0,2.0)", null, null).json().path("title").asText())
+                    .isEqualTo("tuner sample 1.1.0");
+            assertThat(HOST.send("GET", schema, null, null).json().path("title").asText()).isEqualTo("tuner sample 1.1.0");
+            RunningHost.Response missing = HOST.send("GET", schema + "?version=1.0.5", null, null);
+            assertThat(missing.status()).isEqualTo(404);
+            assertThat(missing.json().path("error").asText())
+                    .isEqualTo("no tuner 'sample' 1.0.5 is installed (installed: 1.0.0, 1.1.0)");
+            assertThat(HOST.send("GET", schema + "?version=one", null, null).status()).isEqualTo(400);
+        });
     }
 
     @Test

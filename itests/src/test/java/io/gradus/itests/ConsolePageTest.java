@@ -3,6 +3,12 @@ package io.gradus.itests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.gradus.api.data.ChatMessage;
+import io.gradus.api.generation.GenerationRequest;
+import io.gradus.api.generation.GenerationResult;
+import io.gradus.api.generation.GenerationService;
+import io.gradus.api.generation.GenerationSettings;
+import io.gradus.api.generation.ModelSource;
 import io.gradus.api.job.JobInfo;
 import io.gradus.api.job.JobState;
 import io.gradus.core.testing.RequiredTool;
@@ -11,8 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -35,9 +43,11 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The console page in Debian's headless Chromium: a LoRA job from the form with its live curves
- * (kept across a reload), chat with the trained adapter, bundle operations with confirmation, the
- * guard on the host's own bundles, and an accessibility check with axe-core at desktop and phone
- * sizes. Screenshots of the views go to {@code target/console-screenshots/} (copied into
+ * (kept across a reload), chat with the trained adapter and a conversation of several turns, links
+ * to the views, bundle operations with confirmation, the guard on the host's own bundles, a chosen
+ * technique version, and an accessibility check with axe-core at desktop and phone sizes, dialogs
+ * open too. The tests wait for conditions (the page counts its requests in flight in
+ * {@code body[data-pending]}), never for fixed times. Screenshots of the views go to {@code target/console-screenshots/} (copied into
  * {@code docs/console/} for the README).
  */
 @DisplayName("The console page, in a headless browser")
@@ -60,7 +70,8 @@ class ConsolePageTest {
         RequiredTool.require(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "no headless browser here (apt-get install chromium chromium-driver; .ci/run does)");
         tempDir = Files.createTempDirectory("gradus-page-");
-        work = Files.createDirectories(tempDir.resolve("work"));
+        // Folders as deep as a person's are: the paths the page shows must wrap on a phone.
+        work = Files.createDirectories(tempDir.resolve("Documents/FineTuningExperiments/consolepage_llama_runs"));
         TinyJob.write(work);
         ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile()).addArguments(
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -79,8 +90,54 @@ class ConsolePageTest {
     }
 
     private static void open() {
-        browser.get(HOST.url("/").toString());
-        wait(30).until(ExpectedConditions.attributeToBe(By.tagName("body"), "data-ready", "true"));
+        open("/");
+    }
+
+    /** Loads the page afresh at {@code path} (a fragment alone would not reload it) and waits until it has settled. */
+    private static void open(String path) {
+        browser.get("about:blank");
+        browser.get(HOST.url(path).toString());
+        wait(30).withMessage(() -> "the page at " + browser.getCurrentUrl() + " did not get ready: " + browser.executeScript(
+                "return document.readyState + ', requests in flight ' + document.body.dataset.pending + ', message: '"
+                        + " + (document.getElementById('message') || {}).textContent"))
+                .until(ExpectedConditions.attributeToBe(By.tagName("body"), "data-ready", "true"));
+        settled();
+    }
+
+    /** Waits until the page has no request in flight and no refresh due. */
+    private static void settled() {
+        wait(30).until(ExpectedConditions.attributeToBe(By.tagName("body"), "data-pending", "0"));
+    }
+
+    private static long scrollY() {
+        return ((Number) browser.executeScript("return window.scrollY")).longValue();
+    }
+
+    private static String textContent(String id) {
+        return (String) browser.executeScript("return document.getElementById(arguments[0]).textContent", id);
+    }
+
+    /**
+     * How far the page scrolls sideways, and the elements that stick out of the window (outside
+     * any scrolling box of their own), to name in a failure; "" when nothing does.
+     */
+    private static String sidewaysOverflow() {
+        return (String) browser.executeScript("""
+                const width = document.documentElement.clientWidth;
+                const overflow = document.documentElement.scrollWidth - width;
+                if (overflow <= 0) return "";
+                const clipped = e => { for (let p = e.parentElement; p; p = p.parentElement) {
+                    const x = getComputedStyle(p).overflowX; if (x === "auto" || x === "scroll" || x === "hidden") return true; }
+                  return false; };
+                // Elements that reach past the window, or whose own content does (text that does not wrap).
+                const out = [...document.querySelectorAll("body *")].filter(e => e.getClientRects().length && !clipped(e)
+                    && (e.getBoundingClientRect().right > width + 0.5
+                      || getComputedStyle(e).overflowX === "visible" && e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0))
+                  .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className === "string"
+                    ? "." + e.className.trim().split(/\\s+/).join(".") : "") + " (" + e.scrollWidth + " wide in "
+                    + e.clientWidth + ")");
+                return overflow + "px: " + out.slice(-12).join(", ");
+                """);
     }
 
     private static void enterToken() {
@@ -106,8 +163,11 @@ class ConsolePageTest {
         input.sendKeys(text);
     }
 
+    /** The points a chart shows; 0 while it is not drawn yet. */
     private static int points(String chart) {
-        return Integer.parseInt(browser.findElement(By.id("chart-" + chart)).getAttribute("data-points"));
+        List<WebElement> found = browser.findElements(By.id("chart-" + chart));
+        String points = found.isEmpty() ? null : found.getFirst().getAttribute("data-points");
+        return points == null ? 0 : Integer.parseInt(points);
     }
 
     @Test
@@ -154,7 +214,7 @@ class ConsolePageTest {
         int seen = points("loss");
         browser.navigate().refresh();
         wait(30).until(ExpectedConditions.attributeToBe(By.tagName("body"), "data-ready", "true"));
-        wait(10).until(d -> d.findElement(By.id("charts")).getAttribute("data-job").equals(id));
+        wait(10).until(d -> id.equals(d.findElement(By.id("charts")).getAttribute("data-job")));
         wait(10).until(d -> points("loss") >= seen);
         assertThat(browser.findElement(By.id("chart-loss")).getAttribute("data-first-step")).as("restored from step 1").isEqualTo("1");
         assertThat(points("learningRate")).isPositive();
@@ -191,6 +251,83 @@ class ConsolePageTest {
 
     @Test
     @Order(2)
+    @DisplayName("opens the view a link names (#jobs, #chat, #bundles) at its top; a tab shows its view from the top, and Back returns to the one before")
+    void viewLinks() {
+        open("/#jobs");
+        assertThat(browser.findElement(By.id("view-jobs")).isDisplayed()).isTrue();
+        assertThat(browser.findElement(By.id("view-chat")).isDisplayed()).isFalse();
+        assertThat(scrollY()).as("the page opens at the jobs view's top, not scrolled to an element named jobs").isZero();
+
+        browser.executeScript("window.scrollTo(0, document.body.scrollHeight)");
+        assertThat(scrollY()).as("the jobs view is taller than the window").isPositive();
+        browser.findElement(By.id("tab-chat")).click();
+        wait(5).until(ExpectedConditions.visibilityOfElementLocated(By.id("view-chat")));
+        assertThat(browser.getCurrentUrl()).endsWith("#chat");
+        assertThat(scrollY()).isZero();
+
+        browser.navigate().back();
+        wait(5).until(ExpectedConditions.visibilityOfElementLocated(By.id("view-jobs")));
+        assertThat(browser.getCurrentUrl()).endsWith("#jobs");
+        assertThat(browser.findElement(By.id("tab-jobs")).getAttribute("aria-pressed")).isEqualTo("true");
+
+        open("/#bundles");
+        assertThat(browser.findElement(By.id("view-bundles")).isDisplayed()).isTrue();
+        assertThat(browser.findElement(By.id("view-jobs")).isDisplayed()).isFalse();
+    }
+
+    @Test
+    @Order(3)
+    @DisplayName("holds a conversation: the second message is answered after the first and the model's own answer to it")
+    void conversation() throws Exception {
+        // The tiny base with a chat template (Zephyr's, the shortest: the tiny model holds 128 positions).
+        Path chatBase = Files.createDirectories(work.resolve("chat-base"));
+        try (Stream<Path> files = Files.list(work.resolve("base"))) {
+            for (Path file : files.toList()) {
+                Files.copy(file, chatBase.resolve(file.getFileName()));
+            }
+        }
+        Files.writeString(chatBase.resolve("tokenizer_config.json"), RunningHost.JSON.writeValueAsString(Map.of("chat_template",
+                "{% for message in messages %}{{ '<|' + message['role'] + '|>\\n' + message['content'] + eos_token + '\\n' }}"
+                        + "{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}")));
+        open("/#chat");
+        enterToken();
+        new Select(browser.findElement(By.id("model-a-kind"))).selectByValue("base");
+        type(browser.findElement(By.id("model-a-base")), chatBase.toString());
+        new Select(browser.findElement(By.id("chat-mode"))).selectByValue("chat");
+        assertThat(browser.findElement(By.id("chat-prompt-label")).getText()).isEqualTo("Message");
+        type(setting("generation", "maxNewTokens"), "8");
+
+        List<ChatMessage> turns = new ArrayList<>();
+        for (String message : List.of("a cat", "a mat")) {
+            type(browser.findElement(By.id("chat-prompt")), message);
+            browser.findElement(By.id("chat-send")).click();
+            turns.add(new ChatMessage("user", message));
+            int shown = turns.size();
+            // Answered: the box is emptied for the next message, and the list holds every turn before the answer.
+            wait(60).withMessage(() -> "turn " + message + ": " + browser.findElement(By.id("answer-a-stats")).getText() + "; box '"
+                    + browser.findElement(By.id("chat-prompt")).getAttribute("value") + "', turns shown "
+                    + browser.executeScript("return [...document.querySelectorAll('#turns-a li')].map(li => li.textContent)"))
+                    .until(d -> d.findElement(By.id("chat-prompt")).getAttribute("value").isEmpty()
+                            && d.findElements(By.cssSelector("#turns-a li")).size() == shown
+                            && "true".equals(d.findElement(By.id("answer-a")).getAttribute("data-done")));
+
+            GenerationService service = HOST.host().awaitService(GenerationService.class, null, Duration.ofSeconds(5)).orElseThrow();
+            GenerationResult expected = service.generate(new GenerationRequest(new ModelSource(chatBase.toString(), null, null), null,
+                    List.copyOf(turns), new GenerationSettings(8, null, null, null, null)), token -> true);
+            assertThat(textContent("answer-a")).as("the answer to " + turns).isEqualTo(expected.text());
+            assertThat(browser.findElement(By.id("answer-a-stats")).getText())
+                    .startsWith(expected.generatedTokens() + " tokens after a prompt of " + expected.promptTokens() + ",");
+            turns.add(new ChatMessage("assistant", expected.text()));
+        }
+        assertThat(browser.executeScript("return [...document.querySelectorAll('#turns-a li')].map(li => li.textContent)"))
+                .isEqualTo(List.of("You: a cat", "Model A: " + turns.get(1).content(), "You: a mat"));
+
+        browser.findElement(By.id("chat-new")).click();
+        assertThat(browser.findElement(By.id("turns-a")).isDisplayed()).as("a new conversation starts empty").isFalse();
+    }
+
+    @Test
+    @Order(4)
     @DisplayName("stops and restarts a technique bundle with confirmation naming it; Cancel changes nothing")
     void stopAndStartATechnique() throws Exception {
         view("bundles");
@@ -202,7 +339,8 @@ class ConsolePageTest {
         assertThat(browser.findElement(By.id("confirm-text")).getText()).contains("io.gradus.plugin.sft");
         assertThat(browser.findElement(By.id("confirm-yes")).getText()).isEqualTo("Stop io.gradus.plugin.sft");
         browser.findElement(By.id("confirm-no")).click();
-        Thread.sleep(300);
+        wait(5).until(ExpectedConditions.invisibilityOfElementLocated(By.id("confirm")));
+        settled();
         assertThat(HOST.bundle("io.gradus.plugin.sft").orElseThrow().state()).as("cancelled").isEqualTo("ACTIVE");
 
         click(row + " button[aria-label='Stop io.gradus.plugin.sft']");
@@ -215,7 +353,7 @@ class ConsolePageTest {
     }
 
     @Test
-    @Order(3)
+    @Order(5)
     @DisplayName("asks before stopping the console's own bundle, and shows the host's refusal; the console keeps running")
     void guardRefusesTheConsole() throws Exception {
         view("bundles");
@@ -233,7 +371,7 @@ class ConsolePageTest {
     }
 
     @Test
-    @Order(4)
+    @Order(6)
     @DisplayName("shows a deploy-folder hot-swap live, then updates and removes the bundle with confirmed buttons, and shows its details")
     void hotSwapFromTheFolderAndThePage() throws Exception {
         view("bundles");
@@ -270,8 +408,25 @@ class ConsolePageTest {
     }
 
     @Test
-    @Order(5)
-    @DisplayName("passes axe-core's accessibility check with no serious or critical violation, at 1400x900 and 390x844 without sideways scrolling")
+    @Order(7)
+    @DisplayName("a job built from an older installed version of a technique names exactly that version and shows that version's settings")
+    void chosenVersion() throws Exception {
+        HOST.withTwoSampleVersions(() -> {
+            open("/#jobs");
+            Select tuner = new Select(browser.findElement(By.id("job-tuner")));
+            tuner.selectByValue("sample@1.0.0");
+            wait(10).until(ExpectedConditions.textToBe(By.cssSelector("#tuner-settings legend"), "Tuner settings (sample 1.0.0)"));
+            assertThat(browser.findElement(By.id("job-yaml")).getText()).contains("  name: sample\n  version: \"[1.0.0,1.0.0]\"");
+
+            new Select(browser.findElement(By.id("job-tuner"))).selectByValue("sample@1.1.0");
+            wait(10).until(ExpectedConditions.textToBe(By.cssSelector("#tuner-settings legend"), "Tuner settings (sample 1.1.0)"));
+            assertThat(browser.findElement(By.id("job-yaml")).getText()).contains("  name: sample\n  version: \"[1.0,2.0)\"");
+        });
+    }
+
+    @Test
+    @Order(8)
+    @DisplayName("passes axe-core's accessibility check with no serious or critical violation, dialogs open too, at 1400x900 and 390x844 without sideways scrolling")
     void accessibleAtBothSizes() throws Exception {
         Files.createDirectories(SCREENSHOTS);
         String axe;
@@ -280,13 +435,19 @@ class ConsolePageTest {
             assertThat(in).as("axe-core webjar on the test class path").isNotNull();
             axe = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
+        long sft = HOST.bundle("io.gradus.plugin.sft").orElseThrow().id();
+        long lora = HOST.bundle("io.gradus.plugin.lora").orElseThrow().id();
         for (int[] size : new int[][] {{1400, 900}, {390, 844}}) {
             browser.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", size[0], "height", size[1],
                     "deviceScaleFactor", 1, "mobile", size[0] < 500));
             open();
             enterToken();
-            for (String name : List.of("jobs", "curves", "chat", "bundles")) {
-                view(name.equals("curves") ? "jobs" : name);
+            for (String name : List.of("jobs", "curves", "chat", "bundles", "confirm", "details")) {
+                view(switch (name) {
+                    case "curves" -> "jobs";
+                    case "confirm", "details" -> "bundles";
+                    default -> name;
+                });
                 switch (name) {
                     case "curves" -> browser.executeScript("document.getElementById('joblist-title').scrollIntoView()");
                     case "chat" -> {
@@ -298,26 +459,44 @@ class ConsolePageTest {
                         browser.executeScript("document.getElementById('chat-send').scrollIntoView()");
                     }
                     case "bundles" -> browser.findElement(By.cssSelector("#infrastructure summary")).click();
+                    case "confirm" -> {
+                        click("#bundle-" + sft + "-objective-sft button[aria-label='Stop io.gradus.plugin.sft']");
+                        wait(5).until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-yes")));
+                    }
+                    case "details" -> {
+                        click("#bundle-" + lora + "-tuner-lora button[aria-label='Details of io.gradus.plugin.lora']");
+                        wait(10).until(ExpectedConditions.visibilityOfElementLocated(By.id("details-close")));
+                    }
                     default -> {}
                 }
-                Thread.sleep(300);
+                settled();
                 browser.executeScript(axe);
                 String violations = (String) browser.executeAsyncScript("const done = arguments[arguments.length - 1];"
                         + "axe.run(document, {resultTypes: ['violations']}).then(r => done(JSON.stringify(r.violations"
                         + ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
                         + ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))})))));");
                 assertThat(violations).as(name + " at " + size[0] + "px").isEqualTo("[]");
-                long overflow = (Long) ((JavascriptExecutor) browser).executeScript(
-                        "return document.documentElement.scrollWidth - document.documentElement.clientWidth");
-                assertThat(overflow).as(name + " scrolls sideways at " + size[0] + "px").isLessThanOrEqualTo(0);
+                assertThat(sidewaysOverflow()).as(name + " scrolls sideways at " + size[0] + "px").isEmpty();
                 Files.write(SCREENSHOTS.resolve(name + "-" + size[0] + "x" + size[1] + ".png"), browser.getScreenshotAs(OutputType.BYTES));
+                switch (name) {
+                    case "confirm" -> {
+                        browser.findElement(By.id("confirm-no")).click();
+                        wait(5).until(ExpectedConditions.invisibilityOfElementLocated(By.id("confirm")));
+                    }
+                    case "details" -> {
+                        browser.findElement(By.id("details-close")).click();
+                        wait(5).until(ExpectedConditions.invisibilityOfElementLocated(By.id("details")));
+                    }
+                    default -> {}
+                }
             }
         }
         browser.executeCdpCommand("Emulation.clearDeviceMetricsOverride", Map.of());
+        assertThat(HOST.bundle("io.gradus.plugin.sft").orElseThrow().state()).as("the confirmation was cancelled").isEqualTo("ACTIVE");
     }
 
     @Test
-    @Order(6)
+    @Order(9)
     @DisplayName("says it is disconnected and reconnecting when the event stream drops")
     void disconnectedBanner() throws Exception {
         open();
@@ -332,6 +511,25 @@ class ConsolePageTest {
             HOST.host().bundleAdmin().start(console);
             HOST.findConsole();
         }
+    }
+
+    @Test
+    @Order(10)
+    @DisplayName("opens afresh again and again, as a person going back and forth does: every time the page gets ready")
+    void reopened() {
+        // Each page the browser keeps for Back must let go of its event stream: a browser has six
+        // connections per host, and pages kept with theirs open would leave none for the next one.
+        for (int i = 0; i < 8; i++) {
+            open(i % 2 == 0 ? "/#jobs" : "/#bundles");
+        }
+        // Back over the blank page open() goes through, to the one before: kept by the browser or loaded again.
+        browser.navigate().back();
+        browser.navigate().back();
+        wait(30).until(d -> d.getCurrentUrl().endsWith("#jobs"));
+        wait(30).until(ExpectedConditions.attributeToBe(By.tagName("body"), "data-ready", "true"));
+        settled();
+        assertThat(browser.findElement(By.id("view-jobs")).isDisplayed()).isTrue();
+        assertThat(browser.findElement(By.id("banner-disconnected")).isDisplayed()).as("connected again").isFalse();
     }
 
     private static void click(String css) {

@@ -7,14 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.cli.Gradus;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.core.tokenizer.BpeTrainer;
-import io.gradus.world.WordNet;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,13 +36,7 @@ class DemoCommandTest {
         previousCache = System.getProperty("gradus.cache");
         cache = Files.createTempDirectory("gradus-demo-test-");
         System.setProperty("gradus.cache", cache.toString());
-        // What gradus pretrain makes, small and untrained: a BPE tokenizer (with the chat tokens) and a one-layer Llama.
-        List<String> texts = WordNet.entries().stream().limit(3000).map(WordNet.Entry::text).toList();
-        BpeTrainer.Trained tokenizer = BpeTrainer.train(texts, 320);
-        Path model = cache.resolve("models/wordnet/model");
-        BpeTrainer.write(tokenizer, model);
-        LlamaModel.initialize(new LlamaConfig(tokenizer.size(), 32, 128, 1, 1, 1, 32, 1e-5, 10000.0, 128, true,
-                tokenizer.specialId(BpeTrainer.BOS), tokenizer.specialId(BpeTrainer.EOS)), 42).save(model);
+        TinyBuiltInModel.write(cache);
     }
 
     @AfterAll

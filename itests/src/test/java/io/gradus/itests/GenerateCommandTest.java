@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.Parameter;
+import io.gradus.api.model.Sampling;
 import io.gradus.api.technique.Tuner;
 import io.gradus.api.technique.Tuning;
 import io.gradus.core.io.SafetensorsFiles;
@@ -52,7 +53,7 @@ class GenerateCommandTest {
         KernelBackend kernels = HOST.host().awaitService(KernelBackend.class, null, Duration.ofSeconds(10)).orElseThrow();
         try (HfTokenizer tokenizer = HfTokenizer.load(dir)) {
             int[] continuation = new Generator(LlamaModel.load(dir), kernels, 32)
-                    .generate(tokenizer.encode("hello"), Generator.Sampling.greedy(8), 260, t -> {});
+                    .generate(tokenizer.encode("hello"), Sampling.greedy(8), 260, t -> {});
             String expected = "hello" + tokenizer.decode(continuation, true);
             assertThat(out.toString().stripTrailing()).isEqualTo(expected.stripTrailing());
         }
@@ -88,9 +89,9 @@ class GenerateCommandTest {
         KernelBackend kernels = HOST.host().awaitService(KernelBackend.class, null, Duration.ofSeconds(10)).orElseThrow();
         try (HfTokenizer tokenizer = HfTokenizer.load(dir)) {
             int[] prompt = tokenizer.encode("hello");
-            int[] withAdapter = new Generator(adapted, kernels, 32).generate(prompt, Generator.Sampling.greedy(8), 260, t -> {});
+            int[] withAdapter = new Generator(adapted, kernels, 32).generate(prompt, Sampling.greedy(8), 260, t -> {});
             int[] withoutAdapter = new Generator(LlamaModel.load(dir), kernels, 32)
-                    .generate(prompt, Generator.Sampling.greedy(8), 260, t -> {});
+                    .generate(prompt, Sampling.greedy(8), 260, t -> {});
             assertThat(withAdapter).as("the adapters change the continuation").isNotEqualTo(withoutAdapter);
             assertThat(out.toString().stripTrailing()).isEqualTo(("hello" + tokenizer.decode(withAdapter, true)).stripTrailing());
         }

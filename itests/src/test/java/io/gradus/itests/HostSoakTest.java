@@ -246,9 +246,16 @@ class HostSoakTest {
         // hundreds of bundle revisions) would be far more if any of it stayed; idle after vs before leaves
         // room for the JVM's one-time warm-up (classes, method handles, the HTTP client's tables: about
         // 4 MiB in a histogram of a run).
-        long queues = (READERS + STALLED) * (1L << 20);
-        assertThat(heapLoadedEarly - heapIdleBefore).as("heap under load, bytes over idle").isLessThan(queues + (8L << 20));
-        assertThat(heapLoadedLate - heapIdleBefore).as("heap under load, bytes over idle").isLessThan(queues + (8L << 20));
+        // A moment under load holds, beside each client's bounded queues, what idle does not: the
+        // training job's weights, optimizer state and (when the collection lands inside a step) its
+        // activations, bundle revisions the churn removed but the framework has not refreshed yet, and
+        // the readers' HTTP buffers in this JVM. Measured from 63 to 125 MiB over idle, depending on the
+        // machine's load and where the collection lands: no tight bound holds. What the soak moves
+        // (hundreds of thousands of events, hundreds of bundle revisions) would take far more than
+        // 256 MiB if any of it stayed; the idle-after check below catches what stays.
+        long bounded = 256L << 20;
+        assertThat(heapLoadedEarly - heapIdleBefore).as("heap under load, bytes over idle").isLessThan(bounded);
+        assertThat(heapLoadedLate - heapIdleBefore).as("heap under load, bytes over idle").isLessThan(bounded);
         assertThat(heapIdleAfter - heapIdleBefore).as("heap growth idle, bytes").isLessThan(8L << 20);
 
         // 8. The churn and the clients changed nothing of the job's arithmetic: the same job, undisturbed,

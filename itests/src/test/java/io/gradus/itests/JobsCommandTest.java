@@ -2,6 +2,7 @@ package io.gradus.itests;
 
 import static io.gradus.itests.RunningHost.await;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.gradus.api.event.JobSteered;
 import io.gradus.api.job.JobInfo;
@@ -10,7 +11,9 @@ import io.gradus.api.job.SubmitOptions;
 import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -102,6 +105,55 @@ class JobsCommandTest {
         assertThat(follow.out()).contains("done: 400 steps");
     }
 
+    @Test
+    @DisplayName("jobs steer ID objective.beta=... changes β of a running DPO job from its next step")
+    void betaIsSteeredFromTheCommandLine() throws Exception {
+        // The reference log-probabilities come with the pairs and nothing trains (a rate of 0): only β moves the rewards.
+        Files.writeString(dir.resolve("pairs.jsonl"), """
+                {"prompt": "the cat", "chosen": " sat on a mat.", "rejected": " ran.", "ref_chosen_logps": -60.0, "ref_rejected_logps": -20.0}
+                {"prompt": "the dog", "chosen": " ran to the park.", "rejected": " sat.", "ref_chosen_logps": -70.0, "ref_rejected_logps": -25.0}
+                """);
+        Files.writeString(dir.resolve("dpo.yaml"), """
+                name: steered-dpo
+                model: base
+                tuner: {name: lora, config: {r: 4}}
+                objective: {name: dpo, config: {beta: 0.1}}
+                data: {train: pairs.jsonl}
+                hyper: {steps: 400, batchSize: 2, seqLen: 32, learningRate: 0.0, schedule: constant, warmupSteps: 0}
+                output: steered-dpo
+                """);
+        var jobs = HOST.host().jobs();
+        JobInfo job = jobs.submit(jobs.read(Files.readString(dir.resolve("dpo.yaml")), "dpo.yaml"),
+                SubmitOptions.in(dir.toString()));
+        await("the job trains", 60, () -> jobs.job(job.id()).orElseThrow().step() >= 2);
+
+        String[] steer = ReadmeCommands.inFolder("objective.beta=0.2", dir);
+        steer[2] = job.id();
+        Run run = gradus(steer);
+        assertThat(run.exit()).as(run.err()).isZero();
+        await("the change is applied at the next step", 30, () -> HOST.events().stream()
+                .anyMatch(e -> e instanceof JobSteered s && s.jobId().equals(job.id())));
+        long steeredAt = HOST.events().stream().filter(e -> e instanceof JobSteered s && s.jobId().equals(job.id()))
+                .mapToLong(e -> ((JobSteered) e).step()).findFirst().orElseThrow();
+        await("a step after the change", 30, () -> jobs.job(job.id()).orElseThrow().step() >= steeredAt + 1);
+        assertThat(gradus("jobs", "cancel", job.id()).exit()).isZero();
+        await("the job stops", 30, () -> jobs.job(job.id()).orElseThrow().state() == JobState.CANCELLED);
+
+        List<Double> chosen = new ArrayList<>();
+        List<Long> steps = new ArrayList<>();
+        for (Map<String, Object> line : jobs.history(job.id()).metrics()) {
+            if (line.get("metrics") instanceof Map<?, ?> metrics) {
+                chosen.add(((Number) metrics.get("rewards/chosen")).doubleValue());
+                steps.add(((Number) line.get("step")).longValue());
+            }
+        }
+        for (int i = 0; i < chosen.size(); i++) {
+            double factor = steps.get(i) >= steeredAt ? 2 : 1;
+            assertThat(chosen.get(i)).as("step %d", steps.get(i)).isCloseTo(factor * chosen.getFirst(),
+                    within(1e-9 * Math.abs(chosen.getFirst())));
+        }
+        assertThat(steps.getLast()).isGreaterThanOrEqualTo(steeredAt);
+    }
     @Test
     @DisplayName("without a running host, gradus jobs says how to start one")
     void noHost() {

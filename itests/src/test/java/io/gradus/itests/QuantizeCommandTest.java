@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.api.kernel.KernelBackend;
 import io.gradus.api.model.QuantizedWeight;
+import io.gradus.api.model.Sampling;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.cli.Gradus;
 import io.gradus.core.llama.Generator;
@@ -134,7 +135,7 @@ class QuantizeCommandTest {
         assertThat(err.toString()).contains("14 linear weights stay in NF4");
         try (HfTokenizer tokenizer = HfTokenizer.load(nf4)) {
             int[] continuation = new Generator(quantized, kernels(), 128).generate(tokenizer.encode("Once upon a time"),
-                    Generator.Sampling.greedy(50), 260, t -> {});
+                    Sampling.greedy(50), 260, t -> {});
             assertThat(out.toString().stripTrailing())
                     .isEqualTo(("Once upon a time" + tokenizer.decode(continuation, true)).stripTrailing());
 

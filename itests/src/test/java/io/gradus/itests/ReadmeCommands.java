@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -30,6 +31,22 @@ final class ReadmeCommands {
             }
         }
         throw new AssertionError("README.md has no command with " + marker);
+    }
+
+    /**
+     * The arguments of the {@code ./gradus} command on the first README.md line that contains
+     * {@code marker}, split at spaces: the comment after {@code #} dropped, every {@code out/} put
+     * under {@code dir}, and {@code extra} appended.
+     */
+    static String[] inFolder(String marker, Path dir, String... extra) throws IOException {
+        String command = line(marker);
+        command = command.substring(0, command.contains("#") ? command.indexOf('#') : command.length()).strip();
+        List<String> args = new ArrayList<>(Arrays.asList(command.replace("out/", dir.resolve("out") + "/").split("\\s+")));
+        if (!args.removeFirst().equals("./gradus")) {
+            throw new AssertionError("README.md's line with " + marker + " is not a ./gradus command: " + command);
+        }
+        args.addAll(List.of(extra));
+        return args.toArray(String[]::new);
     }
 
     /**

@@ -8,8 +8,6 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -21,30 +19,17 @@ class RewardDemoTest {
     @TempDir
     Path dir;
 
-    /** README's command with {@code marker}, as arguments: "./gradus" and the comment dropped, out/ under the test's folder. */
-    private String[] readme(String marker, String... extra) throws Exception {
-        String command = ReadmeCommands.line(marker);
-        command = command.substring(0, command.contains("#") ? command.indexOf('#') : command.length()).strip();
-        List<String> args = new ArrayList<>(Arrays.asList(command.replace("out/", dir.resolve("out") + "/").split("\\s+")));
-        assertThat(args.removeFirst()).isEqualTo("./gradus");
-        args.addAll(List.of(extra));
-        return args.toArray(String[]::new);
-    }
-
     @Test
     @DisplayName("the demo trains a reward model on the built-in pairs, writes summary.json, and score reads the model it leaves")
     void demoThenScore() throws Exception {
         System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
         System.setProperty("gradus.cache", dir.resolve("cache").toString());
+        TinyBuiltInModel.write(dir.resolve("cache"));
         StringWriter err = new StringWriter();
-        // A tiny built-in model, as gradus demo would pre-train (bigger) on its first run.
-        assertThat(Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err))
-                .execute("pretrain", "--steps", "8", "--vocab", "400", "--hidden", "32", "--layers", "1", "--seq", "512",
-                        "--batch", "4", "--lr", "1e-2")).as(err.toString()).isZero();
 
         // As written, with few steps: the demo's full run is measured in docs/DESIGN.md, not here.
         assertThat(Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err))
-                .execute(readme("demo reward", "--steps", "4"))).as(err.toString()).isZero();
+                .execute(ReadmeCommands.inFolder("demo reward", dir, "--steps", "4"))).as(err.toString()).isZero();
         JsonNode summary = RunningHost.JSON.readTree(dir.resolve("out/reward/summary.json").toFile());
         assertThat(summary.get("technique").asText()).isEqualTo("reward");
         assertThat(summary.at("/before/heldout_accuracy").asDouble()).isBetween(0.0, 1.0);
@@ -54,10 +39,51 @@ class RewardDemoTest {
 
         StringWriter out = new StringWriter();
         assertThat(Gradus.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
-                .execute(readme("./gradus score --model out/reward"))).as(err.toString()).isZero();
+                .execute(ReadmeCommands.inFolder("./gradus score --model out/reward", dir))).as(err.toString()).isZero();
         List<String> lines = out.toString().lines().toList();
         assertThat(lines).hasSize(Files.readAllLines(dir.resolve("out/reward/data/heldout.jsonl")).size());
         assertThat(RunningHost.JSON.readTree(lines.getFirst()).has("chosen_score")).isTrue();
         assertThat(RunningHost.JSON.readTree(lines.getFirst()).has("rejected_score")).isTrue();
+    }
+
+    @Test
+    @DisplayName("gradus demo ppo uses the reward demo's model beside it: mean score before and after, KL, the curve, "
+            + "TRL's metrics in metrics.jsonl under DIR")
+    void ppoDemo() throws Exception {
+        StringWriter err = new StringWriter();
+        System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
+        System.setProperty("gradus.cache", dir.resolve("cache").toString());
+        TinyBuiltInModel.write(dir.resolve("cache"));
+        assertThat(Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err))
+                .execute(ReadmeCommands.inFolder("demo reward", dir, "--steps", "4"))).as(err.toString()).isZero();
+
+        // One rollout: numPpoEpochs 4 × numMiniBatches 2 optimizer steps.
+        StringWriter out = new StringWriter();
+        assertThat(Gradus.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+                .execute(ReadmeCommands.inFolder("demo ppo", dir, "--steps", "8"))).as(err.toString()).isZero();
+        Path rewardModel = dir.resolve("out/reward/run/model");
+        assertThat(out.toString()).contains("== reward model: " + rewardModel, "mean reward-model score: ",
+                "KL to the reference per response: ").doesNotContain("no reward model yet");
+
+        JsonNode summary = RunningHost.JSON.readTree(dir.resolve("out/ppo/summary.json").toFile());
+        assertThat(summary.get("technique").asText()).isEqualTo("ppo");
+        assertThat(summary.at("/before/mean_score").isNumber()).isTrue();
+        assertThat(summary.at("/after/mean_score").isNumber()).isTrue();
+        assertThat(summary.at("/after/kl").isNumber()).isTrue();
+        assertThat(summary.get("reward_model").asText()).isEqualTo(rewardModel.toString());
+        assertThat(summary.get("steps").asInt()).isEqualTo(8);
+        assertThat(summary.get("curve")).hasSize(1);
+        assertThat(summary.at("/curve/0/kl").asDouble()).as("the first rollout's policy is the reference").isZero();
+
+        Path metrics = Path.of(summary.get("metrics").asText());
+        assertThat(metrics).startsWith(dir.resolve("out/ppo"));
+        JsonNode first = RunningHost.JSON.readTree(Files.readAllLines(metrics).getFirst()).get("metrics");
+        for (String name : List.of("objective/kl", "objective/entropy", "objective/non_score_reward", "objective/rlhf_reward",
+                "objective/scores", "policy/approxkl_avg", "policy/clipfrac_avg", "loss/policy_avg", "loss/value_avg",
+                "val/clipfrac_avg", "policy/entropy_avg", "val/ratio", "val/num_eos_tokens")) {
+            assertThat(first.has(name)).as(name).isTrue();
+        }
+        assertThat(first.get("objective/scores").asDouble()).isEqualTo(summary.at("/curve/0/scores").asDouble());
+        assertThat(Path.of(summary.get("job_output").asText()).resolve("samples.jsonl")).isNotEmptyFile();
     }
 }

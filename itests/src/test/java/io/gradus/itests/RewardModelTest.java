@@ -100,6 +100,31 @@ class RewardModelTest {
         assertClose(adapted, reference);
     }
 
+    @Test
+    @DisplayName("score refuses token ids the model has no embedding for, naming the data line and the files that disagree")
+    void scoreRefusesIdsOutsideTheVocabulary() throws Exception {
+        Path data = dir.resolve("ids.jsonl");
+        Files.writeString(data, "{\"input_ids\": [1, 29]}\n{\"input_ids\": [1, 30]}\n");
+        assertThat(gradus(new StringWriter(), "score", "--model", GOLDEN.resolve("classifier").toString(), "--data",
+                data.toString())).isNotZero();
+        assertThat(err.toString()).contains(data + ":2", "token id 30", "vocabulary of 30",
+                GOLDEN.resolve("classifier/config.json").toString());
+
+        // A tokenizer of 300 tokens beside a model of 40: its ids go past the model's embeddings.
+        Path mismatched = dir.resolve("mismatched");
+        List<String> texts = List.of("the cat sat on the mat", "a dog ran to the park", "the cat ran");
+        io.gradus.core.tokenizer.BpeTrainer.write(io.gradus.core.tokenizer.BpeTrainer.train(texts, 300), mismatched);
+        LlamaModel small = LlamaModel.initialize(new io.gradus.core.llama.LlamaConfig(40, 16, 32, 1, 2, 1, 8, 1e-5,
+                10000.0, 64, false, 1, 2), 1);
+        small.toSequenceClassifier(1);
+        small.save(mismatched);
+        Files.writeString(data, "{\"text\": \"the cat sat on the mat\"}\n");
+        assertThat(gradus(new StringWriter(), "score", "--model", mismatched.toString(), "--data", data.toString()))
+                .isNotZero();
+        assertThat(err.toString()).contains(data + ":1", mismatched.resolve("tokenizer.json").toString(),
+                mismatched.resolve("config.json").toString(), "vocabulary of 40", "does not belong to this model");
+    }
+
     /**
      * A causal base without tokenizer.json (the golden one) and pre-tokenized pairs a reward model can
      * learn: chosen completions draw from tokens 3..15, rejected ones from 16..29.
@@ -173,13 +198,28 @@ class RewardModelTest {
     }
 
     @Test
+    @DisplayName("empty completions are warnings naming their lines, as in SFT: the job trains")
+    void warnsAboutEmptyCompletions() throws Exception {
+        writeJob("{name: full}", "out", 2);
+        List<String> lines = new ArrayList<>(Files.readAllLines(dir.resolve("train.jsonl")));
+        lines.set(2, "{\"prompt_input_ids\": [1, 5], \"chosen_input_ids\": [], \"rejected_input_ids\": [20, 2]}");
+        lines.set(4, "{\"chosen_input_ids\": [4, 5, 6, 2], \"rejected_input_ids\": [4, 5, 6]}"); // all shared
+        Files.write(dir.resolve("train.jsonl"), lines);
+        StringWriter out = new StringWriter();
+        assertThat(gradus(out, "train", dir.resolve("job.yaml").toString())).as(String.valueOf(err)).isZero();
+        assertThat(out.toString()).contains("warning: " + dir.resolve("train.jsonl") + ": 2 records train on no text, only "
+                + "special tokens (an empty completion or answer?): lines 3, 5");
+    }
+
+    @Test
     @DisplayName("bad pairs and a num_labels other than 1 are refused naming file, line and field, before any step")
     void refusesBadInput() throws Exception {
         writeJob("{name: full}", "out", 2);
         String good = Files.readAllLines(dir.resolve("train.jsonl")).getFirst();
         List<String[]> cases = List.of(
                 new String[] {"{\"chosen_input_ids\": [4, 5, 2], \"rejected_input_ids\": [4, 5, 2]}", "are identical"},
-                new String[] {"{\"chosen_input_ids\": [], \"rejected_input_ids\": [4, 2]}", "\"chosen_input_ids\" is empty"},
+                new String[] {"{\"chosen_input_ids\": [], \"rejected_input_ids\": [4, 2]}",
+                    "\"chosen_input_ids\" is empty and there is no prompt"},
                 new String[] {"{\"prompt_input_ids\": [1], \"chosen_input_ids\": [4, 2]}", "\"rejected_input_ids\" is missing"},
                 new String[] {"{\"prompt\": \"x\", \"chosen\": \"a\"}", "\"rejected\" is missing"});
         for (String[] bad : cases) {

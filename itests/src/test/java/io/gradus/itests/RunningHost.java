@@ -120,6 +120,30 @@ final class RunningHost implements BeforeAllCallback, AfterAllCallback {
         return file;
     }
 
+    /** What runs while two versions of the sample technique are installed. */
+    @FunctionalInterface
+    interface WithSamples {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs {@code body} while the sample tuner is installed twice, from two bundles: 1.0.0
+     * ({@code <SAMPLE>.older}) and 1.1.0 ({@code <SAMPLE>.newer}), both running; removes both after.
+     */
+    void withTwoSampleVersions(WithSamples body) throws Exception {
+        String older = TestBundles.SAMPLE + ".older";
+        String newer = TestBundles.SAMPLE + ".newer";
+        Path olderJar = deploy(older + ".jar", TestBundles.sample(older, "1.0.0"));
+        Path newerJar = deploy(newer + ".jar", TestBundles.sample(newer, "1.1.0"));
+        try {
+            await("both samples run", 20, () -> running(older, "1.0.0") && running(newer, "1.1.0"));
+            body.run();
+        } finally {
+            undeploy(olderJar, older);
+            undeploy(newerJar, newer);
+        }
+    }
+
     /** Deletes the deploy file of bundle {@code symbolicName} and waits until the bundle is gone. */
     void undeploy(Path file, String symbolicName) throws IOException, InterruptedException {
         Files.delete(file);

@@ -3,7 +3,11 @@ package io.gradus.itests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.gradus.cli.Gradus;
+import io.gradus.core.testing.RequiredTool;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -11,8 +15,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -40,20 +47,65 @@ class ThirdPartyTechniqueTest {
         TinyJob.write(dir);
     }
 
-    /** Runs Maven offline in {@code project} on the local repository the Gradus build installed into. */
+    /** Runs Maven offline in {@code project} on the local repository the Gradus build installed into, on this JDK. */
     private static String maven(Path project, String... goals) throws IOException, InterruptedException {
+        Build build = maven(project, Path.of(System.getProperty("java.home")), goals);
+        assertThat(build.exit()).as("mvn %s in %s:%n%s", String.join(" ", goals), project,
+                build.output().lines().filter(l -> l.contains("ERROR") || l.contains("FAIL")).limit(30).toList()).isZero();
+        return build.output();
+    }
+
+    /** What a Maven run printed, and how it ended. */
+    private record Build(int exit, String output) {}
+
+    /** Runs Maven offline in {@code project} with {@code JAVA_HOME} set to {@code jdk}. */
+    private static Build maven(Path project, Path jdk, String... goals) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(System.getProperty("gradus.maven.home") + "/bin/mvn", "-o", "-B",
                 "-Dstyle.color=never", "-Dmaven.repo.local=" + System.getProperty("gradus.maven.repository")));
         command.addAll(List.of(goals));
         ProcessBuilder builder = new ProcessBuilder(command).directory(project.toFile()).redirectErrorStream(true);
-        builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        builder.environment().put("JAVA_HOME", jdk.toString());
+        if (!jdk.equals(Path.of(System.getProperty("java.home")))) {
+            // ./gradus's Maven options are for a JDK 25; a newcomer's shell has none.
+            builder.environment().remove("MAVEN_OPTS");
+        }
         Process process = builder.start();
         process.getOutputStream().close();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(10, TimeUnit.MINUTES)).isTrue();
-        assertThat(process.exitValue()).as("mvn %s in %s:%n%s", String.join(" ", goals), project,
-                output.lines().filter(l -> l.contains("ERROR") || l.contains("FAIL")).limit(30).toList()).isZero();
-        return output;
+        return new Build(process.exitValue(), output);
+    }
+
+    /** Runs {@code gradus new-technique} with these arguments, on the local repository the Gradus build installed into. */
+    private static String newTechnique(String... arguments) {
+        StringWriter out = new StringWriter();
+        List<String> command = new ArrayList<>(List.of("new-technique"));
+        command.addAll(List.of(arguments));
+        command.addAll(List.of("--maven-repo", System.getProperty("gradus.maven.repository")));
+        int status = Gradus.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(out))
+                .execute(command.toArray(String[]::new));
+        assertThat(status).as(out.toString()).isZero();
+        return out.toString();
+    }
+
+    /** A JDK older than 25 on this machine, as a newcomer's shell often has (Debian's Maven package brings one). */
+    private static Optional<Path> olderJdk() throws IOException {
+        Path jvms = Path.of("/usr/lib/jvm");
+        if (!Files.isDirectory(jvms)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> jdks = Files.list(jvms)) {
+            for (Path jdk : jdks.sorted().toList()) {
+                Path release = jdk.resolve("release");
+                if (Files.isExecutable(jdk.resolve("bin/java")) && Files.isRegularFile(release)) {
+                    Matcher version = Pattern.compile("JAVA_VERSION=\"(\\d+)").matcher(Files.readString(release));
+                    if (version.find() && Integer.parseInt(version.group(1)) < 25) {
+                        return Optional.of(jdk.toRealPath());
+                    }
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private static JsonNode submit(String yaml) throws Exception {
@@ -98,8 +150,9 @@ class ThirdPartyTechniqueTest {
                     ReadmeCommands.line("&& mvn verify"), ReadmeCommands.line("cp ~/src/mytuner/")), 900);
             assertThat(made.exit()).as(made.out().lines().filter(l -> l.contains("ERROR") || l.contains("FAIL")).limit(30)
                     .toList() + made.err()).isZero();
-            assertThat(made.out()).contains("Created the tuner 'mytuner'",
-                    "Tests run: 2, Failures: 0, Errors: 0, Skipped: 0");
+            assertThat(made.out()).contains("Created the tuner 'mytuner'", "Tests run: 2, Failures: 0, Errors: 0, Skipped: 0");
+            assertThat(made.out()).as("the next step names a JDK 25")
+                    .contains(" && JAVA_HOME=" + System.getProperty("java.home") + " mvn verify");
             Path project = shell.home().resolve("src/mytuner");
             assertThat(project.resolve("src/main/java/com/example/mytuner/MytunerTechnique.java")).isRegularFile();
             assertThat(deployed).isRegularFile();
@@ -107,7 +160,7 @@ class ThirdPartyTechniqueTest {
         }
     }
 
-    /** The generated technique, deployed: listed, announced, used by a job, updated to 1.1.0, removed. */
+    /** The generated technique, deployed: listed, announced, described, used by a job, updated to 1.1.0, removed. */
     private static void generatedThenUpdated(Path project, Path deployed, List<String> lines) throws Exception {
         RunningHost.await("mytuner 1.0.0 is listed", 30, () -> listed("mytuner", "1.0.0"));
         // A server-sent event is an "event:" line followed by its "data:" line.
@@ -121,6 +174,11 @@ class ThirdPartyTechniqueTest {
             }
             return false;
         });
+
+        JsonNode settings = HOST.send("GET", "/api/techniques/tuner/mytuner/schema", null, null).json();
+        assertThat(settings.at("/properties/trainable/description").asText()).as("the generated config's @Setting")
+                .startsWith("Regular expressions of the parameter names that train");
+        assertThat(settings.at("/properties/trainable/default/0").asText()).isEqualTo("model\\.layers\\.\\d+\\.mlp\\..*");
 
         JsonNode trained = submit(job("{name: mytuner, version: \"[1.0,2.0)\"}", "{name: pretrain}", "mytuner-run"));
         assertThat(trained.get("state").asText()).as(trained.toString()).isEqualTo("succeeded");
@@ -149,6 +207,23 @@ class ThirdPartyTechniqueTest {
         assertThat(refused.status()).isEqualTo(400);
         assertThat(refused.json().get("error").asText()).startsWith("no tuner 'mytuner' is installed; installed tuners: ")
                 .contains("full 1.0.0");
+    }
+
+    @Test
+    @DisplayName("a generated project built by Maven on an older JDK stops at once with a message that says to point JAVA_HOME at a JDK 25")
+    void olderJdkNamesTheFix() throws Exception {
+        Optional<Path> older = olderJdk();
+        RequiredTool.require(older.isPresent(), "no JDK older than 25 in /usr/lib/jvm (Debian's maven package brings one)");
+        Path project = dir.resolve("old-jdk");
+        newTechnique("--name", "old-jdk", "--family", "objective", "--dir", project.toString());
+
+        Build build = maven(project, older.get(), "verify");
+
+        assertThat(build.exit()).isNotZero();
+        assertThat(build.output()).contains("This technique builds on a JDK 25, as Gradus does, and Maven runs on Java ",
+                "(" + older.get(), "Point JAVA_HOME at a JDK 25 and run Maven again");
+        assertThat(build.output()).as("stopped before compiling").doesNotContain("maven-compiler-plugin");
+        assertThat(Files.readString(project.resolve("README.md"))).contains("JAVA_HOME");
     }
 
     @Test

@@ -27,17 +27,20 @@ import org.osgi.service.component.runtime.ServiceComponentRuntime;
  *
  * <p>Settings come from framework properties set by the host: {@code gradus.console.host},
  * {@code gradus.console.port} (0 = any free port, -1 = no console), {@code gradus.console.token},
- * {@code gradus.console.token.file} (where the host stored it, shown by the page) and
- * {@code gradus.console.upload.limit} (bytes, default 64 MiB). Once listening, the console
+ * {@code gradus.console.token.file} (where the host stored it, shown by the page),
+ * {@code gradus.console.upload.limit} (bytes, default 64 MiB) and
+ * {@code gradus.console.generation.concurrency} (generations at once, default 2). Once listening, the console
  * registers its base URI as the service property {@code gradus.console.url}.
  */
 @Component(immediate = true)
 public final class ConsoleComponent {
 
     private static final long DEFAULT_UPLOAD_LIMIT = 64L << 20;
+    private static final int DEFAULT_GENERATION_CONCURRENCY = 2;
 
     private final Vertx vertx;
     private final HttpServer server;
+    private final ConsoleRoutes routes;
     private final ServiceRegistration<?> endpoint;
 
     @Activate
@@ -55,6 +58,7 @@ public final class ConsoleComponent {
         if (port < 0) {
             vertx = null;
             server = null;
+            routes = null;
             endpoint = null;
             return;
         }
@@ -63,7 +67,8 @@ public final class ConsoleComponent {
         if (token == null || token.isBlank()) {
             throw new IllegalStateException("no gradus.console.token framework property: the host must set one");
         }
-        long uploadLimit = Long.parseLong(property(context, "gradus.console.upload.limit", Long.toString(DEFAULT_UPLOAD_LIMIT)));
+        long uploadLimit = number(context, "gradus.console.upload.limit", DEFAULT_UPLOAD_LIMIT);
+        int generationConcurrency = (int) number(context, GenerationRoutes.CONCURRENCY, DEFAULT_GENERATION_CONCURRENCY);
 
         // Vert.x finds its service providers through the context class loader: make it this bundle's.
         Thread thread = Thread.currentThread();
@@ -71,15 +76,17 @@ public final class ConsoleComponent {
         thread.setContextClassLoader(ConsoleComponent.class.getClassLoader());
         try {
             vertx = Vertx.vertx();
-            var routes = new ConsoleRoutes(vertx,
+            routes = new ConsoleRoutes(vertx,
                     new ConsoleRoutes.Services(bundles, techniques, events, jobs, generation, schemas, components),
-                    new ConsoleRoutes.Settings(host, token, context.getProperty("gradus.console.token.file"), uploadLimit));
+                    new ConsoleRoutes.Settings(host, token, context.getProperty("gradus.console.token.file"), uploadLimit,
+                            generationConcurrency));
             try {
                 server = vertx.createHttpServer()
                         .requestHandler(routes.router())
                         .listen(port, host)
                         .await(30, TimeUnit.SECONDS);
             } catch (Exception e) {
+                routes.close();
                 vertx.close();
                 String message = "cannot listen on " + host + ":" + port + ": " + e.getMessage()
                         + (port != 0 ? " (is another Gradus running? try --port 0 or another port)" : "");
@@ -100,10 +107,22 @@ public final class ConsoleComponent {
         return value == null || value.isBlank() ? fallback : value.trim();
     }
 
+    private static long number(BundleContext context, String key, long fallback) {
+        String value = property(context, key, Long.toString(fallback));
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be a whole number, was '" + value + "'");
+        }
+    }
+
     @Deactivate
     void deactivate() throws Exception {
         if (endpoint != null) {
             endpoint.unregister();
+        }
+        if (routes != null) {
+            routes.close();
         }
         if (vertx != null) {
             vertx.close().await(10, TimeUnit.SECONDS);

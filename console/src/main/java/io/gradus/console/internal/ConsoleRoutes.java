@@ -30,6 +30,7 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Enumeration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
@@ -46,7 +47,7 @@ import org.osgi.service.component.runtime.ServiceComponentRuntime;
  * bundle-operations thread), so they run on worker threads. A jar upload is the raw request body,
  * whatever its content type.
  */
-final class ConsoleRoutes {
+final class ConsoleRoutes implements AutoCloseable {
 
     /** The services the routes call. */
     record Services(BundleAdmin bundles, TechniqueCatalog techniques, EventHub events, JobService jobs,
@@ -59,8 +60,9 @@ final class ConsoleRoutes {
      * @param token what mutating calls must send
      * @param tokenFile where the host stored the token, for the page's prompt
      * @param uploadLimit the largest request body, in bytes
+     * @param generationConcurrency how many generations (chats) run at once
      */
-    record Settings(String host, String token, String tokenFile, long uploadLimit) {}
+    record Settings(String host, String token, String tokenFile, long uploadLimit, int generationConcurrency) {}
 
     private final Vertx vertx;
     private final Services services;
@@ -69,6 +71,7 @@ final class ConsoleRoutes {
     private final byte[] token;
     private final Settings settings;
     private final HostCheck hostCheck;
+    private final GenerationRoutes generation;
     /** This console's own bundle: a forced operation on it answers before it runs. */
     private final Bundle consoleBundle = FrameworkUtil.getBundle(ConsoleRoutes.class);
 
@@ -80,6 +83,14 @@ final class ConsoleRoutes {
         this.token = settings.token().getBytes(StandardCharsets.UTF_8);
         this.settings = settings;
         this.hostCheck = new HostCheck(settings.host());
+        this.generation = new GenerationRoutes(vertx, services.generation(), services.schemas(), this::rawBody,
+                settings.generationConcurrency());
+    }
+
+    /** Stops the generations that run. */
+    @Override
+    public void close() {
+        generation.close();
     }
 
     Router router() {
@@ -113,7 +124,7 @@ final class ConsoleRoutes {
         }));
 
         new JobRoutes(services.jobs(), services.schemas(), this::blocking, this::rawBody).register(router);
-        new GenerationRoutes(vertx, services.generation(), services.schemas(), this::rawBody).register(router);
+        generation.register(router);
 
         router.route("/api/*").last().handler(ctx -> error(ctx, 404, "no such API endpoint: " + ctx.request().method()
                 + " " + ctx.request().path()));
@@ -157,16 +168,20 @@ final class ConsoleRoutes {
         reply(ctx, 200, details);
     }
 
-    /** The JSON Schema of a technique's configuration: {@code ?version=} an OSGi range, else the highest installed. */
+    /**
+     * The JSON Schema of a technique's configuration: {@code ?version=} one version (exactly that
+     * one) or an OSGi range (the highest installed in it); without it, the highest installed.
+     */
     private void techniqueSchema(RoutingContext ctx) {
         String family = ctx.pathParam("family");
         String name = ctx.pathParam("name");
         String version = ctx.queryParams().get("version");
+        String range = versionRange(version);
         Optional<? extends TechniqueCatalog.Found<? extends Technique<?>>> found;
         try {
             found = switch (family) {
-                case "tuner" -> services.techniques().tuner(name, version);
-                case "objective" -> services.techniques().objective(name, version);
+                case "tuner" -> services.techniques().tuner(name, range);
+                case "objective" -> services.techniques().objective(name, range);
                 default -> throw new BadRequest("family must be tuner or objective, was '" + family + "'");
             };
         } catch (IllegalArgumentException e) {
@@ -174,13 +189,30 @@ final class ConsoleRoutes {
         }
         var technique = found.orElse(null);
         if (technique == null) {
-            error(ctx, 404, "no " + family + " '" + name + "'" + (version == null ? "" : " in version range " + version)
-                    + " is installed");
+            List<String> installed = services.techniques().techniques().stream()
+                    .filter(d -> d.name().equals(name) && d.family().label().equals(family))
+                    .map(TechniqueDescriptor::version).sorted().toList();
+            error(ctx, 404, "no " + family + " '" + name + "'" + (version == null ? ""
+                    : range.equals(version.strip()) ? " in version range " + range : " " + version.strip())
+                    + " is installed" + (installed.isEmpty() ? "" : " (installed: " + String.join(", ", installed) + ")"));
             return;
         }
         TechniqueDescriptor d = technique.descriptor();
         reply(ctx, 200, JsonSchemaView.of(services.schemas().of(technique.technique().configType()),
                 d.family().label() + " " + d.name() + " " + d.version(), d.description()));
+    }
+
+    /**
+     * A {@code ?version=} parameter as the catalog's version range: a range as it is, and one
+     * version as exactly that version, {@code [v,v]}. In OSGi's own syntax a bare version means "v or
+     * newer", which is not what a person asking for the settings of lora 1.0.0 means.
+     */
+    static String versionRange(String version) {
+        if (version == null || version.isBlank()) {
+            return null;
+        }
+        String v = version.strip();
+        return v.startsWith("[") || v.startsWith("(") ? v : "[" + v + "," + v + "]";
     }
 
     private void getBundle(RoutingContext ctx) {

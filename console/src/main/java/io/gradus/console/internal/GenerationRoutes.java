@@ -20,7 +20,10 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
@@ -33,21 +36,50 @@ import java.util.function.Consumer;
  * </pre>
  * The stream starts with the first token, so a request that fails before (a bad field, a job
  * without checkpoint) gets an ordinary JSON error with its status; a failure after it is an
- * {@code error} event. A client that goes away stops the generation at its next token.
+ * {@code error} event.
+ *
+ * <p>Generations run on threads of their own, a fixed number of them ({@code concurrency}), never
+ * on Vert.x's shared worker pool, where the job and bundle routes wait: a request that finds them
+ * all busy is answered at once with 429. A client that goes away stops its generation: the thread
+ * is interrupted (a model being loaded stops at its next module) and the sink refuses the next token.
  */
-final class GenerationRoutes {
+final class GenerationRoutes implements AutoCloseable {
+
+    /** The framework property that sets how many generations run at once. */
+    static final String CONCURRENCY = "gradus.console.generation.concurrency";
 
     private final Vertx vertx;
     private final GenerationService generation;
     private final ConfigSchemas schemas;
     private final BiConsumer<RoutingContext, Consumer<Buffer>> rawBody;
+    private final int concurrency;
+    /** One permit per generation thread: taken on the event loop, so a busy console answers at once. */
+    private final Semaphore free;
+    private final ExecutorService threads;
 
+    /**
+     * @param rawBody reads a request's whole body within the console's limit
+     * @param concurrency how many generations run at once
+     */
     GenerationRoutes(Vertx vertx, GenerationService generation, ConfigSchemas schemas,
-            BiConsumer<RoutingContext, Consumer<Buffer>> rawBody) {
+            BiConsumer<RoutingContext, Consumer<Buffer>> rawBody, int concurrency) {
+        if (concurrency < 1) {
+            throw new IllegalArgumentException(CONCURRENCY + " must be at least 1, was " + concurrency);
+        }
         this.vertx = vertx;
         this.generation = generation;
         this.schemas = schemas;
         this.rawBody = rawBody;
+        this.concurrency = concurrency;
+        this.free = new Semaphore(concurrency);
+        this.threads = Executors.newFixedThreadPool(concurrency, Thread.ofPlatform().daemon().name("gradus-generation-", 1)
+                .factory());
+    }
+
+    /** Stops the running generations and their threads. */
+    @Override
+    public void close() {
+        threads.shutdownNow();
     }
 
     void register(Router router) {
@@ -66,27 +98,104 @@ final class GenerationRoutes {
     }
 
     private void stream(RoutingContext ctx, GenerationRequest request) {
+        if (!free.tryAcquire()) {
+            ConsoleRoutes.error(ctx, 429, "the console is already running " + concurrency + " generation"
+                    + (concurrency == 1 ? "" : "s") + ", as many as it runs at once; try again when one has finished, or start "
+                    + "the host with -D" + CONCURRENCY + "=N in GRADUS_JAVA_OPTS");
+            return;
+        }
         HttpServerResponse response = ctx.response();
         Context context = vertx.getOrCreateContext();
-        AtomicBoolean open = new AtomicBoolean(true);
-        response.closeHandler(v -> open.set(false));
-        vertx.executeBlocking(() -> generation.generate(request, token -> {
-            if (!open.get()) {
+        Running running = new Running();
+        response.closeHandler(v -> running.stop());
+        try {
+            threads.execute(() -> {
+                GenerationResult result = null;
+                Throwable failure = null;
+                try {
+                    if (running.start()) {
+                        result = generation.generate(request, token -> {
+                            if (running.stopped()) {
+                                return false;
+                            }
+                            context.runOnContext(v -> send(response, "token", JsonView.of(token)));
+                            return true;
+                        });
+                    }
+                } catch (RuntimeException | Error e) {
+                    failure = e;
+                } finally {
+                    running.finish();
+                    free.release();
+                }
+                GenerationResult done = result;
+                Throwable failed = failure;
+                context.runOnContext(v -> finish(ctx, done, failed));
+            });
+        } catch (RejectedExecutionException e) {
+            free.release();
+            ConsoleRoutes.error(ctx, 503, "the console is stopping");
+        }
+    }
+
+    /** Ends the answer: the result as the last event, or the failure as a JSON error or an error event. */
+    private static void finish(RoutingContext ctx, GenerationResult result, Throwable failure) {
+        HttpServerResponse response = ctx.response();
+        if (response.closed()) {
+            return;
+        }
+        if (failure == null) {
+            if (result != null) {
+                send(response, "done", JsonView.of(result));
+            }
+            if (!response.ended()) {
+                response.end();
+            }
+        } else if (!response.headWritten()) {
+            ctx.fail(failure);
+        } else {
+            send(response, "error", new JsonObject().put("error", failure.getMessage()));
+            if (!response.ended()) {
+                response.end();
+            }
+        }
+    }
+
+    /**
+     * The thread of one generation, interrupted when its client goes away. The interrupt is only
+     * sent while the generation runs on it, and cleared when it ends: the thread runs other
+     * generations after.
+     */
+    private static final class Running {
+        private Thread thread;
+        private boolean stopped;
+
+        /** Claims the current thread; false when the client went away before the generation started. */
+        synchronized boolean start() {
+            if (stopped) {
                 return false;
             }
-            context.runOnContext(v -> send(response, "token", JsonView.of(token)));
+            thread = Thread.currentThread();
             return true;
-        }), false).onComplete(result -> {
-            if (result.succeeded()) {
-                send(response, "done", JsonView.of(result.result()));
-                response.end();
-            } else if (!response.headWritten()) {
-                ctx.fail(result.cause());
-            } else {
-                send(response, "error", new JsonObject().put("error", result.cause().getMessage()));
-                response.end();
+        }
+
+        synchronized boolean stopped() {
+            return stopped;
+        }
+
+        synchronized void stop() {
+            stopped = true;
+            if (thread != null) {
+                thread.interrupt();
             }
-        });
+        }
+
+        synchronized void finish() {
+            if (thread != null) {
+                Thread.interrupted();
+                thread = null;
+            }
+        }
     }
 
     /** Writes one event, starting the stream with the first. */

@@ -6,10 +6,9 @@ import io.gradus.api.data.Example;
 import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.job.JobInfo;
 import io.gradus.api.job.JobSpec;
-import io.gradus.api.job.JobState;
-import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.model.Model;
+import io.gradus.api.model.Sampling;
 import io.gradus.api.technique.Objective;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.Generator;
@@ -95,7 +94,9 @@ final class DefinitionDemo {
         LlamaModel untrained = base.load();
         Measurement before = measure(untrained);
         context.out().printf("== %s + SFT on %,d questions about words ==%n", title, task.train().size());
-        JobInfo run = train("demo-" + tuner.name() + "-sft", tuner);
+        JobInfo run = sft(context, "demo-" + tuner.name() + "-sft", tuner,
+                new JobSpec.DataSpec(data.resolve("train.jsonl").toString(), data.resolve("heldout.jsonl").toString()),
+                context.folder().resolve("run"));
         LlamaModel tuned = base.load();
         Adapters.apply(tuned, Path.of(run.result()), context.local().host().catalog());
         Measurement after = measure(tuned);
@@ -105,25 +106,21 @@ final class DefinitionDemo {
     }
 
     /**
-     * SFT of the built-in model with {@code tuner}: 300 steps (unless the command line says otherwise)
-     * of 8 × 128 tokens at a peak learning rate of 3e-3, warm-up 15 steps, cosine decay, seed 42, the
-     * held-out questions as the job's evaluation data.
+     * SFT of the built-in model with {@code tuner} on {@code data}, as every demo's SFT runs: 300 steps
+     * (unless the command line says otherwise) of 8 × 128 tokens at a peak learning rate of 3e-3,
+     * warm-up 15 steps, cosine decay, seed 42.
      *
+     * @param output the job's output folder
      * @return the finished job
      * @throws IllegalStateException if the job did not succeed, with its message
      */
-    private JobInfo train(String name, TechniqueRef tuner) throws Exception {
+    static JobInfo sft(Demo.Context context, String name, TechniqueRef tuner, JobSpec.DataSpec data, Path output)
+            throws Exception {
         Hyperparameters hyper = new Hyperparameters(context.steps(300), 8, SEQ_LEN, 1, 3e-3, 15, "cosine",
                 0.0, null, null, null, 1.0, null);
         JobSpec job = new JobSpec(name, context.baseModel().toString(), tuner, new TechniqueRef("sft", null, Map.of()),
-                new JobSpec.DataSpec(data.resolve("train.jsonl").toString(), data.resolve("heldout.jsonl").toString()),
-                hyper, context.folder().resolve("run").toString(), 42L);
-        JobInfo run = new JobFollower(context.jobs(), context.out())
-                .run(job, new SubmitOptions(context.folder().toString(), false, true, false));
-        if (run.state() != JobState.SUCCEEDED) {
-            throw new IllegalStateException("the demo's training job " + run.state().name().toLowerCase() + ": " + run.message());
-        }
-        return run;
+                data, hyper, output.toString(), 42L);
+        return context.train(job);
     }
 
     /**
@@ -152,7 +149,7 @@ final class DefinitionDemo {
                 // The prompt as SFT encodes a conversation (one BOS whatever the template writes).
                 int[] ids = text.encodeChat(List.of(new ChatMessage("user", DefinitionTask.userText(record))), true);
                 // Mild, seeded sampling: greedy decoding of a model this small loops on its favourite phrase.
-                int[] answer = generator.generate(ids, new Generator.Sampling(0.7, 0, 0.9, 1, 40), stop, t -> {});
+                int[] answer = generator.generate(ids, new Sampling(0.7, 0, 0.9, 40, 1), stop, t -> {});
                 // One line each; a sample cut inside a multi-byte character decodes to U+FFFD: drop it.
                 answers.add(tokenizer.decode(answer, true).replace('\n', ' ').replace("\uFFFD", "").strip());
             }

@@ -1,5 +1,9 @@
 package io.gradus.cli;
 
+import io.gradus.api.job.JobInfo;
+import io.gradus.api.job.JobSpec;
+import io.gradus.api.job.JobState;
+import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.kernel.KernelBackend;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -36,6 +40,19 @@ abstract class Demo {
     abstract Summary run(Context context) throws Exception;
 
     /**
+     * {@code job}, finished, when it succeeded.
+     *
+     * @throws IllegalStateException naming the job, how it ended and its message, when it did not succeed
+     */
+    static JobInfo succeeded(JobInfo job) {
+        if (job.state() != JobState.SUCCEEDED) {
+            throw new IllegalStateException("the demo's job " + job.name() + " " + job.state().name().toLowerCase() + ": "
+                    + job.message());
+        }
+        return job;
+    }
+
+    /**
      * What a demo needs.
      *
      * @param folder the demo's own folder (data, the job's output, summary.json)
@@ -51,6 +68,17 @@ abstract class Demo {
         /** {@link #steps()} or {@code fallback}. */
         int steps(int fallback) {
             return steps == null ? fallback : steps;
+        }
+
+        /**
+         * Runs the demo's training job to its end, printing its progress, its relative paths resolved
+         * against the demo's folder, an earlier run of it overwritten.
+         *
+         * @return the finished job
+         * @throws IllegalStateException if the job did not succeed, with its message
+         */
+        JobInfo train(JobSpec job) throws Exception {
+            return succeeded(new JobFollower(jobs, out).run(job, new SubmitOptions(folder.toString(), false, true, false)));
         }
     }
 

@@ -2,6 +2,7 @@ package io.gradus.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradus.jobs.BuiltInModel;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +35,7 @@ final class DemoCommand implements Callable<Integer> {
 
     /** Every demo, by technique; the first is the default. */
     private static final List<Demo> DEMOS = List.of(new LoraSftDemo(), new AdaptersSftDemo(), new QloraSftDemo(),
-            new RewardDemo());
+            new RewardDemo(), new DpoDemo(), new PpoDemo());
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -67,6 +68,11 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** A demo's folder when --out is not given: ${GRADUS_CACHE:-~/.cache/gradus}/demos/TECHNIQUE. */
+    static Path defaultFolder(String technique) {
+        return BuiltInModel.runFolder().getParent().getParent().resolve("demos").resolve(technique);
+    }
+
     @Override
     public Integer call() throws Exception {
         Demo demo = DEMOS.stream().filter(d -> d.technique().equals(technique)).findFirst()
@@ -83,23 +89,32 @@ final class DemoCommand implements Callable<Integer> {
         } else {
             terminal.println("== base model: " + base + " ==");
         }
-        Path folder = (out != null ? out : BuiltInModel.runFolder().getParent().getParent().resolve("demos").resolve(technique))
-                .toAbsolutePath().normalize();
+        Path folder = (out != null ? out : defaultFolder(technique)).toAbsolutePath().normalize();
         long started = System.nanoTime();
         try (EmbeddedHost local = new EmbeddedHost(backend.name);
                 JobClient jobs = JobClient.runningOr(local);
                 InterruptHook interrupt = InterruptHook.install(jobs, spec.commandLine().getErr())) {
-            Demo.Summary summary = demo.run(new Demo.Context(folder, base, local, local.kernels(backend.name), jobs, terminal, steps));
-            Map<String, Object> file = new LinkedHashMap<>();
-            file.put("technique", demo.technique());
-            file.put("before", summary.before());
-            file.put("after", summary.after());
-            file.putAll(summary.extra());
-            file.put("wall_seconds", Math.round((System.nanoTime() - started) / 1e8) / 10.0);
-            Files.createDirectories(folder);
-            JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve("summary.json").toFile(), file);
-            terminal.println("summary: " + folder.resolve("summary.json"));
+            Demo.Context context = new Demo.Context(folder, base, local, local.kernels(backend.name), jobs, terminal, steps);
+            writeSummary(demo.technique(), demo.run(context), context, started);
         }
         return 0;
+    }
+
+    /**
+     * Writes {@code summary.json} = {"technique", "before", "after", extra..., "wall_seconds"} into the
+     * demo's folder and says where.
+     *
+     * @param started {@link System#nanoTime()} when the demo began
+     */
+    static void writeSummary(String technique, Demo.Summary summary, Demo.Context context, long started) throws IOException {
+        Map<String, Object> file = new LinkedHashMap<>();
+        file.put("technique", technique);
+        file.put("before", summary.before());
+        file.put("after", summary.after());
+        file.putAll(summary.extra());
+        file.put("wall_seconds", Math.round((System.nanoTime() - started) / 1e8) / 10.0);
+        Files.createDirectories(context.folder());
+        JSON.writerWithDefaultPrettyPrinter().writeValue(context.folder().resolve("summary.json").toFile(), file);
+        context.out().println("summary: " + context.folder().resolve("summary.json"));
     }
 }

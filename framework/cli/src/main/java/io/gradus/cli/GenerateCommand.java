@@ -1,6 +1,7 @@
 package io.gradus.cli;
 
 import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.Sampling;
 import io.gradus.core.llama.Generator;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.core.tokenizer.HfTokenizer;
@@ -49,9 +50,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Generator.Sampling sampling;
+        Sampling sampling;
         try {
-            sampling = new Generator.Sampling(temperature, topK, topP, seed, maxNewTokens);
+            sampling = new Sampling(temperature, topK, topP, maxNewTokens, seed);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

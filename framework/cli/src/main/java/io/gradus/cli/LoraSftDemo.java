@@ -11,14 +11,17 @@ import java.util.Map;
  */
 final class LoraSftDemo extends Demo {
 
+    /** The demo's LoRA: rank 16, alpha 32, on every linear module. */
+    static final TechniqueRef TUNER = new TechniqueRef("lora", null, Map.of("r", 16, "loraAlpha", 32, "targetModules",
+            List.of("all-linear")));
+
     LoraSftDemo() {
         super("lora", "LoRA + SFT: answer \"What does the word X mean?\" as WordNet does");
     }
 
     @Override
     Summary run(Context context) throws Exception {
-        return DefinitionDemo.prepare(context).teach("LoRA",
-                new TechniqueRef("lora", null, Map.of("r", 16, "loraAlpha", 32, "targetModules", List.of("all-linear"))),
-                "PEFT layout", () -> LlamaModel.load(context.baseModel()), Map.of());
+        return DefinitionDemo.prepare(context).teach("LoRA", TUNER, "PEFT layout", () -> LlamaModel.load(context.baseModel()),
+                Map.of());
     }
 }

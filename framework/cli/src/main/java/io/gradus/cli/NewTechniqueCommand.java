@@ -93,8 +93,11 @@ final class NewTechniqueCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.printf("Created the %s '%s' in %s (%s:%s:%s, package %s).%n", family.label(), name, project, groupId, name,
                 bundleVersion, packageName());
-        out.printf("Next: cd %s && mvn verify, then copy target/%s-%s.jar into the host's deploy folder as %s.%s.jar%n",
-                project, name, bundleVersion, groupId, name);
+        // The project builds on a JDK 25 only; the shell's own java is often older. This JVM is one.
+        out.printf("Next: build it with Maven on a JDK 25, e.g. the one this command runs on:%n"
+                + "  cd %s && JAVA_HOME=%s mvn verify%n"
+                + "then copy target/%s-%s.jar into the host's deploy folder as %s.%s.jar%n",
+                project, System.getProperty("java.home"), name, bundleVersion, groupId, name);
         out.flush();
         return 0;
     }

@@ -10,6 +10,7 @@ import io.gradus.api.job.JobState;
 import io.gradus.api.job.SubmitOptions;
 import io.gradus.api.job.TechniqueRef;
 import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.Sampling;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.core.llama.Generator;
 import io.gradus.core.llama.LlamaConfig;
@@ -207,7 +208,7 @@ final class PretrainCommand implements Callable<Integer> {
             Generator generator = new Generator(model, kernels, 96);
             for (String prompt : List.of("bank (noun):", "run (verb):", "happy (adjective):")) {
                 int[] ids = tokenizer.encode(prompt);
-                int[] continuation = generator.generate(ids, new Generator.Sampling(0.7, 0, 0.9, 7, 48),
+                int[] continuation = generator.generate(ids, new Sampling(0.7, 0, 0.9, 48, 7),
                         model.config().eosTokenId(), t -> {});
                 samples.add(prompt + tokenizer.decode(continuation, true));
             }

@@ -69,6 +69,7 @@ final class ScoreCommand implements Callable<Integer> {
                             ? reward.encodeGroup(config, record, text).sequences()
                             : List.of(reward.encode(config, record, text));
                     for (Example e : encoded) {
+                        text.requireInVocabulary(e.ids());
                         if (e.ids().length > model.config().maxPositions()) {
                             throw new IllegalArgumentException("a sequence of " + e.ids().length
                                     + " tokens is longer than the model's " + model.config().maxPositions() + " positions");

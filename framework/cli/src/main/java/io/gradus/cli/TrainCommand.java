@@ -42,12 +42,20 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--allow-changes", description = "With --resume: continue even though the job's settings differ from the checkpointed run's.")
     boolean allowChanges;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "Start from this saved adapter (PEFT's or the adapters library's layout) and train it further, "
+                    + "as the job file's adapter: does; its adapter_config.json gives the tuner and its settings.")
+    Path adapter;
+
     @Mixin
     BackendOption backend;
 
     @Override
     public Integer call() throws Exception {
         String text = JobFiles.text(jobFile);
+        if (adapter != null) {
+            text = JobFiles.withField(text, jobFile.toString(), "adapter", adapter.toAbsolutePath().normalize().toString());
+        }
         // Read here first: a mistake in the file is reported before any host starts.
         JobFiles.read(text, jobFile.toString());
         SubmitOptions options = new SubmitOptions(jobFile.toAbsolutePath().getParent().toString(), resume, overwrite,

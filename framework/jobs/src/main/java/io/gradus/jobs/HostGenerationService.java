@@ -14,7 +14,11 @@ import io.gradus.api.job.JobService;
 import io.gradus.api.job.JobSpec;
 import io.gradus.api.job.JobState;
 import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.Parameter;
+import io.gradus.api.model.QuantizedWeight;
+import io.gradus.api.model.Sampling;
 import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.api.technique.TechniqueDescriptor;
 import io.gradus.api.technique.TechniqueFamily;
 import io.gradus.api.technique.Tuner;
 import io.gradus.api.technique.Tuning;
@@ -26,15 +30,24 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * {@link GenerationService} on the engine's {@link Generator}: loads the model a request names
  * (the base, the base with a PEFT adapter, or a job's result or latest checkpoint), encodes the
  * prompt as training encodes it (BOS, then the text; a conversation through the model's chat
- * template), and streams the continuation. Each request loads its own model, so requests never
- * share the work buffers of a tuner's layers.
+ * template), and streams the continuation.
+ *
+ * <p>Loaded models are kept for the next request on the same source ({@link LoadedModels}); each is
+ * used by one generation at a time, so requests never share the work buffers of a tuner's layers.
+ * A tuner's code runs as in a job ({@link TechniqueFaults}): within the apply timeout, and blamed by
+ * name when it throws. Interrupting the calling thread stops the request: a load at its next linear
+ * module, a generation at its next token.
  */
 public final class HostGenerationService implements GenerationService {
 
@@ -45,17 +58,57 @@ public final class HostGenerationService implements GenerationService {
     private final JobService jobs;
     private final Supplier<KernelBackend> kernels;
     private final Path builtInModel;
+    private final Duration applyTimeout;
+    private final LoadedModels<Loaded> models;
 
     /** @param builtInModel the model folder a request that names none gets */
     public HostGenerationService(TechniqueCatalog catalog, JobService jobs, Supplier<KernelBackend> kernels, Path builtInModel) {
+        this(catalog, jobs, kernels, builtInModel, TechniqueFaults.configuredApplyTimeout(), LoadedModels.configured());
+    }
+
+    /**
+     * @param applyTimeout how long a tuner's {@code apply} or {@code load} may take
+     * @param models where loaded models are kept between requests
+     */
+    HostGenerationService(TechniqueCatalog catalog, JobService jobs, Supplier<KernelBackend> kernels, Path builtInModel,
+            Duration applyTimeout, LoadedModels<Loaded> models) {
         this.catalog = catalog;
         this.jobs = jobs;
         this.kernels = kernels;
         this.builtInModel = builtInModel;
+        this.applyTimeout = applyTimeout;
+        this.models = models;
     }
 
-    /** A model ready to generate, the folder its tokenizer and chat template come from, and what it is. */
-    private record Loaded(LlamaModel model, Path tokenizerDir, String description) {}
+    /**
+     * A model ready to generate, the folder its tokenizer and chat template come from, what it is,
+     * and the techniques whose code it runs.
+     */
+    record Loaded(LlamaModel model, Path tokenizerDir, String description, List<TechniqueCatalog.Found<?>> techniques) {
+
+        /** What the model holds in memory: 4 bytes per float parameter, half a byte per NF4 weight. */
+        long bytes() {
+            return 4L * model.parameters().stream().mapToLong(Parameter::size).sum()
+                    + model.quantizedWeights().stream().mapToLong(QuantizedWeight::size).sum() / 2;
+        }
+    }
+
+    /** A model source resolved to its cache key, and how to load it when no copy is kept. */
+    private record Source(LoadedModels.Key key, Loader loader) {}
+
+    @FunctionalInterface
+    private interface Loader {
+        Loaded load() throws IOException;
+    }
+
+    /** A job's checkpoint folder was not there: not written yet, or being replaced right now. */
+    private static final class NoCheckpoint extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NoCheckpoint(String job) {
+            super(job, null, false, false);
+        }
+    }
 
     /** Thrown out of the generator's token callback when the sink asks to stop. */
     private static final class Stopped extends RuntimeException {
@@ -81,7 +134,47 @@ public final class HostGenerationService implements GenerationService {
     }
 
     private GenerationResult generateHere(GenerationRequest request, TokenSink sink) {
-        Loaded loaded = load(request.model());
+        Source source;
+        Loaded loaded;
+        // A job's checkpoint folder is replaced (renamed) at every checkpoint: look again when it is between two.
+        for (int attempt = 1;; attempt++) {
+            try {
+                source = source(request.model());
+                Source chosen = source;
+                loaded = models.take(source.key()).orElseGet(() -> load(chosen));
+                break;
+            } catch (NoCheckpoint e) {
+                if (attempt == CHECKPOINT_TRIES) {
+                    throw new GenerationException(GenerationException.Reason.NOT_FOUND, e.getMessage() + " has no checkpoint "
+                            + "yet (it writes one every tenth of its steps); try again in a moment");
+                }
+                try {
+                    Thread.sleep(50L * attempt);
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                    throw new GenerationException(GenerationException.Reason.FAILED, "stopped looking for the checkpoint of "
+                            + e.getMessage() + ": the request went away", stop);
+                }
+            }
+        }
+        boolean intact = false;
+        try {
+            GenerationResult result = generateWith(loaded, request, sink);
+            intact = true;
+            return result;
+        } catch (GenerationException e) {
+            intact = true;
+            throw e;
+        } catch (RuntimeException | Error e) {
+            throw blamed(loaded.techniques(), e, "generating with " + loaded.description());
+        } finally {
+            if (intact) {
+                models.keep(source.key(), loaded, loaded.bytes());
+            }
+        }
+    }
+
+    private GenerationResult generateWith(Loaded loaded, GenerationRequest request, TokenSink sink) {
         GenerationSettings settings = request.settings();
         try (HfTokenizer tokenizer = HfTokenizer.load(loaded.tokenizerDir())) {
             TokenizerAdapter text = TokenizerAdapter.of(tokenizer, loaded.model().config(), loaded.tokenizerDir());
@@ -92,8 +185,8 @@ public final class HostGenerationService implements GenerationService {
             boolean stopped = false;
             long start = System.nanoTime();
             try {
-                generator.generate(prompt, new Generator.Sampling(settings.temperature(), settings.topK(), settings.topP(),
-                        settings.seed(), settings.maxNewTokens()), eos, streamed::add);
+                generator.generate(prompt, new Sampling(settings.temperature(), settings.topK(), settings.topP(),
+                        settings.maxNewTokens(), settings.seed()), eos, streamed::add);
             } catch (Stopped e) {
                 stopped = true;
             }
@@ -108,6 +201,23 @@ public final class HostGenerationService implements GenerationService {
         } catch (IllegalArgumentException e) {
             throw new GenerationException(GenerationException.Reason.INVALID, e.getMessage(), e);
         }
+    }
+
+    /**
+     * A failure while technique code ran, named by the technique when it came from one, and never a
+     * bare Java exception: the message is what the person who asked reads.
+     */
+    private static GenerationException blamed(List<TechniqueCatalog.Found<?>> techniques, Throwable e, String doing) {
+        if (e instanceof GenerationException g) {
+            return g;
+        }
+        if (e instanceof TechniqueFaults.TechniqueFailure failure) {
+            return new GenerationException(GenerationException.Reason.FAILED, failure.getMessage(), failure);
+        }
+        return new TechniqueFaults(techniques).blame(e)
+                .map(failure -> new GenerationException(GenerationException.Reason.FAILED, failure.getMessage(), e))
+                .orElseGet(() -> new GenerationException(GenerationException.Reason.FAILED, doing + " failed: "
+                        + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()), e));
     }
 
     /**
@@ -154,7 +264,7 @@ public final class HostGenerationService implements GenerationService {
                 piece = decoded.substring(sent);
                 sent = decoded.length();
             }
-            if (!sink.accept(new GeneratedToken(count - 1, id, piece))) {
+            if (!sink.accept(new GeneratedToken(count - 1, id, piece)) || Thread.currentThread().isInterrupted()) {
                 throw new Stopped();
             }
         }
@@ -164,26 +274,68 @@ public final class HostGenerationService implements GenerationService {
         }
     }
 
-    private Loaded load(ModelSource source) {
+    /** Where a request's model comes from, and its cache key; nothing is loaded yet. */
+    private Source source(ModelSource source) {
         try {
             if (source.job() != null) {
                 return fromJob(source.job());
             }
             Path base = source.base() != null ? existing(source.base(), "model.base") : builtIn();
-            LlamaModel model = LlamaModel.load(base);
             if (source.adapter() == null) {
-                return new Loaded(model, base, "base " + base);
+                String description = "base " + base;
+                return new Source(new LoadedModels.Key(description, LoadedModels.fingerprint(base)),
+                        () -> new Loaded(loadBase(base), base, description, List.of()));
             }
             Path adapter = existing(source.adapter(), "model.adapter");
-            Adapters.apply(model, adapter, catalog);
-            return new Loaded(model, base, "base " + base + " with adapter " + adapter);
+            String description = "base " + base + " with adapter " + adapter;
+            return new Source(new LoadedModels.Key(description, LoadedModels.fingerprint(base, adapter)),
+                    () -> withAdapter(base, adapter, description, name -> catalog.tuner(name, null)));
         } catch (IOException e) {
             throw new GenerationException(GenerationException.Reason.FAILED, e.getMessage(), e);
         }
     }
 
+    /** Loads a source, turning every failure into a message for the person who asked. */
+    private Loaded load(Source source) {
+        try {
+            Loaded loaded = source.loader().load();
+            stopIfInterrupted(source.key().source());
+            return loaded;
+        } catch (IOException e) {
+            stopIfInterrupted(source.key().source());
+            throw new GenerationException(GenerationException.Reason.FAILED, e.getMessage(), e);
+        } catch (NoCheckpoint e) {
+            throw e;
+        } catch (RuntimeException | Error e) {
+            throw blamed(List.of(), e, "loading " + source.key().source());
+        }
+    }
+
+    private static void stopIfInterrupted(String what) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new GenerationException(GenerationException.Reason.FAILED, "stopped loading " + what
+                    + ": the request went away");
+        }
+    }
+
+    /** A model folder, read module by module until the calling thread is interrupted. */
+    private static LlamaModel loadBase(Path base) throws IOException {
+        return LlamaModel.load(base, (name, module) -> {
+            stopIfInterrupted(base.toString());
+            return module;
+        });
+    }
+
+    /** The base with an adapter folder, loaded by the tuner {@code tuners} gives for the name the adapter names. */
+    private Loaded withAdapter(Path base, Path adapter, String description,
+            Function<String, Optional<TechniqueCatalog.Found<Tuner<?>>>> tuners) throws IOException {
+        LlamaModel model = loadBase(base);
+        Adapters.Applied applied = Adapters.apply(model, adapter, tuners, applyTimeout);
+        return new Loaded(model, base, description, List.of(applied.tuner()));
+    }
+
     /** A finished job's result; otherwise its latest checkpoint applied to the job's base model. */
-    private Loaded fromJob(String id) throws IOException {
+    private Source fromJob(String id) throws IOException {
         JobInfo job = jobs.job(id).orElseThrow(() -> new GenerationException(GenerationException.Reason.NOT_FOUND,
                 "there is no job with id " + id));
         JobSpec spec = job.spec();
@@ -192,45 +344,76 @@ public final class HostGenerationService implements GenerationService {
         if (job.state() == JobState.SUCCEEDED && job.result() != null) {
             Path result = Path.of(job.result());
             if (Files.isRegularFile(result.resolve("adapter_config.json"))) {
-                LlamaModel model = LlamaModel.load(base);
-                Adapters.apply(model, result, catalog);
-                return new Loaded(model, base, name + ", its adapter " + result);
+                // The job's own tuner loads its adapter, in the revision the job ran (a QLoRA job's
+                // adapter names another tuner, LoRA: that one is the highest installed).
+                String description = name + ", its adapter " + result;
+                return new Source(new LoadedModels.Key(description, LoadedModels.fingerprint(base, result)),
+                        () -> withAdapter(base, result, description, tuner -> tuner.equals(spec.tuner().name())
+                                ? Optional.of(tuner(job)) : catalog.tuner(tuner, null)));
             }
-            return new Loaded(LlamaModel.load(result), base, name + ", its model " + result);
+            String description = name + ", its model " + result;
+            return new Source(new LoadedModels.Key(description, LoadedModels.fingerprint(result)),
+                    () -> new Loaded(loadBase(result), base, description, List.of()));
         }
         Path checkpoint = Path.of(job.output()).resolve(OutputFolder.CHECKPOINT);
-        Tuner<Object> tuner = tuner(spec);
+        TechniqueCatalog.Found<Tuner<?>> found = tuner(job);
+        @SuppressWarnings("unchecked")
+        Tuner<Object> tuner = (Tuner<Object>) found.technique();
         Object config = JobRun.bind(tuner, spec.tuner(), "tuner");
-        // The checkpoint folder is replaced (renamed) at every checkpoint: look again when it is between two.
-        for (int attempt = 1; attempt <= CHECKPOINT_TRIES; attempt++) {
-            if (Files.isDirectory(checkpoint)) {
-                try {
-                    int step = Trainer.checkpointStep(checkpoint);
-                    LlamaModel model = LlamaModel.load(base);
-                    Tuning tuning = tuner.apply(model, config, spec.seed());
-                    Trainer.loadWeights(checkpoint, tuning.trainableParameters());
-                    return new Loaded(model, base, name + ", checkpoint at step " + step);
-                } catch (NoSuchFileException e) {
-                    // replaced while we read it
-                }
+        String baseFiles = LoadedModels.fingerprint(base);
+        String fingerprint;
+        int step;
+        try {
+            fingerprint = baseFiles + "|" + LoadedModels.fingerprint(checkpoint);
+            step = Trainer.checkpointStep(checkpoint);
+        } catch (NoSuchFileException e) {
+            throw new NoCheckpoint(name);
+        }
+        String description = name + ", checkpoint at step " + step;
+        return new Source(new LoadedModels.Key(name + ", checkpoint", fingerprint), () -> {
+            LlamaModel model = loadBase(base);
+            TechniqueFaults faults = new TechniqueFaults(List.of(found));
+            Tuning tuning;
+            try {
+                tuning = faults.applyWithin(applyTimeout, found.descriptor(), () -> tuner.apply(model, config, spec.seed()));
+            } catch (RuntimeException e) {
+                throw blamed(List.of(found), e, "applying " + TechniqueFaults.describe(found.descriptor()));
             }
             try {
-                Thread.sleep(50L * attempt);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new GenerationException(GenerationException.Reason.FAILED, "interrupted while loading " + name, e);
+                Trainer.loadWeights(checkpoint, tuning.trainableParameters());
+            } catch (NoSuchFileException e) {
+                throw new NoCheckpoint(name);
             }
-        }
-        throw new GenerationException(GenerationException.Reason.NOT_FOUND, name + " has no checkpoint yet (it writes "
-                + "one every tenth of its steps); try again in a moment");
+            return new Loaded(model, base, description, List.of(found));
+        });
     }
 
+    /**
+     * The tuner a job's checkpoint or adapter is read with: the revision the job recorded. While the job runs
+     * that exact version, installed because updates wait for the job; for a job that no longer
+     * runs, that version if it is still installed, else the highest in the job's version range.
+     */
     @SuppressWarnings("unchecked")
-    private Tuner<Object> tuner(JobSpec spec) {
+    private TechniqueCatalog.Found<Tuner<?>> tuner(JobInfo job) {
+        JobSpec spec = job.spec();
+        Optional<TechniqueDescriptor> ran = job.techniques().stream()
+                .filter(d -> d.family() == TechniqueFamily.TUNER).findFirst();
+        if (ran.isPresent()) {
+            TechniqueDescriptor d = ran.get();
+            Optional<TechniqueCatalog.Found<Tuner<?>>> same = catalog.tuner(d.name(), "[" + d.version() + "," + d.version() + "]")
+                    .filter(found -> found.descriptor().bundleSymbolicName().equals(d.bundleSymbolicName()));
+            if (same.isPresent()) {
+                return same.get();
+            }
+            if (job.state() == JobState.RUNNING) {
+                throw new GenerationException(GenerationException.Reason.NOT_FOUND, "job " + job.id() + " runs with "
+                        + TechniqueFaults.describe(d) + ", which is not registered right now (is it being updated?); "
+                        + "try again in a moment");
+            }
+        }
         try {
-            return (Tuner<Object>) catalog.tuner(spec.tuner().name(), spec.tuner().version())
-                    .orElseThrow(() -> JobRun.missing(catalog, TechniqueFamily.TUNER, spec.tuner()))
-                    .technique();
+            return catalog.tuner(spec.tuner().name(), spec.tuner().version())
+                    .orElseThrow(() -> JobRun.missing(catalog, TechniqueFamily.TUNER, spec.tuner()));
         } catch (JobException e) {
             throw new GenerationException(GenerationException.Reason.NOT_FOUND, e.getMessage(), e);
         }

@@ -50,8 +50,6 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
 
     /** How long a job that rewires waits for the updated bundle to come back. */
     private static final Duration REWIRE_WAIT = Duration.ofSeconds(60);
-    /** How long a tuner's apply may take by default ({@code -Dgradus.jobs.apply.timeout}, seconds). */
-    static final Duration DEFAULT_APPLY_TIMEOUT = Duration.ofMinutes(10);
     /** How often a running job's record is written between state changes. */
     private static final Duration SAVE_EVERY = Duration.ofSeconds(10);
 
@@ -79,7 +77,7 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
      */
     public HostJobService(Path jobsDir, TechniqueCatalog catalog, EventHub events, Supplier<KernelBackend> kernels,
             Path defaultModel, int concurrency) {
-        this(jobsDir, catalog, events, kernels, defaultModel, concurrency, applyTimeoutProperty());
+        this(jobsDir, catalog, events, kernels, defaultModel, concurrency, TechniqueFaults.configuredApplyTimeout());
     }
 
     /**
@@ -138,6 +136,10 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
         JobSpec resolved = JobFiles.resolve(spec, base, options.baseDir() != null ? base.resolve("runs").resolve(spec.name())
                 : jobsDir.resolve(id).resolve("output"));
         String output = resolved.output();
+        if (resolved.adapter() != null) {
+            // The tuner and its settings are the saved adapter's; a tuner the job names must agree.
+            resolved = StartingAdapter.resolve(resolved, catalog);
+        }
         // What can be refused now is refused now, not after the job waited in the queue.
         var techniques = JobRun.resolve(catalog, resolved);
         for (String file : new String[] {resolved.data().train(), resolved.data().eval()}) {
@@ -615,19 +617,6 @@ public final class HostJobService implements JobService, BundlePins, AutoCloseab
             throw new UncheckedIOException("cannot read " + file, e);
         }
         return lines;
-    }
-
-    /** {@code -Dgradus.jobs.apply.timeout} in seconds, else {@link #DEFAULT_APPLY_TIMEOUT}. */
-    private static Duration applyTimeoutProperty() {
-        String seconds = System.getProperty("gradus.jobs.apply.timeout");
-        if (seconds == null || seconds.isBlank()) {
-            return DEFAULT_APPLY_TIMEOUT;
-        }
-        try {
-            return Duration.ofMillis(Math.round(Double.parseDouble(seconds.strip()) * 1000));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("gradus.jobs.apply.timeout must be a number of seconds, was '" + seconds + "'");
-        }
     }
 
     private static void sleep(long millis) {

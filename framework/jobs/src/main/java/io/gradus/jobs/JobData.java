@@ -95,7 +95,6 @@ public final class JobData implements AutoCloseable {
     private final TechniqueDescriptor descriptor;
     private final HfTokenizer tokenizer;
     private final TokenizerAdapter text;
-    private final int vocabSize;
     private final boolean grouped;
 
     /**
@@ -111,7 +110,6 @@ public final class JobData implements AutoCloseable {
         this.descriptor = descriptor;
         this.tokenizer = tokenizer;
         this.text = TokenizerAdapter.of(tokenizer, model, modelDir);
-        this.vocabSize = model.vocabSize();
         this.grouped = objective.batching(config) == Batching.GROUPS;
     }
 
@@ -166,6 +164,11 @@ public final class JobData implements AutoCloseable {
         return Optional.ofNullable(tokenizer);
     }
 
+    /** The model's tokenizer as the techniques see it (open until this is closed). */
+    TokenizerAdapter text() {
+        return text;
+    }
+
     /** Whether a record is a group of sequences trained together (a preference pair) rather than one text. */
     public boolean grouped() {
         return grouped;
@@ -192,11 +195,7 @@ public final class JobData implements AutoCloseable {
     }
 
     private Example checked(Example example) {
-        for (int id : example.ids()) {
-            if (id < 0 || id >= vocabSize) {
-                throw new IllegalArgumentException("token id " + id + " is outside the model's vocabulary of " + vocabSize);
-            }
-        }
+        text.requireInVocabulary(example.ids());
         return example;
     }
 
@@ -208,15 +207,16 @@ public final class JobData implements AutoCloseable {
      *
      * @param evalFile the held-out data, or null
      * @param padId the id that fills rows after their sequence (the model's pad id, or EOS)
+     * @param seed the job's seed: training groups are taken in an order of its own each epoch
      */
-    Batches batches(Path trainFile, Path evalFile, Hyperparameters hyper, int padId, Consumer<String> say)
+    Batches batches(Path trainFile, Path evalFile, Hyperparameters hyper, int padId, long seed, Consumer<String> say)
             throws IOException {
         List<Record> train = readAll(trainFile, say);
         List<Record> eval = evalFile == null ? null : readAll(evalFile, say);
         if (grouped) {
             Groups groups = groups(trainFile, train, hyper.seqLen(), say);
             GroupedExamples source = new GroupedExamples(groups.groups(), groups.indices(), hyper.batchSize(),
-                    hyper.seqLen(), padId);
+                    hyper.seqLen(), padId, seed);
             List<TokenBatch> heldOut = new ArrayList<>();
             if (eval != null) {
                 Groups held = groups(evalFile, eval, hyper.seqLen(), say);
@@ -225,8 +225,8 @@ public final class JobData implements AutoCloseable {
                         hyper.seqLen(), padId).pass().forEach(heldOut::add);
             }
             int groupSize = groups.groups().getFirst().sequences().size();
-            return new Batches(source, heldOut, String.format("%,d groups of %d sequences, %,d tokens; %d steps of %d "
-                    + "groups (%d rows) x %d tokens (x%d accumulation)", groups.groups().size(), groupSize, groups.tokens(),
+            return new Batches(source, heldOut, String.format("%,d groups of %d sequences, %,d tokens, in a new order "
+                    + "each epoch; %d steps of %d groups (%d rows) x %d tokens (x%d accumulation)", groups.groups().size(), groupSize, groups.tokens(),
                     hyper.steps(), hyper.batchSize(), hyper.batchSize() * groupSize, hyper.seqLen(),
                     hyper.gradAccumulation()));
         }

@@ -93,12 +93,36 @@ public final class JobFiles {
     }
 
     /**
-     * {@code spec} with its paths made absolute: model, data and output relative to {@code base} (the
-     * job file's folder), the output {@code defaultOutput} when the job names none.
+     * The job file's text with a top-level field set to {@code value}, as JSON: what a command-line
+     * option ({@code gradus train --adapter DIR}) says over the file.
+     *
+     * @throws JobException (INVALID) naming the source when the text is not an object of settings
+     */
+    public static String withField(String text, String source, String field, String value) {
+        if (text == null || text.isBlank()) {
+            throw new JobException(JobException.Reason.INVALID, source + ": the job file is empty");
+        }
+        ObjectMapper mapper = text.stripLeading().startsWith("{") ? JSON : YAML;
+        try {
+            if (!(mapper.readTree(text) instanceof com.fasterxml.jackson.databind.node.ObjectNode settings)) {
+                throw new JobException(JobException.Reason.INVALID, source + ": a job file is an object of settings "
+                        + "(name, model, tuner, objective, data, ...)");
+            }
+            settings.put(field, value);
+            return JSON.writeValueAsString(settings);
+        } catch (JsonProcessingException e) {
+            throw new JobException(JobException.Reason.INVALID, source + ": " + explain(e), e);
+        }
+    }
+
+    /**
+     * {@code spec} with its paths made absolute: model, adapter, data and output relative to {@code base}
+     * (the job file's folder), the output {@code defaultOutput} when the job names none.
      */
     public static JobSpec resolve(JobSpec spec, Path base, Path defaultOutput) {
         return spec.withPaths(
                 spec.model() == null ? null : base.resolve(spec.model()).normalize().toString(),
+                spec.adapter() == null ? null : base.resolve(spec.adapter()).normalize().toString(),
                 new JobSpec.DataSpec(base.resolve(spec.data().train()).normalize().toString(),
                         spec.data().eval() == null ? null : base.resolve(spec.data().eval()).normalize().toString()),
                 (spec.output() != null ? base.resolve(spec.output()) : defaultOutput).normalize().toString());

@@ -26,7 +26,6 @@ import io.gradus.api.technique.Tuning;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.core.tokenizer.HfTokenizer;
 import io.gradus.core.train.Trainer;
 import io.gradus.core.train.TrainingContext;
 import java.io.IOException;
@@ -62,6 +61,8 @@ import java.util.stream.Collectors;
  *   OUTPUT/metrics.jsonl     one JSON line per optimizer step (and one per steering change)
  *   OUTPUT/eval.jsonl        held-out metrics at every checkpoint (the objective's; next-token loss by
  *                            default), when the job names data.eval
+ *   OUTPUT/samples.jsonl     at every checkpoint, the objective's rows for people (PPO: prompts,
+ *                            responses, scores), when it has any
  *   OUTPUT/job.json          the job as run (defaults filled in)
  *   OUTPUT/provenance.json   technique bundles and versions, base-model and data hashes, seed,
  *                            backend, every (re)start and every steering change
@@ -215,6 +216,7 @@ final class JobRun {
         Path evalFile = spec.data().eval() == null ? null : Path.of(spec.data().eval());
         Path output = Path.of(spec.output());
         checkOutput(spec, options);
+        Adapters.Saved startingAdapter = startingAdapter(objective.outputHead(objectiveConfig));
 
         try (OutputFolder folder = OutputFolder.lock(output);
                 Writer log = Files.newBufferedWriter(folder.resolve(OutputFolder.LOG), StandardCharsets.UTF_8,
@@ -232,7 +234,8 @@ final class JobRun {
             LlamaModel model = LlamaModel.load(modelDir, tuner.loadTransform(tunerConfig));
             fitHead(model, objective.outputHead(objectiveConfig), modelDir, say);
             Tuning tuning = faults.applyWithin(context.applyTimeout(), techniques.tuner().descriptor(),
-                    () -> tuner.apply(model, tunerConfig, spec.seed()));
+                    () -> startingAdapter == null ? tuner.apply(model, tunerConfig, spec.seed())
+                            : loadAdapter(model, startingAdapter, tuner, tunerConfig));
             if (stopRequested) {
                 return stoppedWhilePreparing(say);
             }
@@ -250,137 +253,170 @@ final class JobRun {
             // Rows are padded with the model's pad id (a score head reads past trailing ones), else EOS.
             int padId = model.scoreHead().map(h -> h.padTokenId()).filter(id -> id >= 0)
                     .orElse(Math.max(0, model.config().eosTokenId()));
-            JobData.Batches data;
+            // The data's tokenizer stays open for the run: objectives decode what they show people (PPO's samples).
             try (JobData reader = new JobData(objective, objectiveConfig, techniques.objective().descriptor(),
                     JobData.tokenizer(modelDir), model.config(), modelDir)) {
-                data = reader.batches(trainFile, evalFile, hyper, padId, say::message);
+                JobData.Batches data = reader.batches(trainFile, evalFile, hyper, padId, spec.seed(), say::message);
+                return train(techniques, objective, objectiveConfig, model, modelDir, tuning, data, reader.text(), trainFile,
+                        folder, previous, say);
             }
-            say.message("data " + trainFile + ": " + data.summary());
-            if (hyper.learningRate() == 0) {
-                say.message("warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is"
-                        + " learned)");
-            }
-            if (stopRequested) {
-                return stoppedWhilePreparing(say);
-            }
-            // Only now that the new run is ready to train does the earlier one go.
-            if (!options.resume() && options.overwrite()) {
-                folder.clearRun();
-            }
-            say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
-
-            LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning));
-            TrainingContext session = new TrainingContext(spec.seed(), engine, tuning.trainableParameters(),
-                    path -> frozenModel(path, options));
-            Trainer<Object> trainer;
-            try {
-                trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, session, objectiveConfig, data.train(),
-                        hyper);
-            } catch (TechniqueException e) {
-                throw new JobException(JobException.Reason.INVALID, "objective '" + spec.objective().name() + "': "
-                        + e.getMessage(), e);
-            }
-            Path checkpoint = folder.resolve(OutputFolder.CHECKPOINT);
-            Map<String, Object> provenance;
-            if (previous != null) {
-                trainer.resume(checkpoint);
-                say.message("resumed from " + checkpoint + " at step " + trainer.step());
-                truncateAfter(folder.resolve(OutputFolder.METRICS), trainer.step());
-                truncateAfter(folder.resolve(OutputFolder.EVALS), trainer.step());
-                provenance = readProvenance(folder);
-            } else {
-                provenance = newProvenance(techniques, modelDir, trainFile);
-                trainer.prepare(data.train().pass());
-            }
-            addRunEntry(provenance, techniques, trainer.step());
-            JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(OutputFolder.JOB).toFile(), spec);
-            writeProvenance(folder, provenance);
-
-            // Steering recorded for steps not run yet is replayed when they come; what is due now is applied now.
-            TreeMap<Long, List<Map<String, Object>>> scheduled = new TreeMap<>();
-            for (Steering.Change change : Steering.fromProvenance(provenance)) {
-                scheduled.computeIfAbsent(change.step(), k -> new ArrayList<>()).add(change.changes());
-            }
-            Object config = objectiveConfig;
-            for (var due : List.copyOf(scheduled.headMap((long) trainer.step() + 1, true).values())) {
-                for (Map<String, Object> changes : due) {
-                    config = Steering.apply(changes, trainer, config);
-                }
-            }
-            scheduled.headMap((long) trainer.step() + 1, true).clear();
-            objectiveConfigNow = config;
-
-            listener.started(techniques.descriptors(), trainer.step(), hyper.steps());
-            int checkpointEvery = Math.max(1, hyper.steps() / 10);
-            // Frozen weights do not change during the job: a device backend may keep them resident.
-            List<float[]> frozen = model.parameters().stream().filter(p -> !p.trainable()).map(Parameter::values).toList();
-            frozen.forEach(context.kernels()::retain);
-            try (Writer metrics = Files.newBufferedWriter(folder.resolve(OutputFolder.METRICS), StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-                    Writer evals = Files.newBufferedWriter(folder.resolve(OutputFolder.EVALS), StandardCharsets.UTF_8,
-                            StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-                engine.setTraining(true);
-                while (trainer.step() < hyper.steps()) {
-                    if (stopRequested || rewireRequested) {
-                        trainer.saveCheckpoint(checkpoint);
-                        say.message("checkpoint written at step " + trainer.step() + "; stopped");
-                        dropSteering(say);
-                        return new Outcome(stopRequested ? Ending.STOPPED : Ending.REWIRE, null, false);
-                    }
-                    long next = trainer.step() + 1L;
-                    for (Map<String, Object> changes : scheduled.getOrDefault(next, List.of())) {
-                        config = Steering.apply(changes, trainer, config);
-                        writeLine(metrics, Map.of("step", next, "steered", changes));
-                        say.steered(next, changes);
-                    }
-                    for (Map<String, Object> changes; (changes = steeringRequests.poll()) != null; ) {
-                        config = Steering.apply(changes, trainer, config);
-                        objectiveConfigNow = config;
-                        recordSteering(provenance, next, changes);
-                        writeProvenance(folder, provenance);
-                        writeLine(metrics, Map.of("step", next, "steered", changes));
-                        say.steered(next, changes);
-                    }
-                    Trainer.StepMetrics m = trainer.trainStep();
-                    listener.step(m);
-                    context.events().publish(new JobProgress(Instant.now(), jobId, m.step(), m.totalSteps(), m.loss(),
-                            m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds(), m.metrics()));
-                    writeLine(metrics, m);
-                    if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
-                        trainer.saveCheckpoint(checkpoint);
-                        if (!data.heldOut().isEmpty()) {
-                            // The objective's held-out metrics, on no-grad passes that leave training's buffers alone.
-                            engine.setTraining(false);
-                            Map<String, Double> eval = trainer.evaluate(data.heldOut());
-                            engine.setTraining(true);
-                            Map<String, Object> line = new LinkedHashMap<>();
-                            line.put("step", m.step());
-                            line.putAll(new TreeMap<>(eval));
-                            writeLine(evals, line);
-                            context.events().publish(new JobEvaluated(Instant.now(), jobId, m.step(),
-                                    eval.getOrDefault("loss", Double.NaN), eval));
-                            say.message(String.format("held-out loss %.4f at step %d (%s)", eval.getOrDefault("loss", Double.NaN),
-                                    m.step(), describe(eval)));
-                        }
-                    }
-                }
-            } finally {
-                frozen.forEach(context.kernels()::release);
-                engine.setTraining(false);
-            }
-            Path result = folder.dir().resolve(folder.publish(dir -> {
-                if (tuning.save(dir, new SafetensorsFiles(), modelDir.toString())) {
-                    return OutputFolder.ADAPTER;
-                }
-                model.save(dir, modelDir);
-                return OutputFolder.MODEL;
-            }));
-            provenance.put("finished", Instant.now().toString());
-            writeProvenance(folder, provenance);
-            say.message("result in " + result);
-            dropSteering(say);
-            return new Outcome(Ending.FINISHED, result, false);
         }
+    }
+
+    /** Trains on the data read: the part of a run that needs the model's tokenizer open. */
+    private Outcome train(Techniques techniques, Objective<Object> objective, Object objectiveConfig, LlamaModel model,
+            Path modelDir, Tuning tuning, JobData.Batches data, TokenizerAdapter text, Path trainFile, OutputFolder folder,
+            Checkpointed previous, Listener say) throws IOException {
+        var hyper = spec.hyper();
+        say.message("data " + trainFile + ": " + data.summary());
+        if (hyper.learningRate() == 0) {
+            say.message("warning: hyper.learningRate is 0: no weight will change (the loss is measured, nothing is"
+                    + " learned)");
+        }
+        if (stopRequested) {
+            return stoppedWhilePreparing(say);
+        }
+        // Only now that the new run is ready to train does the earlier one go.
+        if (!options.resume() && options.overwrite()) {
+            folder.clearRun();
+        }
+        say.message("kernels: " + context.kernels().name() + " (" + context.kernels().description() + ")");
+
+        LlamaEngine engine = new LlamaEngine(model, context.kernels(), List.of(tuning),
+                techniques.tuner().descriptor().name());
+        TrainingContext session = new TrainingContext(spec.seed(), engine, tuning.trainableParameters(),
+                path -> frozenModel(path, modelDir), hyper.gradAccumulation(), text);
+        Trainer<Object> trainer;
+        try {
+            trainer = new Trainer<>(engine, tuning.trainableParameters(), objective, session, objectiveConfig, data.train(),
+                    hyper);
+        } catch (TechniqueException e) {
+            throw refused(e);
+        }
+        Path checkpoint = folder.resolve(OutputFolder.CHECKPOINT);
+        Map<String, Object> provenance;
+        if (previous != null) {
+            trainer.resume(checkpoint);
+            say.message("resumed from " + checkpoint + " at step " + trainer.step());
+            truncateAfter(folder.resolve(OutputFolder.METRICS), trainer.step());
+            truncateAfter(folder.resolve(OutputFolder.EVALS), trainer.step());
+            truncateAfter(folder.resolve(OutputFolder.SAMPLES), trainer.step());
+            provenance = readProvenance(folder);
+        } else {
+            provenance = newProvenance(techniques, modelDir, trainFile);
+            try {
+                trainer.prepare(data.train().pass());
+            } catch (TechniqueException e) {
+                throw refused(e);
+            }
+        }
+        addRunEntry(provenance, techniques, trainer.step());
+        JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(OutputFolder.JOB).toFile(), spec);
+        writeProvenance(folder, provenance);
+
+        // Steering recorded for steps not run yet is replayed when they come; what is due now is applied now.
+        TreeMap<Long, List<Map<String, Object>>> scheduled = new TreeMap<>();
+        for (Steering.Change change : Steering.fromProvenance(provenance)) {
+            scheduled.computeIfAbsent(change.step(), k -> new ArrayList<>()).add(change.changes());
+        }
+        Object config = objectiveConfig;
+        for (var due : List.copyOf(scheduled.headMap((long) trainer.step() + 1, true).values())) {
+            for (Map<String, Object> changes : due) {
+                config = Steering.apply(changes, trainer, config);
+            }
+        }
+        scheduled.headMap((long) trainer.step() + 1, true).clear();
+        objectiveConfigNow = config;
+
+        listener.started(techniques.descriptors(), trainer.step(), hyper.steps());
+        int checkpointEvery = Math.max(1, hyper.steps() / 10);
+        // Frozen weights do not change during the job: a device backend may keep them resident.
+        List<float[]> frozen = model.parameters().stream().filter(p -> !p.trainable()).map(Parameter::values).toList();
+        frozen.forEach(context.kernels()::retain);
+        try (Writer metrics = Files.newBufferedWriter(folder.resolve(OutputFolder.METRICS), StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                Writer evals = Files.newBufferedWriter(folder.resolve(OutputFolder.EVALS), StandardCharsets.UTF_8,
+                        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                Writer samples = Files.newBufferedWriter(folder.resolve(OutputFolder.SAMPLES), StandardCharsets.UTF_8,
+                        StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            engine.setTraining(true);
+            while (trainer.step() < hyper.steps()) {
+                if (stopRequested || rewireRequested) {
+                    trainer.saveCheckpoint(checkpoint);
+                    say.message("checkpoint written at step " + trainer.step() + "; stopped");
+                    dropSteering(say);
+                    return new Outcome(stopRequested ? Ending.STOPPED : Ending.REWIRE, null, false);
+                }
+                long next = trainer.step() + 1L;
+                for (Map<String, Object> changes : scheduled.getOrDefault(next, List.of())) {
+                    config = Steering.apply(changes, trainer, config);
+                    writeLine(metrics, Map.of("step", next, "steered", changes));
+                    say.steered(next, changes);
+                }
+                for (Map<String, Object> changes; (changes = steeringRequests.poll()) != null; ) {
+                    config = Steering.apply(changes, trainer, config);
+                    objectiveConfigNow = config;
+                    recordSteering(provenance, next, changes);
+                    writeProvenance(folder, provenance);
+                    writeLine(metrics, Map.of("step", next, "steered", changes));
+                    say.steered(next, changes);
+                }
+                Trainer.StepMetrics m = trainer.trainStep();
+                listener.step(m);
+                context.events().publish(new JobProgress(Instant.now(), jobId, m.step(), m.totalSteps(), m.loss(),
+                        m.learningRate(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds(), m.metrics()));
+                writeLine(metrics, m);
+                if (m.step() % checkpointEvery == 0 || m.step() == m.totalSteps()) {
+                    trainer.saveCheckpoint(checkpoint);
+                    for (Map<String, Object> row : trainer.samples()) {
+                        Map<String, Object> line = new LinkedHashMap<>();
+                        line.put("step", m.step());
+                        line.putAll(row);
+                        writeLine(samples, line);
+                    }
+                    if (!data.heldOut().isEmpty()) {
+                        // The objective's held-out metrics, on no-grad passes that leave training's buffers alone.
+                        engine.setTraining(false);
+                        Map<String, Double> eval = trainer.evaluate(data.heldOut());
+                        engine.setTraining(true);
+                        Map<String, Object> line = new LinkedHashMap<>();
+                        line.put("step", m.step());
+                        line.putAll(new TreeMap<>(eval));
+                        writeLine(evals, line);
+                        context.events().publish(new JobEvaluated(Instant.now(), jobId, m.step(),
+                                eval.getOrDefault("loss", Double.NaN), eval));
+                        say.message(eval.containsKey("loss")
+                                ? String.format("held-out loss %.4f at step %d (%s)", eval.get("loss"), m.step(),
+                                        describe(eval))
+                                : String.format("held-out at step %d: %s", m.step(), describe(eval)));
+                    }
+                }
+            }
+        } finally {
+            frozen.forEach(context.kernels()::release);
+            engine.setTraining(false);
+        }
+        Path result = folder.dir().resolve(folder.publish(dir -> {
+            if (tuning.save(dir, new SafetensorsFiles(), modelDir.toString())) {
+                return OutputFolder.ADAPTER;
+            }
+            model.save(dir, modelDir);
+            return OutputFolder.MODEL;
+        }));
+        provenance.put("finished", Instant.now().toString());
+        writeProvenance(folder, provenance);
+        say.message("result in " + result);
+        dropSteering(say);
+        return new Outcome(Ending.FINISHED, result, false);
+    }
+
+    /**
+     * The objective refused the job before training began (its settings, its data, a model it names):
+     * the job is invalid, not the technique faulty.
+     */
+    private JobException refused(TechniqueException e) {
+        return new JobException(JobException.Reason.INVALID, "objective '" + spec.objective().name() + "': " + e.getMessage(),
+                e);
     }
 
     /** A stop asked for before training began: nothing was trained, nothing of an earlier run was touched. */
@@ -429,7 +465,7 @@ final class JobRun {
             try {
                 Map<String, Object> before = JSON.readValue(jobFile.toFile(), new TypeReference<>() {});
                 Map<String, Object> now = JSON.convertValue(spec, new TypeReference<>() {});
-                for (String section : List.of("model", "tuner", "objective", "data", "hyper", "seed")) {
+                for (String section : List.of("model", "adapter", "tuner", "objective", "data", "hyper", "seed")) {
                     diff(section, before.get(section), now.get(section), differences);
                 }
             } catch (IOException e) {
@@ -491,18 +527,56 @@ final class JobRun {
     }
 
     /**
+     * The saved adapter the job starts from, read and checked again (the folder may have changed
+     * since the job was submitted), or null for a fresh tuning.
+     *
+     * @throws JobException INVALID when it disagrees with the job's tuner, or its kind of model with the objective's
+     */
+    private Adapters.Saved startingAdapter(OutputHead head) throws IOException {
+        if (spec.adapter() == null) {
+            return null;
+        }
+        StartingAdapter.resolve(spec, context.catalog());
+        Adapters.Saved saved = Adapters.read(Path.of(spec.adapter()));
+        if (saved.sequenceClassifier() != (head == OutputHead.SEQUENCE_SCORE)) {
+            throw new JobException(JobException.Reason.INVALID, "adapter " + saved.folder() + " is "
+                    + (saved.sequenceClassifier() ? "a SEQ_CLS adapter (a reward model)" : "a causal language model's adapter")
+                    + "; objective '" + spec.objective().name() + "' trains "
+                    + (head == OutputHead.SEQUENCE_SCORE ? "a sequence classifier" : "a causal language model"));
+        }
+        return saved;
+    }
+
+    /** The tuner applied with the saved adapter's weights. */
+    private static Tuning loadAdapter(LlamaModel model, Adapters.Saved saved, Tuner<Object> tuner, Object config) {
+        try {
+            return Adapters.load(model, saved, tuner, config);
+        } catch (IOException e) {
+            throw new JobException(JobException.Reason.INVALID, "adapter: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Another model an objective names ({@link io.gradus.api.technique.SessionContext#frozenModel}):
      * relative to the job file's folder, loaded with every parameter frozen, run on its own engine.
+     * Its token ids are the job's, so its vocabulary must be the job model's ({@link Vocabularies}).
      */
-    private io.gradus.api.model.ModelRunner frozenModel(String path, SubmitOptions options) {
+    private io.gradus.api.model.ModelRunner frozenModel(String path, Path modelDir) {
         Path folder = options.baseDir() == null ? Path.of(path) : Path.of(options.baseDir()).resolve(path);
+        folder = folder.toAbsolutePath().normalize();
+        LlamaModel frozen;
         try {
-            LlamaModel frozen = ModelFolders.load(folder.toAbsolutePath().normalize(), context.catalog());
-            frozen.parameters().forEach(p -> p.setTrainable(false));
-            return new LlamaEngine(frozen, context.kernels());
+            frozen = ModelFolders.load(folder, context.catalog());
         } catch (IOException | RuntimeException e) {
             throw new TechniqueException("cannot load the model " + path + " (" + folder + "): " + e.getMessage(), e);
         }
+        try {
+            Vocabularies.requireSame(ModelFolders.modelFolder(folder), modelDir);
+        } catch (IOException e) {
+            throw new TechniqueException("the model " + path + " (" + folder + ") " + e.getMessage(), e);
+        }
+        frozen.parameters().forEach(p -> p.setTrainable(false));
+        return new LlamaEngine(frozen, context.kernels());
     }
 
     /** Metrics other than the loss as "name value, ...", in name order. */
@@ -571,6 +645,11 @@ final class JobRun {
         p.put("base_model", modelDir.toString());
         Path weights = modelDir.resolve("model.safetensors");
         p.put("base_model_sha256", Files.isRegularFile(weights) ? sha256(weights) : "sharded");
+        if (spec.adapter() != null) {
+            Adapters.Saved saved = Adapters.read(Path.of(spec.adapter()));
+            p.put("adapter", saved.folder().toString());
+            p.put("adapter_sha256", sha256(saved.weights()));
+        }
         p.put("data", trainFile.toString());
         p.put("data_sha256", sha256(trainFile));
         p.put("seed", spec.seed());

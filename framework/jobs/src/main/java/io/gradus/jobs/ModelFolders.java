@@ -27,8 +27,21 @@ public final class ModelFolders {
      * @throws IOException naming the folder and what is missing or wrong
      */
     public static LlamaModel load(Path folder, TechniqueCatalog catalog) throws IOException {
+        Path model = modelFolder(folder);
+        return model.equals(folder) ? LlamaModel.load(folder) : load(model, folder, catalog);
+    }
+
+    /**
+     * The model folder of what {@code folder} is: itself when it holds {@code config.json}, the base
+     * of an adapter folder ({@code base_model_name_or_path}, relative to the adapter folder when not
+     * absolute).
+     *
+     * @throws IOException naming the folder when it is neither, or adapter_config.json when it names no
+     *     base, or one that is not a model folder
+     */
+    public static Path modelFolder(Path folder) throws IOException {
         if (Files.isRegularFile(folder.resolve("config.json"))) {
-            return LlamaModel.load(folder);
+            return folder;
         }
         Path adapterConfig = folder.resolve("adapter_config.json");
         if (!Files.isRegularFile(adapterConfig)) {
@@ -44,7 +57,7 @@ public final class ModelFolders {
         String named = base.asText().length() > 80 ? base.asText().substring(0, 77) + "..." : base.asText();
         Path model;
         try {
-            model = folder.resolve(base.asText());
+            model = folder.resolve(base.asText()).normalize();
         } catch (InvalidPathException e) {
             throw new IOException(adapterConfig + ": base_model_name_or_path '" + named + "' is not a path: " + e.getReason(), e);
         }
@@ -52,7 +65,7 @@ public final class ModelFolders {
             throw new IOException(adapterConfig + ": base_model_name_or_path '" + named + "' names no model folder here ("
                     + model + " has no config.json); give the base model's folder");
         }
-        return load(model, folder, catalog);
+        return model;
     }
 
     /** The model folder {@code model} with the adapter {@code adapter} applied (none when null). */

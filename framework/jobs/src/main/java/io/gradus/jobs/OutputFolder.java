@@ -27,13 +27,14 @@ final class OutputFolder implements AutoCloseable {
     static final String PROVENANCE = "provenance.json";
     static final String METRICS = "metrics.jsonl";
     static final String EVALS = "eval.jsonl";
+    static final String SAMPLES = "samples.jsonl";
     static final String LOG = "job.log";
     static final String ADAPTER = "adapter";
     static final String MODEL = "model";
 
     /** Everything a run writes; --overwrite deletes exactly these (other files are the user's). */
-    private static final List<String> RUN_FILES = List.of(CHECKPOINT, JOB, PROVENANCE, METRICS, EVALS, LOG, ADAPTER,
-            MODEL, "samples.jsonl");
+    private static final List<String> RUN_FILES = List.of(CHECKPOINT, JOB, PROVENANCE, METRICS, EVALS, SAMPLES, LOG,
+            ADAPTER, MODEL);
 
     private final Path dir;
     private final FileChannel channel;

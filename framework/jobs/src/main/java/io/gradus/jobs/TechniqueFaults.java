@@ -23,12 +23,16 @@ import java.util.function.Supplier;
  * job service's own class loader (on the class path, as in unit tests), when it lies in the
  * technique's package or below.
  *
- * <p>A tuner's {@code apply} runs on a thread of its own and the job waits for it at most the apply
- * timeout: a technique that never returns fails its job instead of holding a job worker forever.
- * Java cannot stop a thread that does not listen, so the stuck thread is interrupted and left
- * behind (a daemon; it holds what the technique holds).
+ * <p>A tuner's {@code apply} (or {@code load}, for an adapter folder) runs on a thread of its own
+ * and the caller waits for it at most the apply timeout: a technique that never returns fails its
+ * job, or its chat, instead of holding a job worker or a console thread forever. Java cannot stop a
+ * thread that does not listen, so the stuck thread is interrupted and left behind (a daemon; it
+ * holds what the technique holds).
  */
 final class TechniqueFaults {
+
+    /** How long a tuner's apply may take by default ({@code -Dgradus.jobs.apply.timeout}, seconds). */
+    static final Duration DEFAULT_APPLY_TIMEOUT = Duration.ofMinutes(10);
 
     /** A technique failed; the message says which one (bundle and version) and what happened. */
     static final class TechniqueFailure extends RuntimeException {
@@ -73,17 +77,40 @@ final class TechniqueFaults {
         return Optional.empty();
     }
 
+    /** {@code -Dgradus.jobs.apply.timeout} in seconds, else {@link #DEFAULT_APPLY_TIMEOUT}. */
+    static Duration configuredApplyTimeout() {
+        String seconds = System.getProperty("gradus.jobs.apply.timeout");
+        if (seconds == null || seconds.isBlank()) {
+            return DEFAULT_APPLY_TIMEOUT;
+        }
+        try {
+            return Duration.ofMillis(Math.round(Double.parseDouble(seconds.strip()) * 1000));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("gradus.jobs.apply.timeout must be a number of seconds, was '" + seconds + "'");
+        }
+    }
+
     /**
      * Runs a tuner's {@code apply} on a thread of its own and waits at most {@code timeout}.
      *
      * @throws TechniqueFailure naming the tuner when it does not return in time
      */
     <T> T applyWithin(Duration timeout, TechniqueDescriptor tuner, Supplier<T> apply) {
+        return within(timeout, tuner, "apply", apply);
+    }
+
+    /**
+     * Runs {@code call} (the tuner's method {@code method}) on a thread of its own and waits at most
+     * {@code timeout}. What the call throws is rethrown as it is, for the caller to {@link #blame}.
+     *
+     * @throws TechniqueFailure naming the tuner when it does not return in time
+     */
+    <T> T within(Duration timeout, TechniqueDescriptor tuner, String method, Supplier<T> call) {
         ClassLoader contextLoader = Thread.currentThread().getContextClassLoader();
         CompletableFuture<T> result = new CompletableFuture<>();
         Thread worker = Thread.ofPlatform().daemon().name("gradus-apply-" + tuner.name()).unstarted(() -> {
             try {
-                result.complete(apply.get());
+                result.complete(call.get());
             } catch (Throwable t) {
                 result.completeExceptionally(t);
             }
@@ -94,8 +121,8 @@ final class TechniqueFaults {
             return result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             worker.interrupt();
-            throw new TechniqueFailure(describe(tuner) + " did not return from apply within " + seconds(timeout)
-                    + "; the job is stopped and the technique's thread is left behind", e);
+            throw new TechniqueFailure(describe(tuner) + " did not return from " + method + " within " + seconds(timeout)
+                    + "; what waited for it is stopped and the technique's thread is left behind", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException r) {
@@ -108,7 +135,7 @@ final class TechniqueFaults {
         } catch (InterruptedException e) {
             worker.interrupt();
             Thread.currentThread().interrupt();
-            throw new TechniqueFailure(describe(tuner) + ": the job was interrupted while it applied", e);
+            throw new TechniqueFailure(describe(tuner) + ": interrupted while waiting for its " + method, e);
         }
     }
 

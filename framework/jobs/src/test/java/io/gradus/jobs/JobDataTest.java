@@ -219,13 +219,17 @@ class JobDataTest {
             assertThat(data.leftOut(records.get(1), 8)).isTrue();
             assertThat(data.leftOut(records.getFirst(), 8)).isFalse();
             List<String> said = new ArrayList<>();
-            JobData.Batches batches = data.batches(file, null, hyper8, 0, said::add);
+            JobData.Batches batches = data.batches(file, null, hyper8, 0, 42, said::add);
             assertThat(said).containsExactly(file + ": 1 of 3 records left out: a sequence is longer than seqLen 8");
             assertThat(batches.summary()).startsWith("2 groups of 2 sequences, ");
             assertThat(batches.heldOut()).isEmpty();
-            // One group per batch: the pair of line 1 in two adjacent rows, then the pair of line 4.
-            for (JobData.Record expected : List.of(records.getFirst(), records.get(2))) {
+            // One group per batch, the pairs of lines 1 and 4 (records 0 and 2) in the epoch's order, each in two
+            // adjacent rows.
+            List<Integer> taken = new ArrayList<>();
+            for (int b = 0; b < 2; b++) {
                 TokenBatch batch = batches.train().next();
+                taken.add(batch.groups().indices()[0]);
+                JobData.Record expected = records.get(batch.groups().indices()[0]);
                 assertThat(batch.batchSize()).isEqualTo(2);
                 for (int row = 0; row < 2; row++) {
                     int[] ids = expected.sequences().get(row).ids();
@@ -233,13 +237,15 @@ class JobDataTest {
                     assertThat(batch.lengths()[row]).isEqualTo(ids.length);
                 }
             }
+            assertThat(taken).containsExactlyInAnyOrder(0, 2);
 
             Path threes = write("{\"pair\": [\"a\", \"b\"]}\n{\"pair\": [\"a\", \"b\", \"c\"]}\n");
-            assertThatThrownBy(() -> data.batches(threes, null, hyper, 0, said::add))
+            assertThatThrownBy(() -> data.batches(threes, null, hyper, 0, 42, said::add))
                     .hasMessage(threes + ":2: the record gives 3 sequences, the first one 2");
             Path outside = write("{\"pair\": [\"a\"], \"ids\": [3, 100000]}\n");
             assertThatThrownBy(() -> data.read(outside, 100)).hasMessage(outside + ":1: token id 100000 is outside the "
-                    + "model's vocabulary of " + LlamaConfig.read(world.model.resolve("config.json")).vocabSize());
+                    + "model's vocabulary of " + LlamaConfig.read(world.model.resolve("config.json")).vocabSize()
+                    + " (vocab_size in " + world.model.resolve("config.json") + ")");
         }
     }
 

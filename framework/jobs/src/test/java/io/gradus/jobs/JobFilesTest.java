@@ -86,4 +86,21 @@ class JobFilesTest {
         assertThatThrownBy(() -> JobFiles.bind(java.util.Map.of("r", 8.5), Config.class, "tuner 'x' config"))
                 .hasMessage("tuner 'x' config: field 'r' must be a whole number, got 8.5");
     }
+
+    @Test
+    @DisplayName("a command-line option sets a field over the file (gradus train --adapter); a file that is no object is refused")
+    void fieldOverTheFile() {
+        String withAdapter = JobFiles.withField("""
+                objective: {name: dpo}
+                data: {train: pairs.jsonl}
+                adapter: old
+                """, "job.yaml", "adapter", "/runs/sft/adapter");
+        JobSpec job = JobFiles.read(withAdapter, "job.yaml");
+        assertThat(job.adapter()).isEqualTo("/runs/sft/adapter");
+        assertThat(job.tuner()).isNull();
+        assertThat(JobFiles.read(JobFiles.withField(GOOD, "job.yaml", "adapter", "/a"), "job.yaml"))
+                .isEqualTo(JobFiles.read(GOOD, "job.yaml").withPaths(null, "/a", new JobSpec.DataSpec("train.jsonl", null), "out"));
+        assertThatThrownBy(() -> JobFiles.withField("- a list", "job.yaml", "adapter", "/a"))
+                .hasMessage("job.yaml: a job file is an object of settings (name, model, tuner, objective, data, ...)");
+    }
 }

@@ -46,25 +46,13 @@ class TechniqueFaultsTest {
         return jobs.submit(jobs.read(text, "job.yaml"), SubmitOptions.in(dir.toString()));
     }
 
-    private static JobInfo awaitEnd(HostJobService jobs, String id) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            JobInfo job = jobs.job(id).orElseThrow();
-            if (job.state().finished()) {
-                return job;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("job " + id + " did not end: " + jobs.job(id).orElseThrow());
-    }
-
     @Test
     @DisplayName("a tuner that throws from apply, and an objective that throws from step, fail their jobs naming bundle and version")
     void throwingTechniques() throws Exception {
         try (HostJobService jobs = world.service(dir.resolve("var/jobs"), catalog, 1, Duration.ofSeconds(30))) {
-            JobInfo apply = awaitEnd(jobs, submit(jobs, "throws", "pretrain", "a").id());
-            JobInfo step = awaitEnd(jobs, submit(jobs, "full", "breaks", "b").id());
-            JobInfo fine = awaitEnd(jobs, submit(jobs, "full", "pretrain", "c").id());
+            JobInfo apply = TinyWorld.awaitEnd(jobs, submit(jobs, "throws", "pretrain", "a").id());
+            JobInfo step = TinyWorld.awaitEnd(jobs, submit(jobs, "full", "breaks", "b").id());
+            JobInfo fine = TinyWorld.awaitEnd(jobs, submit(jobs, "full", "pretrain", "c").id());
 
             assertThat(apply.state()).isEqualTo(JobState.FAILED);
             assertThat(apply.message()).isEqualTo("tuner 'throws' 1.2.0 (bundle com.example.faulty.throws) failed: "
@@ -82,9 +70,9 @@ class TechniqueFaultsTest {
     void hangingApply() throws Exception {
         try (HostJobService jobs = world.service(dir.resolve("var/jobs"), catalog, 2, Duration.ofSeconds(2))) {
             String hung = submit(jobs, "hangs", "pretrain", "hung").id();
-            JobInfo beside = awaitEnd(jobs, submit(jobs, "full", "pretrain", "beside").id());
-            JobInfo failed = awaitEnd(jobs, hung);
-            JobInfo after = awaitEnd(jobs, submit(jobs, "full", "pretrain", "after").id());
+            JobInfo beside = TinyWorld.awaitEnd(jobs, submit(jobs, "full", "pretrain", "beside").id());
+            JobInfo failed = TinyWorld.awaitEnd(jobs, hung);
+            JobInfo after = TinyWorld.awaitEnd(jobs, submit(jobs, "full", "pretrain", "after").id());
 
             assertThat(beside.state()).as(beside.message()).isEqualTo(JobState.SUCCEEDED);
             assertThat(failed.state()).isEqualTo(JobState.FAILED);

@@ -1,6 +1,7 @@
 package io.gradus.jobs;
 
 import io.gradus.api.event.GradusEvent;
+import io.gradus.api.job.JobInfo;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueDescriptor;
@@ -17,10 +18,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.osgi.framework.Version;
+import org.osgi.framework.VersionRange;
 
 /**
  * A world small enough for a unit test of the job service: a tiny Llama with a BPE tokenizer
@@ -75,6 +79,19 @@ final class TinyWorld {
                 """.formatted(steps, output);
     }
 
+    /** The job once it has ended, whichever way (two minutes at most). */
+    static JobInfo awaitEnd(HostJobService jobs, String id) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline) {
+            JobInfo job = jobs.job(id).orElseThrow();
+            if (job.state().finished()) {
+                return job;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("job " + id + " did not end: " + jobs.job(id).orElseThrow());
+    }
+
     HostJobService service(Path jobsDir) {
         return service(jobsDir, catalog());
     }
@@ -93,7 +110,7 @@ final class TinyWorld {
         return catalog(new FullTechnique(), new PretrainTechnique());
     }
 
-    /** {@code full} and {@code pretrain} as {@link #catalog()} has them, and {@code more}. */
+    /** {@code full} and {@code pretrain} as {@link #catalog()} has them, and {@code more}; ranges choose as the host does. */
     static TechniqueCatalog catalog(List<TechniqueCatalog.Found<?>> more) {
         List<TechniqueCatalog.Found<?>> all = new ArrayList<>(defaults(new FullTechnique(), new PretrainTechnique()));
         all.addAll(more);
@@ -116,7 +133,8 @@ final class TinyWorld {
                         "pretrain", 8, "io.gradus.plugin.pretrain"), objective));
     }
 
-    private static TechniqueCatalog catalogOf(List<TechniqueCatalog.Found<?>> all) {
+    /** Exactly {@code all}; ranges choose as the host does. */
+    static TechniqueCatalog catalogOf(List<TechniqueCatalog.Found<?>> all) {
         return new TechniqueCatalog() {
             @Override
             public List<TechniqueDescriptor> techniques() {
@@ -126,18 +144,22 @@ final class TinyWorld {
             @Override
             @SuppressWarnings("unchecked")
             public Optional<Found<Tuner<?>>> tuner(String name, String versionRange) {
-                return find(name, TechniqueFamily.TUNER).map(f -> (Found<Tuner<?>>) f);
+                return find(name, TechniqueFamily.TUNER, versionRange).map(f -> (Found<Tuner<?>>) f);
             }
 
             @Override
             @SuppressWarnings("unchecked")
             public Optional<Found<Objective<?>>> objective(String name, String versionRange) {
-                return find(name, TechniqueFamily.OBJECTIVE).map(f -> (Found<Objective<?>>) f);
+                return find(name, TechniqueFamily.OBJECTIVE, versionRange).map(f -> (Found<Objective<?>>) f);
             }
 
-            private Optional<Found<?>> find(String name, TechniqueFamily family) {
+            /** The highest version in the range, as the host's catalog chooses. */
+            private Optional<Found<?>> find(String name, TechniqueFamily family, String versionRange) {
+                VersionRange range = versionRange == null ? null : VersionRange.valueOf(versionRange);
                 return all.stream().filter(f -> f.descriptor().name().equals(name) && f.descriptor().family() == family)
-                        .<Found<?>>map(f -> f).findFirst();
+                        .filter(f -> range == null || range.includes(Version.valueOf(f.descriptor().version())))
+                        .max(Comparator.comparing(f -> Version.valueOf(f.descriptor().version())))
+                        .<Found<?>>map(f -> f);
             }
         };
     }

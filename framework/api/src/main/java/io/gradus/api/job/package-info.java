@@ -4,7 +4,7 @@
  * host to each technique's configuration record.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.gradus.api.job;
 
 import org.osgi.annotation.bundle.Export;

@@ -1,7 +1,8 @@
 package io.gradus.api.model;
 
 /**
- * How {@link ModelRunner#generate} picks each new token.
+ * How generation picks each new token: {@link ModelRunner#generate} inside a training step, and every
+ * other generation Gradus does (the command line, the generation service).
  *
  * @param temperature 0 for greedy decoding (argmax); otherwise logits are divided by it
  * @param topK keep only the k most likely tokens (0 = all)
@@ -17,5 +18,10 @@ public record Sampling(double temperature, int topK, double topP, int maxNewToke
             throw new IllegalArgumentException("sampling needs temperature >= 0, topK >= 0, 0 < topP <= 1 and "
                     + "maxNewTokens >= 1; got " + temperature + ", " + topK + ", " + topP + ", " + maxNewTokens);
         }
+    }
+
+    /** Greedy decoding (the most likely token every time) of up to {@code maxNewTokens} tokens. */
+    public static Sampling greedy(int maxNewTokens) {
+        return new Sampling(0, 0, 1, maxNewTokens, 0);
     }
 }

@@ -105,9 +105,10 @@ public record TokenBatch(int batchSize, int seqLen, int[] inputIds, int[] labels
      * For each row, the flat index b·T + t of the position a sequence classifier reads its score
      * at, as transformers' {@code LlamaForSequenceClassification} picks it: the rightmost position
      * of the row's real tokens whose id is not {@code padTokenId}, or the row's last real token
-     * when the model has no pad id ({@code padTokenId < 0}). A row of nothing but pad ids gives
-     * position 0 (transformers' argmax over an all-zero mask). With pad = EOS a trailing EOS is
-     * skipped, exactly as in transformers.
+     * when the model has no pad id ({@code padTokenId < 0}): what transformers reads from that
+     * sequence alone (position −1; without a pad id it takes one sequence per batch). A row of
+     * nothing but pad ids gives position 0 (transformers' argmax over an all-zero mask). With
+     * pad = EOS a trailing EOS is skipped, exactly as in transformers.
      */
     public int[] lastTokens(int padTokenId) {
         int[] rows = new int[batchSize];

@@ -93,6 +93,15 @@ public interface ObjectiveSession<C> {
     default void restore(Map<String, Object> state) {}
 
     /**
+     * A few rows a person can read of what the objective does now (PPO: prompts, responses and
+     * scores of its latest rollout), which the job appends to {@code samples.jsonl} at every
+     * checkpoint with the step: strings, numbers, booleans, lists and maps of those. None by default.
+     */
+    default List<Map<String, Object>> samples() {
+        return List.of();
+    }
+
+    /**
      * What a rollout phase collected.
      *
      * @param optimizerSteps optimizer steps that train on it, at least 1

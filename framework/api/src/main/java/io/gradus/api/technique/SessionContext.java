@@ -1,5 +1,6 @@
 package io.gradus.api.technique;
 
+import io.gradus.api.data.TextTokenizer;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.Parameter;
@@ -42,4 +43,24 @@ public interface SessionContext {
      * @throws TechniqueException naming the path and what is wrong with it
      */
     ModelRunner frozenModel(String path);
+
+    /**
+     * Micro-batches the trainer takes for each optimizer step ({@code hyper.gradAccumulation}): a
+     * session that {@link ObjectiveSession#collects collects} hands out that many per step from
+     * {@link ObjectiveSession#nextCollected}, so it sizes what it collects by it. 1 by default.
+     */
+    default int gradAccumulation() {
+        return 1;
+    }
+
+    /**
+     * The model's tokenizer, for what a session shows people (PPO decodes its rollouts' prompts and
+     * responses for {@code samples.jsonl}). A model folder without {@code tokenizer.json} gives one
+     * whose {@code encode} and {@code decode} refuse, in words.
+     *
+     * @throws TechniqueException when the run has no tokenizer at all (a benchmark)
+     */
+    default TextTokenizer tokenizer() {
+        throw new TechniqueException("this run has no tokenizer");
+    }
 }

@@ -70,4 +70,19 @@ class JobSpecBindingTest {
                 """, JobSpec.class))
                 .hasMessageContaining("tuner is required");
     }
+
+    @Test
+    @DisplayName("a job may start from a saved adapter instead of naming a tuner; the 1.1 constructor starts fresh")
+    void adapterInsteadOfTuner() throws Exception {
+        JobSpec job = json.readValue("""
+                {"adapter": "runs/sft/adapter", "objective": {"name": "dpo"}, "data": {"train": "pairs.jsonl"}}
+                """, JobSpec.class);
+        assertThat(job.adapter()).isEqualTo("runs/sft/adapter");
+        assertThat(job.tuner()).isNull();
+        assertThat(job.withPaths("/m", new JobSpec.DataSpec("/t", null), "/o").adapter()).isEqualTo("runs/sft/adapter");
+        assertThat(job.withTuner(new TechniqueRef("lora", null, null)).adapter()).isEqualTo("runs/sft/adapter");
+        JobSpec fresh = new JobSpec("j", null, new TechniqueRef("full", null, null), new TechniqueRef("pretrain", null, null),
+                new JobSpec.DataSpec("t.jsonl", null), null, null, null, JobSpec.KEEP);
+        assertThat(fresh.adapter()).isNull();
+    }
 }

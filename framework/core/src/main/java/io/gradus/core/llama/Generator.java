@@ -3,6 +3,7 @@ package io.gradus.core.llama;
 import static io.gradus.api.kernel.MatmulLayout.ABT;
 
 import io.gradus.api.kernel.KernelBackend;
+import io.gradus.api.model.Sampling;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.function.IntConsumer;
@@ -13,30 +14,6 @@ import java.util.function.IntConsumer;
  * are training's own ({@link DecoderLayers}), so whatever a tuner inserts or replaces runs here too.
  */
 public final class Generator {
-
-    /**
-     * How the next token is chosen.
-     *
-     * @param temperature 0 for greedy decoding (argmax); otherwise logits are divided by it
-     * @param topK keep only the k most likely tokens (0 = all)
-     * @param topP keep the smallest set of most likely tokens whose probability reaches p (1 = all)
-     * @param seed seed of the sampler: the same seed gives the same text
-     * @param maxNewTokens stop after this many new tokens
-     */
-    public record Sampling(double temperature, int topK, double topP, long seed, int maxNewTokens) {
-
-        public Sampling {
-            if (temperature < 0 || topK < 0 || !(topP > 0 && topP <= 1) || maxNewTokens < 0) {
-                throw new IllegalArgumentException("sampling needs temperature >= 0, top-k >= 0, 0 < top-p <= 1 and "
-                        + "max new tokens >= 0; got " + temperature + ", " + topK + ", " + topP + ", " + maxNewTokens);
-            }
-        }
-
-        /** Greedy decoding of up to {@code maxNewTokens} tokens. */
-        public static Sampling greedy(int maxNewTokens) {
-            return new Sampling(0, 0, 1, 0, maxNewTokens);
-        }
-    }
 
     private final LlamaModel model;
     private final LlamaConfig config;

@@ -35,6 +35,8 @@ public final class LlamaEngine implements ModelRunner {
     private final DecoderLayers.Attention batchAttention;
     /** The tunings applied to the model, which {@link #inferBase} switches off. */
     private final List<Tuning> tunings;
+    /** Who applied {@link #tunings}, for messages: the tuner's name, quoted, or words for "a tuner". */
+    private final String tuner;
     private Activations acts;
     private Activations noGrad;
     /** Whether the last training pass computed logits (backward may then take a gradient on them). */
@@ -49,6 +51,15 @@ public final class LlamaEngine implements ModelRunner {
 
     /** @param tunings the tunings applied to the model: {@link #inferBase} switches them off for its pass */
     public LlamaEngine(LlamaModel model, KernelBackend kernels, List<Tuning> tunings) {
+        this(model, kernels, tunings, null);
+    }
+
+    /**
+     * @param tunings the tunings applied to the model: {@link #inferBase} switches them off for its pass
+     * @param tunerName the name of the tuner that applied them (a job's {@code tuner.name}), for messages
+     */
+    public LlamaEngine(LlamaModel model, KernelBackend kernels, List<Tuning> tunings, String tunerName) {
+        this.tuner = tunerName == null ? "the tuner" : "the tuner '" + tunerName + "'";
         this.model = model;
         this.config = model.config();
         this.kernels = kernels;
@@ -125,9 +136,9 @@ public final class LlamaEngine implements ModelRunner {
         for (Tuning tuning : tunings) {
             if (!tuning.setEnabled(false)) {
                 tunings.forEach(t -> t.setEnabled(true));
-                throw new IllegalStateException("the tuning " + tuning.getClass().getSimpleName() + " changed the "
-                        + "weights themselves and cannot be switched off for a base-model pass; use a snapshot of the "
-                        + "initial weights instead");
+                throw new IllegalStateException(tuner + " changed the weights themselves (as full fine-tuning "
+                        + "does), so its tuning cannot be switched off for a pass of the base model; take a snapshot "
+                        + "of the initial weights instead (SessionContext.snapshot)");
             }
         }
         try {
@@ -153,9 +164,7 @@ public final class LlamaEngine implements ModelRunner {
         if (generator == null || generator.capacity() < needed) {
             generator = new Generator(model, kernels, needed);
         }
-        Generator.Sampling settings = new Generator.Sampling(sampling.temperature(), sampling.topK(), sampling.topP(),
-                sampling.seed(), sampling.maxNewTokens());
-        return inInferenceMode(() -> generator.generate(prompt, settings, stopToken, token -> {}));
+        return inInferenceMode(() -> generator.generate(prompt, sampling, stopToken, token -> {}));
     }
 
     /** {@code current} if it fits a pass of {@code kind} over {@code batch}, else new activations; the batch's ids copied in. */

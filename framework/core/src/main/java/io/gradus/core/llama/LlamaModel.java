@@ -494,7 +494,9 @@ public final class LlamaModel implements Model {
      * num_labels=1)} does with a causal checkpoint: the language-modelling head goes, a score head
      * {@code score.weight} [1, C] comes, drawn from normal(0, {@code initializer_range}) (transformers'
      * {@code _init_weights} for a linear layer) with {@code seed}. The pad id is config.json's
-     * {@code pad_token_id}, or EOS without one (TRL's fallback). Call it before a tuner is applied.
+     * {@code pad_token_id}, or none without one: each sequence is then scored at its last token, as
+     * transformers scores it (not TRL's EOS fallback, which a LoRA adapter could not carry to where it
+     * is scored; see docs/DESIGN.md). Call it before a tuner is applied.
      *
      * @throws IllegalStateException if the model already is a sequence classifier
      */
@@ -519,12 +521,13 @@ public final class LlamaModel implements Model {
             throw new IllegalArgumentException(ScoreHead.NAME + " needs " + config.hiddenSize() + " values, got "
                     + values.length);
         }
-        int pad = heads.padTokenId() >= 0 ? heads.padTokenId() : config.eosTokenId();
         if (scoreHead != null) {
             System.arraycopy(values, 0, scoreHead.weight().values(), 0, values.length);
             return;
         }
         lmHead = null;
-        scoreHead = new ScoreHead(new Parameter(ScoreHead.NAME, new int[] {1, config.hiddenSize()}, values), pad);
+        // The pad id config.json gives, or none: transformers then reads the last token, as lastTokens(-1) does.
+        scoreHead = new ScoreHead(new Parameter(ScoreHead.NAME, new int[] {1, config.hiddenSize()}, values),
+                heads.padTokenId());
     }
 }

@@ -9,6 +9,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.TreeSet;
 
 /**
@@ -16,7 +17,13 @@ import java.util.TreeSet;
  * groups of k sequences in adjacent rows (group g in rows g·k … g·k+k−1), each row one sequence
  * right-padded with {@code padId} to T positions, never packed or split. A row's labels are the
  * next tokens at the positions whose next token is a target of its sequence, ignored elsewhere (the
- * padding included). Batches take the groups in order and wrap around at the end (the next epoch).
+ * padding included).
+ *
+ * <p>Batches take the groups epoch after epoch. With a seed, each epoch takes them in an order of its
+ * own, a permutation drawn from the seed and the epoch's number (as TRL's trainers shuffle their data
+ * every epoch); without one, in the file's order. A batch may end one epoch and begin the next. The
+ * {@link #position()} counts the groups taken since the start, so it names both the epoch and the
+ * place in it: seeking to it resumes exactly, mid-epoch included.
  */
 public final class GroupedExamples implements BatchSource {
 
@@ -28,13 +35,32 @@ public final class GroupedExamples implements BatchSource {
     private final int padId;
     /** Every value name of any group, in a stable order: each batch carries all of them. */
     private final List<String> valueNames;
+    /** Whether each epoch has an order of its own, drawn from {@link #seed}; else the file's order. */
+    private final boolean shuffled;
+    private final long seed;
+    /** The epoch {@link #order} belongs to. */
+    private long orderEpoch = -1;
+    /** Per place in the epoch, the group taken there. */
+    private final int[] order;
     private long position;
 
     /**
      * @param groups the groups, each of the same number of sequences, none longer than {@code seqLen}
      * @param indices per group, its index among the records of its file (kept in the batches)
+     * @param seed the job's seed: each epoch's order of the groups is drawn from it and the epoch
      */
+    public GroupedExamples(List<SequenceGroup> groups, int[] indices, int groupsPerBatch, int seqLen, int padId,
+            long seed) {
+        this(groups, indices, groupsPerBatch, seqLen, padId, true, seed);
+    }
+
+    /** Groups taken in the file's order, every epoch (held-out data, tests). */
     public GroupedExamples(List<SequenceGroup> groups, int[] indices, int groupsPerBatch, int seqLen, int padId) {
+        this(groups, indices, groupsPerBatch, seqLen, padId, false, 0);
+    }
+
+    private GroupedExamples(List<SequenceGroup> groups, int[] indices, int groupsPerBatch, int seqLen, int padId,
+            boolean shuffled, long seed) {
         if (groups.isEmpty()) {
             throw new IllegalArgumentException("no groups");
         }
@@ -63,6 +89,9 @@ public final class GroupedExamples implements BatchSource {
             names.addAll(group.values().keySet());
         }
         this.valueNames = List.copyOf(names);
+        this.shuffled = shuffled;
+        this.seed = seed;
+        this.order = new int[groups.size()];
     }
 
     /** Groups in one pass over the data. */
@@ -74,16 +103,40 @@ public final class GroupedExamples implements BatchSource {
     public TokenBatch next() {
         List<Integer> chosen = new ArrayList<>(groupsPerBatch);
         for (int g = 0; g < groupsPerBatch; g++) {
-            chosen.add((int) position);
-            position = (position + 1) % groups.size();
+            chosen.add(orderOf(position / groups.size())[(int) (position % groups.size())]);
+            position++;
         }
         return batch(chosen);
     }
 
     /**
-     * One pass over every group in order, in batches of up to {@code groupsPerBatch} groups (the last
-     * one may hold fewer): for held-out evaluation and an objective's preparation. Does not move
-     * {@link #position()}.
+     * The order of the groups in {@code epoch}: the identity without a seed, else a Fisher–Yates
+     * permutation drawn from a generator seeded by the job's seed and the epoch (SplittableRandom
+     * mixes its seed, so neighbouring epochs' orders are unrelated).
+     */
+    private int[] orderOf(long epoch) {
+        if (epoch != orderEpoch) {
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            if (shuffled) {
+                SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch);
+                for (int i = order.length - 1; i > 0; i--) {
+                    int j = random.nextInt(i + 1);
+                    int swap = order[i];
+                    order[i] = order[j];
+                    order[j] = swap;
+                }
+            }
+            orderEpoch = epoch;
+        }
+        return order;
+    }
+
+    /**
+     * One pass over every group in the file's order, in batches of up to {@code groupsPerBatch}
+     * groups (the last one may hold fewer): for held-out evaluation and an objective's preparation.
+     * Does not move {@link #position()}.
      */
     @Override
     public Iterable<TokenBatch> pass() {
@@ -138,6 +191,7 @@ public final class GroupedExamples implements BatchSource {
         return new TokenBatch(rows, seqLen, inputs, labels, lengths, new TokenBatch.Groups(groupSize, groupIndices, values));
     }
 
+    /** Groups taken since the start: epoch {@code position / size()}, place {@code position % size()} in it. */
     @Override
     public long position() {
         return position;
@@ -145,8 +199,8 @@ public final class GroupedExamples implements BatchSource {
 
     @Override
     public void seek(long position) {
-        if (position < 0 || position >= groups.size()) {
-            throw new IllegalArgumentException("position " + position + " is outside " + groups.size() + " groups");
+        if (position < 0) {
+            throw new IllegalArgumentException("position " + position + " is negative: it counts the groups taken");
         }
         this.position = position;
     }

@@ -101,7 +101,8 @@ public final class Trainer<C> {
     /** A trainer for a stateless objective, outside a job (its session gets a context without other models). */
     public Trainer(ModelRunner runner, List<Parameter> trainable, Objective<C> objective, C config, BatchSource data,
             Hyperparameters hyper) {
-        this(runner, trainable, objective, new TrainingContext(0, runner, trainable, null), config, data, hyper);
+        this(runner, trainable, objective, new TrainingContext(0, runner, trainable, null, hyper.gradAccumulation(), null),
+                config, data, hyper);
     }
 
     /** A trainer of {@code objective}'s session for this job, started with {@code context}. */
@@ -116,6 +117,10 @@ public final class Trainer<C> {
      */
     public Trainer(ModelRunner runner, List<Parameter> trainable, ObjectiveSession<C> session, TrainingContext context,
             C config, BatchSource data, Hyperparameters hyper) {
+        if (context.gradAccumulation() != hyper.gradAccumulation()) {
+            throw new IllegalArgumentException("the session was started for " + context.gradAccumulation()
+                    + " micro-batches per step, the trainer takes " + hyper.gradAccumulation());
+        }
         List<Parameter> all = new java.util.ArrayList<>(trainable);
         all.addAll(context.registered());
         if (all.isEmpty()) {
@@ -167,6 +172,11 @@ public final class Trainer<C> {
      */
     public void prepare(Iterable<TokenBatch> trainingData) {
         session.prepare(config, trainingData, runner);
+    }
+
+    /** The session's rows for people (see {@link ObjectiveSession#samples}). */
+    public List<Map<String, Object>> samples() {
+        return session.samples();
     }
 
     /** The session's held-out metrics (see {@link ObjectiveSession#evaluate}). */

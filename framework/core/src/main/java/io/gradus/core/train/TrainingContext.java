@@ -1,5 +1,6 @@
 package io.gradus.core.train;
 
+import io.gradus.api.data.TextTokenizer;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.Parameter;
@@ -23,6 +24,8 @@ public final class TrainingContext implements SessionContext {
     private final ModelRunner runner;
     private final List<Parameter> modelTrainable;
     private final Function<String, ModelRunner> frozenModels;
+    private final int gradAccumulation;
+    private final TextTokenizer tokenizer;
     private final List<Parameter> registered = new ArrayList<>();
     private final List<WeightsSnapshot> snapshots = new ArrayList<>();
 
@@ -34,10 +37,24 @@ public final class TrainingContext implements SessionContext {
      */
     public TrainingContext(long seed, ModelRunner runner, List<Parameter> modelTrainable,
             Function<String, ModelRunner> frozenModels) {
+        this(seed, runner, modelTrainable, frozenModels, 1, null);
+    }
+
+    /**
+     * @param gradAccumulation micro-batches per optimizer step, as the trainer will take them
+     * @param tokenizer the model's tokenizer, or null where the run has none (a benchmark)
+     */
+    public TrainingContext(long seed, ModelRunner runner, List<Parameter> modelTrainable,
+            Function<String, ModelRunner> frozenModels, int gradAccumulation, TextTokenizer tokenizer) {
+        if (gradAccumulation < 1) {
+            throw new IllegalArgumentException("gradAccumulation must be at least 1, was " + gradAccumulation);
+        }
         this.seed = seed;
         this.runner = runner;
         this.modelTrainable = List.copyOf(modelTrainable);
         this.frozenModels = frozenModels;
+        this.gradAccumulation = gradAccumulation;
+        this.tokenizer = tokenizer;
     }
 
     @Override
@@ -78,6 +95,19 @@ public final class TrainingContext implements SessionContext {
             throw new TechniqueException("no other model can be loaded here (" + path + "): this run is not a job");
         }
         return frozenModels.apply(path);
+    }
+
+    @Override
+    public int gradAccumulation() {
+        return gradAccumulation;
+    }
+
+    @Override
+    public TextTokenizer tokenizer() {
+        if (tokenizer == null) {
+            throw new TechniqueException("this run has no tokenizer");
+        }
+        return tokenizer;
     }
 
     /** The parameters the objective registered, in order. */

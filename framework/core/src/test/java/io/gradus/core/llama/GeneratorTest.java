@@ -2,6 +2,7 @@ package io.gradus.core.llama;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gradus.api.model.Sampling;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.kernels.cpu.CpuKernelBackend;
 import java.util.Arrays;
@@ -44,7 +45,7 @@ class GeneratorTest {
                 maxDiff = Math.max(maxDiff, Math.abs(lastRow[j] - cached[j]));
             }
             assertThat(maxDiff).as("step %d: max |cached - full|", step).isLessThan(1e-5);
-            int next = Generator.choose(cached, Generator.Sampling.greedy(1), new Random());
+            int next = Generator.choose(cached, Sampling.greedy(1), new Random());
             sequence = Arrays.copyOf(sequence, sequence.length + 1);
             sequence[sequence.length - 1] = next;
             cached = generator.append(new int[] {next});
@@ -55,11 +56,11 @@ class GeneratorTest {
     @DisplayName("greedy decoding stops at the stop token or the token budget; top-k 1 is greedy")
     void greedyAndStops() {
         Generator generator = new Generator(model(), KERNELS, 64);
-        int[] greedy = generator.generate(new int[] {1, 3}, Generator.Sampling.greedy(10), -1, t -> {});
+        int[] greedy = generator.generate(new int[] {1, 3}, Sampling.greedy(10), -1, t -> {});
         assertThat(greedy).hasSize(10);
-        int[] topOne = generator.generate(new int[] {1, 3}, new Generator.Sampling(1.5, 1, 1, 99, 10), -1, t -> {});
+        int[] topOne = generator.generate(new int[] {1, 3}, new Sampling(1.5, 1, 1, 10, 99), -1, t -> {});
         assertThat(topOne).containsExactly(greedy);
-        int[] stopped = generator.generate(new int[] {1, 3}, Generator.Sampling.greedy(10), greedy[2], t -> {});
+        int[] stopped = generator.generate(new int[] {1, 3}, Sampling.greedy(10), greedy[2], t -> {});
         assertThat(stopped).containsExactly(Arrays.copyOf(greedy, Arrays.stream(greedy).boxed().toList().indexOf(greedy[2]) + 1));
     }
 
@@ -67,13 +68,14 @@ class GeneratorTest {
     @DisplayName("sampling is reproducible with a seed and varies across seeds")
     void seededSampling() {
         Generator generator = new Generator(model(), KERNELS, 64);
-        var sampling = new Generator.Sampling(1.0, 0, 1.0, 7, 12);
+        var sampling = new Sampling(1.0, 0, 1.0, 12, 7);
         int[] first = generator.generate(new int[] {1}, sampling, -1, t -> {});
         int[] again = generator.generate(new int[] {1}, sampling, -1, t -> {});
         assertThat(again).containsExactly(first);
         Set<String> texts = new HashSet<>();
         for (long seed = 0; seed < 8; seed++) {
-            texts.add(Arrays.toString(generator.generate(new int[] {1}, new Generator.Sampling(1.0, 0, 1.0, seed, 12), -1, t -> {})));
+            Sampling seeded = new Sampling(1.0, 0, 1.0, 12, seed);
+            texts.add(Arrays.toString(generator.generate(new int[] {1}, seeded, -1, t -> {})));
         }
         assertThat(texts.size()).as("distinct continuations from 8 seeds").isGreaterThan(1);
     }
@@ -85,11 +87,11 @@ class GeneratorTest {
         Set<Integer> seen = new HashSet<>();
         Random random = new Random(1);
         for (int i = 0; i < 500; i++) {
-            seen.add(Generator.choose(logits, new Generator.Sampling(1, 0, 0.9, 0, 1), random));
+            seen.add(Generator.choose(logits, new Sampling(1, 0, 0.9, 1, 0), random));
         }
         assertThat(seen).containsExactlyInAnyOrder(1, 2);
         for (int i = 0; i < 100; i++) {
-            assertThat(Generator.choose(logits, new Generator.Sampling(1, 0, 0.5, 0, 1), random)).isEqualTo(1);
+            assertThat(Generator.choose(logits, new Sampling(1, 0, 0.5, 1, 0), random)).isEqualTo(1);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.gradus.core.llama;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,6 +14,7 @@ import io.gradus.api.model.ScoreHead;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.api.model.WeightsSnapshot;
 import io.gradus.api.technique.ScalarHead;
+import io.gradus.api.technique.Tuning;
 import io.gradus.kernels.cpu.CpuKernelBackend;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -133,6 +135,35 @@ class ScoreHeadEngineTest {
     }
 
     @Test
+    @DisplayName("inferBase is refused, naming the tuner, when a tuning changed the weights; the others are on again")
+    void inferBaseRefusedWhenATuningCannotBeSwitchedOff() {
+        LlamaModel model = LlamaGradientTest.tinyModel(false, 5);
+        List<Boolean> switched = new java.util.ArrayList<>();
+        Tuning adapter = new Tuning() {
+            @Override
+            public List<Parameter> trainableParameters() {
+                return List.of();
+            }
+
+            @Override
+            public boolean setEnabled(boolean enabled) {
+                switched.add(enabled);
+                return true;
+            }
+        };
+        Tuning full = List::of; // changes the weights themselves: cannot be switched off
+        TokenBatch batch = LlamaGradientTest.batch(model.config(), 9);
+
+        assertThatThrownBy(() -> new LlamaEngine(model, KERNELS, List.of(adapter, full), "full").inferBase(batch, true))
+                .hasMessageStartingWith("the tuner 'full' changed the weights themselves")
+                .hasMessageContaining("snapshot");
+        assertThat(switched).as("switched off, then on again").containsExactly(false, true);
+        assertThat(new LlamaEngine(model, KERNELS, List.of(adapter)).inferBase(batch, true).logits())
+                .as("with switchable tunings only, the base pass runs").containsExactly(
+                        new LlamaEngine(model, KERNELS).infer(batch, true).logits());
+    }
+
+    @Test
     @DisplayName("a causal LM becomes a sequence classifier: lm_head goes, score.weight ~ N(0, initializer_range) comes")
     void convertsToSequenceClassifier() {
         LlamaModel model = LlamaGradientTest.tinyModel(false, 5);
@@ -141,7 +172,7 @@ class ScoreHeadEngineTest {
         ScoreHead head = model.scoreHead().orElseThrow();
         assertThat(head.weight().name()).isEqualTo("score.weight");
         assertThat(head.weight().shape()).containsExactly(1, 8);
-        assertThat(head.padTokenId()).as("no pad_token_id: EOS").isEqualTo(2);
+        assertThat(head.padTokenId()).as("no pad_token_id in config.json: none").isEqualTo(-1);
         assertThat(model.parameters()).extracting(Parameter::name).doesNotContain("lm_head.weight").endsWith("score.weight");
         assertThatThrownBy(model::lmHead).hasMessageContaining("sequence classifier");
         assertThatThrownBy(() -> new LlamaEngine(model, KERNELS).forward(LlamaGradientTest.batch(model.config(), 1)))
@@ -167,7 +198,7 @@ class ScoreHeadEngineTest {
         assertThat(config.at("/architectures/0").asText()).isEqualTo("LlamaForSequenceClassification");
         assertThat(config.get("num_labels").asInt()).isEqualTo(1);
         assertThat(config.at("/id2label/0").asText()).isEqualTo("LABEL_0");
-        assertThat(config.get("pad_token_id").asInt()).isEqualTo(2);
+        assertThat(config.has("pad_token_id")).as("the base has none, so neither has the classifier").isFalse();
 
         LlamaModel loaded = LlamaModel.load(dir);
         assertThat(loaded.scoreHead().orElseThrow().weight().values())
@@ -175,6 +206,41 @@ class ScoreHeadEngineTest {
         int[] ids = {1, 5, 6, 7, 2, 2, 1, 9, 3, 2, 2, 2};
         TokenBatch batch = new TokenBatch(2, 6, ids, new int[12], new int[] {5, 4}, null);
         assertThat(scores(loaded, batch)).containsExactly(scores(model, batch));
+    }
+
+    @Test
+    @DisplayName("without a pad id, each row scores at its last real token, EOS included: transformers' score of it alone")
+    void padlessScoresAsTransformersAlone() {
+        LlamaModel model = LlamaGradientTest.tinyModel(false, 5);
+        model.toSequenceClassifier(7);
+        assertThat(model.scoreHead().orElseThrow().padTokenId()).isEqualTo(-1);
+        // Rows padded with EOS (2) after lengths 5, 3 and 6; the first and third end in a real EOS.
+        int[][] sequences = {{1, 5, 6, 7, 2}, {1, 9, 3}, {1, 4, 2, 8, 10, 2}};
+        int seqLen = 7;
+        int[] ids = new int[sequences.length * seqLen];
+        Arrays.fill(ids, 2);
+        int[] lengths = new int[sequences.length];
+        for (int r = 0; r < sequences.length; r++) {
+            System.arraycopy(sequences[r], 0, ids, r * seqLen, sequences[r].length);
+            lengths[r] = sequences[r].length;
+        }
+        float[] batched = scores(model, new TokenBatch(3, seqLen, ids, new int[ids.length], lengths, null));
+
+        for (int r = 0; r < sequences.length; r++) {
+            // transformers without pad_token_id: a batch of one, the score at position -1 (the last token).
+            int n = sequences[r].length;
+            TokenBatch alone = new TokenBatch(1, n, sequences[r], new int[n]);
+            float[] hidden = new LlamaEngine(model, KERNELS).infer(alone, false).hidden();
+            float[] w = model.scoreHead().orElseThrow().weight().values();
+            double score = 0;
+            for (int c = 0; c < w.length; c++) {
+                score += (double) hidden[(n - 1) * w.length + c] * w[c];
+            }
+            assertThat((double) batched[r]).as("row %d", r).isCloseTo(score, within(1e-5));
+        }
+        TokenBatch skipping = new TokenBatch(3, seqLen, ids, new int[ids.length], lengths, null);
+        assertThat(skipping.lastTokens(2)).as("with pad id EOS the trailing EOS would be skipped instead")
+                .containsExactly(3, seqLen + 2, 2 * seqLen + 4);
     }
 
     private static float[] scores(LlamaModel model, TokenBatch batch) {
@@ -209,7 +275,7 @@ class ScoreHeadEngineTest {
         LlamaEngine engine = new LlamaEngine(model, KERNELS);
         int[] prompt = {1, 4, 5};
         int[] viaRunner = engine.generate(prompt, new Sampling(0.8, 0, 1, 6, 11), -1);
-        int[] direct = new Generator(model, KERNELS, 64).generate(prompt, new Generator.Sampling(0.8, 0, 1, 11, 6), -1,
+        int[] direct = new Generator(model, KERNELS, 64).generate(prompt, new Sampling(0.8, 0, 1, 6, 11), -1,
                 t -> {});
         assertThat(viaRunner).hasSize(6).containsExactly(direct);
     }

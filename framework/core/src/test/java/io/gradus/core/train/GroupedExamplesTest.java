@@ -67,7 +67,62 @@ class GroupedExamplesTest {
         List<int[]> indices = new ArrayList<>();
         source.pass().forEach(b -> indices.add(b.groups().indices()));
         assertThat(indices).containsExactly(new int[] {10, 11}, new int[] {12});
-        assertThat(source.position()).as("the pass leaves the position where next() left it").isZero();
+        assertThat(source.position()).as("the pass leaves the position where next() left it").isEqualTo(3);
+    }
+
+    /** {@code n} pairs whose record indices are 100 + their place in the file. */
+    private static GroupedExamples numbered(int n, int perBatch, long seed) {
+        List<SequenceGroup> groups = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            groups.add(SequenceGroup.of(completion(1, 1, 2 + i % 5), completion(1, 1, 3 + i % 5)));
+        }
+        int[] indices = java.util.stream.IntStream.range(100, 100 + n).toArray();
+        return new GroupedExamples(groups, indices, perBatch, 4, PAD, seed);
+    }
+
+    /** The record indices of the next {@code batches} batches, one after another. */
+    private static List<Integer> take(GroupedExamples source, int batches) {
+        List<Integer> taken = new ArrayList<>();
+        for (int b = 0; b < batches; b++) {
+            for (int index : source.next().groups().indices()) {
+                taken.add(index);
+            }
+        }
+        return taken;
+    }
+
+    @Test
+    @DisplayName("with a seed, each epoch takes every group once in its own order, the same for the same seed")
+    void shufflesEachEpoch() {
+        List<Integer> taken = take(numbered(40, 4, 7), 30); // 3 epochs of 40
+        List<Integer> fileOrder = java.util.stream.IntStream.range(100, 140).boxed().toList();
+        List<List<Integer>> epochs = List.of(taken.subList(0, 40), taken.subList(40, 80), taken.subList(80, 120));
+        for (List<Integer> epoch : epochs) {
+            assertThat(epoch).as("an epoch is a permutation").containsExactlyInAnyOrderElementsOf(fileOrder);
+            assertThat(epoch).as("not the file's order").isNotEqualTo(fileOrder);
+        }
+        assertThat(epochs.get(0)).as("epochs differ").isNotEqualTo(epochs.get(1));
+        assertThat(epochs.get(1)).isNotEqualTo(epochs.get(2));
+        assertThat(take(numbered(40, 4, 7), 30)).as("deterministic").isEqualTo(taken);
+        assertThat(take(numbered(40, 4, 8), 30)).as("another seed, another order").isNotEqualTo(taken);
+        List<Integer> passed = new ArrayList<>();
+        numbered(40, 4, 7).pass().forEach(b -> java.util.Arrays.stream(b.groups().indices()).forEach(passed::add));
+        assertThat(passed).as("a pass (evaluation, preparation) keeps the file's order").isEqualTo(fileOrder);
+    }
+
+    @Test
+    @DisplayName("the position names the epoch and the place in it: seeking to it resumes the same batches")
+    void resumesExactly() {
+        GroupedExamples source = numbered(10, 3, 11);
+        take(source, 5); // 15 groups: epoch 1, place 5
+        long position = source.position();
+        assertThat(position).isEqualTo(15);
+        List<Integer> next = take(source, 4); // crosses into epoch 2
+
+        GroupedExamples resumed = numbered(10, 3, 11);
+        resumed.seek(position);
+        assertThat(take(resumed, 4)).isEqualTo(next);
+        assertThatThrownBy(() -> resumed.seek(-1)).hasMessageContaining("negative");
     }
 
     @Test

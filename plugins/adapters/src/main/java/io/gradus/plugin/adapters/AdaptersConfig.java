@@ -1,6 +1,7 @@
 package io.gradus.plugin.adapters;
 
 import io.gradus.api.kernel.Activation;
+import io.gradus.api.technique.Setting;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,29 +58,44 @@ import java.util.Map;
  * @param stochasticDepth not supported: dropping whole adapters in training (must be 0)
  */
 public record AdaptersConfig(
-        String preset,
-        String adapterName,
-        Boolean mhAdapter,
-        Boolean outputAdapter,
-        Object reductionFactor,
-        Integer bottleneckSize,
-        String nonLinearity,
-        Boolean originalLnBefore,
-        Boolean originalLnAfter,
-        Object residualBeforeLn,
-        Object scaling,
-        Double dropout,
-        String initWeights,
-        Integer initWeightsSeed,
-        List<Integer> leaveOut,
-        String architecture,
-        Boolean lnBefore,
-        Boolean lnAfter,
-        Boolean isParallel,
-        Boolean useGating,
-        Boolean phmLayer,
-        String invAdapter,
-        Double stochasticDepth) {
+        @Setting(description = "double_seq_bn (Houlsby 2019: after attention and after the MLP, swish) or seq_bn "
+                + "(Pfeiffer 2020: after the MLP only, relu); houlsby and pfeiffer are the library's older names.",
+                choices = {"double_seq_bn", "seq_bn", "houlsby", "pfeiffer"}) String preset,
+        @Setting(description = "Name of this adapter among several on one model (letters, digits, '_', '-'); part of "
+                + "its tensor names.") String adapterName,
+        @Setting(description = "Insert an adapter after each layer's attention sub-layer.") Boolean mhAdapter,
+        @Setting(description = "Insert an adapter after each layer's MLP sub-layer.") Boolean outputAdapter,
+        @Setting(description = "r: the bottleneck is hidden size / r wide (at least 1); a number, or per layer a map "
+                + "from layer index to number with a 'default' entry. Not with bottleneckSize.", min = 0,
+                exclusiveMin = true) Object reductionFactor,
+        @Setting(description = "The bottleneck's width itself, instead of a reduction factor.", min = 1) Integer bottleneckSize,
+        @Setting(description = "The bottleneck's activation.", choices = {"swish", "silu", "relu", "gelu", "gelu_new"})
+                String nonLinearity,
+        @Setting(description = "Off: the adapter reads the sub-layer's output (Houlsby); on: the residual stream after "
+                + "the sub-layer's residual add (Pfeiffer).") Boolean originalLnBefore,
+        @Setting(description = "Must be on when originalLnBefore is off, and equal residualBeforeLn when it is on.")
+                Boolean originalLnAfter,
+        @Setting(description = "The library's choice of the adapter's own residual: true or false (post_add is not "
+                + "supported: Llama has no layer norm after the sub-layer).") Object residualBeforeLn,
+        @Setting(description = "s, a number multiplying the bottleneck's output (learned scalings are not supported).")
+                Object scaling,
+        @Setting(description = "Dropout probability on the bottleneck's output, in training only.", min = 0, max = 1,
+                exclusiveMax = true) Double dropout,
+        @Setting(description = "How a fresh adapter starts: mam_adapter (the identity: up-projection and biases zero), "
+                + "bert (N(0, 0.02²)) or houlsby (N(0, 0.01²) truncated at ±0.02).",
+                choices = {"mam_adapter", "bert", "houlsby"}) String initWeights,
+        @Setting(description = "Mixed into the seed of the initial weights.") Integer initWeightsSeed,
+        @Setting(description = "Layers (from 0) that get no adapter.", min = 0) List<Integer> leaveOut,
+        @Setting(description = "The library's adapter family: bottleneck adapters have none; any other is refused.")
+                String architecture,
+        @Setting(description = "Not supported: a new layer norm before the bottleneck (must be off).") Boolean lnBefore,
+        @Setting(description = "Not supported: a new layer norm after the bottleneck (must be off).") Boolean lnAfter,
+        @Setting(description = "Not supported: parallel adapters (must be off).") Boolean isParallel,
+        @Setting(description = "Not supported: a learned gate (must be off).") Boolean useGating,
+        @Setting(description = "Not supported: Compacter's PHM layers (must be off).") Boolean phmLayer,
+        @Setting(description = "Not supported: invertible adapters after the embeddings (must be absent).") String invAdapter,
+        @Setting(description = "Not supported: dropping whole adapters in training (must be 0).", min = 0, max = 0)
+                Double stochasticDepth) {
 
     /** The activations by their names in the library (transformers' {@code get_activation}). */
     private static final Map<String, Activation> ACTIVATIONS = Map.of(

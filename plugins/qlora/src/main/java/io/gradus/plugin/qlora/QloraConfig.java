@@ -1,6 +1,7 @@
 package io.gradus.plugin.qlora;
 
 import io.gradus.api.kernel.Nf4;
+import io.gradus.api.technique.Setting;
 import io.gradus.plugin.lora.LoraConfig;
 import java.util.List;
 
@@ -16,7 +17,15 @@ import java.util.List;
  * @param lora the LoRA put on top, LoRA's own configuration with LoRA's defaults (default: r 8, α 16
  *     on q_proj and v_proj; the QLoRA paper adapts every linear module, {@code targetModules: [all-linear]})
  */
-public record QloraConfig(Integer blockSize, Boolean doubleQuant, List<String> quantizeModules, LoraConfig lora) {
+public record QloraConfig(
+        @Setting(description = "Weights per NF4 scale: one of bitsandbytes' block sizes, the powers of two from 32 to 4096.",
+                min = 32, max = 4096) Integer blockSize,
+        @Setting(description = "Quantize the scales too (bitsandbytes' compress_statistics): about 0.516 bytes per "
+                + "weight instead of 0.5625.") Boolean doubleQuant,
+        @Setting(description = "Linear modules to quantize, matched as LoRA's targetModules are; all-linear: the seven "
+                + "projections of every layer (embeddings, norms and lm_head stay in float).") List<String> quantizeModules,
+        @Setting(description = "The LoRA put on top, LoRA's own settings (the QLoRA paper adapts every linear module: "
+                + "targetModules [all-linear]).") LoraConfig lora) {
 
     public QloraConfig {
         blockSize = blockSize == null ? 64 : blockSize;

@@ -28,8 +28,10 @@ import java.util.Map;
  * </ul>
  * Numbers a record carries for the objective ({@code margin}, DPO's {@code ref_chosen_logps} and
  * {@code ref_rejected_logps}) become the group's values. A record whose chosen and rejected are
- * identical, one with an empty or missing completion, or one of the wrong type is refused with the
- * field named.
+ * identical, one with a missing completion or a sequence of no tokens at all (nothing to score), or one
+ * of the wrong type is refused with the field named. An empty completion is no error, as in the SFT
+ * objective: the sequence is then the prompt (and an appended EOS), and the job warns about the
+ * record, naming its line, since it trains on no text.
  */
 public final class PreferenceData {
 
@@ -56,8 +58,8 @@ public final class PreferenceData {
         for (List<String> fields : TOKEN_FIELDS) {
             if (record.containsKey(fields.get(1)) || record.containsKey(fields.get(2))) {
                 int[] prompt = record.containsKey(fields.get(0)) ? ids(record, fields.get(0), true) : new int[0];
-                return checked(sequence(prompt, ids(record, fields.get(1), false)),
-                        sequence(prompt, ids(record, fields.get(2), false)), prompt.length, values, fields);
+                return checked(sequence(prompt, ids(record, fields.get(1), true)),
+                        sequence(prompt, ids(record, fields.get(2), true)), prompt.length, values, fields);
             }
         }
         require(record, "chosen");
@@ -71,8 +73,8 @@ public final class PreferenceData {
                     tokenizer), promptLength), promptLength, values, List.of("prompt", "chosen", "rejected"));
         }
         int[] context = tokenizer.withBos(prompt == null ? new int[0] : tokenizer.encode(text(record, "prompt", true)));
-        return checked(sequence(context, tokenizer.withEos(tokenizer.encode(text(record, "chosen", false)))),
-                sequence(context, tokenizer.withEos(tokenizer.encode(text(record, "rejected", false)))),
+        return checked(sequence(context, tokenizer.withEos(tokenizer.encode(text(record, "chosen", true)))),
+                sequence(context, tokenizer.withEos(tokenizer.encode(text(record, "rejected", true)))),
                 prompt == null ? 0 : context.length, values, List.of("prompt", "chosen", "rejected"));
     }
 
@@ -173,13 +175,20 @@ public final class PreferenceData {
     }
 
     /**
-     * The pair, refused when its sequences are identical; with an implicit prompt (none given) the
-     * targets start after the prefix the two share, as TRL's {@code extract_prompt} splits them.
+     * The pair, refused when a sequence has no token or the two are identical; with an implicit prompt
+     * (none given) the targets start after the prefix the two share, as TRL's {@code extract_prompt}
+     * splits them.
      *
      * @param fields the record's prompt, chosen and rejected field names, for messages
      */
     private static SequenceGroup checked(Example chosen, Example rejected, int promptLength, Map<String, Double> values,
             List<String> fields) {
+        for (int s = 0; s < 2; s++) {
+            if ((s == 0 ? chosen : rejected).ids().length == 0) {
+                throw new IllegalArgumentException("\"" + fields.get(s + 1) + "\" is empty and there is no prompt: the "
+                        + "sequence has no token to score");
+            }
+        }
         if (Arrays.equals(chosen.ids(), rejected.ids())) {
             throw new IllegalArgumentException("\"" + fields.get(1) + "\" and \"" + fields.get(2) + "\" are identical: "
                     + "the pair says nothing about which is better");

@@ -1,6 +1,7 @@
 package io.gradus.plugin.reward;
 
 import io.gradus.api.technique.Live;
+import io.gradus.api.technique.Setting;
 
 /**
  * Configuration of the reward model objective, with TRL's {@code RewardConfig} names.
@@ -9,7 +10,9 @@ import io.gradus.api.technique.Live;
  *     TRL's {@code center_rewards_coefficient}), which keeps the scores near zero; none by default.
  *     Live: it may change while a job runs
  */
-public record RewardConfig(@Live Double centerRewardsCoefficient) {
+public record RewardConfig(
+        @Setting(description = "Weight of the centring term: adds this times mean((r_chosen + r_rejected)²) to the loss, "
+                + "keeping scores near zero; none by default.", min = 0) @Live Double centerRewardsCoefficient) {
 
     public RewardConfig {
         if (centerRewardsCoefficient != null && !(centerRewardsCoefficient >= 0)) {

@@ -110,18 +110,36 @@ class PreferenceDataTest {
     }
 
     @Test
-    @DisplayName("bad pairs are refused naming the field: missing, empty, identical, of the wrong type")
+    @DisplayName("an empty completion is no error, as in SFT: the sequence is the prompt (and the appended EOS), training on no text")
+    void emptyCompletions() {
+        assertThat(shown(PreferenceData.pair(Map.of("prompt", "Q", "chosen", "", "rejected", "B"), CHARS)))
+                .containsExactly("^Q[$]", "^Q[B$]");
+        SequenceGroup ids = PreferenceData.pair(Map.of("prompt_input_ids", List.of(1, 4), "chosen_input_ids", List.of(5),
+                "rejected_input_ids", List.of()), null);
+        assertThat(ids.sequences().get(1).ids()).containsExactly(1, 4);
+        assertThat(ids.sequences().get(1).targets()).containsExactly(false, false);
+        // An implicit prompt that is all of one sequence: nothing of its own after the shared start.
+        assertThat(PreferenceData.pair(Map.of("chosen_input_ids", List.of(4, 5, 6, 2), "rejected_input_ids",
+                List.of(4, 5, 6)), null).sequences().get(1).targets()).containsExactly(false, false, false);
+        var user = List.of(Map.of("role", "user", "content", "hi"));
+        assertThat(shown(PreferenceData.pair(Map.of("prompt", user,
+                "chosen", List.of(Map.of("role", "assistant", "content", "yo")),
+                "rejected", List.of(Map.of("role", "assistant", "content", ""))), CHARS)))
+                .containsExactly("^<user>hi|<assistant>[yo|]", "^<user>hi|<assistant>[|]");
+    }
+
+    @Test
+    @DisplayName("bad pairs are refused naming the field: missing, without tokens, identical, of the wrong type")
     void refusesBadPairs() {
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "A"), CHARS))
                 .hasMessageContaining("\"rejected\" is missing");
-        assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "", "rejected", "B"), CHARS))
-                .hasMessageContaining("\"chosen\" is empty");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("prompt", "Q", "chosen", "A", "rejected", "A"), CHARS))
                 .hasMessageContaining("\"chosen\" and \"rejected\" are identical");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen_input_ids", List.of(1, 2), "rejected_input_ids",
                 List.of(1, 2)), null)).hasMessageContaining("\"chosen_input_ids\" and \"rejected_input_ids\" are identical");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen_input_ids", List.of(), "rejected_input_ids",
-                List.of(1, 2)), null)).hasMessageContaining("\"chosen_input_ids\" is empty");
+                List.of(1, 2)), null)).hasMessage("\"chosen_input_ids\" is empty and there is no prompt: the sequence has "
+                        + "no token to score");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen", 3, "rejected", "B"), CHARS))
                 .hasMessageContaining("\"chosen\" must be a text or a list of messages");
         assertThatThrownBy(() -> PreferenceData.pair(Map.of("chosen", "A", "rejected", "B", "margin", "big"), CHARS))

@@ -1,6 +1,7 @@
 #if( $family == "tuner" )
 package ${package};
 
+import io.gradus.api.technique.Setting;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -9,11 +10,15 @@ import java.util.regex.PatternSyntaxException;
  * Settings of the {@code ${name}} tuner: the host binds a job file's {@code tuner.config} to this
  * record (a field it does not know is an error naming it). Validate every field here and throw
  * {@link IllegalArgumentException} naming the field: the host reports it with the job file.
+ * {@link Setting} tells people what a field is for: the console's job form and the settings
+ * schema ({@code GET /api/techniques/tuner/${name}/schema}) show its description and bounds.
  *
  * @param trainable regular expressions of the parameter names that train, in Hugging Face's names
  *     (e.g. {@code model\.layers\.\d+\.mlp\..*}); default: the MLP projections
  */
-public record ${className}Config(List<String> trainable) {
+public record ${className}Config(
+        @Setting(description = "Regular expressions of the parameter names that train (Hugging Face's names); "
+                + "by default the MLP projections.") List<String> trainable) {
 
     public ${className}Config {
         trainable = trainable == null ? List.of("model\\.layers\\.\\d+\\.mlp\\..*") : List.copyOf(trainable);
@@ -35,14 +40,19 @@ public record ${className}Config(List<String> trainable) {
 #else
 package ${package};
 
+import io.gradus.api.technique.Setting;
+
 /**
  * Settings of the {@code ${name}} objective: the host binds a job file's {@code objective.config}
  * to this record (a field it does not know is an error naming it). Validate every field here and
  * throw {@link IllegalArgumentException} naming the field: the host reports it with the job file.
+ * {@link Setting} tells people what a field is for: the console's job form and the settings
+ * schema ({@code GET /api/techniques/objective/${name}/schema}) show its description and bounds.
  *
  * @param field the field of each JSONL record that holds the text; default {@code text}
  */
-public record ${className}Config(String field) {
+public record ${className}Config(
+        @Setting(description = "The field of each JSONL record that holds the text.") String field) {
 
     public ${className}Config {
         field = field == null ? "text" : field;

@@ -183,6 +183,41 @@ class LoraTechniqueTest {
         assertThat(engine.generate(prompt, new io.gradus.api.model.Sampling(0, 0, 1, 4, 1), -1)).containsExactly(rollout);
     }
 
+    @Test
+    @DisplayName("inferBase is the base model's no-grad pass, LoRA off; the adapter and a pending training pass stay as they were")
+    void inferBaseRunsTheBase() {
+        TokenBatch batch = TinyLlama.random(4).batch(2, 6, 11);
+        float[] base = new LlamaEngine(model(), KERNELS).infer(batch, true).logits().clone();
+        LlamaModel model = model();
+        var tuning = new LoraTechnique().apply(model, new LoraConfig(4, 8.0, 0.5, List.of("all-linear"), false, null), 3);
+        randomizeB(tuning, 7);
+        LlamaEngine engine = new LlamaEngine(model, KERNELS, List.of(tuning), "lora");
+        float[] adapted = engine.infer(batch, true).logits().clone();
+        assertThat(adapted).as("the adapter changes the logits").isNotEqualTo(base);
+        float[] dLogits = new float[adapted.length];
+        java.util.Random random = new java.util.Random(5);
+        for (int i = 0; i < dLogits.length; i++) {
+            dLogits[i] = (float) random.nextGaussian();
+        }
+
+        // Training mode (dropout on in training passes): the gradients of a training pass alone ...
+        engine.setTraining(true);
+        engine.train(batch, true);
+        engine.backward(dLogits, null);
+        List<float[]> alone = tuning.trainableParameters().stream().map(p -> p.gradient().clone()).toList();
+        tuning.trainableParameters().forEach(p -> java.util.Arrays.fill(p.gradient(), 0f));
+        // ... are those of a training pass with a base pass between it and its backward pass.
+        engine.train(batch, true);
+        assertThat(engine.inferBase(batch, true).logits()).as("the base, without dropout").containsExactly(base);
+        engine.backward(dLogits, null);
+        for (int i = 0; i < alone.size(); i++) {
+            assertThat(tuning.trainableParameters().get(i).gradient()).as(tuning.trainableParameters().get(i).name())
+                    .containsExactly(alone.get(i));
+        }
+        engine.setTraining(false);
+        assertThat(engine.infer(batch, true).logits()).as("the adapter is on again").containsExactly(adapted);
+    }
+
     private static final class NextToken implements Objective<Object> {
         @Override
         public Class<Object> configType() {
