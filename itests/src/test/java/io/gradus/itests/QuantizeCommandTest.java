@@ -143,7 +143,7 @@ class QuantizeCommandTest {
             assertThat(gradus(ReadmeCommands.gradus("./gradus generate --model DIR ", Map.of("DIR", nf4.toString()), true)))
                     .as(err.toString()).isZero();
             int[] sampled = new Generator(quantized, kernels(), 128).generate(tokenizer.encode("Once upon a time"),
-                    new Generator.Sampling(0.8, 0, 0.9, 1, 50), 260, t -> {});
+                    new Sampling(0.8, 0, 0.9, 50, 1), 260, t -> {});
             assertThat(out.toString().stripTrailing())
                     .isEqualTo(("Once upon a time" + tokenizer.decode(sampled, true)).stripTrailing());
         }
