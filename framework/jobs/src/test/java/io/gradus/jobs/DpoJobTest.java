@@ -195,6 +195,10 @@ class DpoJobTest {
                 {"prompt": "the cat", "chosen": " sat on a mat.", "rejected": " ran to the park."}
                 {"prompt": "the dog", "chosen": " ran.", "rejected": " ran."}
                 """);
+        // An empty text completion scores its EOS (a warning, as for SFT); empty token ids leave nothing to score.
+        Files.writeString(dir.resolve("empty.jsonl"), """
+                {"prompt_input_ids": [5, 6], "chosen_input_ids": [], "rejected_input_ids": [7, 8]}
+                """);
         Files.writeString(dir.resolve("missing.jsonl"), """
                 {"prompt": "the cat", "chosen": " sat on a mat.", "rejected": " ran."}
                 {"prompt": "the cat", "chosen": " sat on a mat."}
@@ -202,6 +206,7 @@ class DpoJobTest {
         try (HostJobService jobs = world.service(dir.resolve("var/jobs"), StartingAdapterTest.catalog())) {
             for (String[] bad : new String[][] {
                     {"bad.jsonl", ":2: \"chosen\" and \"rejected\" are identical"},
+                    {"empty.jsonl", ":1: the chosen completion has no token to score"},
                     {"missing.jsonl", ":2: \"rejected\" is missing"}}) {
                 JobInfo job = TinyWorld.awaitEnd(jobs, submit(jobs, job("{name: dpo}", bad[0], 0.01, 2)).id());
                 assertThat(job.state()).isEqualTo(JobState.FAILED);

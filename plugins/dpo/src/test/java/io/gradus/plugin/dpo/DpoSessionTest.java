@@ -221,6 +221,7 @@ class DpoSessionTest {
         assertThatThrownBy(() -> dpo.encodeGroup(config, Map.of("chosen_input_ids", List.of(1, 4), "rejected_input_ids",
                 List.of(1, 4, 5)), null))
                 .hasMessageContaining("the chosen completion has no token to score");
+        // An empty completion is no error for the pair formats (a text one scores its EOS), but ids give nothing to score.
         assertThatThrownBy(() -> dpo.encodeGroup(config, Map.of("prompt_input_ids", List.of(1, 4), "chosen_input_ids",
                 List.of(), "rejected_input_ids", List.of(5, 2)), null))
                 .hasMessageContaining("the chosen completion has no token to score");
