@@ -30,6 +30,7 @@ import java.util.zip.ZipOutputStream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Label;
 import net.jqwik.api.Property;
@@ -189,13 +190,87 @@ class BundleManifestFuzzTest {
         removeInstalled(null, new RunningHost.Response(201, null));
     }
 
+    // Regressions: one input per kind of failure the property found, each failing before its fix.
+
+    @Example
+    @Label("an update that does not resolve goes back to the last good revision, which keeps running; the deploy file too")
+    void unresolvableUpdate() throws Exception {
+        restoreAfterAFailedTry();
+        String error = refusedUpdate(jarWith(updateSeed, "Import-Package", "com.example.missing;version=\"[1,2)\",io.gradus.api.technique"));
+        assertThat(error).isEqualTo("updating my.fuzzed.technique 1.0.0 [" + runningId + "] failed: my.fuzzed.technique 1.1.0"
+                + " would not run (cannot resolve: nothing installed provides package com.example.missing (version >= 1.0.0,"
+                + " version < 2.0.0)), so the bundle went back to my.fuzzed.technique 1.0.0; it keeps running its last good revision");
+        assertThat(Files.readAllBytes(host.deployDir().resolve(RUNNING + ".jar"))).as("the deploy file holds what runs")
+                .isEqualTo(runningJar);
+    }
+
+    @Example
+    @Label("an update whose manifest the framework refuses leaves the bundle running, not stopped")
+    void frameworkRefusesTheManifest() throws Exception {
+        restoreAfterAFailedTry();
+        assertThat(refusedUpdate(jarWith(updateSeed, "Bundle-ManifestVersion", "3"))).contains("Bundle-ManifestVersion");
+    }
+
+    @Example
+    @Label("a bundle is not updated into a fragment")
+    void notIntoAFragment() throws Exception {
+        restoreAfterAFailedTry();
+        assertThat(refusedUpdate(jarWith(updateSeed, "Fragment-Host", "io.gradus.api"))).contains("Fragment-Host",
+                "a fragment does not run on its own", "went back to my.fuzzed.technique 1.0.0");
+    }
+
+    @Example
+    @Label("the framework's messages come without Java class names")
+    void frameworkMessages() throws Exception {
+        restoreAfterAFailedTry();
+        String error = refusedUpdate(jarWith(updateSeed, "Require-Capability", "x;filter:=\"#(a=b)\""));
+        assertThat(error).contains("Missing opening parenthesis").doesNotContain("Exception");
+    }
+
+    @Example
+    @Label("a bundle that imports many missing packages is told the first ten and how many more")
+    void manyMissingImports() throws Exception {
+        restoreAfterAFailedTry();
+        String imports = String.join(",", java.util.stream.IntStream.range(0, 15).mapToObj(i -> "com.example.missing" + i).toList());
+        RunningHost.Response installed = host.send("POST", "/api/bundles", jarWith(installSeed, "Import-Package", imports),
+                host.token());
+        assertThat(installed.status()).isEqualTo(422);
+        String error = installed.json().get("error").asText();
+        assertThat(error).contains("package com.example.missing0; ", "package com.example.missing9; and 5 more")
+                .doesNotContain("missing10");
+        removeInstalled(null, installed);
+    }
+
+    /** Gives {@code jar} as an update of the running bundle: refused with 422, the bundle as it was; returns the error. */
+    private static String refusedUpdate(byte[] jar) throws Exception {
+        RunningHost.Response answer = host.send("POST", "/api/bundles/" + runningId + "/update", jar, host.token());
+        assertThat(answer.status()).as(answer.json().toString()).isEqualTo(422);
+        String error = answer.json().get("error").asText();
+        CleanLoad.assertReadable(error.replace(RUNNING, "NAME"));
+        assertRunningKeepsItsRevision(Mutant.seed(jar), answer);
+        return error;
+    }
+
+    /** {@code seed} with one main-section header set to {@code value} (added if absent). */
+    private static byte[] jarWith(byte[] seed, String header, String value) throws IOException {
+        return rebuild(seed, ManifestText.with(manifestOf(seed), header, value), true);
+    }
+
+    private static byte[] manifestOf(byte[] jar) throws IOException {
+        return entries(jar).stream().filter(Entry::isManifest).findFirst().orElseThrow().bytes();
+    }
+
     /** The jar {@code seed} with its manifest edited and damaged by {@code plan}. */
     static Mutant jar(byte[] seed, Plan plan) throws IOException {
-        List<Entry> entries = entries(seed);
-        Entry manifest = entries.stream().filter(Entry::isManifest).findFirst().orElseThrow();
-        Mutant text = ManifestText.edit(manifest.bytes(), plan.edits());
+        Mutant text = ManifestText.edit(manifestOf(seed), plan.edits());
         text = Mutations.damage(text, plan.textDamage());
         boolean keep = plan.edits().stream().noneMatch(e -> e.kind() == EditKind.NO_MANIFEST);
+        return Mutations.damage(text.withBytes(rebuild(seed, text.bytes(), keep)), plan.jarDamage());
+    }
+
+    /** {@code seed}'s entries in their order, its manifest replaced by {@code manifest} or left out. */
+    private static byte[] rebuild(byte[] seed, byte[] manifest, boolean keep) throws IOException {
+        List<Entry> entries = entries(seed);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(out)) {
             for (Entry entry : entries) {
@@ -203,12 +278,11 @@ class BundleManifestFuzzTest {
                     continue;
                 }
                 zip.putNextEntry(new ZipEntry(entry.name()));
-                zip.write(entry.isManifest() ? text.bytes() : entry.bytes());
+                zip.write(entry.isManifest() ? manifest : entry.bytes());
                 zip.closeEntry();
             }
         }
-        Mutant framed = text.withBytes(out.toByteArray());
-        return Mutations.damage(framed, plan.jarDamage());
+        return out.toByteArray();
     }
 
     private record Entry(String name, byte[] bytes) {
@@ -322,12 +396,36 @@ class BundleManifestFuzzTest {
         /** What a manifest says: its one Bundle-SymbolicName's name and its version, if it says one. */
         record Reading(Optional<String> symbolicName, Optional<Version> version) {}
 
-        static Mutant edit(byte[] manifest, List<Edit> edits) {
+        /** {@code manifest} with {@code name} set to {@code value}, added if absent. */
+        static byte[] with(byte[] manifest, String name, String value) {
+            List<Header> headers = headers(manifest);
+            set(headers, indexOf(headers, name), new Header(name, value.getBytes(UTF_8), true));
+            return write(headers);
+        }
+
+        private static List<Header> headers(byte[] manifest) {
             List<Header> headers = new ArrayList<>();
             for (String line : unfold(manifest)) {
                 int colon = line.indexOf(": ");
                 headers.add(new Header(line.substring(0, colon), line.substring(colon + 2).getBytes(UTF_8), true));
             }
+            return headers;
+        }
+
+        private static byte[] write(List<Header> headers) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            out.writeBytes("Manifest-Version: 1.0\r\n".getBytes(UTF_8));
+            for (Header h : headers) {
+                if (!h.name().equals("Manifest-Version")) {
+                    writeHeader(out, h);
+                }
+            }
+            out.writeBytes("\r\n".getBytes(UTF_8));
+            return out.toByteArray();
+        }
+
+        static Mutant edit(byte[] manifest, List<Edit> edits) {
+            List<Header> headers = headers(manifest);
             List<String> names = new ArrayList<>(headers.stream().map(Header::name).toList());
             for (String other : OTHER_HEADERS) {
                 if (!names.contains(other)) {
@@ -393,15 +491,7 @@ class BundleManifestFuzzTest {
                     case NO_MANIFEST -> done.add("leave out META-INF/MANIFEST.MF");
                 }
             }
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            out.writeBytes("Manifest-Version: 1.0\r\n".getBytes(UTF_8));
-            for (Header h : headers) {
-                if (!h.name().equals("Manifest-Version")) {
-                    writeHeader(out, h);
-                }
-            }
-            out.writeBytes("\r\n".getBytes(UTF_8));
-            return new Mutant(done.isEmpty() ? "seed" : String.join("; ", done), out.toByteArray());
+            return new Mutant(done.isEmpty() ? "seed" : String.join("; ", done), write(headers));
         }
 
         private static int indexOf(List<Header> headers, String name) {
