@@ -13,16 +13,19 @@ import io.gradus.core.fuzz.Mutations.ByteEditKind;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -88,6 +91,7 @@ class BundleManifestFuzzTest {
     /** Bytes that are not UTF-8 text: a lone continuation byte, an unfinished sequence, 0xFF, NUL. */
     private static final byte[] NOT_UTF8 = {(byte) 0x80, (byte) 0xC3, (byte) 0xFF, (byte) 0xE2, 0};
 
+    /** A dotted name in a message: a package, a symbolic name. */
     private static final Pattern DOTTED_NAME = Pattern.compile("[A-Za-z_][\\w-]*(\\.[A-Za-z_][\\w-]*)+");
 
     private static RunningHost host;
@@ -147,14 +151,15 @@ class BundleManifestFuzzTest {
         return Combinators.combine(edits.list().ofMinSize(1).ofMaxSize(3), textDamage, jarDamage).as(Plan::new);
     }
 
-    @Property(tries = 120, seed = Mutations.SEED)
+    @Property(tries = 100, seed = Mutations.SEED)
     @Label("a bundle jar with a damaged manifest installs and updates as it says, or is refused cleanly; the running revision stays")
     void damagedManifests(@ForAll("plans") Plan plan) throws Exception {
         restoreAfterAFailedTry();
         Mutant update = jar(updateSeed, plan);
         Mutant install = jar(installSeed, plan);
 
-        RunningHost.Response updated = host.send("POST", "/api/bundles/" + runningId + "/update", update.bytes(), host.token());
+        RunningHost.Response updated = timed(() -> host.send("POST", "/api/bundles/" + runningId + "/update", update.bytes(),
+                host.token()), update);
         Statistics.label("update").collect(updated.status());
         if (update.bytes().length == 0) {
             // No body is another operation: the bundle reloads its deploy file, the good jar.
@@ -168,7 +173,7 @@ class BundleManifestFuzzTest {
         }
         assertRunningKeepsItsRevision(update, updated);
 
-        RunningHost.Response installed = host.send("POST", "/api/bundles", install.bytes(), host.token());
+        RunningHost.Response installed = timed(() -> host.send("POST", "/api/bundles", install.bytes(), host.token()), install);
         Statistics.label("install").collect(installed.status());
         if (installed.status() == 201) {
             assertDoesWhatItSays(install, installed.json());
@@ -176,6 +181,16 @@ class BundleManifestFuzzTest {
             assertCleanRefusal(install, installed);
         }
         removeInstalled(install, installed);
+    }
+
+    /** A request that must be answered within the fuzzers' time limit: a slower one holds every bundle operation. */
+    private static RunningHost.Response timed(Callable<RunningHost.Response> request, Mutant input) throws Exception {
+        long start = System.nanoTime();
+        RunningHost.Response answer = request.call();
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(took).as("the answer to " + input + " took " + took.toMillis() + " ms (a hang?)")
+                .isLessThan(CleanLoad.TIME_LIMIT);
+        return answer;
     }
 
     /**
@@ -190,7 +205,8 @@ class BundleManifestFuzzTest {
         removeInstalled(null, new RunningHost.Response(201, null));
     }
 
-    // Regressions: one input per kind of failure the property found, each failing before its fix.
+    // Regressions: one input per kind of failure the property found, each failing before its fix (except
+    // frameworkRefusesTheManifest, the property's case that failed only after an update into a fragment).
 
     @Example
     @Label("an update that does not resolve goes back to the last good revision, which keeps running; the deploy file too")
@@ -205,10 +221,10 @@ class BundleManifestFuzzTest {
     }
 
     @Example
-    @Label("an update whose manifest the framework refuses leaves the bundle running, not stopped")
+    @Label("an update whose manifest the framework refuses leaves the bundle running")
     void frameworkRefusesTheManifest() throws Exception {
         restoreAfterAFailedTry();
-        assertThat(refusedUpdate(jarWith(updateSeed, "Bundle-ManifestVersion", "3"))).contains("Bundle-ManifestVersion");
+        assertThat(refusedUpdate(jarWith(updateSeed, "Bundle-ManifestVersion", ""))).contains("Bundle-ManifestVersion");
     }
 
     @Example
@@ -231,7 +247,7 @@ class BundleManifestFuzzTest {
     @Label("a bundle that imports many missing packages is told the first ten and how many more")
     void manyMissingImports() throws Exception {
         restoreAfterAFailedTry();
-        String imports = String.join(",", java.util.stream.IntStream.range(0, 15).mapToObj(i -> "com.example.missing" + i).toList());
+        String imports = String.join(",", IntStream.range(0, 15).mapToObj(i -> "com.example.missing" + i).toList());
         RunningHost.Response installed = host.send("POST", "/api/bundles", jarWith(installSeed, "Import-Package", imports),
                 host.token());
         assertThat(installed.status()).isEqualTo(422);

@@ -165,12 +165,7 @@ final class BundleChanges {
             }
         } catch (BundleException e) {
             if (bundle.adapt(BundleRevision.class) == revision) {
-                // Refused before the revision changed (a manifest the framework does not take): the
-                // framework stopped the bundle for the update and leaves it stopped.
-                if (wanted) {
-                    start(bundle);
-                }
-                throw e;
+                throw e; // refused before the revision changed (a manifest the framework does not take): the old one runs
             }
             // The framework took the new revision, then failed to start it again: as below.
         }
