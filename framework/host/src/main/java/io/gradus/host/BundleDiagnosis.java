@@ -27,6 +27,9 @@ final class BundleDiagnosis {
     /** A Java exception's class name, as the framework writes it into its messages ("java.lang.IllegalArgumentException: "). */
     private static final Pattern EXCEPTION_NAME = Pattern.compile("\\b(?:[a-z_$][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error)\\b:? ?");
 
+    /** The most messages of an exception and its causes that a reason joins. */
+    private static final int MAX_CAUSES = 4;
+
     /** The most missing requirements an explanation names; it counts the others. */
     private static final int MAX_NAMED = 10;
 
@@ -69,18 +72,19 @@ final class BundleDiagnosis {
     }
 
     /**
-     * What the framework said when it refused an operation, for a person: the Java exception names it
-     * writes into its messages taken out (its message, or its cause's when it has none).
+     * What the framework said when it refused an operation, for a person: its message followed by
+     * those of its causes (Felix wraps the reason in "Update of bundle ... failed.", "Could not create
+     * bundle object."), without the Java exception names it writes into them.
      */
     static String reason(Throwable failure) {
-        String message = failure.getMessage();
-        if ((message == null || message.isBlank()) && failure.getCause() != null) {
-            message = failure.getCause().getMessage();
+        List<String> messages = new ArrayList<>();
+        for (Throwable t = failure; t != null && messages.size() < MAX_CAUSES; t = t.getCause()) {
+            String message = t.getMessage() == null ? "" : EXCEPTION_NAME.matcher(t.getMessage()).replaceAll("").strip();
+            if (!message.isEmpty() && messages.stream().noneMatch(m -> m.contains(message))) {
+                messages.add(message.endsWith(".") ? message.substring(0, message.length() - 1) : message);
+            }
         }
-        if (message == null || message.isBlank()) {
-            return "the framework gave no reason";
-        }
-        return EXCEPTION_NAME.matcher(message).replaceAll("").strip();
+        return messages.isEmpty() ? "the framework gave no reason" : String.join(": ", messages);
     }
 
     /** "package com.example.missing (version >= 1.0.0)" rather than a raw LDAP filter. */

@@ -121,7 +121,7 @@ record BundleJar(String symbolicName, Version version, byte[] bytes) {
 
     /** Reads every entry to its end, which checks each entry's data and CRC; returns the manifest. */
     private static Manifest readEntries(byte[] bytes) {
-        try (JarInputStream jar = new JarInputStream(new ByteArrayInputStream(bytes))) {
+        try (JarInputStream jar = openManifest(bytes)) {
             Manifest manifest = jar.getManifest();
             int entries = manifest == null ? 0 : 1;
             while (jar.getNextJarEntry() != null) {
@@ -136,6 +136,18 @@ record BundleJar(String symbolicName, Version version, byte[] bytes) {
             throw new BundleOperationException(INVALID, "not a valid jar file: " + e.getMessage(), e);
         } catch (SecurityException e) {
             throw new BundleOperationException(INVALID, "the jar is signed but its signature does not verify: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens the jar as a stream, which reads its first entries, the manifest among them: a failure
+     * here is the manifest's (a line over the JDK's 512 bytes, a header name that is not one).
+     */
+    private static JarInputStream openManifest(byte[] bytes) {
+        try {
+            return new JarInputStream(new ByteArrayInputStream(bytes));
+        } catch (IOException e) {
+            throw new BundleOperationException(INVALID, "the jar's META-INF/MANIFEST.MF cannot be read: " + e.getMessage(), e);
         }
     }
 

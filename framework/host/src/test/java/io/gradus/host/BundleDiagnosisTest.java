@@ -20,6 +20,13 @@ class BundleDiagnosisTest {
                 .isEqualTo("Unable to parse: bad");
         assertThat(BundleDiagnosis.reason(new BundleException("Unknown 'Bundle-ManifestVersion' value: 3")))
                 .as("a message without class names is left as it is").isEqualTo("Unknown 'Bundle-ManifestVersion' value: 3");
+        // Felix wraps the reason an update or install fails in a message that does not say it.
+        assertThat(BundleDiagnosis.reason(new BundleException("Update of bundle my.technique [32] failed.",
+                new BundleException("Imported package names cannot be zero length."))))
+                .isEqualTo("Update of bundle my.technique [32] failed: Imported package names cannot be zero length");
+        assertThat(BundleDiagnosis.reason(new BundleException("Activator start error in bundle a [7].",
+                new ClassNotFoundException("no.such.Activator not found by a [7]"))))
+                .isEqualTo("Activator start error in bundle a [7]: no.such.Activator not found by a [7]");
         assertThat(BundleDiagnosis.reason(new BundleException(null, new IllegalStateException("the cause says why"))))
                 .isEqualTo("the cause says why");
         assertThat(BundleDiagnosis.reason(new BundleException(null))).isEqualTo("the framework gave no reason");

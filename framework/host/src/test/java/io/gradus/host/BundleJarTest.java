@@ -67,6 +67,23 @@ class BundleJarTest {
     }
 
     @Test
+    @DisplayName("a manifest the JDK cannot read is named as the manifest, with the line")
+    void unreadableManifest() throws IOException {
+        byte[] good = jar("a", "1.0.0", 1);
+        // The manifest entry is stored deflated: write one by hand, a header line over the JDK's 512 bytes.
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(bytes)) {
+            zip.putNextEntry(new java.util.zip.ZipEntry("META-INF/MANIFEST.MF"));
+            zip.write(("Manifest-Version: 1.0\r\nBundle-SymbolicName: a\r\nImport-Package: " + "a,".repeat(300) + "b\r\n\r\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            zip.closeEntry();
+        }
+        assertThat(BundleJar.of(good).symbolicName()).isEqualTo("a");
+        assertThatThrownBy(() -> BundleJar.of(bytes.toByteArray()))
+                .hasMessage("the jar's META-INF/MANIFEST.MF cannot be read: line too long (line 3)");
+    }
+
+    @Test
     @DisplayName("a header of more than 1,000 clauses is refused at once, naming the header; commas in quotes do not count")
     void clauseLists() throws IOException {
         String thousand = String.join(",", java.util.Collections.nCopies(BundleJar.MAX_CLAUSES, "a;version=\"[1,2)\""));
