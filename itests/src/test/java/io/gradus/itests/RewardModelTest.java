@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -179,7 +178,7 @@ class RewardModelTest {
         JsonNode adapterConfig = RunningHost.JSON.readTree(dir.resolve("lora/adapter/adapter_config.json").toFile());
         assertThat(adapterConfig.get("task_type").asText()).isEqualTo("SEQ_CLS");
 
-        Assumptions.assumeTrue(Processes.torchAvailable(), "skipped: Debian's python3-torch is not installed (.ci/run installs it)");
+        Processes.requireTorch();
         String data = dir.resolve("eval.jsonl").toString();
         assertClose(score("--model", dir.resolve("full/model").toString(), "--data", data),
                 python(dir.resolve("full/model").toString(), "-", data));
