@@ -85,11 +85,7 @@ class JobInputsFuzzTest {
     @Property(tries = 2000, seed = Mutations.SEED)
     @Label("a damaged record among good ones is encoded as written or refused cleanly, naming the file and line")
     void damagedRecords(@ForAll("records") Mutant input) throws IOException {
-        ByteArrayOutputStream jsonl = new ByteArrayOutputStream();
-        jsonl.write((RECORD + "\n").getBytes(UTF_8));
-        jsonl.write(input.bytes());
-        jsonl.write(("\n" + RECORD + "\n").getBytes(UTF_8));
-        Path file = SCRATCH.write("train.jsonl", jsonl.toByteArray());
+        Path file = SCRATCH.write("train.jsonl", amongGoodRecords(RECORD, input));
         JobData data = data();
         CleanLoad.attempt(() -> refusedAsArgument(() -> data.read(file, Integer.MAX_VALUE)), file).ifPresent(records -> {
             assertThat(records.getFirst().line()).isEqualTo(1);
@@ -123,8 +119,7 @@ class JobInputsFuzzTest {
      */
     private static void assertEncodedAsWritten(Path file, JobData.Record record) {
         try {
-            List<String> lines = List.of(Files.readString(file, UTF_8).split("\n", -1));
-            JsonNode json = Mutations.parse(lines.get(record.line() - 1).strip().replaceFirst("^\uFEFF", ""));
+            JsonNode json = lineOf(file, record);
             assertThat(json.isObject()).as("line " + record.line() + " accepted as a record").isTrue();
             assertThat(json.path("text").isTextual()).as("text of line " + record.line()).isTrue();
             HfTokenizer tokenizer = data().tokenizer().orElseThrow();
@@ -138,8 +133,27 @@ class JobInputsFuzzTest {
         }
     }
 
+    /** The JSONL of a damaged record between two good ones: the damaged one is line 2, unless it spans lines. */
+    static byte[] amongGoodRecords(String good, Mutant damaged) throws IOException {
+        ByteArrayOutputStream jsonl = new ByteArrayOutputStream();
+        jsonl.write((good + "\n").getBytes(UTF_8));
+        jsonl.write(damaged.bytes());
+        jsonl.write(("\n" + good + "\n").getBytes(UTF_8));
+        return jsonl.toByteArray();
+    }
+
+    /** The JSON of {@code record}'s line of {@code file}, as the test reads it (a byte-order mark dropped). */
+    static JsonNode lineOf(Path file, JobData.Record record) {
+        try {
+            List<String> lines = List.of(Files.readString(file, UTF_8).split("\n", -1));
+            return Mutations.parse(lines.get(record.line() - 1).strip().replaceFirst("^\uFEFF", ""));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** A job error is the loaders' clean refusal: the contract's {@link IllegalArgumentException}. */
-    private static <T> T refusedAsArgument(CleanLoad.Loader<T> load) throws Exception {
+    static <T> T refusedAsArgument(CleanLoad.Loader<T> load) throws Exception {
         try {
             return load.load();
         } catch (JobException e) {

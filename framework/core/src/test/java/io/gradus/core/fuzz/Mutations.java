@@ -112,6 +112,15 @@ public final class Mutations {
                 .as((edits, damage) -> damage(edit(seed, edits), damage));
     }
 
+    /**
+     * Well-formed mutants of a JSON document: 1 to 4 structural edits and no damage to the text, the
+     * JSON a user writes with a field missing, misspelt or of another type. Most of them parse, so a
+     * loader's checks of what it accepts are reached far more often than through {@link #json}.
+     */
+    public static Arbitrary<Mutant> edited(JsonNode seed) {
+        return jsonEdits().list().ofMinSize(1).ofMaxSize(4).map(edits -> edit(seed, edits));
+    }
+
     /** Mutants of a binary file: 1 to 4 byte-level edits, including extreme 64-bit words. */
     public static Arbitrary<Mutant> bytes(byte[] seed) {
         return byteEdits(true).list().ofMinSize(1).ofMaxSize(4).map(edits -> damage(Mutant.seed(seed), edits));
