@@ -15,22 +15,25 @@ import java.util.Set;
 /**
  * The built-in world's preference pairs, for every alignment technique: a word's WordNet definition
  * is preferred to a worse one, in TRL's standard format {@code {"prompt", "chosen", "rejected"}}, the
- * prompt written as the pre-training documents begin ("bank (noun):"). The rejected definition is, in
- * turn, another word's definition of the same part of speech (from the same split) or the word's own
- * definition with its inner words shuffled. Held-out pairs come from the held-out synsets, which
- * pre-training never saw either.
+ * prompt written as the pre-training documents begin ("bank (noun):"). Held-out pairs come from the
+ * held-out synsets, which pre-training never saw either.
  *
- * <p>Only reading the words in order tells the two apart: both texts start with a space and end with
- * a period; a shuffled definition keeps the chosen one's words, length, first word and last word;
- * another word's definition comes from the same pool as the chosen ones, so it is as often longer as
- * shorter. (A definition cut short, the first version's other kind, is always shorter than the whole
- * one, and it lacked the final period: a model learnt the period instead of the definition.)
+ * <p>The reward model's pairs ({@link #load(int, long)}) reject, in turn, the word's own definition
+ * with its inner words shuffled or the definition of a word of another part of speech with as many
+ * words. Only reading the words in order, and the prompt, tells the two apart: both texts start with a
+ * space and end with a period; a shuffled definition keeps the chosen one's words, length, first word
+ * and last word; another part of speech's definitions come in swaps, two entries each rejecting the
+ * other's definition, so each such text is rejected as often as it is chosen and its style says
+ * nothing without the prompt's word class. (A definition cut short, the first version's other kind, is
+ * always shorter than the whole one, and it lacked the final period: a model learnt the period instead
+ * of the definition. Another word's definition of the same part of speech, the second version's, is
+ * what no model of this size can know of an unseen word.)
  *
- * <p>The DPO demo's pairs ({@link #load(int, long, Kind)} with {@link Kind#UNFINISHED}) put the word's
- * own definition without its last word, closed with a period too, in the shuffled one's place: a
- * policy that scores a text by its summed log-probability prefers the shorter one, so there length
- * works against the chosen definition, not for it, and nothing but the missing word tells the two
- * apart.
+ * <p>The DPO demo's pairs ({@link #load(int, long, Kind)} with {@link Kind#UNFINISHED}) reject, in
+ * turn, another word's definition of the same part of speech (from the same split, so as often longer
+ * as shorter) or the word's own definition without its last word, closed with a period too: a policy
+ * that scores a text by its summed log-probability prefers the shorter one, so there length works
+ * against the chosen definition, not for it, and nothing but the missing word tells the two apart.
  *
  * @param train training pairs (from single-word entries, at most one per entry of the number asked for)
  * @param heldOut held-out pairs, at most one per held-out synset
@@ -71,7 +74,9 @@ public record DefinitionPairs(List<Map<String, Object>> train, List<Map<String, 
         // part of speech, and so every kind of pair (another part's pairs form as the parts meet).
         List<WordNet.Entry> heldOut = new ArrayList<>(entries.stream().filter(WordNet.Entry::heldOut).toList());
         Collections.shuffle(heldOut, new Random(seed + 1));
-        List<Kind> turns = List.of(Kind.SHUFFLED, Kind.OTHER_PART);
+        // Another part of speech in two turns of three (a third of them find no partner): the kind a small
+        // model learns, whose pairs lead it out of the start where every sequence scores alike (DESIGN.md).
+        List<Kind> turns = List.of(Kind.OTHER_PART, Kind.SHUFFLED, Kind.OTHER_PART);
         return new DefinitionPairs(pairs(train.subList(0, Math.min(maxTrain, train.size())), seed, turns),
                 pairs(heldOut, seed + 1, turns));
     }

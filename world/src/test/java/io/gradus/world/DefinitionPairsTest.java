@@ -65,8 +65,8 @@ class DefinitionPairsTest {
                 .containsExactlyInAnyOrder("noun", "verb", "adjective", "adverb");
         for (List<Map<String, Object>> split : List.of(pairs.train(), pairs.heldOut().subList(0, 1000))) {
             long shuffled = ofKind(split, Kind.SHUFFLED).size();
-            assertThat(shuffled).as("shuffled definitions, the other pairs another part of speech's")
-                    .isBetween(split.size() / 3L, split.size() * 2L / 3)
+            assertThat(shuffled).as("shuffled definitions in one turn of three, the other pairs another part of speech's")
+                    .isBetween(split.size() * 3L / 10, split.size() / 2L)
                     .isEqualTo(split.size() - ofKind(split, Kind.OTHER_PART).size());
         }
         assertThat(pairs.heldOut()).filteredOn(p -> ((String) p.get("chosen")).endsWith("etc."))

@@ -12,7 +12,9 @@ import io.gradus.jobs.ModelFolders;
 import io.gradus.jobs.SequenceScorer;
 import io.gradus.world.DefinitionPairs;
 import io.gradus.world.DefinitionPairs.Kind;
+import io.gradus.world.DefinitionTask;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -47,14 +49,18 @@ final class RewardDemo extends Demo {
         start.toSequenceClassifier(SEED);
         Preferences before = measure(start, measured, context.kernels());
 
-        terminal.printf("== reward model on %,d preference pairs about words ==%n", pairs.train().size());
-        Hyperparameters hyper = new Hyperparameters(context.steps(800), 16, SEQ_LEN, 1, 1e-3, 10, "constant", 0.0, null,
-                null, null, 1.0, null);
-        JobSpec job = new JobSpec("demo-reward", context.baseModel().toString(), new TechniqueRef("full", null, Map.of()),
-                new TechniqueRef("reward", null, Map.of()),
-                new JobSpec.DataSpec(data.resolve("train.jsonl").toString(), data.resolve("heldout.jsonl").toString()),
-                hyper, context.folder().resolve("run").toString(), SEED);
-        JobInfo run = context.train(job);
+        // Two jobs: pairs of one kind first, whose consistent signal takes the model out of the start where
+        // every sequence scores alike; then every pair, from there (docs/DESIGN.md has the runs).
+        List<Map<String, Object>> otherPart = pairs.train().stream()
+                .filter(p -> DefinitionPairs.kind(p) == Kind.OTHER_PART).toList();
+        DefinitionTask.writeJsonl(data.resolve("train-other-part.jsonl"), otherPart);
+        terminal.printf("== reward model, first on the %,d pairs against another part of speech's definition ==%n",
+                otherPart.size());
+        JobInfo first = context.train(job("demo-reward-other-part", context.baseModel(), data.resolve("train-other-part.jsonl"),
+                context.steps(250), 1e-3, context.folder().resolve("run-other-part")));
+        terminal.printf("== then on all %,d preference pairs about words ==%n", pairs.train().size());
+        JobInfo run = context.train(job("demo-reward", Path.of(first.result()), data.resolve("train.jsonl"), context.steps(400),
+                5e-4, context.folder().resolve("run")));
         Preferences after = measure(ModelFolders.load(Path.of(run.result()), catalog), measured, context.kernels());
 
         terminal.println("== before and after, on held-out pairs (synsets no training saw) ==");
@@ -71,7 +77,18 @@ final class RewardDemo extends Demo {
                         "heldout_accuracy_shuffled_definition", after.accuracy(Kind.SHUFFLED),
                         "heldout_accuracy_other_part_of_speech", after.accuracy(Kind.OTHER_PART)),
                 Map.of("reward_model", run.result(), "job_output", run.output(), "steps", run.step(),
-                        "train_pairs", pairs.train().size(), "heldout_pairs_measured", after.pairs()));
+                        "train_pairs", pairs.train().size(), "first_job_output", first.output(), "first_job_steps", first.step(),
+                        "first_job_pairs", otherPart.size(), "heldout_pairs_measured", after.pairs()));
+    }
+
+    /** A full fine-tuning reward job on the demo's pairs, 16 pairs a step, lr constant after 10 warm-up steps. */
+    private static JobSpec job(String name, Path model, Path train, int steps, double learningRate, Path output) {
+        Hyperparameters hyper = new Hyperparameters(steps, 16, SEQ_LEN, 1, learningRate, 10, "constant", 0.0, null, null,
+                null, 1.0, null);
+        return new JobSpec(name, model.toString(), new TechniqueRef("full", null, Map.of()),
+                new TechniqueRef("reward", null, Map.of()),
+                new JobSpec.DataSpec(train.toString(), train.resolveSibling("heldout.jsonl").toString()), hyper,
+                output.toString(), SEED);
     }
 
     /** The reward model's preferences: the score of chosen − the score of rejected, per pair. */
