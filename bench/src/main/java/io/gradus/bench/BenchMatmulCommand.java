@@ -1,6 +1,5 @@
 package io.gradus.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.kernel.KernelBackend;
@@ -8,20 +7,23 @@ import io.gradus.api.kernel.MatmulLayout;
 import io.gradus.cli.BackendOption;
 import io.gradus.cli.EmbeddedHost;
 import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code gradus bench matmul}: fp32 matrix-product GFLOP/s of a kernel backend, the median of
- * timed repetitions after warm-up (compare with ../shared/bench/ref_matmul_bench.py run in the same
- * session: OpenBLAS through numpy and PyTorch).
+ * timed repetitions after warm-up; with {@code --reference}, PyTorch's torch.mm (OpenBLAS, with both
+ * OpenMP wait policies) multiplies the same square shape in turn with Gradus, one product each, and
+ * the ratio is taken per round against the faster of the two (by median).
  */
 @Command(
         name = "matmul",
@@ -47,18 +49,22 @@ final class BenchMatmulCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "2", description = "Kernel threads. Default: ${DEFAULT-VALUE}.")
     int threads;
 
-    @Option(names = "--reps", defaultValue = "10", description = "Timed repetitions. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--reps", defaultValue = "50",
+            description = "Timed repetitions; with --reference, rounds of one product by Gradus and by each reference process. Default: ${DEFAULT-VALUE}.")
     int reps;
 
     @Mixin
     BackendOption backend;
 
-    @Option(names = "--reference", paramLabel = "SCRIPT",
-            description = "With m = n = k: also run ref_matmul_bench.py (OpenBLAS through numpy, and PyTorch) on --threads and print the ratios.")
-    Path reference;
+    @Option(names = "--reference",
+            description = "With m = n = k: also multiply with PyTorch (OpenBLAS) on --threads, in turn with Gradus, and print the ratio per round.")
+    boolean reference;
 
     @Override
     public Integer call() throws Exception {
+        if (reference && (m != n || n != k)) {
+            throw new ParameterException(spec.commandLine(), "--reference: the reference multiplies square matrices; use --m = --n = --k");
+        }
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
         Random random = new Random(1);
         float[] a = new float[m * k];
@@ -70,45 +76,41 @@ final class BenchMatmulCommand implements Callable<Integer> {
         for (int i = 0; i < b.length; i++) {
             b[i] = random.nextFloat() - 0.5f;
         }
-        double[] seconds = new double[reps];
+        ObjectMapper json = new ObjectMapper();
+        List<ReferenceWorker> references = new ArrayList<>();
         String description;
+        String loadBefore;
+        List<Alternation.Timings> timed;
         try (EmbeddedHost quiet = new EmbeddedHost()) {
+            if (reference) {
+                for (ReferenceWorker.WaitPolicy policy : ReferenceWorker.WaitPolicy.values()) {
+                    references.add(new ReferenceWorker(json, "PyTorch", threads, policy, "matmul", Integer.toString(n)));
+                }
+            }
             KernelBackend kernels = quiet.kernels(backend.name);
             description = kernels.description();
-            // Warm-up until the JIT has compiled the kernels: a fixed budget of work, at least 5 runs.
-            long warmupUntil = System.nanoTime() + 2_000_000_000L;
-            for (int w = 0; w < 5 || System.nanoTime() < warmupUntil; w++) {
-                kernels.matmul(layout, c, a, b, m, n, k, false);
+            List<Alternation.Side> sides = new ArrayList<>();
+            sides.add(Alternation.inProcess("Gradus", () -> kernels.matmul(layout, c, a, b, m, n, k, false)));
+            sides.addAll(references);
+            // Warm-up until the JIT has compiled the kernels: at least 5 rounds and 2 seconds.
+            loadBefore = CpuShare.loadAverage();
+            timed = Alternation.run(sides, 5, 2, reps);
+            for (ReferenceWorker worker : references) {
+                worker.ready().put("peak_rss_mib", worker.end());
             }
-            for (int r = 0; r < reps; r++) {
-                long start = System.nanoTime();
-                kernels.matmul(layout, c, a, b, m, n, k, false);
-                seconds[r] = (System.nanoTime() - start) / 1e9;
-            }
+        } finally {
+            references.forEach(ReferenceWorker::close);
         }
-        Arrays.sort(seconds);
         double flops = 2.0 * m * n * k;
-        ObjectMapper json = new ObjectMapper();
         ObjectNode out = json.createObjectNode();
         out.put("m", m).put("n", n).put("k", k).put("layout", layout.name()).put("threads", threads)
-                .put("backend", backend.name + ": " + description)
-                .put("gflops", flops / seconds[seconds.length / 2] / 1e9)
-                .put("gflops_best", flops / seconds[0] / 1e9);
+                .put("backend", backend.name + ": " + description);
+        Comparison.put(json, out, timed.getFirst(), flops / 1e9, "gflops");
         PrintWriter writer = spec.commandLine().getOut();
         writer.println(json.writeValueAsString(out));
-        if (reference != null) {
-            if (m != n || n != k) {
-                throw new IllegalArgumentException("--reference: the reference multiplies square matrices; use --m = --n = --k");
-            }
-            double gflops = out.get("gflops").asDouble();
-            StringBuilder summary = new StringBuilder(String.format("%d³ %s, %d threads: Gradus %.1f GFLOP/s", n,
-                    layout, threads, gflops));
-            for (JsonNode line : PythonReference.run(json, reference, threads, Integer.toString(threads), Integer.toString(n))) {
-                writer.println(json.writeValueAsString(line));
-                double theirs = line.get("gflops").asDouble();
-                summary.append(String.format(", %s %.1f (ratio %.2f)", line.get("lib").asText(), theirs, gflops / theirs));
-            }
-            writer.println(summary);
+        if (reference) {
+            Comparison.print(writer, json, String.format(Locale.ROOT, "%d³ %s, %d threads", n, layout, threads), 
+                    references.stream().map(ReferenceWorker::described).toList(), timed, flops / 1e9, "gflops", loadBefore);
         }
         writer.flush();
         return 0;

@@ -54,10 +54,11 @@ import picocli.CommandLine.Spec;
             "of DPO (pairs through the policy and a no-grad reference), or of inference",
             "(full-sequence forward), on the SMALL or MEDIUM configuration of",
             "docs/BENCHMARKS, and the heap live during training; qlora also the resident",
-            "bytes per weight of its NF4 base. With --reference, run the PyTorch script too",
-            "(modes it has) and print the ratio. --mode ppo times PPO iterations instead:",
-            "generation, scoring, forward passes and optimisation, and the heap a separate",
-            "value model would take."
+            "bytes per weight of its NF4 base. With --reference, run PyTorch too (modes it",
+            "has), a step of each in turn, and print the ratio per round; with --against,",
+            "another mode of Gradus. --mode ppo times PPO iterations instead: generation,",
+            "scoring, forward passes and optimisation, and the heap a separate value model",
+            "would take."
         })
 final class BenchTrainCommand implements Callable<Integer> {
 
@@ -85,11 +86,11 @@ final class BenchTrainCommand implements Callable<Integer> {
                     + "LoRA; --steps counts iterations). Default: ${DEFAULT-VALUE}.")
     String mode;
 
-    /** The modes, and those the PyTorch reference script measures too. */
+    /** The modes, and those the PyTorch reference (reference_worker.py) renders too. */
     private static final List<String> MODES = List.of("full", "lora", "adapters", "qlora", "dpo", "dpo_lora", "infer", "ppo");
     private static final List<String> REFERENCE_MODES = List.of("full", "lora", "dpo", "dpo_lora", "infer");
 
-    /** LoRA as the reference script adds it: rank 8, alpha 16, on the seven projections. */
+    /** LoRA as the PyTorch reference adds it: rank 8, alpha 16, on the seven projections. */
     static final Map<String, Object> LORA = Map.of("r", 8, "loraAlpha", 16, "targetModules",
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"));
 
@@ -109,35 +110,70 @@ final class BenchTrainCommand implements Callable<Integer> {
             description = "Steps after the measured ones, run while full collections sample the live heap (slow). Default: ${DEFAULT-VALUE}.")
     int heapSteps;
 
-    @Option(names = "--steps", defaultValue = "7", description = "Measured steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", defaultValue = "20",
+            description = "Measured steps; with --reference, rounds of one step of Gradus and one of each reference process. Default: ${DEFAULT-VALUE}.")
     int steps;
 
-    @Option(names = "--warmup", defaultValue = "3",
-            description = "Unmeasured steps first, for the JIT compiler (the reference takes 2). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "8",
+            description = "Unmeasured steps first (rounds, with --reference), enough for the JIT compiler's C2 to compile the kernels. Default: ${DEFAULT-VALUE}.")
     int warmup;
 
     @Option(names = "--threads", defaultValue = "2", description = "Kernel threads. Default: ${DEFAULT-VALUE}.")
     int threads;
 
-    @Option(names = "--reference", paramLabel = "SCRIPT",
-            description = "The PyTorch reference (ref_train_bench.py), run with Debian's /usr/bin/python3 and OpenBLAS on --threads.")
-    Path reference;
+    @Option(names = "--reference",
+            description = "Also run the PyTorch reference (a plain-PyTorch Llama of the same shapes on Debian's /usr/bin/python3, OpenBLAS, "
+                    + "--threads), its steps alternating with Gradus', and print the ratio per round (modes full, lora, dpo, dpo_lora, infer).")
+    boolean reference;
+
+    @Option(names = "--against", paramLabel = "MODE",
+            description = "Also run another mode of Gradus on the same shapes (e.g. --mode lora --against full), its steps alternating "
+                    + "with --mode's, and print the ratio per round (not ppo; a DPO mode only against the other).")
+    String against;
+
+    /** The PyTorch processes of --reference, one per OpenMP wait policy, and when the timing began. */
+    private final List<ReferenceWorker> references = new ArrayList<>();
+    private List<Alternation.Timings> timed;
+    private String loadBefore;
 
     @Override
     public Integer call() throws Exception {
         Shape shape = SHAPES.get(config);
-        if (shape == null || !MODES.contains(mode)) {
-            throw new ParameterException(spec.commandLine(), "--config must be small or medium and --mode one of " + MODES);
+        if (shape == null || !MODES.contains(mode) || against != null && !MODES.contains(against)) {
+            throw new ParameterException(spec.commandLine(), "--config must be small or medium and --mode and --against one of "
+                    + MODES);
+        }
+        if (against != null && reference) {
+            throw new ParameterException(spec.commandLine(), "--against and --reference compare with one thing at a time: give one");
+        }
+        if (reference && !REFERENCE_MODES.contains(mode)) {
+            throw new ParameterException(spec.commandLine(), "the PyTorch reference has no " + mode + " mode (it has "
+                    + String.join(", ", REFERENCE_MODES) + "): leave out --reference to measure Gradus alone");
+        }
+        if (against != null && (mode.equals("ppo") || against.equals("ppo"))) {
+            throw new ParameterException(spec.commandLine(), "--against alternates steps, and ppo is timed by iteration and "
+                    + "phase: run --mode ppo alone");
+        }
+        if (against != null && dpo(mode) != dpo(against)) {
+            throw new ParameterException(spec.commandLine(), "--against compares modes that put the same tokens through the "
+                    + "policy: dpo and dpo_lora (pairs of rows) with each other, the other modes with each other");
         }
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
         ObjectMapper json = new ObjectMapper();
         ObjectNode gradus;
         try (EmbeddedHost quiet = new EmbeddedHost()) {
+            if (reference) {
+                for (ReferenceWorker.WaitPolicy policy : ReferenceWorker.WaitPolicy.values()) {
+                    references.add(new ReferenceWorker(json, "PyTorch", threads, policy, "train", config, mode));
+                }
+            }
             KernelBackend kernels = quiet.kernels(backend.name);
             gradus = mode.equals("ppo")
                     ? PpoIterationBench.measure(json, shape.config(), shape.seq(), shape.batch(), steps, warmup, kernels,
                             quiet.host().catalog())
                     : measure(json, shape, kernels, quiet.host().catalog());
+        } finally {
+            references.forEach(ReferenceWorker::close);
         }
         gradus.put("config", config);
         gradus.put("threads", threads);
@@ -149,25 +185,30 @@ final class BenchTrainCommand implements Callable<Integer> {
         if (mode.equals("ppo")) {
             out.println(PpoIterationBench.line(gradus));
         }
-        if (reference != null && !REFERENCE_MODES.contains(mode)) {
-            out.printf("the PyTorch reference has no %s mode (it measures %s): Gradus figures only%n", mode,
-                    String.join(", ", REFERENCE_MODES));
-        } else if (reference != null) {
-            JsonNode torch = runReference(json);
-            out.println(json.writeValueAsString(torch));
-            out.printf("%s %s, %d threads: Gradus %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2f%n", config, mode, threads,
-                    gradus.get("tok_s_median").asDouble(), torch.get("tok_s_median").asDouble(),
-                    gradus.get("tok_s_median").asDouble() / torch.get("tok_s_median").asDouble());
+        if (reference || against != null) {
+            List<Comparison.Described> others = new ArrayList<>(references.stream().map(ReferenceWorker::described).toList());
+            if (against != null) {
+                others.add(new Comparison.Described(json.createObjectNode().put("impl", "gradus").put("mode", against),
+                        "Gradus " + against + ": the same shapes in mode " + against + ", in this JVM"));
+            }
+            Comparison.print(out, json, String.format(Locale.ROOT, "%s %s, %d threads", config, mode, threads), others, timed,
+                    gradus.get("tokens_per_step").asInt(), "tok_s", loadBefore);
         }
         out.flush();
         return 0;
     }
 
+    /** Whether a mode's batches are DPO's pairs: two rows, chosen and rejected, per sequence of the shape. */
+    private static boolean dpo(String mode) {
+        return mode.startsWith("dpo");
+    }
+
+    /** A model, one training (or inference) step of a mode on it, and the tokens the step puts through the model. */
+    private record Workload(LlamaModel model, Runnable step, int tokens) {}
+
     @SuppressWarnings("unchecked")
-    private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog)
-            throws InterruptedException {
-        boolean dpo = mode.startsWith("dpo");
-        String objectiveName = dpo ? "dpo" : "pretrain";
+    private Workload workload(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog, String mode) {
+        String objectiveName = dpo(mode) ? "dpo" : "pretrain";
         Objective<?> objective = catalog.objective(objectiveName, null)
                 .orElseThrow(() -> new IllegalStateException("the " + objectiveName + " objective bundle is not running"))
                 .technique();
@@ -177,10 +218,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         for (int i = 0; i < ids.length; i++) {
             ids[i] = random.nextInt(shape.config().vocabSize());
         }
-        TokenBatch batch = dpo ? pairs(ids, shape, random) : TokenBatch.nextToken(shape.batch(), shape.seq(), ids);
-        long linearWeights = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).sum();
-        long largestLinear = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).max()
-                .orElse(0);
+        TokenBatch batch = dpo(mode) ? pairs(ids, shape, random) : TokenBatch.nextToken(shape.batch(), shape.seq(), ids);
         Runnable step;
         if (mode.equals("infer")) {
             LlamaEngine engine = new LlamaEngine(model, kernels);
@@ -215,28 +253,39 @@ final class BenchTrainCommand implements Callable<Integer> {
             Trainer<Object> trainer = new Trainer<>(engine, trainable, typed, objectiveConfig, same, hyper);
             step = () -> trainer.run(trainer.step() + 1, m -> {});
         }
-        for (int i = 0; i < warmup; i++) {
-            step.run();
+        // Tokens through the model per step: a DPO batch holds 2 rows (chosen, rejected) per pair.
+        return new Workload(model, step, batch.batchSize() * batch.seqLen());
+    }
+
+    private ObjectNode measure(ObjectMapper json, Shape shape, KernelBackend kernels, TechniqueCatalog catalog)
+            throws Exception {
+        Workload measured = workload(json, shape, kernels, catalog, mode);
+        LlamaModel model = measured.model();
+        Runnable step = measured.step();
+        // the linear modules keep their shapes when a tuner wraps them
+        long linearWeights = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).sum();
+        long largestLinear = model.linears().values().stream().mapToLong(l -> l.outFeatures() * (long) l.inFeatures()).max()
+                .orElse(0);
+        // Gradus and each reference process in turn, step by step (docs/DESIGN.md).
+        loadBefore = CpuShare.loadAverage();
+        List<Alternation.Side> sides = new ArrayList<>();
+        sides.add(Alternation.inProcess("Gradus", step));
+        sides.addAll(references);
+        if (against != null) {
+            sides.add(Alternation.inProcess("Gradus " + against, workload(json, shape, kernels, catalog, against).step()));
         }
-        List<Double> times = new ArrayList<>();
-        for (int i = 0; i < steps; i++) {
-            long start = System.nanoTime();
-            step.run();
-            times.add((System.nanoTime() - start) / 1e9);
+        timed = Alternation.run(sides, warmup, 0, steps);
+        for (ReferenceWorker torch : references) {
+            torch.ready().put("peak_rss_mib", torch.end());
         }
-        double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        double median = sorted[sorted.length / 2];
-        // Tokens through the policy per step: a DPO batch holds 2 rows (chosen, rejected) per pair.
-        int tokens = batch.batchSize() * batch.seqLen();
+        int tokens = measured.tokens();
         ObjectNode result = json.createObjectNode();
         result.put("impl", "gradus");
         result.put("mode", mode);
         result.put("backend", kernels.description());
         result.put("params", model.parameterCount());
         result.put("tokens_per_step", tokens);
-        result.put("step_s_median", median);
-        result.put("tok_s_median", tokens / median);
-        result.put("tok_s_best", tokens / sorted[0]);
+        Comparison.put(json, result, timed.getFirst(), tokens, "tok_s");
         result.put("peak_heap_mib", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20);
         result.put("peak_rss_mib", peakRssMib());
         // The base's linear weights as they are held now (float, or NF4 codes and scales).
@@ -309,12 +358,5 @@ final class BenchTrainCommand implements Callable<Integer> {
             // not Linux: unknown
         }
         return -1;
-    }
-
-    private JsonNode runReference(ObjectMapper json) throws Exception {
-        ObjectNode result = (ObjectNode) PythonReference.run(json, reference, threads, config, mode,
-                Integer.toString(threads), Integer.toString(steps)).getLast();
-        result.put("impl", "pytorch");
-        return result;
     }
 }

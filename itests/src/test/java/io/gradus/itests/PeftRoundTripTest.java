@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.cli.Gradus;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaModel;
-import io.gradus.core.testing.RequiredTool;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -31,8 +30,7 @@ class PeftRoundTripTest {
     @Test
     @DisplayName("PyTorch, applying the PEFT files Gradus wrote, computes the same logits (within 1e-4)")
     void pytorchAppliesGradusAdapter() throws Exception {
-        RequiredTool.require(Processes.torchAvailable(),
-                "Debian's python3-torch is not installed (apt-get install python3-torch python3-numpy; .ci/run does)");
+        Processes.requireTorch();
         System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
         Path base = Files.createDirectories(dir.resolve("base"));
         Files.copy(Path.of(PeftRoundTripTest.class.getResource("/byte-bpe/tokenizer.json").toURI()), base.resolve("tokenizer.json"));

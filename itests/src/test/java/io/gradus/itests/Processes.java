@@ -1,5 +1,6 @@
 package io.gradus.itests;
 
+import io.gradus.core.testing.RequiredTool;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
@@ -25,5 +26,11 @@ final class Processes {
     /** Whether Debian's PyTorch is there (.ci/run installs it). */
     static boolean torchAvailable() throws Exception {
         return run("/usr/bin/python3", "-c", "import torch, numpy").exit() == 0;
+    }
+
+    /** Fails or skips the test as {@link RequiredTool} decides, unless Debian's PyTorch is there. */
+    static void requireTorch() throws Exception {
+        RequiredTool.require(torchAvailable(),
+                "Debian's python3-torch is not installed (apt-get install python3-torch python3-numpy; .ci/run does)");
     }
 }

@@ -105,13 +105,10 @@ public final class CpuKernelBackend implements KernelBackend {
 
     @Override
     public void matmul(MatmulLayout layout, float[] c, float[] a, float[] b, int m, int n, int k, boolean accumulate) {
-        long work = (long) n * k;
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {
             // Cᵀ = Bᵀ·A with vectors along m (a LoRA B's gradient): no transpose of the large A.
             float[] ct = new float[n * m];
-            int strips = (m + VectorMatmul.NR - 1) / VectorMatmul.NR;
-            parallel(strips, (long) VectorMatmul.NR * n * k, (from, to) -> VectorMatmul.atbNarrow(ct, a, b, m, n, k,
-                    from * VectorMatmul.NR, Math.min(m, to * VectorMatmul.NR)));
+            parallelStrips(m, n, k, (from, to) -> VectorMatmul.atbNarrow(ct, a, b, m, n, k, false, from, to));
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
@@ -119,11 +116,17 @@ public final class CpuKernelBackend implements KernelBackend {
             }
             return;
         }
+        if (layout == MatmulLayout.ATB && VectorMatmul.narrow(m)) {
+            // C = Aᵀ·B with few rows (a LoRA A's gradient): atbNarrow with the roles of A and B
+            // exchanged computes C itself, reading B's rows in place instead of packing all of B.
+            parallelStrips(n, m, k, (from, to) -> VectorMatmul.atbNarrow(c, b, a, n, m, k, accumulate, from, to));
+            return;
+        }
         if (VectorMatmul.narrow(n)) {
             // Outputs too narrow for row vectors (a LoRA rank, say): rows of both operands, and dot
             // products along k instead.
             float[] rowsB = layout == MatmulLayout.ABT ? b : transpose(b, k, n);
-            parallelTiles(m, work, (from, to) -> VectorMatmul.abt(c, a, rowsB, n, k, accumulate, from, to));
+            parallelTiles(m, (long) n * k, (from, to) -> VectorMatmul.abt(c, a, rowsB, n, k, accumulate, from, to));
             return;
         }
         // op(B) packed once, in parallel, then blocks of whole 6-row tiles of C on the threads.
@@ -133,7 +136,7 @@ public final class CpuKernelBackend implements KernelBackend {
         int aStrideP = layout == MatmulLayout.ATB ? m : 1;
         float[] packed = new float[k * VectorMatmul.packedColumns(n)];
         parallel(k, n, (from, to) -> VectorMatmul.pack(packed, b, bStrideP, bStrideJ, n, k, from, to));
-        parallelTiles(m, work, (from, to) -> VectorMatmul.multiplyPacked(c, a, aStrideI, aStrideP, packed, n, k,
+        parallelTiles(m, (long) n * k, (from, to) -> VectorMatmul.multiplyPacked(c, a, aStrideI, aStrideP, packed, n, k,
                 accumulate, from, to));
     }
 
@@ -323,6 +326,13 @@ public final class CpuKernelBackend implements KernelBackend {
             }
         });
         return t;
+    }
+
+    /** {@link VectorMatmul#atbNarrow} over [0, wide) in strips of {@link VectorMatmul#NR}, on the threads. */
+    private void parallelStrips(int wide, int narrow, int k, RangeKernel kernel) {
+        int strips = (wide + VectorMatmul.NR - 1) / VectorMatmul.NR;
+        parallel(strips, (long) VectorMatmul.NR * narrow * k, (from, to) -> kernel.run(from * VectorMatmul.NR,
+                Math.min(wide, to * VectorMatmul.NR)));
     }
 
     /**

@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * from L1, and a tile of 6 rows × 2 vectors of C stays in 12 registers while each packed row of B
  * meets six broadcast elements of A. Strides let the same code read A or B transposed, which
  * covers all three layouts. Outputs narrower than two vectors use dot products instead
- * ({@link #abt}: 4×4 outputs share their loads), or, for Aᵀ·B, the transposed product
- * ({@link #atbNarrow}).
+ * ({@link #abt}: 4×4 outputs share their loads); Aᵀ·B with a narrow side (output columns or rows)
+ * runs unpacked, with the vectors along the wide side ({@link #atbNarrow}).
  */
 final class VectorMatmul {
 
@@ -147,21 +147,28 @@ final class VectorMatmul {
     }
 
     /**
-     * Columns [from, to) of Cᵀ[n, m] = Bᵀ·A for A [k, m] and a narrow B [k, n]: the Aᵀ·B product
-     * whose output is too narrow for row vectors (the gradient of a LoRA B, n = rank), computed
-     * transposed so that the vectors run along m and A's rows are read in place. Tiles of 4 rows of
-     * Cᵀ × 2 vectors; each sum runs over p in order with fused multiply-adds.
+     * Columns [from, to) of Cᵀ[n, m] (+)= Bᵀ·A for A [k, m] and a narrow B [k, n], with the vectors
+     * along m and the rows of A and B read in place (no packing): the Aᵀ·B products with one narrow
+     * side. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch array; with the
+     * roles swapped (A and B exchanged, m and n too) it computes a C [n, m] whose n rows are narrow
+     * (the gradient of a LoRA A) straight into C. Tiles of 4 rows of Cᵀ × 2 vectors; each sum runs
+     * over p in order with fused multiply-adds; a last strip narrower than {@link #NR} is masked.
      */
-    static void atbNarrow(float[] ct, float[] a, float[] b, int m, int n, int k, int from, int to) {
-        int i = from;
-        for (; i + NR <= to; i += NR) {
+    static void atbNarrow(float[] ct, float[] a, float[] b, int m, int n, int k, boolean accumulate, int from, int to) {
+        for (int i = from; i < to; i += NR) {
+            // a last strip narrower than two vectors is masked, in A as in Cᵀ
+            VectorMask<Float> m0 = S.indexInRange(i, to);
+            VectorMask<Float> m1 = S.indexInRange(i + L, to);
             int j = 0;
             for (; j + 4 <= n; j += 4) {
-                FloatVector r00 = FloatVector.zero(S), r01 = r00, r10 = r00, r11 = r00;
-                FloatVector r20 = r00, r21 = r00, r30 = r00, r31 = r00;
+                int c0 = j * m + i, c1 = c0 + m, c2 = c1 + m, c3 = c2 + m;
+                FloatVector r00 = start(ct, c0, accumulate, m0), r01 = start(ct, c0 + L, accumulate, m1);
+                FloatVector r10 = start(ct, c1, accumulate, m0), r11 = start(ct, c1 + L, accumulate, m1);
+                FloatVector r20 = start(ct, c2, accumulate, m0), r21 = start(ct, c2 + L, accumulate, m1);
+                FloatVector r30 = start(ct, c3, accumulate, m0), r31 = start(ct, c3 + L, accumulate, m1);
                 for (int p = 0; p < k; p++) {
-                    FloatVector x0 = FloatVector.fromArray(S, a, p * m + i);
-                    FloatVector x1 = FloatVector.fromArray(S, a, p * m + i + L);
+                    FloatVector x0 = FloatVector.fromArray(S, a, p * m + i, m0);
+                    FloatVector x1 = FloatVector.fromArray(S, a, p * m + i + L, m1);
                     int bp = p * n + j;
                     FloatVector y = FloatVector.broadcast(S, b[bp]);
                     r00 = y.fma(x0, r00);
@@ -176,35 +183,32 @@ final class VectorMatmul {
                     r30 = y.fma(x0, r30);
                     r31 = y.fma(x1, r31);
                 }
-                r00.intoArray(ct, j * m + i);
-                r01.intoArray(ct, j * m + i + L);
-                r10.intoArray(ct, (j + 1) * m + i);
-                r11.intoArray(ct, (j + 1) * m + i + L);
-                r20.intoArray(ct, (j + 2) * m + i);
-                r21.intoArray(ct, (j + 2) * m + i + L);
-                r30.intoArray(ct, (j + 3) * m + i);
-                r31.intoArray(ct, (j + 3) * m + i + L);
+                r00.intoArray(ct, c0, m0);
+                r01.intoArray(ct, c0 + L, m1);
+                r10.intoArray(ct, c1, m0);
+                r11.intoArray(ct, c1 + L, m1);
+                r20.intoArray(ct, c2, m0);
+                r21.intoArray(ct, c2 + L, m1);
+                r30.intoArray(ct, c3, m0);
+                r31.intoArray(ct, c3 + L, m1);
             }
             for (; j < n; j++) {
-                FloatVector r0 = FloatVector.zero(S), r1 = r0;
+                int c0 = j * m + i;
+                FloatVector r0 = start(ct, c0, accumulate, m0), r1 = start(ct, c0 + L, accumulate, m1);
                 for (int p = 0; p < k; p++) {
                     FloatVector y = FloatVector.broadcast(S, b[p * n + j]);
-                    r0 = y.fma(FloatVector.fromArray(S, a, p * m + i), r0);
-                    r1 = y.fma(FloatVector.fromArray(S, a, p * m + i + L), r1);
+                    r0 = y.fma(FloatVector.fromArray(S, a, p * m + i, m0), r0);
+                    r1 = y.fma(FloatVector.fromArray(S, a, p * m + i + L, m1), r1);
                 }
-                r0.intoArray(ct, j * m + i);
-                r1.intoArray(ct, j * m + i + L);
+                r0.intoArray(ct, c0, m0);
+                r1.intoArray(ct, c0 + L, m1);
             }
         }
-        for (; i < to; i++) {
-            for (int j = 0; j < n; j++) {
-                float sum = 0f;
-                for (int p = 0; p < k; p++) {
-                    sum = Math.fma(b[p * n + j], a[p * m + i], sum);
-                }
-                ct[j * m + i] = sum;
-            }
-        }
+    }
+
+    /** The accumulator of a tile: zero, or what C holds already (in the lanes of {@code mask}). */
+    private static FloatVector start(float[] c, int index, boolean accumulate, VectorMask<Float> mask) {
+        return accumulate ? FloatVector.fromArray(S, c, index, mask) : FloatVector.zero(S);
     }
 
     /** Rows of B per block of the shared dimension: a packed panel of KC × 2L floats (32 KiB with AVX-512) stays in L1. */

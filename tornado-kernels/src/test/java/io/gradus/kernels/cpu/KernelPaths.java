@@ -23,11 +23,12 @@ final class KernelPaths {
         String name = layout.name();
         int lanes = VectorMatmul.NR / 2;
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {
-            // atbNarrow: strips of NR rows of Cᵀ's columns, 4 outputs at a time.
-            when(paths, m >= VectorMatmul.NR, name + " narrow: whole strips of rows");
-            when(paths, m % VectorMatmul.NR != 0, name + " narrow: leftover rows");
-            when(paths, n >= 4, name + " narrow: 4 columns at a time");
-            when(paths, n % 4 != 0, name + " narrow: leftover columns");
+            // atbNarrow into a transposed scratch: strips of NR rows of C (the last one masked), 4 columns at a time.
+            atbNarrow(paths, name + " narrow", m, n);
+        } else if (layout == MatmulLayout.ATB && VectorMatmul.narrow(m)) {
+            // atbNarrow with the operands exchanged: strips of NR columns of C, 4 rows at a time, straight into C.
+            atbNarrow(paths, name + " narrow rows", n, m);
+            paths.add(name + " narrow rows" + (accumulate ? ": accumulate" : ": overwrite"));
         } else if (VectorMatmul.narrow(n)) {
             // abt: 4×4 dot products, then leftover rows and columns; vector then scalar along k.
             when(paths, m >= 4 && n >= 4, name + " narrow: 4x4 dot products");
@@ -39,6 +40,14 @@ final class KernelPaths {
             paths.addAll(packed(name, m, n, k, accumulate));
         }
         return paths;
+    }
+
+    /** The paths of {@link VectorMatmul#atbNarrow} over {@code wide} vector lanes and {@code narrow} broadcast values. */
+    private static void atbNarrow(Set<String> paths, String name, int wide, int narrow) {
+        when(paths, wide >= VectorMatmul.NR, name + ": whole strips");
+        when(paths, wide % VectorMatmul.NR != 0, name + ": a masked last strip");
+        when(paths, narrow >= 4, name + ": 4 at a time");
+        when(paths, narrow % 4 != 0, name + ": leftovers");
     }
 
     /** The paths of {@link VectorMatmul#multiplyPacked} for a packed op(B) of n columns. */

@@ -29,7 +29,7 @@ class MatmulTest {
      * Shapes chosen to reach every path on any vector width up to 512 bits ({@link #shapesReachEveryPath}
      * checks it against the kernels' constants): k = 531 is two whole blocks of 256 and a partial
      * one, n = 71 whole panels and a partial one, m = 23 three 6-row tiles and 5 rows over; 7
-     * columns are narrower than two vectors everywhere.
+     * columns are narrower than two vectors everywhere, and so are 7 or 23 rows of Aᵀ·B (its narrow-rows path); 69 rows are not.
      */
     static List<Shape> shapes() {
         List<Shape> shapes = new ArrayList<>();
@@ -41,6 +41,10 @@ class MatmulTest {
             shapes.add(new Shape(layout, 12, 64, 512, true));             // packed: whole blocks, panels, tiles
             shapes.add(new Shape(layout, 37, 45, 29, false));
             shapes.add(new Shape(layout, 3, 5, 7, true));                 // less than one of everything
+        }
+        for (boolean accumulate : new boolean[] {false, true}) {
+            shapes.add(new Shape(MatmulLayout.ATB, 69, 71, 531, accumulate)); // packed Aᵀ·B: every path
+            shapes.add(new Shape(MatmulLayout.ATB, 7, 71, 37, accumulate));   // narrow rows: every leftover
         }
         shapes.add(new Shape(MatmulLayout.AB, 130, 8, 64, false));
         shapes.add(new Shape(MatmulLayout.ABT, 1, 33, 17, false));
@@ -62,7 +66,9 @@ class MatmulTest {
             every.add(layout + ": overwrite");
             every.addAll(KernelPaths.matmul(layout, VectorMatmul.NR + 1, 5, VectorMatmul.NR + 1, false));
         }
-        assertThat(every).as("every path").hasSize(3 * 8 + 5 + 5 + 4);
+        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, 5, VectorMatmul.NR + 1, 3, false));
+        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, 5, VectorMatmul.NR + 1, 3, true));
+        assertThat(every).as("every path").hasSize(3 * 8 + 5 + 5 + 4 + 6);
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
 
