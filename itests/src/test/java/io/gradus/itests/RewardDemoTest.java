@@ -35,6 +35,10 @@ class RewardDemoTest {
         assertThat(summary.at("/before/heldout_accuracy").asDouble()).isBetween(0.0, 1.0);
         assertThat(summary.at("/after/heldout_accuracy").asDouble()).isBetween(0.0, 1.0);
         assertThat(summary.get("steps").asInt()).isEqualTo(4);
+        assertThat(summary.get("first_job_steps").asInt()).as("the first job, on one kind of pair").isEqualTo(4);
+        assertThat(summary.at("/after/heldout_accuracy_other_part_of_speech").asDouble()).isBetween(0.0, 1.0);
+        assertThat(summary.at("/after/heldout_accuracy_shuffled_definition").asDouble()).isBetween(0.0, 1.0);
+        assertThat(Path.of(summary.get("first_job_output").asText()).resolve("model/config.json")).exists();
         assertThat(Path.of(summary.get("reward_model").asText()).resolve("config.json")).exists();
 
         StringWriter out = new StringWriter();

@@ -25,9 +25,9 @@ import java.util.stream.IntStream;
  */
 final class DemoPairs {
 
-    /** Single-word synsets the demos' training pairs come from (at most one pair each). */
+    /** Single-word synsets the DPO demo's training pairs come from (at most one pair each). */
     static final int TRAIN_PAIRS = 4000;
-    /** Tokens per row of the demos' jobs; longer pairs are left out there and in the measurement alike. */
+    /** Tokens per row of the DPO demo's job; longer pairs are left out there and in the measurement alike. */
     static final int SEQ_LEN = 64;
     /** Held-out pairs measured before and after (the job's own held-out metrics take the first 256). */
     private static final int MEASURED = 1000;
@@ -45,10 +45,10 @@ final class DemoPairs {
     /**
      * Writes {@code pairs} to {@code data/train.jsonl} and {@code data/heldout.jsonl} in the demo's
      * folder, and encodes the first 1,000 held-out pairs with the default settings of the objective
-     * named {@code objective}, keeping those of at most {@link #SEQ_LEN} tokens.
+     * named {@code objective}, keeping those of at most {@code seqLen} tokens (the job's rows).
      */
     @SuppressWarnings("unchecked")
-    static DemoPairs write(Demo.Context context, DefinitionPairs pairs, String objective) throws IOException {
+    static DemoPairs write(Demo.Context context, DefinitionPairs pairs, String objective, int seqLen) throws IOException {
         Path data = context.folder().resolve("data");
         DefinitionTask.writeJsonl(data.resolve("train.jsonl"), pairs.train());
         DefinitionTask.writeJsonl(data.resolve("heldout.jsonl"), pairs.heldOut());
@@ -63,7 +63,7 @@ final class DemoPairs {
                     context.baseModel());
             for (var record : pairs.heldOut().subList(0, Math.min(MEASURED, pairs.heldOut().size()))) {
                 SequenceGroup pair = encoder.encodeGroup(config, record, text);
-                if (pair.sequences().stream().allMatch(e -> e.ids().length <= SEQ_LEN)) {
+                if (pair.sequences().stream().allMatch(e -> e.ids().length <= seqLen)) {
                     groups.add(pair);
                     kinds.add(DefinitionPairs.kind(record));
                 }

@@ -51,7 +51,7 @@ final class DpoDemo extends Demo {
     Summary run(Context context) throws Exception {
         var terminal = context.out();
         DefinitionPairs pairs = DefinitionPairs.load(DemoPairs.TRAIN_PAIRS, 42, Kind.UNFINISHED);
-        DemoPairs measured = DemoPairs.write(context, pairs, "dpo");
+        DemoPairs measured = DemoPairs.write(context, pairs, "dpo", DemoPairs.SEQ_LEN);
         Path data = context.folder().resolve("data");
         List<Map<String, Object>> completions = pairs.train().stream()
                 .map(p -> Map.of("prompt", p.get("prompt"), "completion", p.get("chosen"))).toList();
