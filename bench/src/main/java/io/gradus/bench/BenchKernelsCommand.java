@@ -38,6 +38,10 @@ final class BenchKernelsCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "7", description = "Timed calls per kernel. Default: ${DEFAULT-VALUE}.")
     int reps;
 
+    @Option(names = "--warmup-seconds", defaultValue = "1",
+            description = "Unmeasured calls per kernel first, for the JIT compiler: at least 5, for this long. Default: ${DEFAULT-VALUE}.")
+    double warmupSeconds;
+
     @Override
     public Integer call() throws Exception {
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
@@ -95,9 +99,9 @@ final class BenchKernelsCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Median seconds per call after a warm-up of at least 5 calls and one second. */
+    /** Median seconds per call after a warm-up of at least 5 calls and {@code --warmup-seconds}. */
     private double median(KernelCases.Case kernelCase, KernelBackend kernels) {
-        long warmUntil = System.nanoTime() + 1_000_000_000L;
+        long warmUntil = System.nanoTime() + (long) (warmupSeconds * 1e9);
         for (int w = 0; w < 5 || System.nanoTime() < warmUntil; w++) {
             kernelCase.reset();
             kernelCase.run(kernels);

@@ -11,11 +11,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.jar.JarInputStream;
+import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
@@ -29,25 +31,65 @@ class BundleUploadTest {
     static final RunningHost HOST = new RunningHost();
 
     @Test
-    @DisplayName("the README's curl install command works as written")
-    void readmeCurlInstall() throws Exception {
-        String command = ReadmeCommands.line("--data-binary @my-technique.jar")
-                .replace("127.0.0.1:8080", HOST.url("/").getAuthority());
-        Path work = Files.createTempDirectory("gradus-readme-");
+    @DisplayName("the README's console lines run as written: curl lists the bundles, gradus bundles shows them as a table,"
+            + " TOKEN and curl install a jar, curl -N streams its event")
+    void readmeConsoleLines() throws Exception {
         String bsn = TestBundles.SAMPLE + ".readme";
-        Files.write(work.resolve("my-technique.jar"), TestBundles.sample(bsn, "1.0.0"));
+        try (ReadmeShell shell = new ReadmeShell(HOST)) {
+            Files.write(shell.checkout().resolve("my-technique.jar"), TestBundles.sample(bsn, "1.0.0"));
+            long clients = HOST.send("GET", "/api/events/clients", null, null).json().get("connected").asLong();
+            Process events = shell.start(ReadmeCommands.line("curl -N "));
+            List<String> streamed = new CopyOnWriteArrayList<>();
+            Thread.ofVirtual().start(() -> events.inputReader(StandardCharsets.UTF_8).lines().forEach(streamed::add));
+            try {
+                await("curl -N is connected", 20, () -> eventClients() > clients);
 
-        ProcessBuilder curl = new ProcessBuilder("bash", "-c", command).directory(work.toFile()).redirectErrorStream(false);
-        curl.environment().put("TOKEN", HOST.token());
-        Process process = curl.start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor()).as("curl's exit code").isZero();
+                ReadmeShell.Result listed = shell.run(ReadmeCommands.line("curl http://127.0.0.1:8080/api/bundles"), 60);
+                assertThat(listed.exit()).as(listed.err()).isZero();
+                List<BundleInfo> bundles = HOST.host().bundleAdmin().bundles();
+                assertThat(RunningHost.JSON.readTree(listed.out()).valueStream().map(b -> b.get("id").asLong()).toList())
+                        .containsExactlyElementsOf(bundles.stream().map(BundleInfo::id).toList());
 
-        assertThat(RunningHost.JSON.readTree(output).get("state").asText()).as(output).isEqualTo("ACTIVE");
-        assertThat(HOST.bundle(bsn)).hasValueSatisfying(b -> assertThat(b.version()).isEqualTo("1.0.0"));
-        assertThat(HOST.host().catalog().tuner("sample", null)).isPresent();
+                ReadmeShell.Result table = shell.run(ReadmeCommands.line("./gradus bundles"), 180);
+                assertThat(table.exit()).as(table.err()).isZero();
+                assertThat(table.out()).startsWith("Bundles of the running host at http://" + HOST.url("/").getAuthority());
+                for (BundleInfo b : bundles) {
+                    assertThat(table.out()).containsPattern("(?m)^ *" + b.id() + " +" + b.state() + " +"
+                            + Pattern.quote(b.version()) + " +" + Pattern.quote(b.symbolicName()));
+                }
+
+                ReadmeShell.Result installed = shell.run(ReadmeCommands.line("TOKEN=$(cat ") + "\n"
+                        + ReadmeCommands.line("--data-binary @my-technique.jar"), 60);
+                assertThat(installed.exit()).as("curl's exit code: " + installed.err()).isZero();
+                assertThat(RunningHost.JSON.readTree(installed.out()).get("state").asText()).as(installed.out())
+                        .isEqualTo("ACTIVE");
+                assertThat(HOST.bundle(bsn)).hasValueSatisfying(b -> assertThat(b.version()).isEqualTo("1.0.0"));
+                assertThat(HOST.host().catalog().tuner("sample", null)).isPresent();
+                // A server-sent event is an "event:" line followed by its "data:" line.
+                await("curl -N prints the bundle's event", 20, () -> {
+                    List<String> seen = List.copyOf(streamed);
+                    for (int i = 1; i < seen.size(); i++) {
+                        if (seen.get(i - 1).equals("event: bundle.changed") && seen.get(i).contains(bsn)) {
+                            return true;
+                        }
+                    }
+                    return false;
+                });
+            } finally {
+                events.descendants().forEach(ProcessHandle::destroy);
+                events.destroy();
+            }
+        }
         RunningHost.Response removed = HOST.send("DELETE", "/api/bundles/" + HOST.bundle(bsn).orElseThrow().id(), null, HOST.token());
         assertThat(removed.status()).isEqualTo(200);
+    }
+
+    private static long eventClients() {
+        try {
+            return HOST.send("GET", "/api/events/clients", null, null).json().get("connected").asLong();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test

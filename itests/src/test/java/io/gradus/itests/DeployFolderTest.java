@@ -32,8 +32,10 @@ class DeployFolderTest {
                 "this is not a zip file".getBytes(),
                 TestBundles.sample(TestBundles.SAMPLE + ".stranger", "1.0.0"),
                 Arrays.copyOf(next, next.length / 2),      // cut inside the entries
-                Arrays.copyOf(next, next.length - 10));    // every entry there, the zip's directory cut off
-        List<String> reasons = List.of("not a jar file", "not a version of " + bsn, "jar file", "central directory");
+                Arrays.copyOf(next, next.length - 10),     // every entry there, the zip's directory cut off
+                TestBundles.unsatisfiable(bsn));           // a valid bundle that does not resolve: back to the last good one
+        List<String> reasons = List.of("not a jar file", "not a version of " + bsn, "jar file", "central directory",
+                "would not run (cannot resolve: nothing installed provides package com.example.missing");
         String previous = null;
         for (int i = 0; i < badFiles.size(); i++) {
             String reason = reasons.get(i);

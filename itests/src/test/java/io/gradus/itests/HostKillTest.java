@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -58,8 +59,11 @@ class HostKillTest {
         }
         Path state = dir.resolve("var");
         Files.deleteIfExists(state.resolve("console.url"));
-        ProcessBuilder start = new ProcessBuilder("bash", repository.resolve("gradus").toString(), "start", "--port", "0",
-                "--deploy", deploy.toString())
+        // README's `./gradus start`, on a free port and this test's deploy folder.
+        List<String> command = new ArrayList<>(List.of("bash", repository.resolve("gradus").toString()));
+        command.addAll(List.of(ReadmeCommands.inline("./gradus start", Map.of(), false)));
+        command.addAll(List.of("--port", "0", "--deploy", deploy.toString()));
+        ProcessBuilder start = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("host-" + System.nanoTime() + ".log").toFile());
         start.environment().put("GRADUS_SKIP_BUILD", "1");

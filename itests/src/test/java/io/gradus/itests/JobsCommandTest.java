@@ -60,34 +60,49 @@ class JobsCommandTest {
         return new Run(exit, out.toString(), err.toString());
     }
 
+    /** README's {@code ./gradus jobs ...} line that starts with {@code prefix}, its job id 3 being {@code id}. */
+    private static Run readme(String prefix, String id) throws Exception {
+        return gradus(ReadmeCommands.gradus(prefix, Map.of("3", id), false));
+    }
+
     @Test
-    @DisplayName("jobs lists; jobs steer, cancel and resume --follow act on a running job")
+    @DisplayName("README's lines: jobs lists; jobs steer, cancel and resume --follow act on a running job; jobs follow"
+            + " follows one; the subcommands README names exist")
     void listSteerCancelResume() throws Exception {
         var jobs = HOST.host().jobs();
         JobInfo job = jobs.submit(jobs.read(TinyJob.yaml(400, "steered"), "job.yaml"), SubmitOptions.in(dir.toString()));
         await("the job trains", 60, () -> jobs.job(job.id()).orElseThrow().step() >= 2);
 
-        Run list = gradus("jobs");
+        Run list = readme("./gradus jobs ", job.id());
         assertThat(list.exit()).as(list.err()).isZero();
         assertThat(list.out()).contains("ID", "STATE").containsPattern("(?m)^" + job.id() + " +running +\\d+/400");
 
-        Run steer = gradus("jobs", "steer", job.id(), "learningRate=1e-4");
+        Run steer = readme("./gradus jobs steer ", job.id());
         assertThat(steer.exit()).as(steer.err()).isZero();
         await("the change is applied at the next step", 30, () -> HOST.events().stream()
                 .anyMatch(e -> e instanceof JobSteered s && s.jobId().equals(job.id())));
 
-        Run cancel = gradus("jobs", "cancel", job.id());
+        Run cancel = readme("./gradus jobs cancel ", job.id());
         assertThat(cancel.exit()).as(cancel.err()).isZero();
         await("the job stops", 30, () -> jobs.job(job.id()).orElseThrow().state() == JobState.CANCELLED);
         long stopped = jobs.job(job.id()).orElseThrow().step();
 
-        Run resume = gradus("jobs", "resume", job.id(), "--follow");
+        Run resume = readme("./gradus jobs resume ", job.id());
         assertThat(resume.exit()).as(resume.out() + resume.err()).isZero();
         assertThat(resume.out()).contains("resumed from", "at step " + stopped, "done: 400 steps");
         JobInfo done = jobs.job(job.id()).orElseThrow();
         assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
         assertThat(jobs.history(job.id()).metrics()).filteredOn(m -> m.containsKey("learningRate")).hasSize(400)
                 .last().satisfies(m -> assertThat(((Number) m.get("learningRate")).doubleValue()).isLessThan(1e-4));
+
+        // "jobs follow|cancel|resume|steer ID", README's comment on ./gradus jobs: each exists; follow of
+        // a finished job reports how it ended.
+        String named = ReadmeCommands.line("./gradus jobs ").replaceFirst(".*jobs ([a-z|]+) ID.*", "$1");
+        assertThat(Gradus.commandLine().getSubcommands().get("jobs").getSubcommands().keySet())
+                .containsAll(List.of(named.split("\\|"))).contains("follow");
+        Run follow = gradus("jobs", "follow", job.id());
+        assertThat(follow.exit()).as(follow.err()).isZero();
+        assertThat(follow.out()).contains("done: 400 steps");
     }
 
     @Test

@@ -8,6 +8,9 @@ import io.gradus.cli.Gradus;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,9 +27,11 @@ class PretrainCommandTest {
         System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
         System.setProperty("gradus.cache", cache.toString());
         StringWriter err = new StringWriter();
+        // README's `./gradus pretrain`, made tiny: its full run takes minutes.
+        String[] readme = ReadmeCommands.inline("./gradus pretrain", Map.of(), false);
         int exit = Gradus.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err))
-                .execute("pretrain", "--steps", "12", "--vocab", "320", "--hidden", "32", "--layers", "1", "--seq", "32",
-                        "--batch", "4", "--lr", "1e-2");
+                .execute(Stream.concat(Arrays.stream(readme), Stream.of("--steps", "12", "--vocab", "320", "--hidden", "32",
+                        "--layers", "1", "--seq", "32", "--batch", "4", "--lr", "1e-2")).toArray(String[]::new));
         assertThat(exit).as(err.toString()).isZero();
 
         Path folder = cache.resolve("models/wordnet");

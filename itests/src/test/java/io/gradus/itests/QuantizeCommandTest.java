@@ -138,6 +138,14 @@ class QuantizeCommandTest {
                     Sampling.greedy(50), 260, t -> {});
             assertThat(out.toString().stripTrailing())
                     .isEqualTo(("Once upon a time" + tokenizer.decode(continuation, true)).stripTrailing());
+
+            // With README's sampling options: temperature 0.8, top-p 0.9, seed 1.
+            assertThat(gradus(ReadmeCommands.gradus("./gradus generate --model DIR ", Map.of("DIR", nf4.toString()), true)))
+                    .as(err.toString()).isZero();
+            int[] sampled = new Generator(quantized, kernels(), 128).generate(tokenizer.encode("Once upon a time"),
+                    new Sampling(0.8, 0, 0.9, 50, 1), 260, t -> {});
+            assertThat(out.toString().stripTrailing())
+                    .isEqualTo(("Once upon a time" + tokenizer.decode(sampled, true)).stripTrailing());
         }
     }
 

@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The commands README.md shows, read from its text so that tests run them as written: a test finds
@@ -55,17 +57,66 @@ final class ReadmeCommands {
      * kept without its brackets when {@code optional} is true, dropped when false.
      */
     static String[] gradus(String prefix, Map<String, String> placeholders, boolean optional) throws IOException {
+        String command = readmeLine(prefix);
+        if (optional && command.matches(".*\\[[^]]*\\|[^]]*].*")) {
+            throw new AssertionError("README's " + prefix + " has alternatives [a | b]: pick one with the other gradus(...)");
+        }
+        return split(optional ? command.replace("[", "").replace("]", "") : command.replaceAll("\\[[^]]*]", ""),
+                placeholders);
+    }
+
+    /**
+     * As {@link #gradus(String, Map, boolean)}, with the optional part that offers {@code alternative}
+     * among its choices ({@code [--resume | --overwrite]}) replaced by it, and every other optional part
+     * dropped.
+     */
+    static String[] gradus(String prefix, Map<String, String> placeholders, String alternative) throws IOException {
+        String command = readmeLine(prefix);
+        Matcher parts = Pattern.compile("\\[([^]]*)]").matcher(command);
+        StringBuilder chosen = new StringBuilder();
+        boolean found = false;
+        while (parts.find()) {
+            boolean offers = List.of(parts.group(1).split("\\|")).stream().map(String::strip).anyMatch(alternative::equals);
+            found |= offers;
+            parts.appendReplacement(chosen, offers ? Matcher.quoteReplacement(alternative) : "");
+        }
+        parts.appendTail(chosen);
+        if (!found) {
+            throw new AssertionError("README's " + prefix + " offers no " + alternative + ": " + command);
+        }
+        return split(chosen.toString(), placeholders);
+    }
+
+    /**
+     * The arguments of the command README.md writes in its text as inline code starting with
+     * {@code prefix} (e.g. {@code `gradus score --model DIR [--adapter A] --data FILE.jsonl`}), as
+     * {@link #gradus(String, Map, boolean)} gives those of a command line.
+     */
+    static String[] inline(String prefix, Map<String, String> placeholders, boolean optional) throws IOException {
+        Matcher code = Pattern.compile("`(" + Pattern.quote(prefix) + "[^`]*)`")
+                .matcher(Files.readString(Path.of("..", "README.md")));
+        if (!code.find()) {
+            throw new AssertionError("README.md has no inline command starting with " + prefix);
+        }
+        String command = code.group(1);
+        return split(optional ? command.replace("[", "").replace("]", "") : command.replaceAll("\\[[^]]*]", ""),
+                placeholders);
+    }
+
+    /** The README line that starts with {@code prefix}, without its comment. */
+    private static String readmeLine(String prefix) throws IOException {
         String command = Files.readAllLines(Path.of("..", "README.md")).stream().map(String::strip)
                 .filter(l -> l.startsWith(prefix)).findFirst()
                 .orElseThrow(() -> new AssertionError("README.md has no line starting with " + prefix));
-        if (command.contains(" #")) {
-            command = command.substring(0, command.indexOf(" #"));
-        }
-        command = optional ? command.replace("[", "").replace("]", "") : command.replaceAll("\\[[^]]*]", "");
+        return command.contains(" #") ? command.substring(0, command.indexOf(" #")) : command;
+    }
+
+    /** A command's arguments after {@code ./gradus} (or {@code gradus}), as the shell splits them, placeholders replaced. */
+    private static String[] split(String command, Map<String, String> placeholders) {
         List<String> args = new ArrayList<>();
         StringBuilder arg = null;
         boolean quoted = false;
-        for (char c : command.substring("./gradus".length()).toCharArray()) {
+        for (char c : command.replaceFirst("^(\\./)?gradus ", "").toCharArray()) {
             if (c == '"') {
                 quoted = !quoted;
                 arg = arg == null ? new StringBuilder() : arg;

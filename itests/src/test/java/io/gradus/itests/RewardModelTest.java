@@ -12,9 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -50,8 +50,12 @@ class RewardModelTest {
     }
 
     private List<JsonNode> score(String... args) throws Exception {
+        return scores(Stream.concat(Stream.of("score"), Stream.of(args)).toArray(String[]::new));
+    }
+
+    /** The JSON lines of a {@code gradus score} command. */
+    private List<JsonNode> scores(String[] command) throws Exception {
         StringWriter out = new StringWriter();
-        String[] command = Stream.concat(Stream.of("score"), Stream.of(args)).toArray(String[]::new);
         assertThat(gradus(out, command)).as(String.valueOf(err)).isZero();
         List<JsonNode> lines = new ArrayList<>();
         for (String line : out.toString().lines().toList()) {
@@ -77,8 +81,9 @@ class RewardModelTest {
     @DisplayName("scores a LlamaForSequenceClassification folder and a PEFT SEQ_CLS adapter as PyTorch does, without tokenizer.json")
     void scoresPyTorchCheckpoints() throws Exception {
         JsonNode golden = RunningHost.JSON.readTree(GOLDEN.resolve("golden.json").toFile());
-        List<JsonNode> pairs = score("--model", GOLDEN.resolve("classifier").toString(), "--data",
-                GOLDEN.resolve("pairs.jsonl").toString());
+        // README's `gradus score --model DIR [--adapter A] --data FILE.jsonl`, without and with the adapter.
+        List<JsonNode> pairs = scores(ReadmeCommands.inline("gradus score --model DIR", Map.of("DIR",
+                GOLDEN.resolve("classifier").toString(), "FILE.jsonl", GOLDEN.resolve("pairs.jsonl").toString()), false));
         List<JsonNode> expected = new ArrayList<>();
         for (int p = 0; p < 3; p++) {
             expected.add(RunningHost.JSON.createObjectNode().put("chosen_score", golden.at("/chosen_scores/" + p).asDouble())
@@ -86,8 +91,9 @@ class RewardModelTest {
         }
         assertClose(pairs, expected);
 
-        List<JsonNode> adapted = score("--model", GOLDEN.resolve("causal").toString(), "--adapter",
-                GOLDEN.resolve("seqcls-adapter").toString(), "--data", GOLDEN.resolve("sequences.jsonl").toString());
+        List<JsonNode> adapted = scores(ReadmeCommands.inline("gradus score --model DIR", Map.of("DIR",
+                GOLDEN.resolve("causal").toString(), "A", GOLDEN.resolve("seqcls-adapter").toString(), "FILE.jsonl",
+                GOLDEN.resolve("sequences.jsonl").toString()), true));
         List<JsonNode> reference = new ArrayList<>();
         RunningHost.JSON.readTree(GOLDEN.resolve("adapter-golden.json").toFile()).get("scores").forEach(reference::add);
         assertClose(adapted, reference);
@@ -172,7 +178,7 @@ class RewardModelTest {
         JsonNode adapterConfig = RunningHost.JSON.readTree(dir.resolve("lora/adapter/adapter_config.json").toFile());
         assertThat(adapterConfig.get("task_type").asText()).isEqualTo("SEQ_CLS");
 
-        Assumptions.assumeTrue(Processes.torchAvailable(), "skipped: Debian's python3-torch is not installed (.ci/run installs it)");
+        Processes.requireTorch();
         String data = dir.resolve("eval.jsonl").toString();
         assertClose(score("--model", dir.resolve("full/model").toString(), "--data", data),
                 python(dir.resolve("full/model").toString(), "-", data));

@@ -142,23 +142,32 @@ class ThirdPartyTechniqueTest {
                 HttpResponse.BodyHandlers.ofLines());
         Thread.ofVirtual().start(() -> stream.body().forEach(lines::add));
 
-        Path project = dir.resolve("mlp-only");
-        String created = newTechnique("--name", "mlp-only", "--family", "tuner", "--dir", project.toString(),
-                "--group-id", "com.example");
-        assertThat(created).as("the next step names a JDK 25").contains("cd " + project + " && JAVA_HOME="
-                + System.getProperty("java.home") + " mvn verify");
-        assertThat(project.resolve("src/main/java/com/example/mlponly/MlpOnlyTechnique.java")).isRegularFile();
+        // README's three lines, as written: generate the project, build and test it, drop the jar
+        // into the deploy folder.
+        Path deployed = HOST.deployDir().resolve("com.example.mytuner.jar");
+        try (ReadmeShell shell = new ReadmeShell(HOST)) {
+            ReadmeShell.Result made = shell.run(String.join("\n", ReadmeCommands.line("./gradus new-technique "),
+                    ReadmeCommands.line("&& mvn verify"), ReadmeCommands.line("cp ~/src/mytuner/")), 900);
+            assertThat(made.exit()).as(made.out().lines().filter(l -> l.contains("ERROR") || l.contains("FAIL")).limit(30)
+                    .toList() + made.err()).isZero();
+            assertThat(made.out()).contains("Created the tuner 'mytuner'", "Tests run: 2, Failures: 0, Errors: 0, Skipped: 0");
+            assertThat(made.out()).as("the next step names a JDK 25")
+                    .contains(" && JAVA_HOME=" + System.getProperty("java.home") + " mvn verify");
+            Path project = shell.home().resolve("src/mytuner");
+            assertThat(project.resolve("src/main/java/com/example/mytuner/MytunerTechnique.java")).isRegularFile();
+            assertThat(deployed).isRegularFile();
+            generatedThenUpdated(project, deployed, lines);
+        }
+    }
 
-        String build = maven(project, "verify");
-        assertThat(build).contains("Tests run: 2, Failures: 0, Errors: 0, Skipped: 0");
-        Path deployed = HOST.deploy("com.example.mlp-only.jar", Files.readAllBytes(project.resolve("target/mlp-only-1.0.0.jar")));
-
-        RunningHost.await("mlp-only 1.0.0 is listed", 30, () -> listed("mlp-only", "1.0.0"));
+    /** The generated technique, deployed: listed, announced, described, used by a job, updated to 1.1.0, removed. */
+    private static void generatedThenUpdated(Path project, Path deployed, List<String> lines) throws Exception {
+        RunningHost.await("mytuner 1.0.0 is listed", 30, () -> listed("mytuner", "1.0.0"));
         // A server-sent event is an "event:" line followed by its "data:" line.
         RunningHost.await("its technique.changed event arrives", 10, () -> {
             List<String> seen = List.copyOf(lines);
             for (int i = 1; i < seen.size(); i++) {
-                if (seen.get(i - 1).equals("event: technique.changed") && seen.get(i).contains("\"name\":\"mlp-only\"")
+                if (seen.get(i - 1).equals("event: technique.changed") && seen.get(i).contains("\"name\":\"mytuner\"")
                         && seen.get(i).contains("\"version\":\"1.0.0\"")) {
                     return true;
                 }
@@ -166,37 +175,37 @@ class ThirdPartyTechniqueTest {
             return false;
         });
 
-        JsonNode settings = HOST.send("GET", "/api/techniques/tuner/mlp-only/schema", null, null).json();
+        JsonNode settings = HOST.send("GET", "/api/techniques/tuner/mytuner/schema", null, null).json();
         assertThat(settings.at("/properties/trainable/description").asText()).as("the generated config's @Setting")
                 .startsWith("Regular expressions of the parameter names that train");
         assertThat(settings.at("/properties/trainable/default/0").asText()).isEqualTo("model\\.layers\\.\\d+\\.mlp\\..*");
 
-        JsonNode trained = submit(job("{name: mlp-only, version: \"[1.0,2.0)\"}", "{name: pretrain}", "mlp-only-run"));
+        JsonNode trained = submit(job("{name: mytuner, version: \"[1.0,2.0)\"}", "{name: pretrain}", "mytuner-run"));
         assertThat(trained.get("state").asText()).as(trained.toString()).isEqualTo("succeeded");
-        assertThat(trained.at("/techniques/0/bundleSymbolicName").asText()).isEqualTo("com.example.mlp-only");
+        assertThat(trained.at("/techniques/0/bundleSymbolicName").asText()).isEqualTo("com.example.mytuner");
         assertThat(trained.at("/techniques/0/version").asText()).isEqualTo("1.0.0");
 
         Path pom = project.resolve("pom.xml");
         Files.writeString(pom, Files.readString(pom).replaceFirst("<version>1.0.0</version>", "<version>1.1.0</version>"));
         maven(project, "package", "-DskipTests");
-        long bundleId = HOST.bundle("com.example.mlp-only").orElseThrow().id();
-        HOST.deploy("com.example.mlp-only.jar", Files.readAllBytes(project.resolve("target/mlp-only-1.1.0.jar")));
-        RunningHost.await("mlp-only 1.1.0 replaces 1.0.0", 30, () -> listed("mlp-only", "1.1.0") && !listed("mlp-only", "1.0.0"));
-        assertThat(HOST.bundle("com.example.mlp-only").orElseThrow().id()).as("updated in place").isEqualTo(bundleId);
+        long bundleId = HOST.bundle("com.example.mytuner").orElseThrow().id();
+        HOST.deploy("com.example.mytuner.jar", Files.readAllBytes(project.resolve("target/mytuner-1.1.0.jar")));
+        RunningHost.await("mytuner 1.1.0 replaces 1.0.0", 30, () -> listed("mytuner", "1.1.0") && !listed("mytuner", "1.0.0"));
+        assertThat(HOST.bundle("com.example.mytuner").orElseThrow().id()).as("updated in place").isEqualTo(bundleId);
 
         RunningHost.Response outOfRange = HOST.send("POST", "/api/jobs?base=" + dir,
-                job("{name: mlp-only, version: \"[2.0,3.0)\"}", "{name: pretrain}", "too-new").getBytes(StandardCharsets.UTF_8),
+                job("{name: mytuner, version: \"[2.0,3.0)\"}", "{name: pretrain}", "too-new").getBytes(StandardCharsets.UTF_8),
                 HOST.token());
         assertThat(outOfRange.status()).isEqualTo(400);
-        assertThat(outOfRange.json().get("error").asText()).contains("no tuner 'mlp-only' in version range [2.0,3.0) is installed")
-                .contains("installed versions of mlp-only: 1.1.0");
+        assertThat(outOfRange.json().get("error").asText()).contains("no tuner 'mytuner' in version range [2.0,3.0) is installed")
+                .contains("installed versions of mytuner: 1.1.0");
 
-        HOST.undeploy(deployed, "com.example.mlp-only");
-        RunningHost.await("mlp-only is no longer listed", 30, () -> !listed("mlp-only", "1.1.0"));
+        HOST.undeploy(deployed, "com.example.mytuner");
+        RunningHost.await("mytuner is no longer listed", 30, () -> !listed("mytuner", "1.1.0"));
         RunningHost.Response refused = HOST.send("POST", "/api/jobs?base=" + dir,
-                job("{name: mlp-only}", "{name: pretrain}", "gone").getBytes(StandardCharsets.UTF_8), HOST.token());
+                job("{name: mytuner}", "{name: pretrain}", "gone").getBytes(StandardCharsets.UTF_8), HOST.token());
         assertThat(refused.status()).isEqualTo(400);
-        assertThat(refused.json().get("error").asText()).startsWith("no tuner 'mlp-only' is installed; installed tuners: ")
+        assertThat(refused.json().get("error").asText()).startsWith("no tuner 'mytuner' is installed; installed tuners: ")
                 .contains("full 1.0.0");
     }
 

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -41,6 +42,19 @@ class TrainCommandTest {
         args[0] = "train";
         args[1] = file.toString();
         System.arraycopy(extra, 0, args, 2, extra.length);
+        return run(args);
+    }
+
+    /** README's {@code gradus train job.yaml [--resume | --overwrite]} on {@code job}, with {@code option} or none. */
+    private int readme(String job, String option) throws Exception {
+        Path file = dir.resolve("job.yaml");
+        Files.writeString(file, job);
+        Map<String, String> placeholders = Map.of("job.yaml", file.toString());
+        return run(option == null ? ReadmeCommands.gradus("./gradus train ", placeholders, false)
+                : ReadmeCommands.gradus("./gradus train ", placeholders, option));
+    }
+
+    private int run(String... args) {
         return Gradus.commandLine().setOut(new PrintWriter(out = new StringWriter())).setErr(new PrintWriter(err = new StringWriter()))
                 .execute(args);
     }
@@ -48,7 +62,7 @@ class TrainCommandTest {
     @Test
     @DisplayName("trains a full fine-tune from a YAML job: loss falls; model, metrics, checkpoint and provenance are written")
     void trains() throws Exception {
-        assertThat(train(TinyJob.yaml(24, "out"))).as(String.valueOf(err)).isZero();
+        assertThat(readme(TinyJob.yaml(24, "out"), null)).as(String.valueOf(err)).isZero();
 
         Path out = dir.resolve("out");
         List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
@@ -158,13 +172,20 @@ class TrainCommandTest {
     }
 
     @Test
-    @DisplayName("--resume continues from the checkpoint: the metrics go on from the step where it stopped")
-    void resumes() throws Exception {
-        assertThat(train(TinyJob.yaml(10, "out"))).as(String.valueOf(err)).isZero();
-        assertThat(train(TinyJob.yaml(16, "out"), "--resume")).as(String.valueOf(err)).isZero();
+    @DisplayName("README's --resume continues from the checkpoint (the metrics go on from the step where it stopped);"
+            + " a finished run is started over only with README's --overwrite")
+    void resumesAndOverwrites() throws Exception {
+        assertThat(readme(TinyJob.yaml(10, "out"), null)).as(String.valueOf(err)).isZero();
+        assertThat(readme(TinyJob.yaml(16, "out"), "--resume")).as(String.valueOf(err)).isZero();
         List<String> lines = Files.readAllLines(dir.resolve("out/metrics.jsonl"));
         assertThat(lines).hasSize(16);
         assertThat(RunningHost.JSON.readTree(lines.get(10)).get("step").asInt()).isEqualTo(11);
+
+        assertThat(readme(TinyJob.yaml(3, "out"), null)).isNotZero();
+        assertThat(err.toString()).contains("already holds a run", "(--overwrite)");
+        assertThat(readme(TinyJob.yaml(3, "out"), "--overwrite")).as(String.valueOf(err)).isZero();
+        assertThat(Files.readAllLines(dir.resolve("out/metrics.jsonl"))).as("a new run from step 1").hasSize(3)
+                .first().satisfies(l -> assertThat(RunningHost.JSON.readTree(l).get("step").asInt()).isEqualTo(1));
     }
 
     @Test

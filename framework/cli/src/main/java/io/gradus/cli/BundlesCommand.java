@@ -15,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -23,15 +24,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code gradus bundles}: lists the bundles of the running host, or, when none runs, of the
- * distribution as it would start.
+ * {@code gradus bundles}: lists the bundles of the running host (found through the state folder, as
+ * {@code gradus train} finds it, or at {@code --url}), or, when none runs, of the distribution as it
+ * would start.
  */
 @Command(
         name = "bundles",
         mixinStandardHelpOptions = true,
         description = {
             "List bundles: id, state, version, symbolic name, and the techniques each one provides.",
-            "Asks the running host at --url; if none answers, boots the distribution briefly (without console) to list it."
+            "Asks the running host (the one 'gradus start' runs, or the console at --url); if none runs, boots the",
+            "distribution briefly (without console) to list it."
         })
 final class BundlesCommand implements Callable<Integer> {
 
@@ -43,8 +46,8 @@ final class BundlesCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--url", defaultValue = "http://127.0.0.1:8080",
-            description = "Base URL of a running host's console. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--url", description = "Base URL of a running host's console, e.g. http://127.0.0.1:8080. Default: the "
+            + "host that 'gradus start' runs on this distribution, if any.")
     URI url;
 
     @Option(names = "--json", description = "Print JSON instead of a table.")
@@ -55,12 +58,18 @@ final class BundlesCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<BundleInfo> bundles;
         String origin;
-        try {
-            bundles = fromRunningHost();
-            origin = "running host at " + url;
-        } catch (ConnectException notRunning) {
+        Optional<URI> console = url != null ? Optional.of(url)
+                : HostConnection.find(Distribution.settings().stateDir()).map(HostConnection::console);
+        if (console.isPresent()) {
+            try {
+                bundles = fromRunningHost(console.get());
+                origin = "running host at " + console.get();
+            } catch (ConnectException notRunning) {
+                throw new IllegalStateException("no host answers at " + console.get());
+            }
+        } else {
             bundles = fromOfflineBoot();
-            origin = "distribution " + Distribution.home() + " (no host answered at " + url + ")";
+            origin = "distribution " + Distribution.home() + " (no host is running)";
         }
         if (json) {
             out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(bundles));
@@ -82,13 +91,13 @@ final class BundlesCommand implements Callable<Integer> {
         return (techniques.isEmpty() ? "" : "  [" + techniques + "]") + (b.problem() == null ? "" : "  PROBLEM: " + b.problem());
     }
 
-    private List<BundleInfo> fromRunningHost() throws IOException, InterruptedException {
+    private static List<BundleInfo> fromRunningHost(URI console) throws IOException, InterruptedException {
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
             HttpResponse<String> response = http.send(
-                    HttpRequest.newBuilder(url.resolve("/api/bundles")).timeout(Duration.ofSeconds(10)).build(),
+                    HttpRequest.newBuilder(console.resolve("/api/bundles")).timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() != 200) {
-                throw new IOException(url + "/api/bundles answered HTTP " + response.statusCode() + ": " + response.body());
+                throw new IOException(console + "/api/bundles answered HTTP " + response.statusCode() + ": " + response.body());
             }
             return JSON.readValue(response.body(), new TypeReference<List<BundleInfo>>() {});
         }

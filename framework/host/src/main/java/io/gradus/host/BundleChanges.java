@@ -5,6 +5,7 @@ import java.io.ByteArrayInputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +16,7 @@ import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.wiring.BundleRevision;
 import org.osgi.framework.wiring.FrameworkWiring;
 
 /**
@@ -33,6 +35,11 @@ final class BundleChanges {
     private final HostProblems problems;
     /** Changes waiting for the jobs that pin their bundle, by bundle id. */
     private final Map<Long, Waiting> waiting = new ConcurrentHashMap<>();
+    /**
+     * The jar of each bundle's current revision, for those installed or updated from bytes: an update
+     * whose revision does not run goes back to it.
+     */
+    private final Map<Long, BundleJar> lastGood = new ConcurrentHashMap<>();
 
     /** A change that waits: an update to {@code jar} ({@code null}: reload from its location), or a removal. */
     private record Waiting(boolean removal, BundleJar jar) {
@@ -57,9 +64,26 @@ final class BundleChanges {
         return "bundle " + bundleId + " ";
     }
 
+    /**
+     * An update whose new revision would not run (it does not resolve, or does not start): the bundle
+     * went back to its last good revision, which runs as before.
+     */
+    static final class RevisionRefused extends BundleException {
+        RevisionRefused(String message) {
+            super(message);
+        }
+    }
+
+    /** The jar of {@code bundle}'s current revision, if the host installed or updated it from bytes. */
+    Optional<BundleJar> lastGood(Bundle bundle) {
+        return Optional.ofNullable(lastGood.get(bundle.getBundleId()));
+    }
+
     /** Installs {@code jar} (not started) from the bytes that were validated. */
     Bundle install(String location, BundleJar jar) throws BundleException {
-        return context.installBundle(location, new ByteArrayInputStream(jar.bytes()));
+        Bundle bundle = context.installBundle(location, new ByteArrayInputStream(jar.bytes()));
+        lastGood.put(bundle.getBundleId(), jar);
+        return bundle;
     }
 
     /**
@@ -69,6 +93,19 @@ final class BundleChanges {
      *     bundle's problem until it starts or goes
      */
     String start(Bundle bundle) {
+        String why = whyNotStarted(bundle);
+        return why == null ? null : notStarted(bundle, why);
+    }
+
+    /** Reports that {@code bundle} does not start, {@code why}, as its problem, and returns the message. */
+    private String notStarted(Bundle bundle, String why) {
+        String message = FrameworkBundleAdmin.describe(bundle) + " is installed but does not start: " + why;
+        problems.report(startCause(bundle.getBundleId()), FrameworkBundleAdmin.describe(bundle), message);
+        return message;
+    }
+
+    /** Starts {@code bundle} if it is not a fragment and not running: {@code null} if it runs, else why not, in words. */
+    private String whyNotStarted(Bundle bundle) {
         if (isFragment(bundle) || bundle.getState() == Bundle.ACTIVE) {
             return null;
         }
@@ -78,22 +115,31 @@ final class BundleChanges {
             return null;
         } catch (BundleException | IllegalStateException e) {
             String why = BundleDiagnosis.explain(bundle, wiring());
-            String message = FrameworkBundleAdmin.describe(bundle) + " is installed but does not start: "
-                    + (why != null ? why : e.getMessage());
-            problems.report(startCause(bundle.getBundleId()), FrameworkBundleAdmin.describe(bundle), message);
-            return message;
+            return why != null ? why : BundleDiagnosis.reason(e);
         }
+    }
+
+    /** Resolves a bundle that is not to run: {@code null} if it resolves (or is a fragment), else why not, in words. */
+    private String whyNotResolved(Bundle bundle) {
+        if (isFragment(bundle) || wiring().resolveBundles(List.of(bundle))) {
+            return null;
+        }
+        String why = BundleDiagnosis.explain(bundle, wiring());
+        return why != null ? why : "it does not resolve";
     }
 
     /**
      * Updates {@code bundle} to {@code jar}, or records the update to wait while running jobs pin
      * the bundle or a bundle wired to it (then {@link BundlePins#updatePending} is called once, and the update is applied by
-     * {@link #applyWaiting()} when the last holder lets go).
+     * {@link #applyWaiting()} when the last holder lets go). If the new revision would not run (it
+     * does not resolve, or does not start) and the host holds the jar of the revision before, the
+     * bundle goes back to that revision (docs/DESIGN.md, "Back to the last good revision").
      *
      * @param jar the new revision, or {@code null} to reload the bundle from its location
      * @param now apply it even if jobs hold the bundle (a forced update, the holders already evicted)
      * @return {@code null} if it was applied and the bundle runs (or was stopped before), else why
      *     it does not start, or {@code ""} if the update waits
+     * @throws RevisionRefused if the new revision would not run and the bundle runs its last good one again
      */
     String update(Bundle bundle, BundleJar jar, boolean now) throws BundleException {
         long id = bundle.getBundleId();
@@ -106,22 +152,43 @@ final class BundleChanges {
             return "";
         }
         boolean wanted = persistentlyStarted(bundle);
-        if (jar == null) {
-            bundle.update();
-        } else {
-            bundle.update(new ByteArrayInputStream(jar.bytes()));
+        // The revision to go back to: the one that ran until now, if the host holds its bytes.
+        boolean ran = bundle.getState() == (wanted ? Bundle.ACTIVE : Bundle.RESOLVED);
+        BundleJar before = jar == null || !ran ? null : lastGood.get(id);
+        boolean wasFragment = isFragment(bundle);
+        BundleRevision revision = bundle.adapt(BundleRevision.class);
+        try {
+            if (jar == null) {
+                bundle.update();
+            } else {
+                bundle.update(new ByteArrayInputStream(jar.bytes()));
+            }
+        } catch (BundleException e) {
+            if (bundle.adapt(BundleRevision.class) == revision) {
+                throw e; // refused before the revision changed (a manifest the framework does not take): the old one runs
+            }
+            // The framework took the new revision, then failed to start it again: as below.
         }
         refresh();
-        String outcome = null;
-        if (wanted) {
-            outcome = start(bundle);
-        } else {
-            // A stopped bundle stays stopped, resolved as before rather than left INSTALLED.
-            wiring().resolveBundles(List.of(bundle));
-        }
+        // A stopped bundle stays stopped, resolved as before rather than left INSTALLED.
+        String why = !wasFragment && isFragment(bundle)
+                ? "it has a Fragment-Host header: a fragment does not run on its own, it joins the bundle it names"
+                : wanted ? whyNotStarted(bundle) : whyNotResolved(bundle);
         // Only now: a waiting update shows as pending until the bundle is in its new state.
         waiting.remove(id);
-        return outcome;
+        if (why == null || before == null) {
+            if (jar == null) {
+                lastGood.remove(id);
+            } else {
+                lastGood.put(id, jar);
+            }
+            return why == null || !wanted ? null : notStarted(bundle, why);
+        }
+        bundle.update(new ByteArrayInputStream(before.bytes()));
+        refresh();
+        String back = wanted ? start(bundle) : whyNotResolved(bundle);
+        throw new RevisionRefused(jar + " would not run (" + why + "), so the bundle went back to " + before
+                + (back == null ? "" : ", which does not run either: " + back));
     }
 
     /**
@@ -139,6 +206,7 @@ final class BundleChanges {
         bundle.uninstall();
         refresh();
         waiting.remove(id);
+        lastGood.remove(id);
         return true;
     }
 
@@ -166,9 +234,10 @@ final class BundleChanges {
                 }
                 problems.clear(cause);
             } catch (BundleException | RuntimeException e) {
+                // A refused revision is not tried again: the bundle runs its last good one.
                 problems.report(cause, FrameworkBundleAdmin.describe(bundle), "the waiting "
                         + entry.getValue().describe() + " of " + FrameworkBundleAdmin.describe(bundle)
-                        + " failed: " + e.getMessage() + "; it is tried again");
+                        + " failed: " + BundleDiagnosis.reason(e) + (e instanceof RevisionRefused ? "" : "; it is tried again"));
             }
         }
     }

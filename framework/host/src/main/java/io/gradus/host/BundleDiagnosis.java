@@ -1,8 +1,10 @@
 package io.gradus.host;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.osgi.framework.Bundle;
@@ -22,6 +24,15 @@ final class BundleDiagnosis {
     private static final Pattern PACKAGE = Pattern.compile("\\(" + PackageNamespace.PACKAGE_NAMESPACE + "=([^)]+)\\)");
     private static final Pattern VERSION_BOUND = Pattern.compile("\\((!?)\\(?version([<>]?=)([^)]+)\\)");
 
+    /** A Java exception's class name, as the framework writes it into its messages ("java.lang.IllegalArgumentException: "). */
+    private static final Pattern EXCEPTION_NAME = Pattern.compile("\\b(?:[a-z_$][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error)\\b:? ?");
+
+    /** The most messages of an exception and its causes that a reason joins. */
+    private static final int MAX_CAUSES = 4;
+
+    /** The most missing requirements an explanation names; it counts the others. */
+    private static final int MAX_NAMED = 10;
+
     /** How every explanation of a bundle that cannot resolve begins. */
     static final String CANNOT_RESOLVE = "cannot resolve: ";
 
@@ -39,7 +50,7 @@ final class BundleDiagnosis {
         if (revision == null) {
             return null;
         }
-        List<String> missing = new ArrayList<>();
+        Set<String> missing = new LinkedHashSet<>();
         for (Requirement requirement : revision.getRequirements(null)) {
             Map<String, String> directives = requirement.getDirectives();
             boolean optional = Namespace.RESOLUTION_OPTIONAL.equals(directives.get(Namespace.REQUIREMENT_RESOLUTION_DIRECTIVE));
@@ -55,7 +66,25 @@ final class BundleDiagnosis {
         if (missing.isEmpty()) {
             return "not resolved yet (all its requirements have providers; a provider may itself be unresolved)";
         }
-        return CANNOT_RESOLVE + "nothing installed provides " + String.join("; ", missing);
+        List<String> named = missing.stream().limit(MAX_NAMED).toList();
+        return CANNOT_RESOLVE + "nothing installed provides " + String.join("; ", named)
+                + (missing.size() > MAX_NAMED ? "; and " + (missing.size() - MAX_NAMED) + " more" : "");
+    }
+
+    /**
+     * What the framework said when it refused an operation, for a person: its message followed by
+     * those of its causes (Felix wraps the reason in "Update of bundle ... failed.", "Could not create
+     * bundle object."), without the Java exception names it writes into them.
+     */
+    static String reason(Throwable failure) {
+        List<String> messages = new ArrayList<>();
+        for (Throwable t = failure; t != null && messages.size() < MAX_CAUSES; t = t.getCause()) {
+            String message = t.getMessage() == null ? "" : EXCEPTION_NAME.matcher(t.getMessage()).replaceAll("").strip();
+            if (!message.isEmpty() && messages.stream().noneMatch(m -> m.contains(message))) {
+                messages.add(message.endsWith(".") ? message.substring(0, message.length() - 1) : message);
+            }
+        }
+        return messages.isEmpty() ? "the framework gave no reason" : String.join(": ", messages);
     }
 
     /** "package com.example.missing (version >= 1.0.0)" rather than a raw LDAP filter. */
@@ -80,6 +109,6 @@ final class BundleDiagnosis {
                 return text.toString();
             }
         }
-        return requirement.getNamespace() + " " + filter;
+        return filter.isEmpty() ? requirement.getNamespace() : requirement.getNamespace() + " " + filter;
     }
 }

@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.List;
 import java.util.jar.JarInputStream;
 import java.util.jar.Manifest;
 import java.util.regex.Pattern;
@@ -31,6 +32,21 @@ record BundleJar(String symbolicName, Version version, byte[] bytes) {
      * after symbolic names.
      */
     private static final Pattern SYMBOLIC_NAME = Pattern.compile("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*");
+
+    /**
+     * The headers that list clauses: each clause is a requirement or capability the framework's
+     * resolver weighs against every other, so a header of a hundred thousand clauses (a damaged or
+     * runaway generated manifest) would hold every bundle operation for a minute. A technique bundle
+     * has tens; large libraries export some hundreds of packages.
+     */
+    private static final List<String> CLAUSE_LISTS = List.of(Constants.IMPORT_PACKAGE, Constants.EXPORT_PACKAGE,
+            Constants.DYNAMICIMPORT_PACKAGE, Constants.REQUIRE_BUNDLE, Constants.REQUIRE_CAPABILITY,
+            Constants.PROVIDE_CAPABILITY, Constants.BUNDLE_NATIVECODE, Constants.BUNDLE_CLASSPATH);
+
+    static final int MAX_CLAUSES = 1000;
+
+    /** The most characters of a manifest value a message quotes. */
+    private static final int MAX_QUOTED = 100;
 
     /** End of central directory record: its signature, its size without comment, the longest comment. */
     private static final int EOCD_SIGNATURE = 0x06054b50;
@@ -56,17 +72,46 @@ record BundleJar(String symbolicName, Version version, byte[] bytes) {
         }
         String symbolicName = header.split(";", 2)[0].trim();
         if (!isSymbolicName(symbolicName)) {
-            throw new BundleOperationException(INVALID, "the jar's Bundle-SymbolicName '" + symbolicName
-                    + "' is not a valid symbolic name (dot-separated words of letters, digits, '_' and '-')");
+            throw new BundleOperationException(INVALID, "the jar's Bundle-SymbolicName " + quoted(symbolicName)
+                    + " is not a valid symbolic name (dot-separated words of letters, digits, '_' and '-')");
         }
         String versionText = manifest.getMainAttributes().getValue(Constants.BUNDLE_VERSION);
         Version version;
         try {
             version = versionText == null ? Version.emptyVersion : Version.parseVersion(versionText.trim());
         } catch (IllegalArgumentException e) {
-            throw new BundleOperationException(INVALID, "the jar's Bundle-Version '" + versionText + "' is not a valid OSGi version", e);
+            throw new BundleOperationException(INVALID, "the jar's Bundle-Version " + quoted(versionText) + " is not a valid OSGi version", e);
+        }
+        for (String name : CLAUSE_LISTS) {
+            String value = manifest.getMainAttributes().getValue(name);
+            long clauses = value == null ? 0 : clauses(value);
+            if (clauses > MAX_CLAUSES) {
+                throw new BundleOperationException(INVALID, "the jar's " + name + " has " + clauses + " clauses, more than the "
+                        + MAX_CLAUSES + " a bundle Gradus installs may have (a damaged or runaway generated manifest?)");
+            }
         }
         return new BundleJar(symbolicName, version, bytes);
+    }
+
+    /** A manifest value in quotes, cut short if it is long: messages echo what the jar says, not all of it. */
+    private static String quoted(String value) {
+        return value.length() <= MAX_QUOTED ? "'" + value + "'"
+                : "'" + value.substring(0, MAX_QUOTED) + "...' (" + value.length() + " characters)";
+    }
+
+    /** The clauses of a header: its comma-separated parts, commas inside double quotes not counted. */
+    private static long clauses(String value) {
+        long commas = 0;
+        boolean quoted = false;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '"') {
+                quoted = !quoted;
+            } else if (c == ',' && !quoted) {
+                commas++;
+            }
+        }
+        return commas + 1;
     }
 
     /** Whether {@code name} is a symbolic name by the OSGi grammar. */
@@ -76,7 +121,7 @@ record BundleJar(String symbolicName, Version version, byte[] bytes) {
 
     /** Reads every entry to its end, which checks each entry's data and CRC; returns the manifest. */
     private static Manifest readEntries(byte[] bytes) {
-        try (JarInputStream jar = new JarInputStream(new ByteArrayInputStream(bytes))) {
+        try (JarInputStream jar = openManifest(bytes)) {
             Manifest manifest = jar.getManifest();
             int entries = manifest == null ? 0 : 1;
             while (jar.getNextJarEntry() != null) {
@@ -91,6 +136,18 @@ record BundleJar(String symbolicName, Version version, byte[] bytes) {
             throw new BundleOperationException(INVALID, "not a valid jar file: " + e.getMessage(), e);
         } catch (SecurityException e) {
             throw new BundleOperationException(INVALID, "the jar is signed but its signature does not verify: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens the jar as a stream, which reads its first entries, the manifest among them: a failure
+     * here is the manifest's (a line over the JDK's 512 bytes, a header name that is not one).
+     */
+    private static JarInputStream openManifest(byte[] bytes) {
+        try {
+            return new JarInputStream(new ByteArrayInputStream(bytes));
+        } catch (IOException e) {
+            throw new BundleOperationException(INVALID, "the jar's META-INF/MANIFEST.MF cannot be read: " + e.getMessage(), e);
         }
     }
 

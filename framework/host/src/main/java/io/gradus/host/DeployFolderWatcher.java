@@ -184,9 +184,11 @@ final class DeployFolderWatcher {
             }
             try {
                 updateFrom(file, content.stamp(), owner, jar, false);
+            } catch (BundleChanges.RevisionRefused e) {
+                return refuse(content, e.getMessage() + keepsRunning(owner));
             } catch (BundleException e) {
                 return refuse(content, "the framework refused to update " + FrameworkBundleAdmin.describe(owner)
-                        + " from it: " + e.getMessage() + keepsRunning(owner));
+                        + " from it: " + BundleDiagnosis.reason(e) + keepsRunning(owner));
             }
             return true;
         }
@@ -201,7 +203,7 @@ final class DeployFolderWatcher {
         try {
             installed.add(installFrom(file, content.stamp(), jar));
         } catch (BundleException e) {
-            return refuse(content, "the framework refused to install " + jar + " from it: " + e.getMessage());
+            return refuse(content, "the framework refused to install " + jar + " from it: " + BundleDiagnosis.reason(e));
         }
         return true;
     }
@@ -270,6 +272,15 @@ final class DeployFolderWatcher {
         duplicates.remove(file);
         problems.clear(fileCause(file));
         return uninstalled;
+    }
+
+    /**
+     * Writes {@code jar}, the revision its bundle runs, back into {@code file} after the console
+     * wrote a revision there that was refused, so that a restart installs what runs.
+     */
+    void restore(Path file, BundleJar jar) {
+        write(file, jar.bytes());
+        dealtWith(file, stampOf(file));
     }
 
     private void dealtWith(Path file, Stamp stamp) {

@@ -136,7 +136,7 @@ final class FrameworkBundleAdmin implements BundleAdmin {
             } catch (BundleException e) {
                 Files.deleteIfExists(file);
                 throw new BundleOperationException(INVALID, "the framework refused to install " + bundleJar + ": "
-                        + e.getMessage(), e);
+                        + BundleDiagnosis.reason(e), e);
             }
             return started(bundle, changes.start(bundle));
         });
@@ -158,7 +158,7 @@ final class FrameworkBundleAdmin implements BundleAdmin {
             try {
                 bundle.stop();
             } catch (BundleException e) {
-                throw new BundleOperationException(FAILED, "stopping " + describe(bundle) + " failed: " + e.getMessage(), e);
+                throw new BundleOperationException(FAILED, "stopping " + describe(bundle) + " failed: " + BundleDiagnosis.reason(e), e);
             }
             return info(bundle);
         });
@@ -189,7 +189,13 @@ final class FrameworkBundleAdmin implements BundleAdmin {
                     outcome = changes.update(bundle, next, force);
                 }
             } catch (BundleException e) {
-                throw new BundleOperationException(FAILED, "updating " + describe(bundle) + " failed: " + e.getMessage(), e);
+                // The revision that runs goes back into the deploy file, so that a restart installs it, not the refused jar.
+                Optional<BundleJar> running = changes.lastGood(bundle);
+                if (next != null && file.isPresent() && running.isPresent()) {
+                    folder.restore(file.get(), running.get());
+                }
+                throw new BundleOperationException(FAILED, "updating " + describe(bundle) + " failed: " + BundleDiagnosis.reason(e)
+                        + (e instanceof BundleChanges.RevisionRefused ? "; it keeps running its last good revision" : ""), e);
             }
             return started(bundle, outcome == null || outcome.isEmpty() ? null : outcome);
         });
@@ -209,7 +215,7 @@ final class FrameworkBundleAdmin implements BundleAdmin {
             } catch (IOException e) {
                 throw new BundleOperationException(FAILED, "cannot delete " + file.get() + ": " + e.getMessage(), e);
             } catch (BundleException e) {
-                throw new BundleOperationException(FAILED, "uninstalling " + describe(bundle) + " failed: " + e.getMessage(), e);
+                throw new BundleOperationException(FAILED, "uninstalling " + describe(bundle) + " failed: " + BundleDiagnosis.reason(e), e);
             }
             // The file's bundle is gone: the watcher forgets the file (and its problem).
             file.ifPresent(f -> folder.removed(f, true));

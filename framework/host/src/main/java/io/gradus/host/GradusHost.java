@@ -214,7 +214,7 @@ public final class GradusHost implements AutoCloseable {
                 try {
                     installed.add(context.installBundle(jar.toUri().toString()));
                 } catch (BundleException e) {
-                    problems.report("system " + jar, jar.toString(), jar + ": cannot install: " + e.getMessage());
+                    problems.report("system " + jar, jar.toString(), jar + ": cannot install: " + BundleDiagnosis.reason(e));
                 }
             }
         }
@@ -227,7 +227,7 @@ public final class GradusHost implements AutoCloseable {
                 bundle.start();
             } catch (BundleException e) {
                 problems.report(BundleChanges.startCause(bundle.getBundleId()), FrameworkBundleAdmin.describe(bundle),
-                        FrameworkBundleAdmin.describe(bundle) + " cannot start: " + e.getMessage());
+                        FrameworkBundleAdmin.describe(bundle) + " cannot start: " + BundleDiagnosis.reason(e));
             }
         }
     }

@@ -8,6 +8,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -64,9 +66,56 @@ class BundleJarTest {
         assertThatThrownBy(() -> BundleJar.of(jar("a", "1.x", 1))).hasMessageContaining("Bundle-Version '1.x'");
     }
 
+    @Test
+    @DisplayName("a manifest the JDK cannot read is named as the manifest, with the line")
+    void unreadableManifest() throws IOException {
+        byte[] good = jar("a", "1.0.0", 1);
+        // The manifest entry is stored deflated: write one by hand, a header line over the JDK's 512 bytes.
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(bytes)) {
+            zip.putNextEntry(new java.util.zip.ZipEntry("META-INF/MANIFEST.MF"));
+            zip.write(("Manifest-Version: 1.0\r\nBundle-SymbolicName: a\r\nImport-Package: " + "a,".repeat(300) + "b\r\n\r\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            zip.closeEntry();
+        }
+        assertThat(BundleJar.of(good).symbolicName()).isEqualTo("a");
+        assertThatThrownBy(() -> BundleJar.of(bytes.toByteArray()))
+                .hasMessage("the jar's META-INF/MANIFEST.MF cannot be read: line too long (line 3)");
+    }
+
+    @Test
+    @DisplayName("a header of more than 1,000 clauses is refused at once, naming the header; commas in quotes do not count")
+    void clauseLists() throws IOException {
+        String thousand = String.join(",", java.util.Collections.nCopies(BundleJar.MAX_CLAUSES, "a;version=\"[1,2)\""));
+        assertThat(BundleJar.of(jar("a", "1.0.0", 1, Map.of("Require-Bundle", thousand))).symbolicName()).isEqualTo("a");
+        for (String header : List.of("Import-Package", "Export-Package", "Require-Bundle", "Require-Capability",
+                "Provide-Capability", "DynamicImport-Package", "Bundle-NativeCode", "Bundle-ClassPath")) {
+            assertThatThrownBy(() -> BundleJar.of(jar("a", "1.0.0", 1, Map.of(header, thousand + ",b"))))
+                    .isInstanceOf(BundleOperationException.class)
+                    .hasMessage("the jar's " + header + " has 1001 clauses, more than the 1000 a bundle Gradus installs may have"
+                            + " (a damaged or runaway generated manifest?)");
+        }
+    }
+
+    @Test
+    @DisplayName("a long symbolic name or version is quoted cut short in the message")
+    void longValuesQuotedShort() throws IOException {
+        String name = "a,".repeat(5000);
+        assertThatThrownBy(() -> BundleJar.of(jar(name, "1.0.0", 1)))
+                .hasMessage("the jar's Bundle-SymbolicName '" + name.substring(0, 100) + "...' (10000 characters) is not a valid"
+                        + " symbolic name (dot-separated words of letters, digits, '_' and '-')");
+        assertThatThrownBy(() -> BundleJar.of(jar("a", "1.".repeat(100), 1))).hasMessageContaining("(200 characters)");
+    }
+
     /** A jar with a manifest ({@code symbolicName} left out when null) and {@code entries} text entries. */
     private static byte[] jar(String symbolicName, String version, int entries) throws IOException {
+        return jar(symbolicName, version, entries, Map.of());
+    }
+
+    /** As above, with more main-section headers. */
+    private static byte[] jar(String symbolicName, String version, int entries, Map<String, String> headers) throws IOException {
         Manifest manifest = new Manifest();
+        headers.forEach(manifest.getMainAttributes()::putValue);
         manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         if (symbolicName != null) {
             manifest.getMainAttributes().putValue("Bundle-SymbolicName", symbolicName);

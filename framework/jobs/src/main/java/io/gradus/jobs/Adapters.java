@@ -1,10 +1,13 @@
 package io.gradus.jobs;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gradus.api.model.Model;
 import io.gradus.api.model.Parameter;
@@ -12,6 +15,7 @@ import io.gradus.api.technique.TechniqueCatalog;
 import io.gradus.api.technique.TechniqueException;
 import io.gradus.api.technique.Tuner;
 import io.gradus.api.technique.Tuning;
+import io.gradus.core.io.JsonFiles;
 import io.gradus.core.io.SafetensorsFiles;
 import io.gradus.core.llama.LlamaModel;
 import java.io.IOException;
@@ -20,9 +24,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SequencedMap;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * Applies an adapter folder to a model. Its {@code adapter_config.json} says which technique it is,
@@ -39,20 +45,75 @@ import java.util.function.Function;
  * belongs to a sequence classifier (a reward model): a causal base model is turned into one first, and
  * the adapter brings the score head (PEFT's {@code modules_to_save}).
  *
+ * <p>A file is read as the library that wrote it reads it, or refused: PEFT's LoRA defaults for what
+ * the file leaves out ({@code r} 8, {@code lora_alpha} 8, {@code q_proj} and {@code v_proj}), its
+ * meaning of {@code target_modules} (a list: names or name endings; a string: a pattern the whole
+ * module name matches, or {@code all-linear}), and a refusal of the PEFT features that would change
+ * what the adapter computes and that Gradus does not implement (DoRA, per-module ranks and alphas,
+ * some layers only, ...); the adapters library's required fields, its legacy activation names, and
+ * no {@code null} where it would read one as false. Values must have the JSON type the library
+ * gives them: no {@code "true"} for true, no {@code 4.0} for a rank. See docs/DESIGN.md, "Reading
+ * adapter_config.json".
+ *
  * <p>The tuner's {@code load} is a technique's code: it runs under the job service's protection
  * ({@link TechniqueFaults}), on a thread of its own within the apply timeout, and what it throws
  * is reported naming the technique, its bundle and version.
  */
 public final class Adapters {
 
+    /**
+     * Snake_case settings to a configuration record, with no coercion: Python reads {@code "false"}
+     * as true and a rank of {@code 4.0} fails in PyTorch, so neither means what a cast would make of it.
+     */
     private static final ObjectMapper SNAKE_CASE = JsonMapper.builder()
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
             .build();
 
     /** PEFT's task type of a sequence classifier ({@code TaskType.SEQ_CLS}). */
     public static final String SEQUENCE_CLASSIFICATION = "SEQ_CLS";
+
+    /** The task types whose adapters fit a Llama model Gradus loads: a causal LM and a sequence classifier. */
+    private static final List<String> TASK_TYPES = List.of("CAUSAL_LM", SEQUENCE_CLASSIFICATION);
+
+    /**
+     * PEFT LoRA settings that change what the adapter computes and that Gradus does not implement:
+     * a file may leave them out, or give null, false or an empty value, as PEFT writes them when unused.
+     */
+    private static final Map<String, String> PEFT_LORA_UNSUPPORTED = Map.of(
+            "use_dora", "DoRA (a magnitude vector besides the low-rank update)",
+            "lora_bias", "a bias on lora_B",
+            "rank_pattern", "a rank per module",
+            "alpha_pattern", "an alpha per module",
+            "layers_to_transform", "LoRA on some layers only",
+            "exclude_modules", "modules excluded from target_modules",
+            "layer_replication", "replicated layers");
+
+    /** PEFT's defaults (LoraConfig) for the settings Gradus reads, where the file leaves them out. */
+    private static final Map<String, Integer> PEFT_LORA_DEFAULTS = Map.of("r", 8, "lora_alpha", 8);
+
+    /** The fields the adapters library's BnConfig requires (no default). */
+    private static final List<String> BOTTLENECK_REQUIRED = List.of("mh_adapter", "output_adapter", "reduction_factor",
+            "non_linearity");
+
+    /**
+     * BnConfig fields whose default is a value: the library reads an explicit null as None, which its
+     * code takes for false (or fails on), never for the default.
+     */
+    private static final List<String> BOTTLENECK_NOT_NULL = List.of("original_ln_before", "original_ln_after",
+            "residual_before_ln", "scaling", "dropout", "leave_out", "ln_before", "ln_after", "is_parallel", "use_gating",
+            "phm_layer", "init_weights", "stochastic_depth");
+
+    /** Gradus' own settings of the adapters tuner, which are not the library's: a file does not set them. */
+    private static final List<String> GRADUS_ONLY_BOTTLENECK_SETTINGS = List.of("preset", "bottleneck_size", "adapter_name");
+
+    /** The library's renames of activations in files without a version ({@code ACTIVATION_RENAME}, legacy files). */
+    private static final Map<String, String> LEGACY_ACTIVATIONS = Map.of("gelu", "gelu_new", "gelu_orig", "gelu");
+
+    /** Characters that make a PEFT target a pattern in the lora tuner's configuration (see LoraConfig). */
+    private static final Pattern PATTERN_CHARACTERS = Pattern.compile("[*+?\\[\\]()|^$\\\\]");
 
     private Adapters() {}
 
@@ -85,15 +146,20 @@ public final class Adapters {
         if (!Files.isRegularFile(configFile)) {
             throw new IOException(adapterDir + " is not an adapter folder: it has no adapter_config.json");
         }
-        JsonNode config = SNAKE_CASE.readTree(configFile.toFile());
+        JsonNode config = JsonFiles.readObject(configFile);
         Saved saved;
         if (config.has("peft_type")) {
-            saved = new Saved(adapterDir, config.path("peft_type").asText("").toLowerCase(Locale.ROOT), config,
-                    adapterDir.resolve("adapter_model.safetensors"),
-                    SEQUENCE_CLASSIFICATION.equals(config.path("task_type").asText()));
+            JsonNode peftType = config.get("peft_type");
+            if (!peftType.isTextual()) {
+                throw new IOException(configFile + ": peft_type is " + JsonFiles.kind(peftType)
+                        + ", not the name of a PEFT method such as \"LORA\"");
+            }
+            String tuner = peftType.asText().toLowerCase(Locale.ROOT);
+            saved = new Saved(adapterDir, tuner, tuner.equals("lora") ? peftLoraSettings((ObjectNode) config, configFile)
+                    : config, adapterDir.resolve("adapter_model.safetensors"),
+                    SEQUENCE_CLASSIFICATION.equals(taskType(config, configFile)));
         } else if (config.path("config").isObject()) {
-            saved = new Saved(adapterDir, "adapters",
-                    ((ObjectNode) config.get("config").deepCopy()).put("adapter_name", config.path("name").asText(null)),
+            saved = new Saved(adapterDir, "adapters", bottleneckSettings(config, configFile),
                     adapterDir.resolve("adapter.safetensors"), false);
             if (!Files.isRegularFile(saved.weights()) && Files.isRegularFile(adapterDir.resolve("pytorch_adapter.bin"))) {
                 throw new IOException(adapterDir.resolve("pytorch_adapter.bin") + " is a PyTorch pickle, which Gradus does "
@@ -111,15 +177,17 @@ public final class Adapters {
 
     /**
      * The adapter's settings bound to its tuner's configuration record (settings the record has no
-     * field for are ignored).
+     * field for are ignored; values are not coerced to another type).
      *
      * @throws IOException naming the file and what the record refused
      */
     public static <C> C bind(Saved saved, Class<C> configType) throws IOException {
         try {
             return SNAKE_CASE.treeToValue(saved.settings(), configType);
-        } catch (IOException | IllegalArgumentException e) {
-            throw new IOException(saved.configFile() + ": " + reason(e), e);
+        } catch (JsonProcessingException e) {
+            throw new IOException(saved.configFile() + ": " + JobFiles.explain(e), e);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(saved.configFile() + ": " + e.getMessage(), e);
         }
     }
 
@@ -207,12 +275,102 @@ public final class Adapters {
         }
     }
 
-    /** What a configuration record said was wrong (the root cause), rather than the binder's wrapping of it. */
-    private static String reason(Exception e) {
-        Throwable root = e;
-        while (root.getCause() != null) {
-            root = root.getCause();
+    /** PEFT's {@code task_type}: absent, null, or one Gradus can load. */
+    private static String taskType(JsonNode config, Path configFile) throws IOException {
+        JsonNode task = config.path("task_type");
+        if (task.isMissingNode() || task.isNull()) {
+            return null;
         }
-        return root instanceof IllegalArgumentException && root != e ? root.getMessage() : e.getMessage();
+        if (!task.isTextual() || !TASK_TYPES.contains(task.asText())) {
+            throw new IOException(configFile + ": task_type " + shortly(task) + " is not one Gradus loads: it loads adapters "
+                    + "of causal language models (CAUSAL_LM) and of sequence classifiers (SEQ_CLS)");
+        }
+        return task.asText();
+    }
+
+    /**
+     * The settings of a PEFT LoRA file as PEFT reads them, for the lora tuner's configuration: its
+     * defaults filled in, {@code target_modules} in the tuner's terms, unsupported features refused.
+     */
+    private static ObjectNode peftLoraSettings(ObjectNode config, Path configFile) throws IOException {
+        for (var unsupported : PEFT_LORA_UNSUPPORTED.entrySet()) {
+            JsonNode value = config.path(unsupported.getKey());
+            boolean unused = value.isMissingNode() || value.isNull() || (value.isBoolean() && !value.asBoolean())
+                    || (value.isContainerNode() && value.isEmpty());
+            if (!unused) {
+                throw new IOException(configFile + ": " + unsupported.getKey() + " is " + shortly(value) + ": "
+                        + unsupported.getValue() + " is not supported; Gradus loads LoRA adapters with one rank and one "
+                        + "alpha on every targeted module of every layer");
+            }
+        }
+        ObjectNode settings = config.deepCopy();
+        for (var fallback : PEFT_LORA_DEFAULTS.entrySet()) {
+            if (settings.path(fallback.getKey()).isMissingNode() || settings.path(fallback.getKey()).isNull()) {
+                settings.put(fallback.getKey(), fallback.getValue());
+            }
+        }
+        JsonNode targets = config.path("target_modules");
+        if (targets.isTextual()) {
+            // One string is a pattern the whole module name must match (re.fullmatch), or PEFT's all-linear.
+            String target = targets.asText();
+            settings.putArray("target_modules").add(target.equalsIgnoreCase("all-linear") ? "all-linear" : "(?:" + target + ")");
+        } else if (targets.isArray()) {
+            if (targets.isEmpty()) {
+                throw new IOException(configFile + ": target_modules is an empty list: the adapter targets no module");
+            }
+            ArrayNode names = settings.putArray("target_modules");
+            for (JsonNode target : targets) {
+                if (!target.isTextual()) {
+                    throw new IOException(configFile + ": target_modules holds " + JsonFiles.kind(target) + " ("
+                            + shortly(target) + "), not a module name");
+                }
+                // A list entry is a name or a name's ending, never a pattern: written as the tuner's
+                // pattern for exactly that when it holds characters the tuner would read as one.
+                String name = target.asText();
+                boolean literal = !PATTERN_CHARACTERS.matcher(name).find() && !name.equals("all-linear");
+                names.add(literal ? name : "(?:.*\\.)?" + Pattern.quote(name));
+            }
+        } else if (!targets.isMissingNode() && !targets.isNull()) {
+            throw new IOException(configFile + ": target_modules is " + JsonFiles.kind(targets)
+                    + ", not a list of module names or a pattern");
+        }
+        return settings;
+    }
+
+    /**
+     * The settings of an adapters-library file as the library reads them, for the adapters tuner:
+     * its {@code config} object with the required fields present, no null where the library would
+     * read false, legacy activation names renamed, and the adapter's {@code name}.
+     */
+    private static ObjectNode bottleneckSettings(JsonNode config, Path configFile) throws IOException {
+        ObjectNode settings = config.get("config").deepCopy();
+        for (String field : BOTTLENECK_REQUIRED) {
+            if (settings.path(field).isMissingNode() || settings.path(field).isNull()) {
+                throw new IOException(configFile + ": config." + field + " is missing: the adapters library requires it");
+            }
+        }
+        for (String field : BOTTLENECK_NOT_NULL) {
+            if (settings.path(field).isNull()) {
+                throw new IOException(configFile + ": config." + field + " is null, which the adapters library reads as "
+                        + "no value, not as its default: give a value or leave the field out");
+            }
+        }
+        JsonNode name = config.path("name");
+        if (!name.isTextual() || name.asText().isBlank()) {
+            throw new IOException(configFile + ": name is " + (name.isMissingNode() ? "missing" : shortly(name))
+                    + ": the adapter's name, which its tensors' names hold, must be text");
+        }
+        JsonNode activation = settings.path("non_linearity");
+        if (!config.has("version") && activation.isTextual() && LEGACY_ACTIVATIONS.containsKey(activation.asText())) {
+            settings.put("non_linearity", LEGACY_ACTIVATIONS.get(activation.asText()));
+        }
+        GRADUS_ONLY_BOTTLENECK_SETTINGS.forEach(settings::remove);
+        return settings.put("adapter_name", name.asText());
+    }
+
+    /** A value as JSON, cut short when long. */
+    private static String shortly(JsonNode value) {
+        String text = value.toString();
+        return text.length() > 60 ? text.substring(0, 57) + "..." : text;
     }
 }

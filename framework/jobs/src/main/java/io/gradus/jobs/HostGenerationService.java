@@ -230,8 +230,9 @@ public final class HostGenerationService implements GenerationService {
             return ids.length > 0 && ids[0] == text.bosId() ? ids : text.withBos(ids);
         }
         if (text.chat() == null) {
-            throw new GenerationException(GenerationException.Reason.INVALID, "this model has no chat template "
-                    + "Gradus can render (tokenizer_config.json); send a plain prompt instead of messages");
+            // The adapter tells a missing template from a broken one (file, line and column).
+            throw new GenerationException(GenerationException.Reason.INVALID, text.chatProblem()
+                    + "; send a plain prompt instead of messages");
         }
         return text.encodeChat(request.messages(), true);
     }

@@ -15,10 +15,6 @@ import io.gradus.api.job.JobException;
 import io.gradus.api.job.JobSpec;
 import io.gradus.core.io.JsonFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CoderResult;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
@@ -55,30 +51,21 @@ public final class JobFiles {
     /**
      * The text of a job file.
      *
-     * @throws JobException (INVALID) when the file does not exist, is a folder, or is not UTF-8 text
-     *     (naming the line)
-     * @throws IOException when it cannot be read
+     * @throws JobException (INVALID) when the file does not exist, is a folder, is not UTF-8 text
+     *     (naming the line) or cannot be read
      */
-    public static String text(Path file) throws IOException {
+    public static String text(Path file) {
         if (Files.isDirectory(file)) {
             throw new JobException(JobException.Reason.INVALID, "job file " + file + " is a folder, not a file");
         }
         if (!Files.isRegularFile(file)) {
             throw new JobException(JobException.Reason.INVALID, "job file " + file + " does not exist");
         }
-        byte[] bytes = Files.readAllBytes(file);
-        CharBuffer text = CharBuffer.allocate(bytes.length);
-        ByteBuffer in = ByteBuffer.wrap(bytes);
-        CoderResult result = StandardCharsets.UTF_8.newDecoder().decode(in, text, true);
-        if (result.isError()) {
-            int line = 1;
-            for (int i = 0; i < in.position(); i++) {
-                line += bytes[i] == '\n' ? 1 : 0;
-            }
-            throw new JobException(JobException.Reason.INVALID, file + ": line " + line + ": not UTF-8 text; save the file"
-                    + " as UTF-8");
+        try {
+            return JsonFiles.text(file);
+        } catch (IOException e) {
+            throw new JobException(JobException.Reason.INVALID, e.getMessage(), e);
         }
-        return text.flip().toString();
     }
 
     /**

@@ -1,11 +1,12 @@
 package io.gradus.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gradus.api.technique.TechniqueCatalog;
+import io.gradus.core.io.JsonFiles;
 import io.gradus.core.llama.LlamaModel;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 
 /**
@@ -15,8 +16,6 @@ import java.nio.file.Path;
  * demos.
  */
 public final class ModelFolders {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private ModelFolders() {}
 
@@ -37,7 +36,8 @@ public final class ModelFolders {
      * of an adapter folder ({@code base_model_name_or_path}, relative to the adapter folder when not
      * absolute).
      *
-     * @throws IOException naming the folder when it is neither, or the adapter names no base
+     * @throws IOException naming the folder when it is neither, or adapter_config.json when it names no
+     *     base, or one that is not a model folder
      */
     public static Path modelFolder(Path folder) throws IOException {
         if (Files.isRegularFile(folder.resolve("config.json"))) {
@@ -48,13 +48,24 @@ public final class ModelFolders {
             throw new IOException(folder + " is neither a model folder (config.json) nor an adapter folder "
                     + "(adapter_config.json)");
         }
-        JsonNode config = JSON.readTree(adapterConfig.toFile());
-        String base = config.path("base_model_name_or_path").asText("");
-        if (base.isBlank()) {
-            throw new IOException(adapterConfig + ": field base_model_name_or_path is missing: the adapter does not say "
-                    + "which model it adapts");
+        JsonNode base = JsonFiles.readObject(adapterConfig).path("base_model_name_or_path");
+        if (!base.isTextual() || base.asText().isBlank()) {
+            throw new IOException(adapterConfig + ": base_model_name_or_path is "
+                    + (base.isMissingNode() ? "missing" : base.isTextual() ? "empty" : JsonFiles.kind(base))
+                    + ": the adapter does not say which model folder it adapts");
         }
-        return folder.resolve(base).normalize();
+        String named = base.asText().length() > 80 ? base.asText().substring(0, 77) + "..." : base.asText();
+        Path model;
+        try {
+            model = folder.resolve(base.asText()).normalize();
+        } catch (InvalidPathException e) {
+            throw new IOException(adapterConfig + ": base_model_name_or_path '" + named + "' is not a path: " + e.getReason(), e);
+        }
+        if (!Files.isRegularFile(model.resolve("config.json"))) {
+            throw new IOException(adapterConfig + ": base_model_name_or_path '" + named + "' names no model folder here ("
+                    + model + " has no config.json); give the base model's folder");
+        }
+        return model;
     }
 
     /** The model folder {@code model} with the adapter {@code adapter} applied (none when null). */

@@ -415,7 +415,16 @@ class HostGenerationServiceTest {
         assertThatThrownBy(() -> service(null).generate(prompt(new ModelSource(dir.resolve("nowhere").toString(), null, null),
                 "x", settings), t -> true)).hasMessage("model.base: " + dir.resolve("nowhere") + " is not a folder");
 
-        Files.delete(world.model.resolve("tokenizer_config.json"));
+        Path tokenizerConfig = world.model.resolve("tokenizer_config.json");
+        Files.writeString(tokenizerConfig, "{\n  \"chat_template\": \"{{ messages\"\n  \"bos_token\": \"<s>\"\n}\n");
+        assertThatThrownBy(() -> service(null).generate(new GenerationRequest(null, null,
+                List.of(new ChatMessage("user", "hi")), settings), t -> true))
+                .as("a broken template is not said to be missing")
+                .isInstanceOf(GenerationException.class).hasMessageContaining("cannot be used")
+                .hasMessageContaining(tokenizerConfig.toString()).hasMessageContaining("line 3")
+                .hasMessageNotContaining("no chat template")
+                .extracting(e -> ((GenerationException) e).reason()).isEqualTo(GenerationException.Reason.INVALID);
+        Files.delete(tokenizerConfig);
         assertThatThrownBy(() -> service(null).generate(new GenerationRequest(null, null,
                 List.of(new ChatMessage("user", "hi")), settings), t -> true))
                 .isInstanceOf(GenerationException.class).hasMessageContaining("no chat template")

@@ -180,6 +180,11 @@ class HostJobServiceTest {
             assertThat(finished.message()).contains("already finished");
             assertThat(losses(jobs, again.id())).hasSize(8);
 
+            JobInfo changed = submit(jobs, world.job(10, "out").replace("learningRate: 0.003", "learningRate: 0.001"),
+                    new SubmitOptions(dir.toString(), true, false, true));
+            assertThat(await(jobs, changed.id(), JobState.SUCCEEDED).step()).as("resumed with the change allowed").isEqualTo(10);
+            assertThat(losses(jobs, changed.id())).hasSize(10);
+
             assertThatThrownBy(() -> submit(jobs, world.job(8, "never"), new SubmitOptions(dir.toString(), true, false, false)))
                     .hasMessageContaining("no checkpoint");
             assertThat(dir.resolve("never")).as("no empty folder left behind").doesNotExist();

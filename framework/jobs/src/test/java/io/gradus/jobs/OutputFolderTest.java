@@ -4,9 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.gradus.api.job.JobException;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -56,5 +60,39 @@ class OutputFolderTest {
                     .hasMessage("output folder " + out + " is in use by another running job; wait for it or choose another output");
         }
         assertThat(out).doesNotExist();
+    }
+
+    @Test
+    @DisplayName("a folder another process holds (a second gradus train, another host) is refused, and free once it exits")
+    void anotherProcess() throws Exception {
+        Path out = dir.resolve("out");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName(),
+                out.toString()).redirectErrorStream(true).start();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8))) {
+            assertThat(lines.readLine()).as("the other process took the folder").isEqualTo("held");
+            assertThatThrownBy(() -> OutputFolder.lock(out)).isInstanceOf(JobException.class)
+                    .hasMessage("output folder " + out + " is in use by another running job; wait for it or choose another output");
+            holder.getOutputStream().close();
+            assertThat(holder.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            holder.destroyForcibly();
+        }
+        try (OutputFolder mine = OutputFolder.lock(out)) {
+            assertThat(mine.dir()).isEqualTo(out);
+        }
+    }
+
+    /** Another process: holds the output folder named by its argument until its standard input closes. */
+    static final class Holder {
+        public static void main(String[] args) throws IOException {
+            try (OutputFolder folder = OutputFolder.lock(Path.of(args[0]))) {
+                System.out.println("held");
+                System.out.flush();
+                while (System.in.read() >= 0) {
+                    // wait for the test to close our input
+                }
+            }
+        }
     }
 }

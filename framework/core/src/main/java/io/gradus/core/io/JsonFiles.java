@@ -2,9 +2,14 @@ package io.gradus.core.io;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -17,7 +22,11 @@ import java.nio.file.Path;
  */
 public final class JsonFiles {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * One document per file, as Python's {@code json} module reads it: anything after the document
+     * but white space is an error, not ignored (a file cut and pasted into twice, an editor's leftover).
+     */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
     private JsonFiles() {}
 
@@ -25,15 +34,19 @@ public final class JsonFiles {
      * The JSON document in {@code file}.
      *
      * @throws NoSuchFileException when there is no such regular file
-     * @throws IOException naming the file, line and column when it is not JSON
+     * @throws IOException naming the file, line and column when it is not JSON, and the line when it
+     *     is not UTF-8 text
      */
     public static JsonNode read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "no such file");
         }
+        // Decoded here: JSON files are UTF-8 (RFC 8259), and the parser's own detection would take
+        // four leading zero bytes for UTF-32 and fail with a message naming no file.
+        String text = text(file);
         JsonNode json;
         try {
-            json = JSON.readTree(file.toFile());
+            json = JSON.readTree(text);
         } catch (JsonProcessingException e) {
             throw new IOException(file + ": not valid JSON: " + describe(e), e);
         }
@@ -73,6 +86,25 @@ public final class JsonFiles {
         }
     }
 
+    /**
+     * The text of a UTF-8 file (JSON, YAML, a job file).
+     *
+     * @throws IOException naming the file and the line of the first byte that is not UTF-8
+     */
+    public static String text(Path file) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        CharBuffer text = CharBuffer.allocate(bytes.length);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        if (StandardCharsets.UTF_8.newDecoder().decode(in, text, true).isError()) {
+            int line = 1;
+            for (int i = 0; i < in.position(); i++) {
+                line += bytes[i] == '\n' ? 1 : 0;
+            }
+            throw new IOException(file + ": line " + line + ": not UTF-8 text; save the file as UTF-8");
+        }
+        return text.flip().toString();
+    }
+
     /** A parser's complaint as a sentence: where (line and column) and what it expected. */
     public static String describe(JsonProcessingException e) {
         // The original message leaves out the error's own location but may hold another one
@@ -82,6 +114,10 @@ public final class JsonFiles {
         String message = String.valueOf(e.getOriginalMessage())
                 .replaceAll("\\[Source: .*?; line: (\\d+), column: (\\d+)\\]", "line $1, column $2")
                 .replaceAll(",? from `[^`]*`", "");
+        if (message.startsWith("Trailing token")) {
+            // "Trailing token (of type X) found after value (bound as `...JsonNode`): not allowed as per `...`"
+            message = "more follows the end of the JSON document; a file holds one document";
+        }
         JsonLocation at = e.getLocation();
         if (at == null || at.getLineNr() < 1) {
             return message;

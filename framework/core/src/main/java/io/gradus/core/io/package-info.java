@@ -4,7 +4,7 @@
  * a person can act on.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package io.gradus.core.io;
 
 import org.osgi.annotation.bundle.Export;

@@ -1,6 +1,7 @@
 package io.gradus.core.io;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.gradus.core.fuzz.CleanLoad;
 import io.gradus.core.fuzz.Mutant;
@@ -8,15 +9,18 @@ import io.gradus.core.fuzz.Mutations;
 import io.gradus.core.fuzz.SafeTensorsReference;
 import io.gradus.core.fuzz.ScratchFolder;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Label;
 import net.jqwik.api.Property;
@@ -72,6 +76,32 @@ class SafeTensorsFuzzTest {
     @Label("random bytes named .safetensors fail cleanly")
     void noise(@ForAll("noise") Mutant input) throws IOException {
         loadOrFailCleanly(input);
+    }
+
+    @Example
+    @Label("a header length of 2^40 is refused without allocating it, in a short file and in a (sparse) file that long")
+    void headerLengthOf2To40() throws IOException {
+        long claim = 1L << 40;
+        byte[] prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(claim).array();
+        Path small = scratch.write("claims-2-40.safetensors", prefix);
+        try (RandomAccessFile f = new RandomAccessFile(small.toFile(), "rw")) {
+            f.setLength(8 + SEED_HEADER.length());
+        }
+        // As long as the claim: the length fits the file, so only the reader's own bound stops it.
+        Path sparse = scratch.write("sparse-2-40.safetensors", prefix);
+        try (RandomAccessFile f = new RandomAccessFile(sparse.toFile(), "rw")) {
+            f.setLength(8 + claim + 64);
+        }
+        for (Path file : new Path[] {small, sparse}) {
+            assertThat(CleanLoad.attempt(() -> {
+                try (SafeTensors st = SafeTensors.open(file)) {
+                    return st.tensors().size();
+                }
+            }, Duration.ofSeconds(10), 1 << 20, file)).as(file.getFileName().toString()).isEmpty();
+            assertThatThrownBy(() -> SafeTensors.open(file)).hasMessageContaining(file.toString())
+                    .hasMessageContaining("header length " + claim);
+        }
+        scratch.delete("sparse-2-40.safetensors");
     }
 
     private void loadOrFailCleanly(Mutant input) throws IOException {

@@ -2,9 +2,11 @@ package io.gradus.plugin.lora;
 
 import io.gradus.api.technique.Setting;
 import java.util.List;
+import java.util.Objects;
 
 /**
- * Configuration of LoRA, with PEFT's field names and defaults.
+ * Configuration of LoRA, with PEFT's field names and defaults, but for {@code loraAlpha}: 16 here, 8 in
+ * PEFT (an {@code adapter_config.json} without {@code lora_alpha} is read with PEFT's 8).
  *
  * @param r rank of the update B·A (default 8)
  * @param loraAlpha scaling numerator: the update is multiplied by loraAlpha/r, or loraAlpha/√r with
@@ -37,6 +39,9 @@ public record LoraConfig(
         r = r == null ? 8 : r;
         loraAlpha = loraAlpha == null ? 16.0 : loraAlpha;
         loraDropout = loraDropout == null ? 0.0 : loraDropout;
+        if (targetModules != null && targetModules.stream().anyMatch(Objects::isNull)) {
+            throw new IllegalArgumentException("targetModules: an entry is null, not a module name");
+        }
         targetModules = targetModules == null || targetModules.isEmpty() ? List.of("q_proj", "v_proj") : List.copyOf(targetModules);
         useRslora = useRslora != null && useRslora;
         adapterName = adapterName == null || adapterName.isBlank() ? "default" : adapterName;
@@ -61,7 +66,7 @@ public record LoraConfig(
         }
     }
 
-    /** PEFT's defaults: r 8, α 16, no dropout, q_proj and v_proj. */
+    /** The defaults: r 8, α 16 (PEFT's is 8), no dropout, q_proj and v_proj. */
     public static LoraConfig defaults() {
         return new LoraConfig(null, null, null, null, null, null);
     }

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -88,39 +89,55 @@ public final class LoraTechnique implements Tuner<LoraConfig> {
      */
     @Override
     public LoraTuning load(Model model, LoraConfig config, SequencedMap<String, Parameter> tensors) {
+        // Every tensor is checked against the model before anything changes: a refused adapter leaves
+        // the model as it was, and a configuration that claims a huge rank allocates nothing.
+        int expected = 0;
+        for (var entry : model.linears().entrySet()) {
+            if (config.targets(entry.getKey())) {
+                Linear base = entry.getValue();
+                requireShape(tensors, peftName(entry.getKey(), true), new int[] {config.r(), base.inFeatures()});
+                requireShape(tensors, peftName(entry.getKey(), false), new int[] {base.outFeatures(), config.r()});
+                expected += 2;
+            }
+        }
+        Parameter head = model.scoreHead().map(ScoreHead::weight).orElse(null);
+        if (head != null) {
+            Parameter saved = tensors.get(PEFT_PREFIX + ScoreHead.NAME);
+            if (saved == null || !Arrays.equals(saved.shape(), head.shape())) {
+                throw new TechniqueException("lora: the adapter of a sequence classifier needs the tensor " + PEFT_PREFIX
+                        + ScoreHead.NAME + " of shape " + Arrays.toString(head.shape())
+                        + (saved == null ? "; it has none" : ", it has " + Arrays.toString(saved.shape())));
+            }
+            expected++;
+        }
+        if (expected > 0 && expected != tensors.size()) {
+            throw new TechniqueException("lora: the adapter has " + tensors.size() + " tensors but its configuration "
+                    + "targets " + expected + " (target_modules " + config.targetModules() + ")");
+        }
         LoraTuning tuning = apply(model, config);
-        int loaded = 0;
         for (var entry : tuning.layers().entrySet()) {
             for (Parameter target : List.of(entry.getValue().loraA(), entry.getValue().loraB())) {
-                String peftName = peftName(entry.getKey(), target == entry.getValue().loraA());
-                Parameter saved = tensors.get(peftName);
-                if (saved == null) {
-                    throw new TechniqueException("lora: the adapter has no tensor " + peftName);
-                }
-                if (!java.util.Arrays.equals(saved.shape(), target.shape())) {
-                    throw new TechniqueException("lora: tensor " + peftName + " has shape "
-                            + java.util.Arrays.toString(saved.shape()) + ", the model needs "
-                            + java.util.Arrays.toString(target.shape()));
-                }
+                Parameter saved = tensors.get(peftName(entry.getKey(), target == entry.getValue().loraA()));
                 System.arraycopy(saved.values(), 0, target.values(), 0, target.size());
-                loaded++;
             }
         }
         if (tuning.head != null) {
-            Parameter saved = tensors.get(PEFT_PREFIX + ScoreHead.NAME);
-            if (saved == null || !java.util.Arrays.equals(saved.shape(), tuning.head.shape())) {
-                throw new TechniqueException("lora: the adapter of a sequence classifier needs the tensor " + PEFT_PREFIX
-                        + ScoreHead.NAME + " of shape " + java.util.Arrays.toString(tuning.head.shape())
-                        + (saved == null ? "; it has none" : ", it has " + java.util.Arrays.toString(saved.shape())));
-            }
-            System.arraycopy(saved.values(), 0, tuning.head.values(), 0, tuning.head.size());
-            loaded++;
-        }
-        if (loaded != tensors.size()) {
-            throw new TechniqueException("lora: the adapter has " + tensors.size() + " tensors but its configuration "
-                    + "targets " + loaded + " (target_modules " + config.targetModules() + ")");
+            System.arraycopy(tensors.get(PEFT_PREFIX + ScoreHead.NAME).values(), 0, tuning.head.values(), 0,
+                    tuning.head.size());
         }
         return tuning;
+    }
+
+    /** The saved tensor {@code name} must be there with {@code shape}. */
+    private static void requireShape(SequencedMap<String, Parameter> tensors, String name, int[] shape) {
+        Parameter saved = tensors.get(name);
+        if (saved == null) {
+            throw new TechniqueException("lora: the adapter has no tensor " + name);
+        }
+        if (!Arrays.equals(saved.shape(), shape)) {
+            throw new TechniqueException("lora: tensor " + name + " has shape " + Arrays.toString(saved.shape())
+                    + ", the model needs " + Arrays.toString(shape));
+        }
     }
 
     /**
