@@ -18,7 +18,8 @@ import java.util.List;
  * <pre>
  *   y = base(x) + s · B·(A·x)        A: [r, in], B: [out, r], s = α/r (or α/√r)
  * </pre>
- * Backward, with h = A·x (recomputed, it is only r wide):
+ * Backward, with h = s·A·x kept from the forward pass (recomputed only when the backward pass gets
+ * another input than the last forward pass had):
  * <pre>
  *   dB += s · dyᵀ·h      dh = s · dy·B      dA += dhᵀ·x      dx += dh·A  (+ the base's dx)
  * </pre>
@@ -45,6 +46,18 @@ public final class LoraLayer implements Linear {
      */
     private final float[][] buffers = new float[4][];
     private static final int H = 0, DH = 1, DROPPED = 2, D_INPUT = 3;
+
+    /**
+     * The input whose s·A·x the H buffer holds (and, with dropout, whose dropped-out copy the
+     * DROPPED buffer holds), its rows and dropout mask seed; null when none does. The backward pass
+     * gets the very array its forward pass got (the engine keeps each layer's activations until
+     * then), so the same array with the same rows means the same h, bit for bit: the backward pass
+     * skips the down-projection, one of the branch's seven narrow products. Any forward pass
+     * replaces it, and a switch of training or of the adapter clears it.
+     */
+    private float[] keptInput;
+    private int keptRows;
+    private long keptSeed;
 
     /** @param seed the job's seed, mixed into every dropout mask of this layer */
     private LoraLayer(Linear base, MergeTarget target, Parameter a, Parameter b, double scaling, double dropout,
@@ -77,6 +90,7 @@ public final class LoraLayer implements Linear {
 
     void setTraining(boolean training) {
         this.training = training;
+        keptInput = null;
     }
 
     /**
@@ -89,6 +103,7 @@ public final class LoraLayer implements Linear {
             throw new IllegalStateException("a merged adapter cannot be disabled; unmerge it first");
         }
         this.enabled = enabled;
+        keptInput = null;
     }
 
     /**
@@ -98,12 +113,17 @@ public final class LoraLayer implements Linear {
      * masks as the uninterrupted one: there is no generator state to save.
      */
     private float[] branchInput(float[] x, int rows, KernelBackend kernels) {
-        if (!training || dropout == 0f) {
+        if (!dropsOut()) {
             return x;
         }
         float[] dropped = buffer(DROPPED, rows * inFeatures());
-        kernels.dropout(dropped, x, dropped.length, dropout, maskSeed(x, rows, kernels));
+        keptSeed = maskSeed(x, rows, kernels);
+        kernels.dropout(dropped, x, dropped.length, dropout, keptSeed);
         return dropped;
+    }
+
+    private boolean dropsOut() {
+        return training && dropout != 0f;
     }
 
     /** The work buffer {@code slot}, of exactly {@code size} floats; its old contents are to be overwritten. */
@@ -145,14 +165,23 @@ public final class LoraLayer implements Linear {
     @Override
     public void forward(float[] x, float[] y, int rows, KernelBackend kernels) {
         base.forward(x, y, rows, kernels);
+        keptInput = null;
         if (merged || !enabled) {
             return;
         }
+        float[] h = downProjection(x, rows, kernels);
+        kernels.matmul(ABT, y, h, b.values(), rows, outFeatures(), rank(), true);
+        keptInput = x;
+        keptRows = rows;
+    }
+
+    /** h = s·A·x' into the H buffer, x' the branch's input (x, or x dropped out), which it leaves in DROPPED. */
+    private float[] downProjection(float[] x, int rows, KernelBackend kernels) {
         float[] input = branchInput(x, rows, kernels);
         float[] h = buffer(H, rows * rank());
         kernels.matmul(ABT, h, input, a.values(), rows, rank(), inFeatures(), false);
         kernels.scale(h, scaling, h.length);
-        kernels.matmul(ABT, y, h, b.values(), rows, outFeatures(), rank(), true);
+        return h;
     }
 
     @Override
@@ -165,10 +194,8 @@ public final class LoraLayer implements Linear {
             return;
         }
         int r = rank();
-        float[] input = branchInput(x, rows, kernels);
-        float[] h = buffer(H, rows * r);
-        kernels.matmul(ABT, h, input, a.values(), rows, r, inFeatures(), false);
-        kernels.scale(h, scaling, h.length);
+        float[] h = x == keptInput && rows == keptRows ? buffers[H] : downProjection(x, rows, kernels);
+        float[] input = dropsOut() ? buffers[DROPPED] : x;
         if (b.trainable()) {
             kernels.matmul(ATB, b.gradient(), dy, h, outFeatures(), r, rows, true);
         }
@@ -184,7 +211,7 @@ public final class LoraLayer implements Linear {
             // Through the dropout: the same mask and 1/(1−p) scale apply to the gradient.
             float[] dInput = buffer(D_INPUT, rows * inFeatures());
             kernels.matmul(AB, dInput, dh, a.values(), rows, inFeatures(), r, false);
-            kernels.dropout(dInput, dInput, dInput.length, dropout, maskSeed(x, rows, kernels));
+            kernels.dropout(dInput, dInput, dInput.length, dropout, keptSeed);
             kernels.add(dx, dInput, dInput.length);
         }
     }
