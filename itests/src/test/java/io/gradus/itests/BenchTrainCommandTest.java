@@ -82,6 +82,25 @@ class BenchTrainCommandTest {
     }
 
     @Test
+    @DisplayName("full, lora and infer, the README's other modes: LoRA adds r·(in + out) per projection; inference samples no heap")
+    void fullLoraInfer() throws Exception {
+        JsonNode full = bench("full");
+        JsonNode lora = bench("lora");
+        JsonNode infer = bench("infer");
+        for (JsonNode result : List.of(full, lora, infer)) {
+            assertThat(result.get("tok_s_median").asDouble()).isPositive();
+            assertThat(result.get("tokens_per_step").asInt()).as("SMALL: 8 rows of 128 tokens").isEqualTo(8 * 128);
+        }
+        // r 8 on the seven projections of SMALL's 4 layers (hidden 128, k and v 64 wide, MLP 344):
+        // q and o 8·(128 + 128), k and v 8·(128 + 64), gate, up and down 8·(128 + 344).
+        assertThat(lora.get("params").asLong() - full.get("params").asLong())
+                .isEqualTo(4 * (2 * 8 * 256 + 2 * 8 * 192 + 3 * 8 * 472));
+        assertThat(infer.get("params").asLong()).isEqualTo(full.get("params").asLong());
+        assertThat(full.has("heap_collections")).isTrue();
+        assertThat(infer.has("heap_collections")).as("inference has no training step to sample").isFalse();
+    }
+
+    @Test
     @DisplayName("adapters: trains with Houlsby adapters on a float base")
     void adapters() throws Exception {
         JsonNode result = bench("adapters");
