@@ -3,6 +3,7 @@ package io.gradus.itests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.gradus.api.generation.GeneratedToken;
 import io.gradus.api.generation.GenerationRequest;
 import io.gradus.api.generation.GenerationResult;
@@ -16,6 +17,7 @@ import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,6 +66,49 @@ class ConsoleApiTest {
         var right = HOST.http().send(HttpRequest.newBuilder(HOST.url("/api/console/token")).POST(HttpRequest.BodyPublishers.noBody())
                 .header("Authorization", "Bearer " + HOST.token()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(right.statusCode()).isEqualTo(204);
+    }
+
+    @Test
+    @DisplayName("README's sample job: every tuner and objective line it shows (the alternatives too) names settings its technique has, and its hyper keys are the job schema's")
+    void readmeSampleJob() throws Exception {
+        List<String> lines = Files.readAllLines(Path.of("..", "README.md"));
+        int start = lines.indexOf("```yaml");
+        assertThat(start).as("README.md's sample job").isNotNegative();
+        List<String> block = lines.subList(start + 1, lines.subList(start + 1, lines.size()).indexOf("```") + start + 1);
+        YAMLMapper yaml = new YAMLMapper();
+        List<String> checked = new ArrayList<>();
+        for (String line : block) {
+            // The alternatives are comments ("# or: tuner: {...}", "#     objective: {...}"), each with its own comment after it.
+            String text = line.replaceFirst("^#\\s*(or:)?\\s*", "").replaceFirst("\\s+#.*$", "");
+            if (!text.startsWith("tuner: {") && !text.startsWith("objective: {")) {
+                continue;
+            }
+            String family = text.substring(0, text.indexOf(':'));
+            JsonNode technique = yaml.readTree(text).path(family);
+            String name = technique.path("name").asText();
+            var reply = HOST.send("GET", "/api/techniques/" + family + "/" + name + "/schema", null, null);
+            assertThat(reply.status()).as(family + " " + name + " in README's sample job").isEqualTo(200);
+            assertSettings(technique.path("config"), reply.json(), family + " " + name);
+            checked.add(family + " " + name);
+        }
+        assertThat(checked).containsExactly("tuner full", "objective pretrain", "tuner lora", "tuner adapters", "tuner qlora",
+                "objective sft", "objective reward", "objective dpo", "objective ppo");
+
+        JsonNode job = yaml.readTree(String.join("\n", block));
+        JsonNode hyper = HOST.send("GET", "/api/jobs/schema", null, null).json();
+        job.path("hyper").fieldNames().forEachRemaining(key ->
+                assertThat(hyper.path("properties").has(key)).as("hyper." + key + " in README's sample job").isTrue());
+    }
+
+    /** Every key of {@code config} is a property of {@code schema}, and so on into nested settings that have their own. */
+    private static void assertSettings(JsonNode config, JsonNode schema, String where) {
+        config.properties().forEach(setting -> {
+            JsonNode property = schema.path("properties").path(setting.getKey());
+            assertThat(property.isMissingNode()).as(where + ": setting " + setting.getKey()).isFalse();
+            if (setting.getValue().isObject() && property.has("properties")) {
+                assertSettings(setting.getValue(), property, where + "." + setting.getKey());
+            }
+        });
     }
 
     @Test
