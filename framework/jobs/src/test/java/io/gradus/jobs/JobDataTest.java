@@ -10,6 +10,7 @@ import io.gradus.api.job.JobException;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.TokenBatch;
 import io.gradus.api.technique.Batching;
+import io.gradus.api.technique.NextTokenLoss;
 import io.gradus.api.technique.Objective;
 import io.gradus.api.technique.StepResult;
 import io.gradus.api.technique.TechniqueDescriptor;
@@ -141,7 +142,8 @@ class JobDataTest {
     /**
      * An objective that batches groups: {@code {"pair": [text, ...], "margin": m}} gives one sequence
      * per text, BOS + its tokens, every token after BOS trained; {@code "ids"} adds a sequence of
-     * those ids as given.
+     * those ids as given. It trains every sequence of a group on next-token loss, and a single
+     * {@code {"text"}} record (as {@code gradus score} would hand it one) is one such sequence.
      */
     private static final class Groups implements Objective<Object> {
 
@@ -157,12 +159,12 @@ class JobDataTest {
 
         @Override
         public StepResult step(Object config, TokenBatch batch, ModelRunner runner, float gradScale) {
-            throw new UnsupportedOperationException("not trained here");
+            return NextTokenLoss.step(batch, runner, gradScale);
         }
 
         @Override
         public Example encode(Object config, Map<String, Object> record, TextTokenizer tokenizer) {
-            throw new UnsupportedOperationException("records are groups");
+            return Example.allTargets(tokenizer.withBos(tokenizer.encode((String) record.get("text"))));
         }
 
         @Override
