@@ -76,10 +76,7 @@ public final class JobFiles {
      * @throws JobException (INVALID) naming the source, the line and the field
      */
     public static JobSpec read(String text, String source) {
-        if (text == null || text.isBlank()) {
-            throw new JobException(JobException.Reason.INVALID, source + ": the job file is empty");
-        }
-        ObjectMapper mapper = text.stripLeading().startsWith("{") ? JSON : YAML;
+        ObjectMapper mapper = mapperFor(text, source);
         try {
             return mapper.readValue(text, JobSpec.class);
         } catch (UnrecognizedPropertyException e) {
@@ -92,6 +89,14 @@ public final class JobFiles {
         }
     }
 
+    /** JSON's mapper for a text that starts with '{', YAML's otherwise; an empty text is refused naming the source. */
+    private static ObjectMapper mapperFor(String text, String source) {
+        if (text == null || text.isBlank()) {
+            throw new JobException(JobException.Reason.INVALID, source + ": the job file is empty");
+        }
+        return text.stripLeading().startsWith("{") ? JSON : YAML;
+    }
+
     /**
      * The job file's text with a top-level field set to {@code value}, as JSON: what a command-line
      * option ({@code gradus train --adapter DIR}) says over the file.
@@ -99,10 +104,7 @@ public final class JobFiles {
      * @throws JobException (INVALID) naming the source when the text is not an object of settings
      */
     public static String withField(String text, String source, String field, String value) {
-        if (text == null || text.isBlank()) {
-            throw new JobException(JobException.Reason.INVALID, source + ": the job file is empty");
-        }
-        ObjectMapper mapper = text.stripLeading().startsWith("{") ? JSON : YAML;
+        ObjectMapper mapper = mapperFor(text, source);
         try {
             if (!(mapper.readTree(text) instanceof com.fasterxml.jackson.databind.node.ObjectNode settings)) {
                 throw new JobException(JobException.Reason.INVALID, source + ": a job file is an object of settings "

@@ -216,7 +216,8 @@ final class JobRun {
         Path evalFile = spec.data().eval() == null ? null : Path.of(spec.data().eval());
         Path output = Path.of(spec.output());
         checkOutput(spec, options);
-        Adapters.Saved startingAdapter = startingAdapter(objective.outputHead(objectiveConfig));
+        OutputHead head = objective.outputHead(objectiveConfig);
+        Adapters.Saved startingAdapter = startingAdapter(head);
 
         try (OutputFolder folder = OutputFolder.lock(output);
                 Writer log = Files.newBufferedWriter(folder.resolve(OutputFolder.LOG), StandardCharsets.UTF_8,
@@ -232,7 +233,7 @@ final class JobRun {
             // The tuner's load transform (QLoRA: quantize) acts per module as it is read: peak memory
             // never holds the whole float model.
             LlamaModel model = LlamaModel.load(modelDir, tuner.loadTransform(tunerConfig));
-            fitHead(model, objective.outputHead(objectiveConfig), modelDir, say);
+            fitHead(model, head, modelDir, say);
             Tuning tuning = faults.applyWithin(context.applyTimeout(), techniques.tuner().descriptor(),
                     () -> startingAdapter == null ? tuner.apply(model, tunerConfig, spec.seed())
                             : loadAdapter(model, startingAdapter, tuner, tunerConfig));

@@ -39,8 +39,9 @@ final class DpoLoss {
      * @param chosenLengths n_c per pair: the chosen completion's scored tokens (IPO only)
      * @param rejectedLengths n_r per pair (IPO only)
      */
-    static Result of(DpoConfig config, double beta, double[] chosenRatios, double[] rejectedRatios, int[] chosenLengths,
+    static Result of(DpoConfig config, double[] chosenRatios, double[] rejectedRatios, int[] chosenLengths,
             int[] rejectedLengths) {
+        double beta = config.beta();
         int pairs = chosenRatios.length;
         double eps = config.labelSmoothing();
         double[] dChosen = new double[pairs];

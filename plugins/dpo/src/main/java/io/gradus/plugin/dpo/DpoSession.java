@@ -117,7 +117,7 @@ final class DpoSession implements ObjectiveSession<DpoConfig> {
             chosenLengths[p] = policy.lengths()[2 * p];
             rejectedLengths[p] = policy.lengths()[2 * p + 1];
         }
-        DpoLoss.Result loss = DpoLoss.of(config, config.beta(), chosenRatios, rejectedRatios, chosenLengths, rejectedLengths);
+        DpoLoss.Result loss = DpoLoss.of(config, chosenRatios, rejectedRatios, chosenLengths, rejectedLengths);
         metrics.add(loss.loss(), policy, chosenRatios, rejectedRatios, config.beta());
         return loss;
     }

@@ -53,6 +53,8 @@ final class PpoSession implements ObjectiveSession<PpoConfig> {
     private Rollout rollout;
     /** The micro-batch handed out last, which the next {@link #step} trains on. */
     private int[] handedOut;
+    /** dLogits of a step, B·T·V floats: kept for the next step (tokenLogProbsBackward writes all of it). */
+    private float[] dLogits = new float[0];
 
     /**
      * Starts PPO for a job: loads the reward model, registers the value head, takes the reference.
@@ -158,7 +160,7 @@ final class PpoSession implements ObjectiveSession<PpoConfig> {
         int eos = context.tokenizer().eosId();
         long scoringStarted = System.nanoTime();
         double[] forward = new double[1];
-        int padId = Math.max(eos, 0);
+        int padId = padId(eos);
         for (int start = 0; start < rows.size(); start += rowsPerBatch) {
             int[] numbers = range(start, Math.min(rows.size(), start + rowsPerBatch));
             score(config, rows, numbers, seqLen, padId, runner, forward);
@@ -294,6 +296,11 @@ final class PpoSession implements ObjectiveSession<PpoConfig> {
         return picked;
     }
 
+    /** The id that pads rows after a response: EOS, or 0 for a tokenizer without one. */
+    private static int padId(int eos) {
+        return Math.max(eos, 0);
+    }
+
     /** logits / T: a copy, the runner's own logits are not to be written to; the logits themselves at T = 1. */
     private static float[] tempered(PpoConfig config, float[] logits, int rows, ModelRunner runner) {
         if (config.temperature() == 1.0) {
@@ -353,7 +360,9 @@ final class PpoSession implements ObjectiveSession<PpoConfig> {
         for (int i = 0; i < positions.length; i++) {
             dLogProbs[positions[i]] = (float) (gradScale * policy.gradient()[i] / config.temperature());
         }
-        float[] dLogits = new float[n * vocab];
+        if (dLogits.length != n * vocab) {
+            dLogits = new float[n * vocab];
+        }
         kernels.tokenLogProbsBackward(dLogits, logits, n, vocab, batch.labels(), dLogProbs);
         float[] dValues = new float[positions.length];
         for (int i = 0; i < positions.length; i++) {
@@ -391,7 +400,7 @@ final class PpoSession implements ObjectiveSession<PpoConfig> {
             List<Rollout.Row> rows = generate(config, prompts, runner, eos,
                     b -> Seeds.of(seed, Seeds.EVALUATION, prompts.groups().indices()[b]));
             int[] numbers = range(0, rows.size());
-            score(config, rows, numbers, prompts.seqLen(), Math.max(eos, 0), runner, new double[1]);
+            score(config, rows, numbers, prompts.seqLen(), padId(eos), runner, new double[1]);
             for (Rollout.Row row : rows) {
                 scores += row.score;
                 for (int t = 0; t < row.response.length; t++) {
