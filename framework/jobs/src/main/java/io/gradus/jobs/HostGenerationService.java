@@ -226,8 +226,7 @@ public final class HostGenerationService implements GenerationService {
      */
     private static int[] prompt(GenerationRequest request, TokenizerAdapter text) {
         if (request.prompt() != null && !request.prompt().isEmpty()) {
-            int[] ids = text.encode(request.prompt());
-            return ids.length > 0 && ids[0] == text.bosId() ? ids : text.withBos(ids);
+            return text.withBosOnce(text.encode(request.prompt()));
         }
         if (text.chat() == null) {
             // The adapter tells a missing template from a broken one (file, line and column).

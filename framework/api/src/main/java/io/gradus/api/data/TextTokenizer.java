@@ -30,6 +30,14 @@ public interface TextTokenizer {
         return ids;
     }
 
+    /**
+     * {@code ids} with BOS in front, unless they already start with it (a text or a template that
+     * writes BOS itself): never two BOS tokens.
+     */
+    default int[] withBosOnce(int[] ids) {
+        return ids.length > 0 && ids[0] == bosId() ? ids : withBos(ids);
+    }
+
     /** {@code tokens} followed by the EOS token, or as they are when the model has none. */
     default int[] withEos(int[] tokens) {
         if (eosId() < 0) {
@@ -59,7 +67,6 @@ public interface TextTokenizer {
      * @throws IllegalStateException if the model has no chat template Gradus can render
      */
     default int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        int[] ids = encode(renderChat(messages, addGenerationPrompt));
-        return ids.length > 0 && ids[0] == bosId() ? ids : withBos(ids);
+        return withBosOnce(encode(renderChat(messages, addGenerationPrompt)));
     }
 }
