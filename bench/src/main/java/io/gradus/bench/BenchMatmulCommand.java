@@ -83,9 +83,7 @@ final class BenchMatmulCommand implements Callable<Integer> {
         List<Alternation.Timings> timed;
         try (EmbeddedHost quiet = new EmbeddedHost()) {
             if (reference) {
-                for (ReferenceWorker.WaitPolicy policy : ReferenceWorker.WaitPolicy.values()) {
-                    references.add(new ReferenceWorker(json, "PyTorch", threads, policy, "matmul", Integer.toString(n)));
-                }
+                ReferenceWorker.startEachPolicy(references, json, threads, "matmul", Integer.toString(n));
             }
             KernelBackend kernels = quiet.kernels(backend.name);
             description = kernels.description();
@@ -95,9 +93,7 @@ final class BenchMatmulCommand implements Callable<Integer> {
             // Warm-up until the JIT has compiled the kernels: at least 5 rounds and 2 seconds.
             loadBefore = CpuShare.loadAverage();
             timed = Alternation.run(sides, 5, 2, reps);
-            for (ReferenceWorker worker : references) {
-                worker.ready().put("peak_rss_mib", worker.end());
-            }
+            ReferenceWorker.endEach(references);
         } finally {
             references.forEach(ReferenceWorker::close);
         }

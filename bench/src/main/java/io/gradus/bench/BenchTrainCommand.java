@@ -163,9 +163,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         ObjectNode gradus;
         try (EmbeddedHost quiet = new EmbeddedHost()) {
             if (reference) {
-                for (ReferenceWorker.WaitPolicy policy : ReferenceWorker.WaitPolicy.values()) {
-                    references.add(new ReferenceWorker(json, "PyTorch", threads, policy, "train", config, mode));
-                }
+                ReferenceWorker.startEachPolicy(references, json, threads, "train", config, mode);
             }
             KernelBackend kernels = quiet.kernels(backend.name);
             gradus = mode.equals("ppo")
@@ -275,9 +273,7 @@ final class BenchTrainCommand implements Callable<Integer> {
             sides.add(Alternation.inProcess("Gradus " + against, workload(json, shape, kernels, catalog, against).step()));
         }
         timed = Alternation.run(sides, warmup, 0, steps);
-        for (ReferenceWorker torch : references) {
-            torch.ready().put("peak_rss_mib", torch.end());
-        }
+        ReferenceWorker.endEach(references);
         int tokens = measured.tokens();
         ObjectNode result = json.createObjectNode();
         result.put("impl", "gradus");

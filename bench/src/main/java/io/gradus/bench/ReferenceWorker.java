@@ -126,6 +126,24 @@ final class ReferenceWorker implements Alternation.Side, AutoCloseable {
         return request("step").get("s").asDouble();
     }
 
+    /**
+     * Starts a worker per OpenMP wait policy, each running {@code workload}, adding each to
+     * {@code into} as it starts, so that the caller's cleanup closes those started when one fails.
+     */
+    static void startEachPolicy(List<ReferenceWorker> into, ObjectMapper json, int threads, String... workload)
+            throws IOException {
+        for (WaitPolicy policy : WaitPolicy.values()) {
+            into.add(new ReferenceWorker(json, "PyTorch", threads, policy, workload));
+        }
+    }
+
+    /** Ends each worker, its peak resident memory in MiB recorded with its ready line ({@code peak_rss_mib}). */
+    static void endEach(List<ReferenceWorker> workers) throws IOException {
+        for (ReferenceWorker worker : workers) {
+            worker.ready().put("peak_rss_mib", worker.end());
+        }
+    }
+
     /** Ends the process; its peak resident memory in MiB. */
     double end() throws IOException {
         double peak = request("end").get("peak_rss_mib").asDouble();
