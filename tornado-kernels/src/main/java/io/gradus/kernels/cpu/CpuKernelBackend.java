@@ -135,7 +135,7 @@ public final class CpuKernelBackend implements KernelBackend {
         int aStrideI = layout == MatmulLayout.ATB ? 1 : k;
         int aStrideP = layout == MatmulLayout.ATB ? m : 1;
         float[] packed = new float[k * VectorMatmul.packedColumns(n)];
-        parallel(k, n, (from, to) -> VectorMatmul.pack(packed, b, bStrideP, bStrideJ, n, k, from, to));
+        parallel(k, n, (from, to) -> VectorMatmul.pack(packed, b, 0, bStrideP, bStrideJ, n, k, from, to));
         parallelTiles(m, (long) n * k, (from, to) -> VectorMatmul.multiplyPacked(c, a, aStrideI, aStrideP, packed, n, k,
                 accumulate, from, to));
     }
@@ -168,7 +168,9 @@ public final class CpuKernelBackend implements KernelBackend {
     @Override
     public void attentionForward(float[] out, float[] att, float[] q, float[] k, float[] v, int batch, int seq,
             int heads, int kvHeads, int headDim) {
-        parallel(batch * heads, 2L * seq * seq * headDim,
+        // One task per (batch, key/value head, block of queries): each packs its K and V once for the group.
+        parallel(batch * kvHeads * VectorAttention.queryBlocks(seq),
+                (long) (heads / kvHeads) * 2 * VectorAttention.QUERY_BLOCK * seq * headDim,
                 (from, to) -> VectorAttention.forward(out, att, q, k, v, seq, heads, kvHeads, headDim, from, to));
     }
 

@@ -1,159 +1,197 @@
 package io.gradus.kernels.cpu;
 
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
- * Causal grouped-query attention as per-head matrix products on the vectorised matmul kernels: the
- * same mathematics as the reference {@code AttentionKernels}, reorganised so that the O(T²·D) work
- * runs at matmul speed instead of one scalar dot product at a time.
+ * Causal grouped-query attention as one fused kernel on the matmul register tile
+ * ({@link VectorMatmul#tile}): the same mathematics as the reference {@code AttentionKernels}, with
+ * only the blocks of the T×T square at or left of the diagonal computed (docs/DESIGN.md, "Attention
+ * on the CPU").
  *
- * <p>Per (batch, head): gather Q (pre-scaled by 1/√D), K and V of the head into contiguous [T, D]
- * blocks; S = Q·Kᵀ; a causal softmax on each row of S gives P (kept in {@code att}); O = P·V. The
- * products cover the full T×T square and the mask zeroes the upper half: about twice the arithmetic
- * of a causal kernel, but at vector speed. The backward pass works per key/value group (so no two
- * tasks write the same dK/dV rows) with dP = dO·Vᵀ, dS = P∘(dP − rowsum(P∘dP))/√D, dQ = dS·K,
- * dK += dSᵀ·Q and dV += Pᵀ·dO.
+ * <p>Forward, per task (batch b, key/value head g, block of {@value #QUERY_BLOCK} query rows): Kᵀ
+ * and V of (b, g) are packed once, only the keys the block can see; then for each query head h of
+ * the group and each tile of {@link VectorMatmul#MR} query rows, S = Q·Kᵀ left of the diagonal goes
+ * straight into the rows of P ({@code att}), the causal softmax turns them into probabilities while
+ * they are in L1 (the 1/√D applied there), and O = P·V over the keys up to the tile's last row.
+ * Q and O are read and written in place.
  *
- * <p>Every task computes its head in a fixed order, so results do not depend on the thread count.
+ * <p>Backward, per task (b, g), the owner of g's dK and dV rows: per query head, dP = dO·Vᵀ left of
+ * the diagonal, dS = P∘(dP − rowsum(P∘dP))/√D, dQ += dS·K per query tile; then per key tile
+ * dK += dSᵀ·Q and dV += Pᵀ·dO over the queries from the key on.
+ *
+ * <p>Each output is summed in order of its shared index with fused multiply-adds; terms past the
+ * diagonal are exact zeros. The results therefore do not depend on the tiling or the thread count.
  */
 final class VectorAttention {
 
+    /** Query rows per forward task: whole register tiles, enough tasks per key/value head to share out. */
+    static final int QUERY_BLOCK = 8 * VectorMatmul.MR;
+
     private VectorAttention() {}
 
-    /** Heads [from, to) of the flattened (b, h) index. */
+    /** Query blocks of a sequence: the forward tasks per (batch, key/value head). */
+    static int queryBlocks(int seq) {
+        return (seq + QUERY_BLOCK - 1) / QUERY_BLOCK;
+    }
+
+    /** Tasks [from, to) of the flattened (b, g, query block) index. */
     static void forward(float[] out, float[] att, float[] q, float[] k, float[] v, int seq, int heads, int kvHeads,
             int headDim, int from, int to) {
         float scale = 1f / (float) Math.sqrt(headDim);
         int group = heads / kvHeads;
-        float[] qh = new float[seq * headDim];
-        float[] kh = new float[seq * headDim];
-        float[] vh = new float[seq * headDim];
-        float[] scores = new float[seq * seq];
-        float[] oh = new float[seq * headDim];
+        int blocks = queryBlocks(seq);
+        int qStride = heads * headDim;
+        int kvStride = kvHeads * headDim;
+        float[] kt = new float[headDim * VectorMatmul.packedColumns(seq)];
+        float[] vp = new float[seq * VectorMatmul.packedColumns(headDim)];
+        float[] lanes = new float[VectorMath.S.length()];
         for (int index = from; index < to; index++) {
-            int b = index / heads;
-            int h = index % heads;
-            int kvh = h / group;
-            gather(qh, q, b, seq, heads, h, headDim, scale);
-            gather(kh, k, b, seq, kvHeads, kvh, headDim, 1f);
-            gather(vh, v, b, seq, kvHeads, kvh, headDim, 1f);
-            VectorMatmul.multiply(scores, qh, headDim, 1, kh, 1, headDim, seq, headDim, false, 0, seq); // S = Q·Kᵀ
-            causalSoftmax(scores, seq);
-            System.arraycopy(scores, 0, att, index * seq * seq, seq * seq);
-            VectorMatmul.multiply(oh, scores, seq, 1, vh, headDim, 1, headDim, seq, false, 0, seq); // O = P·V
-            scatter(out, oh, b, seq, heads, h, headDim, false);
+            int b = index / (kvHeads * blocks);
+            int g = index / blocks % kvHeads;
+            int t0 = index % blocks * QUERY_BLOCK;
+            int t1 = Math.min(seq, t0 + QUERY_BLOCK);
+            // the keys the block sees, rounded up to whole panels of Kᵀ (at most the whole sequence)
+            int keys = Math.min(seq, VectorMatmul.packedColumns(t1));
+            int kvBase = b * seq * kvStride + g * headDim;
+            VectorMatmul.pack(kt, k, kvBase, 1, kvStride, keys, headDim, 0, headDim); // Kᵀ [D, keys]
+            VectorMatmul.pack(vp, v, kvBase, kvStride, 1, headDim, keys, 0, keys); // V [keys, D]
+            for (int h = g * group; h < (g + 1) * group; h++) {
+                int qBase = b * seq * qStride + h * headDim;
+                int pBase = (b * heads + h) * seq * seq;
+                for (int i = t0; i < t1; i += VectorMatmul.MR) {
+                    int rows = Math.min(VectorMatmul.MR, t1 - i);
+                    int last = i + rows - 1;
+                    VectorMatmul.tile(att, pBase, seq, q, qBase, qStride, 1, kt, keys, headDim, i, rows, last + 1, 0,
+                            headDim, false); // S = Q·Kᵀ
+                    for (int t = i; t <= last; t++) {
+                        causalSoftmax(att, pBase + t * seq, t + 1, seq, scale, lanes);
+                    }
+                    VectorMatmul.tile(out, qBase, qStride, att, pBase, seq, 1, vp, headDim, keys, i, rows, headDim, 0,
+                            last + 1, false); // O = P·V
+                }
+            }
         }
     }
 
-    /** Key/value groups [from, to) of the flattened (b, kvh) index. */
+    /** Key/value groups [from, to) of the flattened (b, g) index. */
     static void backward(float[] dq, float[] dk, float[] dv, float[] dOut, float[] att, float[] q, float[] k,
             float[] v, int seq, int heads, int kvHeads, int headDim, int from, int to) {
         float scale = 1f / (float) Math.sqrt(headDim);
         int group = heads / kvHeads;
-        int block = seq * headDim;
-        float[] kh = new float[block];
-        float[] vh = new float[block];
-        float[] qh = new float[block];
-        float[] dOh = new float[block];
-        float[] dQh = new float[block];
-        float[] dKh = new float[block];
-        float[] dVh = new float[block];
-        float[] p = new float[seq * seq];
+        int qStride = heads * headDim;
+        int kvStride = kvHeads * headDim;
+        float[] vt = new float[headDim * VectorMatmul.packedColumns(seq)];
+        int rowsPacked = seq * VectorMatmul.packedColumns(headDim);
+        float[] kp = new float[rowsPacked];
+        float[] qp = new float[rowsPacked];
+        float[] dOp = new float[rowsPacked];
         float[] dS = new float[seq * seq];
+        float[] lanes = new float[VectorMath.S.length()];
         for (int index = from; index < to; index++) {
             int b = index / kvHeads;
-            int kvh = index % kvHeads;
-            gather(kh, k, b, seq, kvHeads, kvh, headDim, 1f);
-            gather(vh, v, b, seq, kvHeads, kvh, headDim, 1f);
-            java.util.Arrays.fill(dKh, 0f);
-            java.util.Arrays.fill(dVh, 0f);
-            for (int h = kvh * group; h < (kvh + 1) * group; h++) {
-                gather(qh, q, b, seq, heads, h, headDim, 1f);
-                gather(dOh, dOut, b, seq, heads, h, headDim, 1f);
-                System.arraycopy(att, (b * heads + h) * seq * seq, p, 0, seq * seq);
-                VectorMatmul.multiply(dS, dOh, headDim, 1, vh, 1, headDim, seq, headDim, false, 0, seq); // dP = dO·Vᵀ
-                softmaxBackward(dS, p, seq, scale);
-                VectorMatmul.multiply(dQh, dS, seq, 1, kh, headDim, 1, headDim, seq, false, 0, seq); // dQ = dS·K
-                VectorMatmul.multiply(dKh, dS, 1, seq, qh, headDim, 1, headDim, seq, true, 0, seq); // dK += dSᵀ·Q
-                VectorMatmul.multiply(dVh, p, 1, seq, dOh, headDim, 1, headDim, seq, true, 0, seq); // dV += Pᵀ·dO
-                scatter(dq, dQh, b, seq, heads, h, headDim, true);
-            }
-            scatter(dk, dKh, b, seq, kvHeads, kvh, headDim, true);
-            scatter(dv, dVh, b, seq, kvHeads, kvh, headDim, true);
-        }
-    }
-
-    /** Row t of S over keys s ≤ t: P = softmax; entries above the diagonal become 0. */
-    private static void causalSoftmax(float[] s, int seq) {
-        int lanes = VectorMath.S.length();
-        float[] lane = new float[lanes];
-        for (int t = 0; t < seq; t++) {
-            int row = t * seq;
-            int count = t + 1;
-            int vectorEnd = count - count % lanes;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < count; j++) {
-                max = Math.max(max, s[row + j]);
-            }
-            FloatVector shift = FloatVector.broadcast(VectorMath.S, max);
-            FloatVector sums = FloatVector.zero(VectorMath.S);
-            int j = 0;
-            for (; j < vectorEnd; j += lanes) {
-                FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.S, s, row + j).sub(shift));
-                e.intoArray(s, row + j);
-                sums = sums.add(e);
-            }
-            float sum = VectorMath.sum(sums, lane);
-            for (; j < count; j++) {
-                float e = VectorMath.exp(s[row + j] - max);
-                s[row + j] = e;
-                sum += e;
-            }
-            float inverse = 1f / sum;
-            for (j = 0; j < count; j++) {
-                s[row + j] *= inverse;
-            }
-            for (j = count; j < seq; j++) {
-                s[row + j] = 0f;
+            int g = index % kvHeads;
+            int kvBase = b * seq * kvStride + g * headDim;
+            VectorMatmul.pack(vt, v, kvBase, 1, kvStride, seq, headDim, 0, headDim); // Vᵀ [D, T]
+            VectorMatmul.pack(kp, k, kvBase, kvStride, 1, headDim, seq, 0, seq); // K [T, D]
+            for (int h = g * group; h < (g + 1) * group; h++) {
+                int qBase = b * seq * qStride + h * headDim;
+                int pBase = (b * heads + h) * seq * seq;
+                VectorMatmul.pack(qp, q, qBase, qStride, 1, headDim, seq, 0, seq); // Q [T, D]
+                VectorMatmul.pack(dOp, dOut, qBase, qStride, 1, headDim, seq, 0, seq); // dO [T, D]
+                for (int i = 0; i < seq; i += VectorMatmul.MR) {
+                    int rows = Math.min(VectorMatmul.MR, seq - i);
+                    int last = i + rows - 1;
+                    VectorMatmul.tile(dS, 0, seq, dOut, qBase, qStride, 1, vt, seq, headDim, i, rows, last + 1, 0,
+                            headDim, false); // dP = dO·Vᵀ
+                    for (int t = i; t <= last; t++) {
+                        softmaxBackward(dS, t * seq, att, pBase + t * seq, t + 1, seq, scale, lanes);
+                    }
+                    VectorMatmul.tile(dq, qBase, qStride, dS, 0, seq, 1, kp, headDim, seq, i, rows, headDim, 0,
+                            last + 1, true); // dQ += dS·K
+                }
+                for (int s = 0; s < seq; s += VectorMatmul.MR) {
+                    int rows = Math.min(VectorMatmul.MR, seq - s);
+                    VectorMatmul.tile(dk, kvBase, kvStride, dS, 0, 1, seq, qp, headDim, seq, s, rows, headDim, s, seq,
+                            true); // dK += dSᵀ·Q
+                    VectorMatmul.tile(dv, kvBase, kvStride, att, pBase, 1, seq, dOp, headDim, seq, s, rows, headDim, s,
+                            seq, true); // dV += Pᵀ·dO
+                }
             }
         }
     }
 
-    /** Turns dP into dS = P∘(dP − Σ_j P·dP)·scale in place, row by row (zero above the diagonal). */
-    private static void softmaxBackward(float[] d, float[] p, int seq, float scale) {
-        for (int t = 0; t < seq; t++) {
-            int row = t * seq;
-            float weighted = 0f;
-            for (int j = 0; j <= t; j++) {
-                weighted += p[row + j] * d[row + j];
-            }
-            for (int j = 0; j <= t; j++) {
-                d[row + j] = p[row + j] * (d[row + j] - weighted) * scale;
-            }
-            for (int j = t + 1; j < seq; j++) {
-                d[row + j] = 0f;
-            }
+    /**
+     * One row of scores s[row .. row + count) (keys at or before the query) into probabilities
+     * softmax(s·scale), and zeros for the keys after the query, up to the row's end.
+     */
+    private static void causalSoftmax(float[] s, int row, int count, int seq, float scale, float[] lanes) {
+        int width = lanes.length;
+        int vectorEnd = count - count % width;
+        FloatVector scales = FloatVector.broadcast(VectorMath.S, scale);
+        FloatVector maxima = FloatVector.broadcast(VectorMath.S, Float.NEGATIVE_INFINITY);
+        int j = 0;
+        for (; j < vectorEnd; j += width) {
+            FloatVector x = FloatVector.fromArray(VectorMath.S, s, row + j).mul(scales);
+            x.intoArray(s, row + j);
+            maxima = maxima.max(x);
         }
+        float max = maxima.reduceLanes(VectorOperators.MAX); // exact in any order
+        for (; j < count; j++) {
+            s[row + j] *= scale;
+            max = Math.max(max, s[row + j]);
+        }
+        FloatVector shift = FloatVector.broadcast(VectorMath.S, max);
+        FloatVector sums = FloatVector.zero(VectorMath.S);
+        for (j = 0; j < vectorEnd; j += width) {
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.S, s, row + j).sub(shift));
+            e.intoArray(s, row + j);
+            sums = sums.add(e);
+        }
+        float sum = VectorMath.sum(sums, lanes);
+        for (; j < count; j++) {
+            float e = VectorMath.exp(s[row + j] - max);
+            s[row + j] = e;
+            sum += e;
+        }
+        FloatVector inverse = FloatVector.broadcast(VectorMath.S, 1f / sum);
+        for (j = 0; j < vectorEnd; j += width) {
+            FloatVector.fromArray(VectorMath.S, s, row + j).mul(inverse).intoArray(s, row + j);
+        }
+        for (; j < count; j++) {
+            s[row + j] *= 1f / sum;
+        }
+        Arrays.fill(s, row + count, row + seq, 0f);
     }
 
-    /** block[t, :] = factor·x[b, t, head, :] from x [batch, seq, heads, headDim]. */
-    private static void gather(float[] block, float[] x, int b, int seq, int heads, int head, int headDim, float factor) {
-        for (int t = 0; t < seq; t++) {
-            int source = ((b * seq + t) * heads + head) * headDim;
-            for (int i = 0; i < headDim; i++) {
-                block[t * headDim + i] = factor * x[source + i];
-            }
+    /**
+     * One row: dP[row .. row + count) into dS = P∘(dP − Σ P∘dP)·scale, and zeros after the query up
+     * to the row's end (the key tiles of dSᵀ·Q read them).
+     */
+    private static void softmaxBackward(float[] d, int row, float[] p, int pRow, int count, int seq, float scale,
+            float[] lanes) {
+        int width = lanes.length;
+        int vectorEnd = count - count % width;
+        FloatVector sums = FloatVector.zero(VectorMath.S);
+        int j = 0;
+        for (; j < vectorEnd; j += width) {
+            sums = FloatVector.fromArray(VectorMath.S, p, pRow + j).fma(FloatVector.fromArray(VectorMath.S, d, row + j),
+                    sums);
         }
-    }
-
-    /** x[b, t, head, :] (+)= block[t, :]. */
-    private static void scatter(float[] x, float[] block, int b, int seq, int heads, int head, int headDim,
-            boolean accumulate) {
-        for (int t = 0; t < seq; t++) {
-            int target = ((b * seq + t) * heads + head) * headDim;
-            for (int i = 0; i < headDim; i++) {
-                x[target + i] = accumulate ? x[target + i] + block[t * headDim + i] : block[t * headDim + i];
-            }
+        float weighted = VectorMath.sum(sums, lanes);
+        for (; j < count; j++) {
+            weighted += p[pRow + j] * d[row + j];
         }
+        FloatVector shift = FloatVector.broadcast(VectorMath.S, weighted);
+        FloatVector scales = FloatVector.broadcast(VectorMath.S, scale);
+        for (j = 0; j < vectorEnd; j += width) {
+            FloatVector dp = FloatVector.fromArray(VectorMath.S, d, row + j).sub(shift);
+            FloatVector.fromArray(VectorMath.S, p, pRow + j).mul(dp).mul(scales).intoArray(d, row + j);
+        }
+        for (; j < count; j++) {
+            d[row + j] = p[pRow + j] * (d[row + j] - weighted) * scale;
+        }
+        Arrays.fill(d, row + count, row + seq, 0f);
     }
 }

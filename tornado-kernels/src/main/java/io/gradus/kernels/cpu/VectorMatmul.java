@@ -227,14 +227,16 @@ final class VectorMatmul {
 
     /**
      * Packs rows [pFrom, pTo) of op(B) [k, n] for {@link #multiplyPacked}, where element (p, j) of
-     * op(B) is {@code b[p·bStrideP + j·bStrideJ]}: strides (n, 1) for B [k, n], (1, k) for B [n, k]
-     * read transposed. Layout: blocks of {@link #KC} rows of the shared dimension, in each block
+     * op(B) is {@code b[bBase + p·bStrideP + j·bStrideJ]}: strides (n, 1) for B [k, n], (1, k) for
+     * B [n, k] read transposed; a base and other strides pick a block out of a larger tensor (one
+     * head's keys, say). Layout: blocks of {@link #KC} rows of the shared dimension, in each block
      * panels of {@link #NR} columns (the last one padded with zeros), in each panel the block's rows
      * one after another, so the micro-kernel reads B strictly in sequence.
      *
      * @param packed k · {@link #packedColumns}(n) floats
      */
-    static void pack(float[] packed, float[] b, int bStrideP, int bStrideJ, int n, int k, int pFrom, int pTo) {
+    static void pack(float[] packed, float[] b, int bBase, int bStrideP, int bStrideJ, int n, int k, int pFrom,
+            int pTo) {
         int columns = packedColumns(n);
         if (bStrideJ == 1) { // rows of B [k, n]: each panel row is a contiguous run of NR floats
             for (int p = pFrom; p < pTo; p++) {
@@ -243,7 +245,7 @@ final class VectorMatmul {
                 int target = block * columns + (p - block) * NR;
                 for (int j = 0; j < columns; j += NR, target += panelStride) {
                     int width = Math.min(NR, n - j);
-                    System.arraycopy(b, p * bStrideP + j, packed, target, width);
+                    System.arraycopy(b, bBase + p * bStrideP + j, packed, target, width);
                     java.util.Arrays.fill(packed, target + width, target + NR, 0f);
                 }
             }
@@ -255,7 +257,7 @@ final class VectorMatmul {
             for (int p = pFrom; p < pTo; p++) {
                 int block = p - p % KC;
                 int target = block * columns + (j / NR) * Math.min(KC, k - block) * NR + (p - block) * NR;
-                int source = p * bStrideP + j * bStrideJ;
+                int source = bBase + p * bStrideP + j * bStrideJ;
                 for (int jj = 0; jj < width; jj++) {
                     packed[target + jj] = b[source + jj * bStrideJ];
                 }
@@ -292,13 +294,13 @@ final class VectorMatmul {
                 int i = from;
                 if (panel < full) {
                     for (; i + MR <= to; i += MR) {
-                        tile6(c, ldc, a, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load);
+                        tile6(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load);
                     }
                 }
                 VectorMask<Float> m0 = S.indexInRange(panel, n);
                 VectorMask<Float> m1 = S.indexInRange(panel + L, n);
                 for (; i < to; i++) {
-                    row(c, ldc, a, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load, m0, m1);
+                    row(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load, m0, m1);
                 }
             }
         }
@@ -339,17 +341,46 @@ final class VectorMatmul {
         }
     }
 
-    /** Packs op(B) and multiplies all of [from, to): for single-threaded callers. */
-    static void multiply(float[] c, float[] a, int aStrideI, int aStrideP, float[] b, int bStrideP, int bStrideJ, int n,
-            int k, boolean accumulate, int from, int to) {
-        float[] packed = new float[k * packedColumns(n)];
-        pack(packed, b, bStrideP, bStrideJ, n, k, 0, k);
-        multiplyPacked(c, a, aStrideI, aStrideP, packed, n, k, accumulate, from, to);
+    /**
+     * One tile of rows, the way a causal product needs it: rows [i, i + rows) of C (rows ≤ {@link #MR}),
+     * only the panels of op(B) that start below column {@code jTo}, only the shared indices
+     * [pFrom, pTo): C (+)= op(A)·op(B) over those. C's element (i, j) is {@code c[cBase + i·ldc + j]};
+     * op(A) is read in place as in {@link #tile6}; op(B) [k, n] is {@linkplain #pack packed}. Whole
+     * panels of a whole tile run in {@link #tile6}, the rest row by row with masked stores past n.
+     * Each output is summed in order of p, as {@link #multiplyPacked} sums it.
+     */
+    static void tile(float[] c, int cBase, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
+            int n, int k, int i, int rows, int jTo, int pFrom, int pTo, boolean accumulate) {
+        int columns = packedColumns(n);
+        int full = n - n % NR;
+        for (int block = pFrom - pFrom % KC; block < pTo; block += KC) {
+            int depth = Math.min(KC, k - block);
+            int first = Math.max(block, pFrom);
+            int kc = Math.min(block + depth, pTo) - first;
+            boolean load = accumulate || first > pFrom;
+            for (int panel = 0; panel < jTo; panel += NR) {
+                int panelBase = block * columns + (panel / NR) * depth * NR + (first - block) * NR;
+                if (rows == MR && panel < full) {
+                    tile6(c, ldc, a, aBase, aStrideI, aStrideP, packed, panelBase, i, cBase + panel, first, kc, load);
+                    continue;
+                }
+                VectorMask<Float> m0 = S.indexInRange(panel, n);
+                VectorMask<Float> m1 = S.indexInRange(panel + L, n);
+                for (int r = i; r < i + rows; r++) {
+                    row(c, ldc, a, aBase, aStrideI, aStrideP, packed, panelBase, r, cBase + panel, first, kc, load, m0,
+                            m1);
+                }
+            }
+        }
     }
 
-    /** C[i..i+5, j..j+2L) over one block of the shared dimension: 12 accumulators in registers. */
-    private static void tile6(float[] c, int ldc, float[] a, int aStrideI, int aStrideP, float[] packed, int panelBase,
-            int i, int j, int block, int kc, boolean load) {
+    /**
+     * C[i..i+5, j..j+2L) over rows [block, block + kc) of the shared dimension, whose first packed
+     * row is at {@code panelBase}: 12 accumulators in registers. Element (i, p) of op(A) is
+     * {@code a[aBase + i·aStrideI + p·aStrideP]}.
+     */
+    private static void tile6(float[] c, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
+            int panelBase, int i, int j, int block, int kc, boolean load) {
         int c0 = i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
         FloatVector r00, r01, r10, r11, r20, r21, r30, r31, r40, r41, r50, r51;
         if (load) {
@@ -379,7 +410,7 @@ final class VectorMatmul {
             r50 = r00;
             r51 = r00;
         }
-        int a0 = i * aStrideI + block * aStrideP;
+        int a0 = aBase + i * aStrideI + block * aStrideP;
         int a1 = a0 + aStrideI, a2 = a1 + aStrideI, a3 = a2 + aStrideI, a4 = a3 + aStrideI, a5 = a4 + aStrideI;
         int q = panelBase;
         for (int p = 0; p < kc; p++, q += NR) {
@@ -423,12 +454,12 @@ final class VectorMatmul {
      * One row of a tile: the rows left over by {@link #tile6}, and every row of a last, partial
      * panel, whose columns past n the masks keep out of C.
      */
-    private static void row(float[] c, int ldc, float[] a, int aStrideI, int aStrideP, float[] packed, int panelBase,
-            int i, int j, int block, int kc, boolean load, VectorMask<Float> m0, VectorMask<Float> m1) {
+    private static void row(float[] c, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
+            int panelBase, int i, int j, int block, int kc, boolean load, VectorMask<Float> m0, VectorMask<Float> m1) {
         int c0 = i * ldc + j;
         FloatVector r0 = load ? FloatVector.fromArray(S, c, c0, m0) : FloatVector.zero(S);
         FloatVector r1 = load ? FloatVector.fromArray(S, c, c0 + L, m1) : FloatVector.zero(S);
-        int a0 = i * aStrideI + block * aStrideP;
+        int a0 = aBase + i * aStrideI + block * aStrideP;
         int q = panelBase;
         for (int p = 0; p < kc; p++, q += NR) {
             FloatVector x = FloatVector.broadcast(S, a[a0 + p * aStrideP]);

@@ -5,9 +5,10 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Which code paths of the CPU matrix products a shape reaches, worked out from the kernels' own
- * blocking constants ({@link VectorMatmul#KC}, {@link VectorMatmul#NR}, {@link VectorMatmul#MR},
- * {@link CpuKernelBackend#NF4_GROUP}) and the vector width of this machine. The parity tests use it
+ * Which code paths of the CPU matrix products (and of attention, on the same tile) a shape reaches,
+ * worked out from the kernels' own blocking constants ({@link VectorMatmul#KC}, {@link VectorMatmul#NR},
+ * {@link VectorMatmul#MR}, {@link VectorAttention#QUERY_BLOCK}, {@link CpuKernelBackend#NF4_GROUP})
+ * and the vector width of this machine. The parity tests use it
  * to prove that their shapes reach every path: several blocks of the shared dimension with a
  * partial last one, whole and partial panels, whole tiles and leftover rows, several NF4 column
  * groups with a partial last one. A change of a constant (or a machine with wider vectors) that
@@ -73,6 +74,32 @@ final class KernelPaths {
         for (int j0 = 0; j0 < n; j0 += group) {
             paths.addAll(packed(name, m, Math.min(group, n - j0), k, accumulate));
         }
+        return paths;
+    }
+
+    /**
+     * The paths of {@link VectorAttention} for causal attention over {@code seq} positions: query
+     * blocks (whole, partial), register tiles and leftover rows, key panels and head panels (whole,
+     * partial), several blocks of the shared dimension when a product runs over more than
+     * {@link VectorMatmul#KC} keys, softmax rows of at least a vector, and query
+     * heads per key/value head (one, several).
+     */
+    static Set<String> attention(int batch, int seq, int heads, int kvHeads, int headDim) {
+        Set<String> paths = new TreeSet<>();
+        int lanes = VectorMatmul.NR / 2;
+        when(paths, seq > VectorAttention.QUERY_BLOCK, "attention: several query blocks");
+        when(paths, seq % VectorAttention.QUERY_BLOCK != 0, "attention: a partial last query block");
+        when(paths, seq >= VectorMatmul.MR, "attention: 6-row tiles");
+        when(paths, seq % VectorMatmul.MR != 0, "attention: leftover rows");
+        when(paths, seq >= VectorMatmul.NR, "attention: whole key panels");
+        when(paths, seq % VectorMatmul.NR != 0, "attention: a partial key panel");
+        when(paths, headDim >= VectorMatmul.NR, "attention: whole head panels");
+        when(paths, headDim % VectorMatmul.NR != 0, "attention: a partial head panel");
+        when(paths, seq > VectorMatmul.KC, "attention: several blocks of keys");
+        when(paths, seq >= lanes, "attention: softmax vectors");
+        when(paths, heads == kvHeads, "attention: one query head per key/value head");
+        when(paths, heads > kvHeads, "attention: several query heads per key/value head");
+        when(paths, batch > 1, "attention: several sequences");
         return paths;
     }
 
