@@ -55,8 +55,7 @@ final class VectorAttention {
             // the keys the block sees, rounded up to whole panels of Kᵀ (at most the whole sequence)
             int keys = Math.min(seq, VectorMatmul.packedColumns(t1));
             int kvBase = b * seq * kvStride + g * headDim;
-            VectorMatmul.pack(kt, k, kvBase, 1, kvStride, keys, headDim, 0, headDim); // Kᵀ [D, keys]
-            VectorMatmul.pack(vp, v, kvBase, kvStride, 1, headDim, keys, 0, keys); // V [keys, D]
+            packHead(kt, k, vp, v, kvBase, kvStride, keys, headDim); // Kᵀ [D, keys], V [keys, D]
             for (int h = g * group; h < (g + 1) * group; h++) {
                 int qBase = b * seq * qStride + h * headDim;
                 int pBase = (b * heads + h) * seq * seq;
@@ -93,8 +92,7 @@ final class VectorAttention {
             int b = index / kvHeads;
             int g = index % kvHeads;
             int kvBase = b * seq * kvStride + g * headDim;
-            VectorMatmul.pack(vt, v, kvBase, 1, kvStride, seq, headDim, 0, headDim); // Vᵀ [D, T]
-            VectorMatmul.pack(kp, k, kvBase, kvStride, 1, headDim, seq, 0, seq); // K [T, D]
+            packHead(vt, v, kp, k, kvBase, kvStride, seq, headDim); // Vᵀ [D, T], K [T, D]
             for (int h = g * group; h < (g + 1) * group; h++) {
                 int qBase = b * seq * qStride + h * headDim;
                 int pBase = (b * heads + h) * seq * seq;
@@ -120,6 +118,17 @@ final class VectorAttention {
                 }
             }
         }
+    }
+
+    /**
+     * Packs the first {@code keys} positions of one head of two [.., T, heads, D] tensors as op(B) of
+     * a product: x's transposed ([D, keys], for products along the head dimension) into
+     * {@code transposed}, y's as they are ([keys, D], for products along the keys) into {@code rows}.
+     */
+    private static void packHead(float[] transposed, float[] x, float[] rows, float[] y, int base, int stride, int keys,
+            int headDim) {
+        VectorMatmul.pack(transposed, x, base, 1, stride, keys, headDim, 0, headDim);
+        VectorMatmul.pack(rows, y, base, stride, 1, headDim, keys, 0, keys);
     }
 
     /**
