@@ -19,14 +19,20 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Backward, per task (b, g), the owner of g's dK and dV rows: per query head, dP = dO·Vᵀ left of
  * the diagonal, dS = P∘(dP − rowsum(P∘dP))/√D, dQ += dS·K per query tile; then per key tile
- * dK += dSᵀ·Q and dV += Pᵀ·dO over the queries from the key on.
+ * dK += dSᵀ·Q and dV += Pᵀ·dO over the queries from the key tile's first row on (the rows before
+ * it see none of the tile's keys).
  *
- * <p>Each output is summed in order of its shared index with fused multiply-adds; terms past the
- * diagonal are exact zeros. The results therefore do not depend on the tiling or the thread count.
+ * <p>Each product's output is summed in order of its shared index with fused multiply-adds; terms
+ * past the diagonal are exact zeros; the softmax's row sums use fixed lane partial sums, then the
+ * lanes in order. The results therefore do not depend on the tiling or the thread count.
  */
 final class VectorAttention {
 
-    /** Query rows per forward task: whole register tiles, enough tasks per key/value head to share out. */
+    /**
+     * Query rows per forward task: whole register tiles. Each task packs its key/value head's K and V
+     * anew, so larger blocks pack less often; smaller ones make more tasks to share among threads
+     * (SMALL's 128 positions give 3 blocks per key/value head, 48 tasks a layer).
+     */
     static final int QUERY_BLOCK = 8 * VectorMatmul.MR;
 
     private VectorAttention() {}
@@ -164,12 +170,13 @@ final class VectorAttention {
             s[row + j] = e;
             sum += e;
         }
-        FloatVector inverse = FloatVector.broadcast(VectorMath.S, 1f / sum);
+        float inverse = 1f / sum;
+        FloatVector inverses = FloatVector.broadcast(VectorMath.S, inverse);
         for (j = 0; j < vectorEnd; j += width) {
-            FloatVector.fromArray(VectorMath.S, s, row + j).mul(inverse).intoArray(s, row + j);
+            FloatVector.fromArray(VectorMath.S, s, row + j).mul(inverses).intoArray(s, row + j);
         }
         for (; j < count; j++) {
-            s[row + j] *= 1f / sum;
+            s[row + j] *= inverse;
         }
         Arrays.fill(s, row + count, row + seq, 0f);
     }

@@ -81,7 +81,7 @@ final class KernelPaths {
      * The paths of {@link VectorAttention} for causal attention over {@code seq} positions: query
      * blocks (whole, partial), register tiles and leftover rows, key panels and head panels (whole,
      * partial), several blocks of the shared dimension when a product runs over more than
-     * {@link VectorMatmul#KC} keys, softmax rows of at least a vector, and query
+     * {@link VectorMatmul#KC} keys or head elements, softmax rows of at least a vector, and query
      * heads per key/value head (one, several).
      */
     static Set<String> attention(int batch, int seq, int heads, int kvHeads, int headDim) {
@@ -96,6 +96,7 @@ final class KernelPaths {
         when(paths, headDim >= VectorMatmul.NR, "attention: whole head panels");
         when(paths, headDim % VectorMatmul.NR != 0, "attention: a partial head panel");
         when(paths, seq > VectorMatmul.KC, "attention: several blocks of keys");
+        when(paths, headDim > VectorMatmul.KC, "attention: several blocks of the head size");
         when(paths, seq >= lanes, "attention: softmax vectors");
         when(paths, heads == kvHeads, "attention: one query head per key/value head");
         when(paths, heads > kvHeads, "attention: several query heads per key/value head");
