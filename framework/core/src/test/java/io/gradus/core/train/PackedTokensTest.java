@@ -90,13 +90,7 @@ class PackedTokensTest {
         // (starts 0, 4, ..., 96), the last 2 tokens left out.
         List<Integer> fileOrder = java.util.stream.IntStream.range(0, 25).map(w -> w * 4).boxed().toList();
         List<Integer> taken = windowStarts(PackedTokens.of(counting(103), 5, 4, 42), 15); // 3 epochs
-        List<List<Integer>> epochs = List.of(taken.subList(0, 25), taken.subList(25, 50), taken.subList(50, 75));
-        for (List<Integer> epoch : epochs) {
-            assertThat(epoch).as("an epoch is a permutation of the windows").containsExactlyInAnyOrderElementsOf(fileOrder);
-            assertThat(epoch).as("not the file's order").isNotEqualTo(fileOrder);
-        }
-        assertThat(epochs.get(0)).as("epochs differ").isNotEqualTo(epochs.get(1));
-        assertThat(epochs.get(1)).isNotEqualTo(epochs.get(2));
+        ShuffledEpochs.assertEachEpochShuffled(taken, fileOrder);
         assertThat(windowStarts(PackedTokens.of(counting(103), 5, 4, 42), 15)).as("the same seed, the same order").isEqualTo(taken);
         assertThat(windowStarts(PackedTokens.of(counting(103), 5, 4, 43), 15)).as("another seed, another order").isNotEqualTo(taken);
         // Rows of a batch may straddle two epochs: 3 rows per batch over 25 windows.
@@ -133,9 +127,7 @@ class PackedTokensTest {
                 taken.add(id);
             }
         }
-        List<Integer> fileOrder = java.util.stream.IntStream.range(0, 30).boxed().toList();
-        assertThat(taken.subList(0, 30)).containsExactlyInAnyOrderElementsOf(fileOrder).isNotEqualTo(fileOrder);
-        assertThat(taken.subList(30, 60)).containsExactlyInAnyOrderElementsOf(fileOrder).isNotEqualTo(taken.subList(0, 30));
+        ShuffledEpochs.assertEachEpochShuffled(taken, java.util.stream.IntStream.range(0, 30).boxed().toList());
         PaddedExamples resumed = new PaddedExamples(examples, 4, 3, 0, 42);
         resumed.seek(28); // 2 rows before the end of epoch 1
         TokenBatch batch = resumed.next();
