@@ -41,11 +41,6 @@ final class EpochOrder {
         return new EpochOrder(size, false, 0);
     }
 
-    /** Items in one epoch. */
-    int size() {
-        return order.length;
-    }
-
     /** The item taken when {@code taken} items have been taken since the start. */
     int item(long taken) {
         if (taken < 0) {
