@@ -207,7 +207,7 @@ public final class JobData implements AutoCloseable {
      *
      * @param evalFile the held-out data, or null
      * @param padId the id that fills rows after their sequence (the model's pad id, or EOS)
-     * @param seed the job's seed: training groups are taken in an order of its own each epoch
+     * @param seed the job's seed: the training windows, rows or groups are taken in an order of its own each epoch
      */
     Batches batches(Path trainFile, Path evalFile, Hyperparameters hyper, int padId, long seed, Consumer<String> say)
             throws IOException {
@@ -241,9 +241,9 @@ public final class JobData implements AutoCloseable {
             requireOneWindow(examples, hyper.seqLen(), trainFile);
         }
         BatchSource source = hyper.packing()
-                ? PackedTokens.of(examples, hyper.batchSize(), hyper.seqLen())
-                : new PaddedExamples(examples, hyper.batchSize(), hyper.seqLen(), padId);
-        return new Batches(source, heldOut, String.format("%,d examples, %,d tokens (%s); %d steps of %d x %d tokens "
+                ? PackedTokens.of(examples, hyper.batchSize(), hyper.seqLen(), seed)
+                : new PaddedExamples(examples, hyper.batchSize(), hyper.seqLen(), padId, seed);
+        return new Batches(source, heldOut, String.format("%,d examples, %,d tokens (%s, in a new order each epoch); %d steps of %d x %d tokens "
                 + "(x%d accumulation)", examples.size(), examples.stream().mapToLong(e -> e.ids().length).sum(),
                 hyper.packing() ? "packed" : "one per row", hyper.steps(), hyper.batchSize(), hyper.seqLen(),
                 hyper.gradAccumulation()));

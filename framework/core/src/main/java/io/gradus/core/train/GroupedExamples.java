@@ -9,7 +9,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.TreeSet;
 
 /**
@@ -21,9 +20,9 @@ import java.util.TreeSet;
  *
  * <p>Batches take the groups epoch after epoch. With a seed, each epoch takes them in an order of its
  * own, a permutation drawn from the seed and the epoch's number (as TRL's trainers shuffle their data
- * every epoch); without one, in the file's order. A batch may end one epoch and begin the next. The
- * {@link #position()} counts the groups taken since the start, so it names both the epoch and the
- * place in it: seeking to it resumes exactly, mid-epoch included.
+ * every epoch); without one, in the file's order ({@link EpochOrder}). A batch may end one epoch and
+ * begin the next. The {@link #position()} counts the groups taken since the start, so it names both
+ * the epoch and the place in it: seeking to it resumes exactly, mid-epoch included.
  */
 public final class GroupedExamples implements BatchSource {
 
@@ -35,13 +34,8 @@ public final class GroupedExamples implements BatchSource {
     private final int padId;
     /** Every value name of any group, in a stable order: each batch carries all of them. */
     private final List<String> valueNames;
-    /** Whether each epoch has an order of its own, drawn from {@link #seed}; else the file's order. */
-    private final boolean shuffled;
-    private final long seed;
-    /** The epoch {@link #order} belongs to. */
-    private long orderEpoch = -1;
-    /** Per place in the epoch, the group taken there. */
-    private final int[] order;
+    /** The order the groups are taken in, epoch after epoch. */
+    private final EpochOrder order;
     private long position;
 
     /**
@@ -89,9 +83,7 @@ public final class GroupedExamples implements BatchSource {
             names.addAll(group.values().keySet());
         }
         this.valueNames = List.copyOf(names);
-        this.shuffled = shuffled;
-        this.seed = seed;
-        this.order = new int[groups.size()];
+        this.order = shuffled ? EpochOrder.shuffled(groups.size(), seed) : EpochOrder.fileOrder(groups.size());
     }
 
     /** Groups in one pass over the data. */
@@ -103,34 +95,10 @@ public final class GroupedExamples implements BatchSource {
     public TokenBatch next() {
         List<Integer> chosen = new ArrayList<>(groupsPerBatch);
         for (int g = 0; g < groupsPerBatch; g++) {
-            chosen.add(orderOf(position / groups.size())[(int) (position % groups.size())]);
+            chosen.add(order.item(position));
             position++;
         }
         return batch(chosen);
-    }
-
-    /**
-     * The order of the groups in {@code epoch}: the identity without a seed, else a Fisher–Yates
-     * permutation drawn from a generator seeded by the job's seed and the epoch (SplittableRandom
-     * mixes its seed, so neighbouring epochs' orders are unrelated).
-     */
-    private int[] orderOf(long epoch) {
-        if (epoch != orderEpoch) {
-            for (int i = 0; i < order.length; i++) {
-                order[i] = i;
-            }
-            if (shuffled) {
-                SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch);
-                for (int i = order.length - 1; i > 0; i--) {
-                    int j = random.nextInt(i + 1);
-                    int swap = order[i];
-                    order[i] = order[j];
-                    order[j] = swap;
-                }
-            }
-            orderEpoch = epoch;
-        }
-        return order;
     }
 
     /**

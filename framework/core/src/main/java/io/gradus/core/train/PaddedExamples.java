@@ -3,12 +3,16 @@ package io.gradus.core.train;
 import io.gradus.api.data.Example;
 import io.gradus.api.model.TokenBatch;
 import java.util.List;
+import java.util.function.IntUnaryOperator;
 
 /**
  * One example per row, without packing: the first T+1 tokens of the example give T inputs and T
  * labels (non-targets ignored), and a shorter example is padded at the end with {@code padId}
  * inputs whose labels are ignored. Causal attention means padding at the end never affects the
- * real tokens. Rows take the examples in order and wrap around at the end (the next epoch).
+ * real tokens. Rows take the examples epoch after epoch: in the file's order, or with a seed (a
+ * training job's data) in an order of its own each epoch ({@link EpochOrder}, as the Trainer's
+ * {@code RandomSampler} shuffles). The position counts the examples taken since the start, so it
+ * names the epoch and the place in it and resumes exactly.
  */
 public final class PaddedExamples implements BatchSource {
 
@@ -16,9 +20,21 @@ public final class PaddedExamples implements BatchSource {
     private final int batchSize;
     private final int seqLen;
     private final int padId;
+    /** The order the examples are taken in, epoch after epoch. */
+    private final EpochOrder order;
     private long position;
 
+    /** Examples taken in the file's order every epoch. */
     public PaddedExamples(List<Example> examples, int batchSize, int seqLen, int padId) {
+        this(examples, batchSize, seqLen, padId, null);
+    }
+
+    /** Examples taken in an order of their own each epoch, drawn from {@code seed}. */
+    public PaddedExamples(List<Example> examples, int batchSize, int seqLen, int padId, long seed) {
+        this(examples, batchSize, seqLen, padId, (Long) seed);
+    }
+
+    private PaddedExamples(List<Example> examples, int batchSize, int seqLen, int padId, Long seed) {
         if (examples.isEmpty()) {
             throw new IllegalArgumentException("no examples");
         }
@@ -26,29 +42,30 @@ public final class PaddedExamples implements BatchSource {
         this.batchSize = batchSize;
         this.seqLen = seqLen;
         this.padId = padId;
+        this.order = seed == null ? EpochOrder.fileOrder(examples.size()) : EpochOrder.shuffled(examples.size(), seed);
     }
 
     @Override
     public TokenBatch next() {
-        TokenBatch batch = rows((int) position, batchSize);
-        position = (position + batchSize) % examples.size();
-        return batch;
+        long first = position;
+        position += batchSize;
+        return rows(b -> order.item(first + b), batchSize);
     }
 
     /** Each example once, {@code batchSize} rows per batch (the last batch may have fewer). */
     @Override
     public Iterable<TokenBatch> pass() {
         return () -> java.util.stream.IntStream.iterate(0, i -> i < examples.size(), i -> i + batchSize)
-                .mapToObj(first -> rows(first, Math.min(batchSize, examples.size() - first))).iterator();
+                .mapToObj(first -> rows(b -> first + b, Math.min(batchSize, examples.size() - first))).iterator();
     }
 
-    /** {@code count} rows of the examples from {@code first} on, wrapping around at the end. */
-    private TokenBatch rows(int first, int count) {
+    /** {@code count} rows, row b holding the example {@code example.applyAsInt(b)}. */
+    private TokenBatch rows(IntUnaryOperator example, int count) {
         int[] inputs = new int[count * seqLen];
         int[] labels = new int[count * seqLen];
         int[] lengths = new int[count];
         for (int b = 0; b < count; b++) {
-            Example e = examples.get((first + b) % examples.size());
+            Example e = examples.get(example.applyAsInt(b));
             lengths[b] = Math.max(1, Math.min(seqLen, e.ids().length));
             for (int t = 0; t < seqLen; t++) {
                 int i = b * seqLen + t;
@@ -66,8 +83,8 @@ public final class PaddedExamples implements BatchSource {
 
     @Override
     public void seek(long position) {
-        if (position < 0 || position >= examples.size()) {
-            throw new IllegalArgumentException("position " + position + " is outside " + examples.size() + " examples");
+        if (position < 0) {
+            throw new IllegalArgumentException("position " + position + " is negative: it counts the examples taken");
         }
         this.position = position;
     }

@@ -3,7 +3,7 @@
  * trainer loop with gradient accumulation, clipping, metrics and exactly resumable checkpoints.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package io.gradus.core.train;
 
 import org.osgi.annotation.bundle.Export;

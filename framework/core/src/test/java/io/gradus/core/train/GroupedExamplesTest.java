@@ -96,13 +96,7 @@ class GroupedExamplesTest {
     void shufflesEachEpoch() {
         List<Integer> taken = take(numbered(40, 4, 7), 30); // 3 epochs of 40
         List<Integer> fileOrder = java.util.stream.IntStream.range(100, 140).boxed().toList();
-        List<List<Integer>> epochs = List.of(taken.subList(0, 40), taken.subList(40, 80), taken.subList(80, 120));
-        for (List<Integer> epoch : epochs) {
-            assertThat(epoch).as("an epoch is a permutation").containsExactlyInAnyOrderElementsOf(fileOrder);
-            assertThat(epoch).as("not the file's order").isNotEqualTo(fileOrder);
-        }
-        assertThat(epochs.get(0)).as("epochs differ").isNotEqualTo(epochs.get(1));
-        assertThat(epochs.get(1)).isNotEqualTo(epochs.get(2));
+        ShuffledEpochs.assertEachEpochShuffled(taken, fileOrder);
         assertThat(take(numbered(40, 4, 7), 30)).as("deterministic").isEqualTo(taken);
         assertThat(take(numbered(40, 4, 8), 30)).as("another seed, another order").isNotEqualTo(taken);
         List<Integer> passed = new ArrayList<>();

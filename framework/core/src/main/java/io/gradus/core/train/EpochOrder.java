@@ -1,0 +1,67 @@
+package io.gradus.core.train;
+
+import java.util.SplittableRandom;
+
+/**
+ * The order in which a data source takes its n items (packed windows, examples, groups of
+ * sequences), epoch after epoch. Shuffled, each epoch has an order of its own: a Fisher–Yates
+ * permutation drawn from a generator seeded by the job's seed and the epoch's number (as Hugging
+ * Face's and TRL's trainers draw a new {@code RandomSampler} order every epoch); SplittableRandom
+ * mixes its seed, so neighbouring epochs' orders are unrelated. Unshuffled, the file's order every
+ * epoch.
+ *
+ * <p>A source counts the items taken since the start; that count names the epoch ({@code taken / n})
+ * and the place in it ({@code taken % n}), so the same count gives the same item on every run: a
+ * checkpoint that records it resumes exactly, mid-epoch included.
+ */
+final class EpochOrder {
+
+    private final boolean shuffled;
+    private final long seed;
+    /** Per place in {@link #epoch}, the item taken there. */
+    private final int[] order;
+    private long epoch = -1;
+
+    private EpochOrder(int size, boolean shuffled, long seed) {
+        if (size < 1) {
+            throw new IllegalArgumentException("no items to take");
+        }
+        this.order = new int[size];
+        this.shuffled = shuffled;
+        this.seed = seed;
+    }
+
+    /** A new order each epoch, drawn from {@code seed}. */
+    static EpochOrder shuffled(int size, long seed) {
+        return new EpochOrder(size, true, seed);
+    }
+
+    /** The file's order every epoch. */
+    static EpochOrder fileOrder(int size) {
+        return new EpochOrder(size, false, 0);
+    }
+
+    /** The item taken when {@code taken} items have been taken since the start. */
+    int item(long taken) {
+        if (taken < 0) {
+            throw new IllegalArgumentException("position " + taken + " is negative: it counts the items taken");
+        }
+        long wanted = taken / order.length;
+        if (wanted != epoch) {
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            if (shuffled) {
+                SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + wanted);
+                for (int i = order.length - 1; i > 0; i--) {
+                    int j = random.nextInt(i + 1);
+                    int swap = order[i];
+                    order[i] = order[j];
+                    order[j] = swap;
+                }
+            }
+            epoch = wanted;
+        }
+        return order[(int) (taken % order.length)];
+    }
+}
