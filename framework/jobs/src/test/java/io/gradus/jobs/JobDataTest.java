@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.gradus.api.data.Example;
 import io.gradus.api.data.SequenceGroup;
 import io.gradus.api.data.TextTokenizer;
+import io.gradus.api.job.Hyperparameters;
 import io.gradus.api.job.JobException;
 import io.gradus.api.model.ModelRunner;
 import io.gradus.api.model.TokenBatch;
@@ -191,6 +192,37 @@ class JobDataTest {
         LlamaConfig config = LlamaConfig.read(world.model.resolve("config.json"));
         return new JobData(new Groups(), null, new TechniqueDescriptor("pairs", TechniqueFamily.OBJECTIVE, "1.0.0", "pairs",
                 9, "test.pairs"), JobData.tokenizer(world.model), config, world.model);
+    }
+
+    @Test
+    @DisplayName("packed windows and padded rows are taken in an order drawn from the job's seed")
+    void seededOrder() throws IOException {
+        StringBuilder records = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            records.append("{\"text\": \"the cat sat ").append(i).append(" times.\"}\n");
+        }
+        Path file = write(records.toString());
+        for (String packing : List.of("true", "false")) {
+            var hyper = JobFiles.read(world.job(4, "out").replace("schedule: linear", "schedule: linear, packing: " + packing),
+                    "job.yaml").hyper();
+            assertThat(hyper.packing()).isEqualTo(packing.equals("true"));
+            try (JobData data = open()) {
+                List<Integer> seven = firstBatches(data, file, hyper, 7);
+                assertThat(firstBatches(data, file, hyper, 7)).as("packing %s, the same seed", packing).isEqualTo(seven);
+                assertThat(firstBatches(data, file, hyper, 42)).as("packing %s, another seed", packing).isNotEqualTo(seven);
+            }
+        }
+    }
+
+    /** The token ids of the first four training batches with {@code seed}. */
+    private static List<Integer> firstBatches(JobData data, Path file, Hyperparameters hyper, long seed)
+            throws IOException {
+        JobData.Batches batches = data.batches(file, null, hyper, 0, seed, said -> {});
+        List<Integer> ids = new ArrayList<>();
+        for (int b = 0; b < 4; b++) {
+            Arrays.stream(batches.train().next().inputIds()).forEach(ids::add);
+        }
+        return ids;
     }
 
     @Test

@@ -6,9 +6,11 @@ import java.util.SplittableRandom;
  * The order in which a data source takes its n items (packed windows, examples, groups of
  * sequences), epoch after epoch. Shuffled, each epoch has an order of its own: a Fisher–Yates
  * permutation drawn from a generator seeded by the job's seed and the epoch's number (as Hugging
- * Face's and TRL's trainers draw a new {@code RandomSampler} order every epoch); SplittableRandom
- * mixes its seed, so neighbouring epochs' orders are unrelated. Unshuffled, the file's order every
- * epoch.
+ * Face's and TRL's trainers draw a new {@code RandomSampler} order every epoch). SplittableRandom
+ * passes each state through a 64-bit mixing function, so the draws of neighbouring epochs (states
+ * one apart) are unrelated; a seed one higher gives the stream one draw later, which a Fisher–Yates
+ * shuffle, whose bound changes with every draw, turns into an unrelated order. Unshuffled, the
+ * file's order every epoch.
  *
  * <p>A source counts the items taken since the start; that count names the epoch ({@code taken / n})
  * and the place in it ({@code taken % n}), so the same count gives the same item on every run: a

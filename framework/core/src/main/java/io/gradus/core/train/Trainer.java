@@ -76,6 +76,9 @@ public final class Trainer<C> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String STATE_FILE = "trainer_state.json";
+
+    /** The state's data position: windows or rows taken since the first epoch began ({@link BatchSource#position()}). */
+    private static final String DATA_TAKEN = "data_taken";
     private static final String WEIGHTS_FILE = "trainable.safetensors";
     private static final String OPTIMIZER_FILE = "optimizer.safetensors";
     private static final String OBJECTIVE_STATE_FILE = "objective_state.json";
@@ -277,7 +280,7 @@ public final class Trainer<C> {
         ObjectNode state = JSON.createObjectNode();
         state.put("step", step);
         state.put("optimizer_steps", optimizer.steps());
-        state.put("data_position", data.position());
+        state.put(DATA_TAKEN, data.position());
         state.put("collected_steps_left", collectedStepsLeft);
         state.put("seconds_spent", secondsSpent);
         state.set("hyperparameters", JSON.valueToTree(hyper));
@@ -318,7 +321,14 @@ public final class Trainer<C> {
         step = state.path("step").asInt();
         collectedStepsLeft = state.path("collected_steps_left").asInt();
         secondsSpent = state.path("seconds_spent").asDouble();
-        data.seek(state.path("data_position").asLong());
+        if (!state.has(DATA_TAKEN)) {
+            // Gradus 0.1 recorded "data_position": a token offset or example index in file order. Its
+            // data were never shuffled, so no place in today's epoch orders continues that run.
+            throw new IOException(dir.resolve(STATE_FILE) + " was written by Gradus 0.1, which took the data in"
+                    + " file order; this version takes them in a new order each epoch and cannot continue that"
+                    + " run exactly: start it over (--overwrite)");
+        }
+        data.seek(state.path(DATA_TAKEN).asLong());
     }
 
     /** The optimizer steps done when the checkpoint in {@code dir} was written. */

@@ -1,6 +1,7 @@
 package io.gradus.core.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.gradus.api.data.Example;
@@ -15,6 +16,8 @@ import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaEngine;
 import io.gradus.core.llama.LlamaModel;
 import io.gradus.kernels.cpu.CpuKernelBackend;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,6 +121,26 @@ class TrainerTest {
             assertThat(resumed.model().parameters().get(i).values())
                     .containsExactly(straight.model().parameters().get(i).values());
         }
+    }
+
+    @Test
+    @DisplayName("a checkpoint of Gradus 0.1 (data in file order) is refused, naming its state file")
+    void fileOrderCheckpointRefused(@TempDir Path dir) throws Exception {
+        Hyperparameters hyper = hyper(8, 2, 2, "linear");
+        Run first = newRun(hyper);
+        first.trainer().run(2, first.metrics()::add);
+        Path checkpoint = dir.resolve("checkpoint");
+        first.trainer().saveCheckpoint(checkpoint);
+        Path state = checkpoint.resolve("trainer_state.json");
+        // 0.1 wrote the same state with its position under another name and meaning
+        Files.writeString(state, Files.readString(state).replace("\"data_taken\"", "\"data_position\""));
+
+        Run resumed = newRun(hyper);
+        assertThatThrownBy(() -> resumed.trainer().resume(checkpoint))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining(state.toString())
+                .hasMessageContaining("Gradus 0.1")
+                .hasMessageContaining("--overwrite");
     }
 
     @Test
