@@ -30,7 +30,7 @@ import org.osgi.service.component.annotations.Deactivate;
 public final class CpuKernelBackend implements KernelBackend {
 
     /** Work (inner iterations) below which a block is not split further: forking would cost more. */
-    private static final long GRAIN = 1 << 15;
+    static final long GRAIN = 1 << 15;
 
     /** Output columns of an NF4 product per group (see {@link #nf4Matmul}): k × 512 floats expanded at a time. */
     static final int NF4_GROUP = 512;
@@ -108,7 +108,8 @@ public final class CpuKernelBackend implements KernelBackend {
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {
             // Cᵀ = Bᵀ·A with vectors along m (a LoRA B's gradient): no transpose of the large A.
             float[] ct = new float[n * m];
-            parallelStrips(m, n, k, (from, to) -> VectorMatmul.atbNarrow(ct, a, b, m, n, k, false, from, to));
+            float[] ranks = VectorMatmul.padRanks(b, n, k);
+            parallelStrips(m, n, k, (from, to) -> VectorMatmul.atbNarrow(ct, a, ranks, m, n, k, false, from, to));
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
@@ -119,7 +120,8 @@ public final class CpuKernelBackend implements KernelBackend {
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(m)) {
             // C = Aᵀ·B with few rows (a LoRA A's gradient): atbNarrow with the roles of A and B
             // exchanged computes C itself, reading B's rows in place instead of packing all of B.
-            parallelStrips(n, m, k, (from, to) -> VectorMatmul.atbNarrow(c, b, a, n, m, k, accumulate, from, to));
+            float[] ranks = VectorMatmul.padRanks(a, m, k);
+            parallelStrips(n, m, k, (from, to) -> VectorMatmul.atbNarrow(c, b, ranks, n, m, k, accumulate, from, to));
             return;
         }
         if (VectorMatmul.narrow(n)) {
@@ -328,11 +330,11 @@ public final class CpuKernelBackend implements KernelBackend {
         return t;
     }
 
-    /** {@link VectorMatmul#atbNarrow} over [0, wide) in strips of {@link VectorMatmul#NR}, on the threads. */
+    /** {@link VectorMatmul#atbNarrow} over [0, wide) in strips of one vector, on the threads. */
     private void parallelStrips(int wide, int narrow, int k, RangeKernel kernel) {
-        int strips = (wide + VectorMatmul.NR - 1) / VectorMatmul.NR;
-        parallel(strips, (long) VectorMatmul.NR * narrow * k, (from, to) -> kernel.run(from * VectorMatmul.NR,
-                Math.min(wide, to * VectorMatmul.NR)));
+        int lanes = VectorMatmul.NR / 2;
+        int strips = (wide + lanes - 1) / lanes;
+        parallel(strips, (long) lanes * narrow * k, (from, to) -> kernel.run(from * lanes, Math.min(wide, to * lanes)));
     }
 
     /**

@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * meets six broadcast elements of A. Strides let the same code read A or B transposed, which
  * covers all three layouts. Outputs narrower than two vectors use dot products instead
  * ({@link #abt}: 4×4 outputs share their loads); Aᵀ·B with a narrow side (output columns or rows)
- * runs unpacked, with the vectors along the wide side ({@link #atbNarrow}).
+ * runs unpacked, with the vectors along the wide side and eight narrow columns per pass
+ * ({@link #atbNarrow}).
  */
 final class VectorMatmul {
 
@@ -147,68 +148,135 @@ final class VectorMatmul {
     }
 
     /**
-     * Columns [from, to) of Cᵀ[n, m] (+)= Bᵀ·A for A [k, m] and a narrow B [k, n], with the vectors
-     * along m and the rows of A and B read in place (no packing): the Aᵀ·B products with one narrow
-     * side. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch array; with the
-     * roles swapped (A and B exchanged, m and n too) it computes a C [n, m] whose n rows are narrow
-     * (the gradient of a LoRA A) straight into C. Tiles of 4 rows of Cᵀ × 2 vectors; each sum runs
-     * over p in order with fused multiply-adds; a last strip narrower than {@link #NR} is masked.
+     * Ranks (narrow columns) of {@link #atbNarrow} per pass over the wide operand: eight
+     * accumulators, the loaded vector and a broadcast are ten vector registers, which AVX2's sixteen
+     * hold as well as AVX-512's 32.
      */
-    static void atbNarrow(float[] ct, float[] a, float[] b, int m, int n, int k, boolean accumulate, int from, int to) {
-        for (int i = from; i < to; i += NR) {
-            // a last strip narrower than two vectors is masked, in A as in Cᵀ
-            VectorMask<Float> m0 = S.indexInRange(i, to);
-            VectorMask<Float> m1 = S.indexInRange(i + L, to);
-            int j = 0;
-            for (; j + 4 <= n; j += 4) {
-                int c0 = j * m + i, c1 = c0 + m, c2 = c1 + m, c3 = c2 + m;
-                FloatVector r00 = start(ct, c0, accumulate, m0), r01 = start(ct, c0 + L, accumulate, m1);
-                FloatVector r10 = start(ct, c1, accumulate, m0), r11 = start(ct, c1 + L, accumulate, m1);
-                FloatVector r20 = start(ct, c2, accumulate, m0), r21 = start(ct, c2 + L, accumulate, m1);
-                FloatVector r30 = start(ct, c3, accumulate, m0), r31 = start(ct, c3 + L, accumulate, m1);
+    static final int RANK_BLOCK = 8;
+
+    /** n rounded up to whole {@link #RANK_BLOCK}s: the row length of {@link #atbNarrow}'s narrow operand. */
+    static int paddedRanks(int n) {
+        return (n + RANK_BLOCK - 1) / RANK_BLOCK * RANK_BLOCK;
+    }
+
+    /**
+     * B [k, n] with its rows padded by zeros to {@link #paddedRanks}(n) columns, for
+     * {@link #atbNarrow}; B itself when n is already a whole number of rank blocks.
+     */
+    static float[] padRanks(float[] b, int n, int k) {
+        int padded = paddedRanks(n);
+        if (padded == n) {
+            return b;
+        }
+        float[] u = new float[k * padded];
+        for (int p = 0; p < k; p++) {
+            System.arraycopy(b, p * n, u, p * padded, n);
+        }
+        return u;
+    }
+
+    /**
+     * Columns [from, to) of Cᵀ[n, m] (+)= Bᵀ·A for A [k, m] and a narrow B [k, n] given as
+     * {@link #padRanks}(B): the Aᵀ·B products with one narrow side, with the vectors along m and A
+     * read in place. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch
+     * array; with the roles swapped (A and B exchanged, m and n too) it computes a C [n, m] whose n
+     * rows are narrow (the gradient of a LoRA A) straight into C. {@code from} is a multiple of the
+     * vector length. Tiles of {@link #RANK_BLOCK} rows of Cᵀ × one vector: each vector of A is
+     * loaded once per block of eight ranks, so at rank 8 A is read exactly once; each sum runs over
+     * p in order with fused multiply-adds, whatever the blocking and the threads. A last strip
+     * narrower than a vector is copied into a zero-padded scratch first: no masked access (and none
+     * past the end of A) in the loop.
+     */
+    static void atbNarrow(float[] ct, float[] a, float[] paddedB, int m, int n, int k, boolean accumulate, int from,
+            int to) {
+        int ldu = paddedRanks(n);
+        float[] lanes = new float[L];
+        for (int i = from; i < to; i += L) {
+            int width = Math.min(L, to - i);
+            float[] strip = a;
+            int lda = m;
+            int offset = i;
+            if (width < L) {
+                strip = new float[k * L];
                 for (int p = 0; p < k; p++) {
-                    FloatVector x0 = FloatVector.fromArray(S, a, p * m + i, m0);
-                    FloatVector x1 = FloatVector.fromArray(S, a, p * m + i + L, m1);
-                    int bp = p * n + j;
-                    FloatVector y = FloatVector.broadcast(S, b[bp]);
-                    r00 = y.fma(x0, r00);
-                    r01 = y.fma(x1, r01);
-                    y = FloatVector.broadcast(S, b[bp + 1]);
-                    r10 = y.fma(x0, r10);
-                    r11 = y.fma(x1, r11);
-                    y = FloatVector.broadcast(S, b[bp + 2]);
-                    r20 = y.fma(x0, r20);
-                    r21 = y.fma(x1, r21);
-                    y = FloatVector.broadcast(S, b[bp + 3]);
-                    r30 = y.fma(x0, r30);
-                    r31 = y.fma(x1, r31);
+                    System.arraycopy(a, p * m + i, strip, p * L, width);
                 }
-                r00.intoArray(ct, c0, m0);
-                r01.intoArray(ct, c0 + L, m1);
-                r10.intoArray(ct, c1, m0);
-                r11.intoArray(ct, c1 + L, m1);
-                r20.intoArray(ct, c2, m0);
-                r21.intoArray(ct, c2 + L, m1);
-                r30.intoArray(ct, c3, m0);
-                r31.intoArray(ct, c3 + L, m1);
+                lda = L;
+                offset = 0;
             }
-            for (; j < n; j++) {
-                int c0 = j * m + i;
-                FloatVector r0 = start(ct, c0, accumulate, m0), r1 = start(ct, c0 + L, accumulate, m1);
-                for (int p = 0; p < k; p++) {
-                    FloatVector y = FloatVector.broadcast(S, b[p * n + j]);
-                    r0 = y.fma(FloatVector.fromArray(S, a, p * m + i, m0), r0);
-                    r1 = y.fma(FloatVector.fromArray(S, a, p * m + i + L, m1), r1);
-                }
-                r0.intoArray(ct, c0, m0);
-                r1.intoArray(ct, c0 + L, m1);
+            for (int j = 0; j < n; j += RANK_BLOCK) {
+                rankTile(ct, m, strip, lda, offset, paddedB, ldu, n, k, i, j, width, accumulate, lanes);
             }
         }
     }
 
-    /** The accumulator of a tile: zero, or what C holds already (in the lanes of {@code mask}). */
-    private static FloatVector start(float[] c, int index, boolean accumulate, VectorMask<Float> mask) {
-        return accumulate ? FloatVector.fromArray(S, c, index, mask) : FloatVector.zero(S);
+    /**
+     * Rows [j, j + 8) of Cᵀ (those below n) at columns [i, i + width): eight accumulators in
+     * registers over all k rows of the strip of A at {@code offset} (rows {@code lda} apart) and of
+     * the rank block of U (rows {@code ldu} apart).
+     */
+    private static void rankTile(float[] ct, int m, float[] a, int lda, int offset, float[] u, int ldu, int n, int k,
+            int i, int j, int width, boolean accumulate, float[] lanes) {
+        int c0 = j * m + i;
+        FloatVector r0 = start(ct, c0, j < n, width, accumulate, lanes);
+        FloatVector r1 = start(ct, c0 + m, j + 1 < n, width, accumulate, lanes);
+        FloatVector r2 = start(ct, c0 + 2 * m, j + 2 < n, width, accumulate, lanes);
+        FloatVector r3 = start(ct, c0 + 3 * m, j + 3 < n, width, accumulate, lanes);
+        FloatVector r4 = start(ct, c0 + 4 * m, j + 4 < n, width, accumulate, lanes);
+        FloatVector r5 = start(ct, c0 + 5 * m, j + 5 < n, width, accumulate, lanes);
+        FloatVector r6 = start(ct, c0 + 6 * m, j + 6 < n, width, accumulate, lanes);
+        FloatVector r7 = start(ct, c0 + 7 * m, j + 7 < n, width, accumulate, lanes);
+        int q = offset;
+        int up = j;
+        for (int p = 0; p < k; p++, q += lda, up += ldu) {
+            FloatVector x = FloatVector.fromArray(S, a, q);
+            r0 = FloatVector.broadcast(S, u[up]).fma(x, r0);
+            r1 = FloatVector.broadcast(S, u[up + 1]).fma(x, r1);
+            r2 = FloatVector.broadcast(S, u[up + 2]).fma(x, r2);
+            r3 = FloatVector.broadcast(S, u[up + 3]).fma(x, r3);
+            r4 = FloatVector.broadcast(S, u[up + 4]).fma(x, r4);
+            r5 = FloatVector.broadcast(S, u[up + 5]).fma(x, r5);
+            r6 = FloatVector.broadcast(S, u[up + 6]).fma(x, r6);
+            r7 = FloatVector.broadcast(S, u[up + 7]).fma(x, r7);
+        }
+        finish(r0, ct, c0, j < n, width, lanes);
+        finish(r1, ct, c0 + m, j + 1 < n, width, lanes);
+        finish(r2, ct, c0 + 2 * m, j + 2 < n, width, lanes);
+        finish(r3, ct, c0 + 3 * m, j + 3 < n, width, lanes);
+        finish(r4, ct, c0 + 4 * m, j + 4 < n, width, lanes);
+        finish(r5, ct, c0 + 5 * m, j + 5 < n, width, lanes);
+        finish(r6, ct, c0 + 6 * m, j + 6 < n, width, lanes);
+        finish(r7, ct, c0 + 7 * m, j + 7 < n, width, lanes);
+    }
+
+    /**
+     * The accumulator of one row of a rank tile: zero, or the {@code width} values C holds already
+     * at {@code index} (none for a padded rank past n, which is never stored).
+     */
+    private static FloatVector start(float[] c, int index, boolean stored, int width, boolean accumulate,
+            float[] lanes) {
+        if (!accumulate || !stored) {
+            return FloatVector.zero(S);
+        }
+        if (width == L) {
+            return FloatVector.fromArray(S, c, index);
+        }
+        java.util.Arrays.fill(lanes, 0f);
+        System.arraycopy(c, index, lanes, 0, width);
+        return FloatVector.fromArray(S, lanes, 0);
+    }
+
+    /** Stores the first {@code width} lanes of {@code sum} at {@code index} of C, unless its rank is padding. */
+    private static void finish(FloatVector sum, float[] c, int index, boolean stored, int width, float[] lanes) {
+        if (!stored) {
+            return;
+        }
+        if (width == L) {
+            sum.intoArray(c, index);
+            return;
+        }
+        sum.intoArray(lanes, 0);
+        System.arraycopy(lanes, 0, c, index, width);
     }
 
     /** Rows of B per block of the shared dimension: a packed panel of KC × 2L floats (32 KiB with AVX-512) stays in L1. */

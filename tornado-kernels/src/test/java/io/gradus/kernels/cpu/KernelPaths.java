@@ -23,11 +23,11 @@ final class KernelPaths {
         String name = layout.name();
         int lanes = VectorMatmul.NR / 2;
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {
-            // atbNarrow into a transposed scratch: strips of NR rows of C (the last one masked), 4 columns at a time.
-            atbNarrow(paths, name + " narrow", m, n);
+            // atbNarrow into a transposed scratch: strips of one vector of rows of C, 8 columns at a time.
+            atbNarrow(paths, name + " narrow", m, n, k);
         } else if (layout == MatmulLayout.ATB && VectorMatmul.narrow(m)) {
-            // atbNarrow with the operands exchanged: strips of NR columns of C, 4 rows at a time, straight into C.
-            atbNarrow(paths, name + " narrow rows", n, m);
+            // atbNarrow with the operands exchanged: strips of one vector of columns of C, 8 rows at a time, into C.
+            atbNarrow(paths, name + " narrow rows", n, m, k);
             paths.add(name + " narrow rows" + (accumulate ? ": accumulate" : ": overwrite"));
         } else if (VectorMatmul.narrow(n)) {
             // abt: 4×4 dot products, then leftover rows and columns; vector then scalar along k.
@@ -42,12 +42,19 @@ final class KernelPaths {
         return paths;
     }
 
-    /** The paths of {@link VectorMatmul#atbNarrow} over {@code wide} vector lanes and {@code narrow} broadcast values. */
-    private static void atbNarrow(Set<String> paths, String name, int wide, int narrow) {
-        when(paths, wide >= VectorMatmul.NR, name + ": whole strips");
-        when(paths, wide % VectorMatmul.NR != 0, name + ": a masked last strip");
-        when(paths, narrow >= 4, name + ": 4 at a time");
-        when(paths, narrow % 4 != 0, name + ": leftovers");
+    /**
+     * The paths of {@link VectorMatmul#atbNarrow} over {@code wide} vector lanes and {@code narrow}
+     * broadcast values (ranks) with shared dimension k, as {@link CpuKernelBackend} splits its strips.
+     */
+    private static void atbNarrow(Set<String> paths, String name, int wide, int narrow, int k) {
+        int lanes = VectorMatmul.NR / 2;
+        int strips = (wide + lanes - 1) / lanes;
+        long stripWork = (long) lanes * narrow * k;
+        when(paths, wide >= lanes, name + ": whole strips");
+        when(paths, wide % lanes != 0, name + ": a partial last strip, copied");
+        when(paths, narrow >= VectorMatmul.RANK_BLOCK, name + ": a whole block of ranks");
+        when(paths, narrow % VectorMatmul.RANK_BLOCK != 0, name + ": a block of ranks padded with zeros");
+        when(paths, strips > Math.max(1, CpuKernelBackend.GRAIN / stripWork), name + ": strips on several threads");
     }
 
     /** The paths of {@link VectorMatmul#multiplyPacked} for a packed op(B) of n columns. */
