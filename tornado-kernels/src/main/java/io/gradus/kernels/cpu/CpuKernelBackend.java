@@ -108,7 +108,7 @@ public final class CpuKernelBackend implements KernelBackend {
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {
             // Cᵀ = Bᵀ·A with vectors along m (a LoRA B's gradient): no transpose of the large A.
             float[] ct = new float[n * m];
-            float[] ranks = VectorMatmul.padRanks(b, n, k);
+            float[] ranks = VectorMatmul.padRanks(b, false, n, k, VectorMatmul.RANK_BLOCK);
             parallelStrips(m, n, k, (from, to) -> VectorMatmul.atbNarrow(ct, a, ranks, m, n, k, false, from, to));
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
@@ -120,15 +120,17 @@ public final class CpuKernelBackend implements KernelBackend {
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(m)) {
             // C = Aᵀ·B with few rows (a LoRA A's gradient): atbNarrow with the roles of A and B
             // exchanged computes C itself, reading B's rows in place instead of packing all of B.
-            float[] ranks = VectorMatmul.padRanks(a, m, k);
+            float[] ranks = VectorMatmul.padRanks(a, false, m, k, VectorMatmul.RANK_BLOCK);
             parallelStrips(n, m, k, (from, to) -> VectorMatmul.atbNarrow(c, b, ranks, n, m, k, accumulate, from, to));
             return;
         }
         if (VectorMatmul.narrow(n)) {
-            // Outputs too narrow for row vectors (a LoRA rank, say): rows of both operands, and dot
-            // products along k instead.
-            float[] rowsB = layout == MatmulLayout.ABT ? b : transpose(b, k, n);
-            parallelTiles(m, (long) n * k, (from, to) -> VectorMatmul.abt(c, a, rowsB, n, k, accumulate, from, to));
+            // Outputs too narrow for the packed panels (a LoRA rank, say): op(B) as [k, n] rows padded
+            // to whole vectors of ranks, and blocks of whole 8-row tiles on the threads.
+            float[] ranks = VectorMatmul.padRanks(b, layout == MatmulLayout.ABT, n, k, VectorMatmul.RANK_LANES);
+            int tile = VectorMatmul.NARROW_ROWS;
+            parallel((m + tile - 1) / tile, (long) tile * n * k, (from, to) -> VectorMatmul.narrowColumns(c, a, ranks, n,
+                    k, accumulate, from * tile, Math.min(m, to * tile)));
             return;
         }
         // op(B) packed once, in parallel, then blocks of whole 6-row tiles of C on the threads.
@@ -315,19 +317,6 @@ public final class CpuKernelBackend implements KernelBackend {
         parallel(blocks, 2, (from, to) -> Nf4Kernels.dequantizeScales(scales, absmax, nestedAbsmax, DYNAMIC_MAP, offset,
                 from, to));
         return scales;
-    }
-
-    /** The [cols, rows] transpose of a row-major [rows, cols] matrix. */
-    private float[] transpose(float[] x, int rows, int cols) {
-        float[] t = new float[rows * cols];
-        parallel(cols, rows, (from, to) -> {
-            for (int j = from; j < to; j++) {
-                for (int i = 0; i < rows; i++) {
-                    t[j * rows + i] = x[i * cols + j];
-                }
-            }
-        });
-        return t;
     }
 
     /** {@link VectorMatmul#atbNarrow} over [0, wide) in strips of one vector, on the threads. */

@@ -30,12 +30,15 @@ final class KernelPaths {
             atbNarrow(paths, name + " narrow rows", n, m, k);
             paths.add(name + " narrow rows" + (accumulate ? ": accumulate" : ": overwrite"));
         } else if (VectorMatmul.narrow(n)) {
-            // abt: 4×4 dot products, then leftover rows and columns; vector then scalar along k.
-            when(paths, m >= 4 && n >= 4, name + " narrow: 4x4 dot products");
-            when(paths, m % 4 != 0, name + " narrow: leftover rows");
-            when(paths, n % 4 != 0, name + " narrow: leftover columns");
-            when(paths, k >= lanes, name + " narrow: vector dot products");
-            when(paths, k % lanes != 0, name + " narrow: scalar tail of k");
+            // narrowColumns: 8-row tiles, then leftover rows; vectors of ranks, the last one padded.
+            int tile = VectorMatmul.NARROW_ROWS;
+            long blockWork = (long) tile * n * k;
+            when(paths, m >= tile, name + " narrow: 8-row tiles");
+            when(paths, m % tile != 0, name + " narrow: leftover rows");
+            when(paths, n >= VectorMatmul.RANK_LANES, name + " narrow: whole vectors of ranks");
+            when(paths, n % VectorMatmul.RANK_LANES != 0, name + " narrow: a vector of ranks padded with zeros");
+            when(paths, (m + tile - 1) / tile > Math.max(1, CpuKernelBackend.GRAIN / blockWork),
+                    name + " narrow: rows on several threads");
         } else {
             paths.addAll(packed(name, m, n, k, accumulate));
         }

@@ -30,7 +30,7 @@ class MatmulTest {
      * checks it against the kernels' constants): k = 531 is two whole blocks of 256 and a partial
      * one, n = 71 whole panels and a partial one, m = 23 three 6-row tiles and 5 rows over; 7
      * columns are narrower than two vectors everywhere, and so are 7 or 23 rows of Aᵀ·B (its narrow-rows path); 69 rows are not.
-     * Aᵀ·B with 13 narrow columns or rows (a LoRA rank) has a whole block of eight ranks and a
+     * 13 narrow columns (or rows of Aᵀ·B: a LoRA rank) are a whole block of eight ranks and a
      * padded one, with vectors wide enough (AVX2 or AVX-512) for 13 to be narrow.
      */
     static List<Shape> shapes() {
@@ -53,6 +53,11 @@ class MatmulTest {
         }
         shapes.add(new Shape(MatmulLayout.ATB, 8, 48, 300, true));            // rank 8 exactly, whole strips only
         shapes.add(new Shape(MatmulLayout.ATB, 48, 8, 300, false));
+        for (MatmulLayout layout : new MatmulLayout[] {MatmulLayout.AB, MatmulLayout.ABT}) {
+            // 13 narrow columns: a whole vector of ranks and a padded one; 205 rows over several threads
+            shapes.add(new Shape(layout, 205, 13, 300, false));
+            shapes.add(new Shape(layout, 205, 13, 300, true));
+        }
         shapes.add(new Shape(MatmulLayout.AB, 130, 8, 64, false));
         shapes.add(new Shape(MatmulLayout.ABT, 1, 33, 17, false));
         shapes.add(new Shape(MatmulLayout.ATB, 6, 31, 2, true));
@@ -67,15 +72,15 @@ class MatmulTest {
         Set<String> reached = new TreeSet<>();
         shapes().forEach(s -> reached.addAll(KernelPaths.matmul(s.layout(), s.m(), s.n(), s.k(), s.accumulate())));
         Set<String> every = new TreeSet<>();
+        int rank = VectorMatmul.RANK_BLOCK + 5;
+        int deep = 2 * VectorMatmul.KC + 1;
         for (MatmulLayout layout : MatmulLayout.values()) {
             every.addAll(KernelPaths.packed(layout.name(), 2 * VectorMatmul.MR + 1, 2 * VectorMatmul.NR + 1,
                     2 * VectorMatmul.KC + 1, true));
             every.add(layout + ": overwrite");
             every.addAll(KernelPaths.matmul(layout, VectorMatmul.NR + 1, 5, VectorMatmul.NR + 1, false));
+            every.addAll(KernelPaths.matmul(layout, VectorMatmul.NR + 1, rank, deep, false));
         }
-        int rank = VectorMatmul.RANK_BLOCK + 5;
-        int deep = 2 * VectorMatmul.KC + 1;
-        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, VectorMatmul.NR + 1, rank, deep, false));
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, VectorMatmul.NR + 1, deep, false));
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, VectorMatmul.NR + 1, deep, true));
         assertThat(every).as("every path").hasSize(3 * 8 + 5 + 5 + 5 + 7);
