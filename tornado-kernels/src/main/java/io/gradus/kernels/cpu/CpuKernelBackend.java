@@ -32,6 +32,13 @@ public final class CpuKernelBackend implements KernelBackend {
     /** Work (inner iterations) below which a block is not split further: forking would cost more. */
     static final long GRAIN = 1 << 15;
 
+    /**
+     * Multiply-adds per block of a narrow product (a LoRA branch's), below which it is not split:
+     * about 10 µs of one core's vector work, more than waking a parked worker costs (and far more
+     * than {@link #GRAIN}, which counts scalar work).
+     */
+    static final long NARROW_GRAIN = 1 << 20;
+
     /** Output columns of an NF4 product per group (see {@link #nf4Matmul}): k × 512 floats expanded at a time. */
     static final int NF4_GROUP = 512;
 
@@ -129,8 +136,8 @@ public final class CpuKernelBackend implements KernelBackend {
             // to whole vectors of ranks, and blocks of whole 8-row tiles on the threads.
             float[] ranks = VectorMatmul.padRanks(b, layout == MatmulLayout.ABT, n, k, VectorMatmul.RANK_LANES);
             int tile = VectorMatmul.NARROW_ROWS;
-            parallel((m + tile - 1) / tile, (long) tile * n * k, (from, to) -> VectorMatmul.narrowColumns(c, a, ranks, n,
-                    k, accumulate, from * tile, Math.min(m, to * tile)));
+            parallelNarrow((m + tile - 1) / tile, (long) tile * n * k, (from, to) -> VectorMatmul.narrowColumns(c, a,
+                    ranks, n, k, accumulate, from * tile, Math.min(m, to * tile)));
             return;
         }
         // op(B) packed once, in parallel, then blocks of whole 6-row tiles of C on the threads.
@@ -323,7 +330,23 @@ public final class CpuKernelBackend implements KernelBackend {
     private void parallelStrips(int wide, int narrow, int k, RangeKernel kernel) {
         int lanes = VectorMatmul.NR / 2;
         int strips = (wide + lanes - 1) / lanes;
-        parallel(strips, (long) lanes * narrow * k, (from, to) -> kernel.run(from * lanes, Math.min(wide, to * lanes)));
+        parallelNarrow(strips, (long) lanes * narrow * k, (from, to) -> kernel.run(from * lanes, Math.min(wide,
+                to * lanes)));
+    }
+
+    /**
+     * A narrow product's {@code count} items in at most one block per thread, each of at least
+     * {@link #NARROW_GRAIN} multiply-adds: a LoRA step makes hundreds of these small products, and
+     * halving them down to {@link #GRAIN} forked ten tasks of a microsecond each per product.
+     */
+    private void parallelNarrow(int count, long workPerItem, RangeKernel kernel) {
+        runBlocks(count, narrowBlock(count, workPerItem, pool.getParallelism()), kernel);
+    }
+
+    /** Items per block of {@link #parallelNarrow} on {@code threads} threads. */
+    static int narrowBlock(int count, long workPerItem, int threads) {
+        long blocks = Math.max(1, Math.min(threads, (long) count * workPerItem / NARROW_GRAIN));
+        return (int) ((count + blocks - 1) / blocks);
     }
 
     /**

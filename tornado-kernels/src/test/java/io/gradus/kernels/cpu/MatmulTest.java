@@ -47,16 +47,17 @@ class MatmulTest {
         for (boolean accumulate : new boolean[] {false, true}) {
             shapes.add(new Shape(MatmulLayout.ATB, 69, 71, 531, accumulate)); // packed Aᵀ·B: every path
             shapes.add(new Shape(MatmulLayout.ATB, 7, 71, 37, accumulate));   // narrow rows: every leftover
-            // rank 13 = a whole block of 8 and one padded; 69 and 71 wide: partial strips; k 531: several threads
-            shapes.add(new Shape(MatmulLayout.ATB, 69, 13, 531, accumulate));
-            shapes.add(new Shape(MatmulLayout.ATB, 13, 71, 531, accumulate));
+            // rank 13 = a whole block of 8 and one padded; 311 wide: a partial strip; 311·13·531 = 2.1 M
+            // multiply-adds: two narrow grains, so two blocks on the threads
+            shapes.add(new Shape(MatmulLayout.ATB, 311, 13, 531, accumulate));
+            shapes.add(new Shape(MatmulLayout.ATB, 13, 311, 531, accumulate));
         }
         shapes.add(new Shape(MatmulLayout.ATB, 8, 48, 300, true));            // rank 8 exactly, whole strips only
         shapes.add(new Shape(MatmulLayout.ATB, 48, 8, 300, false));
         for (MatmulLayout layout : new MatmulLayout[] {MatmulLayout.AB, MatmulLayout.ABT}) {
-            // 13 narrow columns: a whole vector of ranks and a padded one; 205 rows over several threads
-            shapes.add(new Shape(layout, 205, 13, 300, false));
-            shapes.add(new Shape(layout, 205, 13, 300, true));
+            // 13 narrow columns: a whole vector of ranks and a padded one; 311 rows over several threads
+            shapes.add(new Shape(layout, 311, 13, 531, false));
+            shapes.add(new Shape(layout, 311, 13, 531, true));
         }
         shapes.add(new Shape(MatmulLayout.AB, 130, 8, 64, false));
         shapes.add(new Shape(MatmulLayout.ABT, 1, 33, 17, false));
@@ -64,7 +65,7 @@ class MatmulTest {
         return shapes;
     }
 
-    private final CpuKernelBackend cpu = new CpuKernelBackend(new ForkJoinPool(2));
+    private final CpuKernelBackend cpu = new CpuKernelBackend(new ForkJoinPool(KernelPaths.THREADS));
 
     @Test
     @DisplayName("the test shapes reach every path of the CPU matmul, by the kernels' own blocking constants")
@@ -74,15 +75,16 @@ class MatmulTest {
         Set<String> every = new TreeSet<>();
         int rank = VectorMatmul.RANK_BLOCK + 5;
         int deep = 2 * VectorMatmul.KC + 1;
+        int wide = 20 * VectorMatmul.NR + 1; // wide · rank · deep: over two narrow grains
         for (MatmulLayout layout : MatmulLayout.values()) {
             every.addAll(KernelPaths.packed(layout.name(), 2 * VectorMatmul.MR + 1, 2 * VectorMatmul.NR + 1,
                     2 * VectorMatmul.KC + 1, true));
             every.add(layout + ": overwrite");
             every.addAll(KernelPaths.matmul(layout, VectorMatmul.NR + 1, 5, VectorMatmul.NR + 1, false));
-            every.addAll(KernelPaths.matmul(layout, VectorMatmul.NR + 1, rank, deep, false));
+            every.addAll(KernelPaths.matmul(layout, wide, rank, deep, false));
         }
-        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, VectorMatmul.NR + 1, deep, false));
-        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, VectorMatmul.NR + 1, deep, true));
+        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, false));
+        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, true));
         assertThat(every).as("every path").hasSize(3 * 8 + 5 + 5 + 5 + 7);
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
