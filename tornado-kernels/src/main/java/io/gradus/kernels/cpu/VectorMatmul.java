@@ -83,11 +83,11 @@ final class VectorMatmul {
                 narrowTile(c, a, u, n, k, ldu, i, j, width, accumulate, lanes);
             }
             for (; i < to; i++) {
-                FloatVector r0 = startRank(c, i * n + j, width, accumulate, lanes);
+                FloatVector r0 = start(R, c, i * n + j, width, accumulate, lanes);
                 for (int p = 0, a0 = i * k, up = j; p < k; p++, up += ldu) {
                     r0 = FloatVector.broadcast(R, a[a0 + p]).fma(FloatVector.fromArray(R, u, up), r0);
                 }
-                finishRank(r0, c, i * n + j, width, lanes);
+                finish(r0, c, i * n + j, width, lanes);
             }
         }
     }
@@ -97,14 +97,14 @@ final class VectorMatmul {
             boolean accumulate, float[] lanes) {
         int c0 = i * n + j;
         int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k, a6 = a5 + k, a7 = a6 + k;
-        FloatVector r0 = startRank(c, c0, width, accumulate, lanes);
-        FloatVector r1 = startRank(c, c0 + n, width, accumulate, lanes);
-        FloatVector r2 = startRank(c, c0 + 2 * n, width, accumulate, lanes);
-        FloatVector r3 = startRank(c, c0 + 3 * n, width, accumulate, lanes);
-        FloatVector r4 = startRank(c, c0 + 4 * n, width, accumulate, lanes);
-        FloatVector r5 = startRank(c, c0 + 5 * n, width, accumulate, lanes);
-        FloatVector r6 = startRank(c, c0 + 6 * n, width, accumulate, lanes);
-        FloatVector r7 = startRank(c, c0 + 7 * n, width, accumulate, lanes);
+        FloatVector r0 = start(R, c, c0, width, accumulate, lanes);
+        FloatVector r1 = start(R, c, c0 + n, width, accumulate, lanes);
+        FloatVector r2 = start(R, c, c0 + 2 * n, width, accumulate, lanes);
+        FloatVector r3 = start(R, c, c0 + 3 * n, width, accumulate, lanes);
+        FloatVector r4 = start(R, c, c0 + 4 * n, width, accumulate, lanes);
+        FloatVector r5 = start(R, c, c0 + 5 * n, width, accumulate, lanes);
+        FloatVector r6 = start(R, c, c0 + 6 * n, width, accumulate, lanes);
+        FloatVector r7 = start(R, c, c0 + 7 * n, width, accumulate, lanes);
         for (int p = 0, up = j; p < k; p++, up += ldu) {
             FloatVector y = FloatVector.fromArray(R, u, up);
             r0 = FloatVector.broadcast(R, a[a0 + p]).fma(y, r0);
@@ -116,37 +116,14 @@ final class VectorMatmul {
             r6 = FloatVector.broadcast(R, a[a6 + p]).fma(y, r6);
             r7 = FloatVector.broadcast(R, a[a7 + p]).fma(y, r7);
         }
-        finishRank(r0, c, c0, width, lanes);
-        finishRank(r1, c, c0 + n, width, lanes);
-        finishRank(r2, c, c0 + 2 * n, width, lanes);
-        finishRank(r3, c, c0 + 3 * n, width, lanes);
-        finishRank(r4, c, c0 + 4 * n, width, lanes);
-        finishRank(r5, c, c0 + 5 * n, width, lanes);
-        finishRank(r6, c, c0 + 6 * n, width, lanes);
-        finishRank(r7, c, c0 + 7 * n, width, lanes);
-    }
-
-    /** The accumulator of {@code width} outputs of a row of C at {@code index}: zero, or what C holds. */
-    private static FloatVector startRank(float[] c, int index, int width, boolean accumulate, float[] lanes) {
-        if (!accumulate) {
-            return FloatVector.zero(R);
-        }
-        if (width == RANK_LANES) {
-            return FloatVector.fromArray(R, c, index);
-        }
-        java.util.Arrays.fill(lanes, 0f);
-        System.arraycopy(c, index, lanes, 0, width);
-        return FloatVector.fromArray(R, lanes, 0);
-    }
-
-    /** Stores the first {@code width} lanes of {@code sum} at {@code index} of C (the rest are padded ranks). */
-    private static void finishRank(FloatVector sum, float[] c, int index, int width, float[] lanes) {
-        if (width == RANK_LANES) {
-            sum.intoArray(c, index);
-            return;
-        }
-        sum.intoArray(lanes, 0);
-        System.arraycopy(lanes, 0, c, index, width);
+        finish(r0, c, c0, width, lanes);
+        finish(r1, c, c0 + n, width, lanes);
+        finish(r2, c, c0 + 2 * n, width, lanes);
+        finish(r3, c, c0 + 3 * n, width, lanes);
+        finish(r4, c, c0 + 4 * n, width, lanes);
+        finish(r5, c, c0 + 5 * n, width, lanes);
+        finish(r6, c, c0 + 6 * n, width, lanes);
+        finish(r7, c, c0 + 7 * n, width, lanes);
     }
 
     /**
@@ -211,14 +188,14 @@ final class VectorMatmul {
     private static void rankTile(float[] ct, int m, float[] a, int lda, int offset, float[] u, int ldu, int n,
             int block, int kc, int i, int j, int width, boolean accumulate, float[] lanes) {
         int c0 = j * m + i;
-        FloatVector r0 = start(ct, c0, j < n, width, accumulate, lanes);
-        FloatVector r1 = start(ct, c0 + m, j + 1 < n, width, accumulate, lanes);
-        FloatVector r2 = start(ct, c0 + 2 * m, j + 2 < n, width, accumulate, lanes);
-        FloatVector r3 = start(ct, c0 + 3 * m, j + 3 < n, width, accumulate, lanes);
-        FloatVector r4 = start(ct, c0 + 4 * m, j + 4 < n, width, accumulate, lanes);
-        FloatVector r5 = start(ct, c0 + 5 * m, j + 5 < n, width, accumulate, lanes);
-        FloatVector r6 = start(ct, c0 + 6 * m, j + 6 < n, width, accumulate, lanes);
-        FloatVector r7 = start(ct, c0 + 7 * m, j + 7 < n, width, accumulate, lanes);
+        FloatVector r0 = start(S, ct, c0, widthOfRank(j, n, width), accumulate, lanes);
+        FloatVector r1 = start(S, ct, c0 + m, widthOfRank(j + 1, n, width), accumulate, lanes);
+        FloatVector r2 = start(S, ct, c0 + 2 * m, widthOfRank(j + 2, n, width), accumulate, lanes);
+        FloatVector r3 = start(S, ct, c0 + 3 * m, widthOfRank(j + 3, n, width), accumulate, lanes);
+        FloatVector r4 = start(S, ct, c0 + 4 * m, widthOfRank(j + 4, n, width), accumulate, lanes);
+        FloatVector r5 = start(S, ct, c0 + 5 * m, widthOfRank(j + 5, n, width), accumulate, lanes);
+        FloatVector r6 = start(S, ct, c0 + 6 * m, widthOfRank(j + 6, n, width), accumulate, lanes);
+        FloatVector r7 = start(S, ct, c0 + 7 * m, widthOfRank(j + 7, n, width), accumulate, lanes);
         int q = offset;
         int up = block * ldu + j;
         for (int p = 0; p < kc; p++, q += lda, up += ldu) {
@@ -232,44 +209,46 @@ final class VectorMatmul {
             r6 = FloatVector.broadcast(S, u[up + 6]).fma(x, r6);
             r7 = FloatVector.broadcast(S, u[up + 7]).fma(x, r7);
         }
-        finish(r0, ct, c0, j < n, width, lanes);
-        finish(r1, ct, c0 + m, j + 1 < n, width, lanes);
-        finish(r2, ct, c0 + 2 * m, j + 2 < n, width, lanes);
-        finish(r3, ct, c0 + 3 * m, j + 3 < n, width, lanes);
-        finish(r4, ct, c0 + 4 * m, j + 4 < n, width, lanes);
-        finish(r5, ct, c0 + 5 * m, j + 5 < n, width, lanes);
-        finish(r6, ct, c0 + 6 * m, j + 6 < n, width, lanes);
-        finish(r7, ct, c0 + 7 * m, j + 7 < n, width, lanes);
+        finish(r0, ct, c0, widthOfRank(j, n, width), lanes);
+        finish(r1, ct, c0 + m, widthOfRank(j + 1, n, width), lanes);
+        finish(r2, ct, c0 + 2 * m, widthOfRank(j + 2, n, width), lanes);
+        finish(r3, ct, c0 + 3 * m, widthOfRank(j + 3, n, width), lanes);
+        finish(r4, ct, c0 + 4 * m, widthOfRank(j + 4, n, width), lanes);
+        finish(r5, ct, c0 + 5 * m, widthOfRank(j + 5, n, width), lanes);
+        finish(r6, ct, c0 + 6 * m, widthOfRank(j + 6, n, width), lanes);
+        finish(r7, ct, c0 + 7 * m, widthOfRank(j + 7, n, width), lanes);
     }
 
     /**
-     * The accumulator of one row of a rank tile: zero, or the {@code width} values C holds already
-     * at {@code index} (none for a padded rank past n, which is never stored).
+     * The accumulator of {@code width} outputs of a row of C at {@code index}: zero, or (with
+     * {@code load}) what C holds; zero too for width 0 (a padded rank, never stored).
      */
-    private static FloatVector start(float[] c, int index, boolean stored, int width, boolean accumulate,
+    private static FloatVector start(VectorSpecies<Float> species, float[] c, int index, int width, boolean load,
             float[] lanes) {
-        if (!accumulate || !stored) {
-            return FloatVector.zero(S);
+        if (!load || width == 0) {
+            return FloatVector.zero(species);
         }
-        if (width == L) {
-            return FloatVector.fromArray(S, c, index);
+        if (width == species.length()) {
+            return FloatVector.fromArray(species, c, index);
         }
         java.util.Arrays.fill(lanes, 0f);
         System.arraycopy(c, index, lanes, 0, width);
-        return FloatVector.fromArray(S, lanes, 0);
+        return FloatVector.fromArray(species, lanes, 0);
     }
 
-    /** Stores the first {@code width} lanes of {@code sum} at {@code index} of C, unless its rank is padding. */
-    private static void finish(FloatVector sum, float[] c, int index, boolean stored, int width, float[] lanes) {
-        if (!stored) {
-            return;
-        }
-        if (width == L) {
+    /** Stores the first {@code width} lanes of {@code sum} at {@code index} of C (the lanes past it are padding). */
+    private static void finish(FloatVector sum, float[] c, int index, int width, float[] lanes) {
+        if (width == sum.length()) {
             sum.intoArray(c, index);
-            return;
+        } else if (width > 0) {
+            sum.intoArray(lanes, 0);
+            System.arraycopy(lanes, 0, c, index, width);
         }
-        sum.intoArray(lanes, 0);
-        System.arraycopy(lanes, 0, c, index, width);
+    }
+
+    /** The width of row {@code row} of a rank tile: all of {@code width}, or none for a padded rank past n. */
+    private static int widthOfRank(int row, int n, int width) {
+        return row < n ? width : 0;
     }
 
     /** Rows of B per block of the shared dimension: a packed panel of KC × 2L floats (32 KiB with AVX-512) stays in L1. */
