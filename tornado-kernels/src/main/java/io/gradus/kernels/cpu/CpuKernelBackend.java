@@ -335,18 +335,19 @@ public final class CpuKernelBackend implements KernelBackend {
     }
 
     /**
-     * A narrow product's {@code count} items in at most one block per thread, each of at least
-     * {@link #NARROW_GRAIN} multiply-adds: a LoRA step makes hundreds of these small products, and
-     * halving them down to {@link #GRAIN} forked ten tasks of a microsecond each per product.
+     * A narrow product's {@code count} items in blocks of at least {@link #NARROW_GRAIN}
+     * multiply-adds: a LoRA step makes hundreds of these small products, and halving them down to
+     * {@link #GRAIN} forked ten tasks of a microsecond each per product. Larger products (MEDIUM's)
+     * still split into several blocks per thread, so that a thread the machine's other processes
+     * hold up does not hold up the product.
      */
     private void parallelNarrow(int count, long workPerItem, RangeKernel kernel) {
-        runBlocks(count, narrowBlock(count, workPerItem, pool.getParallelism()), kernel);
+        runBlocks(count, narrowBlock(count, workPerItem), kernel);
     }
 
-    /** Items per block of {@link #parallelNarrow} on {@code threads} threads. */
-    static int narrowBlock(int count, long workPerItem, int threads) {
-        long blocks = Math.max(1, Math.min(threads, (long) count * workPerItem / NARROW_GRAIN));
-        return (int) ((count + blocks - 1) / blocks);
+    /** Items per block of {@link #parallelNarrow}. */
+    static int narrowBlock(int count, long workPerItem) {
+        return (int) Math.max(1, Math.min(count, NARROW_GRAIN / Math.max(1, workPerItem)));
     }
 
     /**

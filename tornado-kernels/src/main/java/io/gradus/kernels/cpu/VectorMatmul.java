@@ -83,11 +83,11 @@ final class VectorMatmul {
                 narrowTile(c, a, u, n, k, ldu, i, j, width, accumulate, lanes);
             }
             for (; i < to; i++) {
-                FloatVector r0 = start(R, c, i * n + j, width, accumulate, lanes);
+                FloatVector r0 = startRanks(c, i * n + j, width, accumulate, lanes);
                 for (int p = 0, a0 = i * k, up = j; p < k; p++, up += ldu) {
                     r0 = FloatVector.broadcast(R, a[a0 + p]).fma(FloatVector.fromArray(R, u, up), r0);
                 }
-                finish(r0, c, i * n + j, width, lanes);
+                finishRanks(r0, c, i * n + j, width, lanes);
             }
         }
     }
@@ -97,14 +97,14 @@ final class VectorMatmul {
             boolean accumulate, float[] lanes) {
         int c0 = i * n + j;
         int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k, a6 = a5 + k, a7 = a6 + k;
-        FloatVector r0 = start(R, c, c0, width, accumulate, lanes);
-        FloatVector r1 = start(R, c, c0 + n, width, accumulate, lanes);
-        FloatVector r2 = start(R, c, c0 + 2 * n, width, accumulate, lanes);
-        FloatVector r3 = start(R, c, c0 + 3 * n, width, accumulate, lanes);
-        FloatVector r4 = start(R, c, c0 + 4 * n, width, accumulate, lanes);
-        FloatVector r5 = start(R, c, c0 + 5 * n, width, accumulate, lanes);
-        FloatVector r6 = start(R, c, c0 + 6 * n, width, accumulate, lanes);
-        FloatVector r7 = start(R, c, c0 + 7 * n, width, accumulate, lanes);
+        FloatVector r0 = startRanks(c, c0, width, accumulate, lanes);
+        FloatVector r1 = startRanks(c, c0 + n, width, accumulate, lanes);
+        FloatVector r2 = startRanks(c, c0 + 2 * n, width, accumulate, lanes);
+        FloatVector r3 = startRanks(c, c0 + 3 * n, width, accumulate, lanes);
+        FloatVector r4 = startRanks(c, c0 + 4 * n, width, accumulate, lanes);
+        FloatVector r5 = startRanks(c, c0 + 5 * n, width, accumulate, lanes);
+        FloatVector r6 = startRanks(c, c0 + 6 * n, width, accumulate, lanes);
+        FloatVector r7 = startRanks(c, c0 + 7 * n, width, accumulate, lanes);
         for (int p = 0, up = j; p < k; p++, up += ldu) {
             FloatVector y = FloatVector.fromArray(R, u, up);
             r0 = FloatVector.broadcast(R, a[a0 + p]).fma(y, r0);
@@ -116,14 +116,14 @@ final class VectorMatmul {
             r6 = FloatVector.broadcast(R, a[a6 + p]).fma(y, r6);
             r7 = FloatVector.broadcast(R, a[a7 + p]).fma(y, r7);
         }
-        finish(r0, c, c0, width, lanes);
-        finish(r1, c, c0 + n, width, lanes);
-        finish(r2, c, c0 + 2 * n, width, lanes);
-        finish(r3, c, c0 + 3 * n, width, lanes);
-        finish(r4, c, c0 + 4 * n, width, lanes);
-        finish(r5, c, c0 + 5 * n, width, lanes);
-        finish(r6, c, c0 + 6 * n, width, lanes);
-        finish(r7, c, c0 + 7 * n, width, lanes);
+        finishRanks(r0, c, c0, width, lanes);
+        finishRanks(r1, c, c0 + n, width, lanes);
+        finishRanks(r2, c, c0 + 2 * n, width, lanes);
+        finishRanks(r3, c, c0 + 3 * n, width, lanes);
+        finishRanks(r4, c, c0 + 4 * n, width, lanes);
+        finishRanks(r5, c, c0 + 5 * n, width, lanes);
+        finishRanks(r6, c, c0 + 6 * n, width, lanes);
+        finishRanks(r7, c, c0 + 7 * n, width, lanes);
     }
 
     /**
@@ -188,14 +188,14 @@ final class VectorMatmul {
     private static void rankTile(float[] ct, int m, float[] a, int lda, int offset, float[] u, int ldu, int n,
             int block, int kc, int i, int j, int width, boolean accumulate, float[] lanes) {
         int c0 = j * m + i;
-        FloatVector r0 = start(S, ct, c0, widthOfRank(j, n, width), accumulate, lanes);
-        FloatVector r1 = start(S, ct, c0 + m, widthOfRank(j + 1, n, width), accumulate, lanes);
-        FloatVector r2 = start(S, ct, c0 + 2 * m, widthOfRank(j + 2, n, width), accumulate, lanes);
-        FloatVector r3 = start(S, ct, c0 + 3 * m, widthOfRank(j + 3, n, width), accumulate, lanes);
-        FloatVector r4 = start(S, ct, c0 + 4 * m, widthOfRank(j + 4, n, width), accumulate, lanes);
-        FloatVector r5 = start(S, ct, c0 + 5 * m, widthOfRank(j + 5, n, width), accumulate, lanes);
-        FloatVector r6 = start(S, ct, c0 + 6 * m, widthOfRank(j + 6, n, width), accumulate, lanes);
-        FloatVector r7 = start(S, ct, c0 + 7 * m, widthOfRank(j + 7, n, width), accumulate, lanes);
+        FloatVector r0 = start(ct, c0, widthOfRank(j, n, width), accumulate, lanes);
+        FloatVector r1 = start(ct, c0 + m, widthOfRank(j + 1, n, width), accumulate, lanes);
+        FloatVector r2 = start(ct, c0 + 2 * m, widthOfRank(j + 2, n, width), accumulate, lanes);
+        FloatVector r3 = start(ct, c0 + 3 * m, widthOfRank(j + 3, n, width), accumulate, lanes);
+        FloatVector r4 = start(ct, c0 + 4 * m, widthOfRank(j + 4, n, width), accumulate, lanes);
+        FloatVector r5 = start(ct, c0 + 5 * m, widthOfRank(j + 5, n, width), accumulate, lanes);
+        FloatVector r6 = start(ct, c0 + 6 * m, widthOfRank(j + 6, n, width), accumulate, lanes);
+        FloatVector r7 = start(ct, c0 + 7 * m, widthOfRank(j + 7, n, width), accumulate, lanes);
         int q = offset;
         int up = block * ldu + j;
         for (int p = 0; p < kc; p++, q += lda, up += ldu) {
@@ -219,28 +219,51 @@ final class VectorMatmul {
         finish(r7, ct, c0 + 7 * m, widthOfRank(j + 7, n, width), lanes);
     }
 
-    /**
-     * The accumulator of {@code width} outputs of a row of C at {@code index}: zero, or (with
-     * {@code load}) what C holds; zero too for width 0 (a padded rank, never stored).
+    /*
+     * The accumulators' loads and stores, one pair per species: the Vector API compiles an
+     * operation to vector instructions only where its species is a constant, and a species passed
+     * as an argument made atbNarrow run 10–40 times slower (0.3–0.9 GFLOP/s).
      */
-    private static FloatVector start(VectorSpecies<Float> species, float[] c, int index, int width, boolean load,
-            float[] lanes) {
+
+    /** An accumulator of {@link #atbNarrow}: zero, or (with {@code load}) the {@code width} values of C at {@code index}. */
+    private static FloatVector start(float[] c, int index, int width, boolean load, float[] lanes) {
         if (!load || width == 0) {
-            return FloatVector.zero(species);
+            return FloatVector.zero(S);
         }
-        if (width == species.length()) {
-            return FloatVector.fromArray(species, c, index);
-        }
-        java.util.Arrays.fill(lanes, 0f);
-        System.arraycopy(c, index, lanes, 0, width);
-        return FloatVector.fromArray(species, lanes, 0);
+        return width == L ? FloatVector.fromArray(S, c, index) : FloatVector.fromArray(S, partial(c, index, width, lanes), 0);
     }
 
-    /** Stores the first {@code width} lanes of {@code sum} at {@code index} of C (the lanes past it are padding). */
+    /** An accumulator of {@link #narrowColumns}, as {@link #start}. */
+    private static FloatVector startRanks(float[] c, int index, int width, boolean load, float[] lanes) {
+        if (!load) {
+            return FloatVector.zero(R);
+        }
+        return width == RANK_LANES ? FloatVector.fromArray(R, c, index)
+                : FloatVector.fromArray(R, partial(c, index, width, lanes), 0);
+    }
+
+    /** {@code lanes} holding the {@code width} values of C at {@code index}, then zeros. */
+    private static float[] partial(float[] c, int index, int width, float[] lanes) {
+        java.util.Arrays.fill(lanes, 0f);
+        System.arraycopy(c, index, lanes, 0, width);
+        return lanes;
+    }
+
+    /** Stores the first {@code width} lanes of an {@link #atbNarrow} accumulator at {@code index} of C. */
     private static void finish(FloatVector sum, float[] c, int index, int width, float[] lanes) {
-        if (width == sum.length()) {
+        if (width == L) {
             sum.intoArray(c, index);
         } else if (width > 0) {
+            sum.intoArray(lanes, 0);
+            System.arraycopy(lanes, 0, c, index, width);
+        }
+    }
+
+    /** Stores the first {@code width} lanes of a {@link #narrowColumns} accumulator at {@code index} of C. */
+    private static void finishRanks(FloatVector sum, float[] c, int index, int width, float[] lanes) {
+        if (width == RANK_LANES) {
+            sum.intoArray(c, index);
+        } else {
             sum.intoArray(lanes, 0);
             System.arraycopy(lanes, 0, c, index, width);
         }

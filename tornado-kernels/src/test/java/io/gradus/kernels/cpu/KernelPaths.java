@@ -15,9 +15,6 @@ import java.util.TreeSet;
  */
 final class KernelPaths {
 
-    /** Threads of the parity tests' backend. */
-    static final int THREADS = 2;
-
     private KernelPaths() {}
 
     /** The paths {@link CpuKernelBackend#matmul} takes for C[m,n] = op(A)·op(B) with shared dimension k. */
@@ -41,7 +38,7 @@ final class KernelPaths {
             when(paths, n >= VectorMatmul.RANK_LANES, name + " narrow: whole vectors of ranks");
             when(paths, n % VectorMatmul.RANK_LANES != 0, name + " narrow: a vector of ranks padded with zeros");
             int blocks = (m + tile - 1) / tile;
-            when(paths, blocks > CpuKernelBackend.narrowBlock(blocks, blockWork, THREADS),
+            when(paths, blocks > CpuKernelBackend.narrowBlock(blocks, blockWork),
                     name + " narrow: rows on several threads");
         } else {
             paths.addAll(packed(name, m, n, k, accumulate));
@@ -61,7 +58,7 @@ final class KernelPaths {
         when(paths, wide % lanes != 0, name + ": a partial last strip, copied");
         when(paths, narrow >= VectorMatmul.RANK_BLOCK, name + ": a whole block of ranks");
         when(paths, narrow % VectorMatmul.RANK_BLOCK != 0, name + ": a block of ranks padded with zeros");
-        when(paths, strips > CpuKernelBackend.narrowBlock(strips, stripWork, THREADS), name + ": strips on several threads");
+        when(paths, strips > CpuKernelBackend.narrowBlock(strips, stripWork), name + ": strips on several threads");
     }
 
     /** The paths of {@link VectorMatmul#multiplyPacked} for a packed op(B) of n columns. */

@@ -65,7 +65,7 @@ class MatmulTest {
         return shapes;
     }
 
-    private final CpuKernelBackend cpu = new CpuKernelBackend(new ForkJoinPool(KernelPaths.THREADS));
+    private final CpuKernelBackend cpu = new CpuKernelBackend(new ForkJoinPool(2));
 
     @Test
     @DisplayName("the test shapes reach every path of the CPU matmul, by the kernels' own blocking constants")
