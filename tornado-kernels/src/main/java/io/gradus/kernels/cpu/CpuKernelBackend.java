@@ -30,7 +30,14 @@ import org.osgi.service.component.annotations.Deactivate;
 public final class CpuKernelBackend implements KernelBackend {
 
     /** Work (inner iterations) below which a block is not split further: forking would cost more. */
-    private static final long GRAIN = 1 << 15;
+    static final long GRAIN = 1 << 15;
+
+    /**
+     * Multiply-adds per block of a narrow product (a LoRA branch's), below which it is not split:
+     * about 10 µs of one core's vector work, more than waking a parked worker costs (and far more
+     * than {@link #GRAIN}, which counts scalar work).
+     */
+    static final long NARROW_GRAIN = 1 << 20;
 
     /** Output columns of an NF4 product per group (see {@link #nf4Matmul}): k × 512 floats expanded at a time. */
     static final int NF4_GROUP = 512;
@@ -108,7 +115,8 @@ public final class CpuKernelBackend implements KernelBackend {
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {
             // Cᵀ = Bᵀ·A with vectors along m (a LoRA B's gradient): no transpose of the large A.
             float[] ct = new float[n * m];
-            parallelStrips(m, n, k, (from, to) -> VectorMatmul.atbNarrow(ct, a, b, m, n, k, false, from, to));
+            float[] ranks = VectorMatmul.padRanks(b, false, n, k, VectorMatmul.RANK_BLOCK);
+            parallelStrips(m, n, k, (from, to) -> VectorMatmul.atbNarrow(ct, a, ranks, m, n, k, false, from, to));
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
@@ -119,14 +127,17 @@ public final class CpuKernelBackend implements KernelBackend {
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(m)) {
             // C = Aᵀ·B with few rows (a LoRA A's gradient): atbNarrow with the roles of A and B
             // exchanged computes C itself, reading B's rows in place instead of packing all of B.
-            parallelStrips(n, m, k, (from, to) -> VectorMatmul.atbNarrow(c, b, a, n, m, k, accumulate, from, to));
+            float[] ranks = VectorMatmul.padRanks(a, false, m, k, VectorMatmul.RANK_BLOCK);
+            parallelStrips(n, m, k, (from, to) -> VectorMatmul.atbNarrow(c, b, ranks, n, m, k, accumulate, from, to));
             return;
         }
         if (VectorMatmul.narrow(n)) {
-            // Outputs too narrow for row vectors (a LoRA rank, say): rows of both operands, and dot
-            // products along k instead.
-            float[] rowsB = layout == MatmulLayout.ABT ? b : transpose(b, k, n);
-            parallelTiles(m, (long) n * k, (from, to) -> VectorMatmul.abt(c, a, rowsB, n, k, accumulate, from, to));
+            // Outputs too narrow for the packed panels (a LoRA rank, say): op(B) as [k, n] rows padded
+            // to whole vectors of ranks, and blocks of whole 8-row tiles on the threads.
+            float[] ranks = VectorMatmul.padRanks(b, layout == MatmulLayout.ABT, n, k, VectorMatmul.RANK_LANES);
+            int tile = VectorMatmul.NARROW_ROWS;
+            parallelNarrow((m + tile - 1) / tile, (long) tile * n * k, (from, to) -> VectorMatmul.narrowColumns(c, a,
+                    ranks, n, k, accumulate, from * tile, Math.min(m, to * tile)));
             return;
         }
         // op(B) packed once, in parallel, then blocks of whole 6-row tiles of C on the threads.
@@ -317,24 +328,28 @@ public final class CpuKernelBackend implements KernelBackend {
         return scales;
     }
 
-    /** The [cols, rows] transpose of a row-major [rows, cols] matrix. */
-    private float[] transpose(float[] x, int rows, int cols) {
-        float[] t = new float[rows * cols];
-        parallel(cols, rows, (from, to) -> {
-            for (int j = from; j < to; j++) {
-                for (int i = 0; i < rows; i++) {
-                    t[j * rows + i] = x[i * cols + j];
-                }
-            }
-        });
-        return t;
+    /** {@link VectorMatmul#atbNarrow} over [0, wide) in strips of one vector, on the threads. */
+    private void parallelStrips(int wide, int narrow, int k, RangeKernel kernel) {
+        int lanes = VectorMatmul.NR / 2;
+        int strips = (wide + lanes - 1) / lanes;
+        parallelNarrow(strips, (long) lanes * narrow * k, (from, to) -> kernel.run(from * lanes, Math.min(wide,
+                to * lanes)));
     }
 
-    /** {@link VectorMatmul#atbNarrow} over [0, wide) in strips of {@link VectorMatmul#NR}, on the threads. */
-    private void parallelStrips(int wide, int narrow, int k, RangeKernel kernel) {
-        int strips = (wide + VectorMatmul.NR - 1) / VectorMatmul.NR;
-        parallel(strips, (long) VectorMatmul.NR * narrow * k, (from, to) -> kernel.run(from * VectorMatmul.NR,
-                Math.min(wide, to * VectorMatmul.NR)));
+    /**
+     * A narrow product's {@code count} items in blocks of at least {@link #NARROW_GRAIN}
+     * multiply-adds: a LoRA step makes hundreds of these small products, and halving them down to
+     * {@link #GRAIN} forked ten tasks of a microsecond each per product. Larger products (MEDIUM's)
+     * still split into several blocks per thread, so that a thread the machine's other processes
+     * hold up does not hold up the product.
+     */
+    private void parallelNarrow(int count, long workPerItem, RangeKernel kernel) {
+        runBlocks(count, narrowBlock(count, workPerItem), kernel);
+    }
+
+    /** Items per block of {@link #parallelNarrow}. */
+    static int narrowBlock(int count, long workPerItem) {
+        return (int) Math.max(1, Math.min(count, NARROW_GRAIN / Math.max(1, workPerItem)));
     }
 
     /**

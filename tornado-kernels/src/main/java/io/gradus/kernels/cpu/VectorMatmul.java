@@ -14,9 +14,10 @@ import jdk.incubator.vector.VectorSpecies;
  * into panels of two vectors' width and blocks of {@value #KC} rows, so the micro-kernel streams it
  * from L1, and a tile of 6 rows × 2 vectors of C stays in 12 registers while each packed row of B
  * meets six broadcast elements of A. Strides let the same code read A or B transposed, which
- * covers all three layouts. Outputs narrower than two vectors use dot products instead
- * ({@link #abt}: 4×4 outputs share their loads); Aᵀ·B with a narrow side (output columns or rows)
- * runs unpacked, with the vectors along the wide side ({@link #atbNarrow}).
+ * covers all three layouts. Outputs narrower than two vectors run along vectors of eight ranks
+ * instead ({@link #narrowColumns}); Aᵀ·B with a narrow side (output columns or rows)
+ * runs unpacked, with the vectors along the wide side and eight narrow columns per pass
+ * ({@link #atbNarrow}).
  */
 final class VectorMatmul {
 
@@ -30,185 +31,247 @@ final class VectorMatmul {
         return n < 2 * L;
     }
 
-    /** Rows [from, to) of C[m,n] (+)= A[m,k] · B[n,k]ᵀ. */
-    static void abt(float[] c, float[] a, float[] b, int n, int k, boolean accumulate, int from, int to) {
-        int kv = k - k % L;
-        int i = from;
-        for (; i + 4 <= to; i += 4) {
-            int j = 0;
-            for (; j + 4 <= n; j += 4) {
-                dot4x4(c, a, b, n, k, kv, i, j, accumulate);
-            }
-            for (; j < n; j++) {
-                for (int r = i; r < i + 4; r++) {
-                    store(c, r * n + j, dot(a, r * k, b, j * k, k, kv), accumulate);
+    /**
+     * Lanes of a vector of narrow outputs ({@link #narrowColumns}): eight (256 bits) where the
+     * preferred vectors hold eight floats or more, so a LoRA rank of 8 fills one vector even with
+     * AVX-512; the preferred width below that.
+     */
+    private static final VectorSpecies<Float> R = L >= 8 ? FloatVector.SPECIES_256 : S;
+    static final int RANK_LANES = R.length();
+
+    /** Rows of C per {@link #narrowColumns} tile: eight accumulators, a loaded vector and a broadcast fit AVX2's registers. */
+    static final int NARROW_ROWS = 8;
+
+    /**
+     * op(B) [k, n] with its rows padded by zeros to a multiple of {@code block} columns, for the
+     * narrow kernels; element (p, j) of op(B) is {@code b[p·n + j]} (B [k, n]), or {@code b[j·k + p]}
+     * with {@code transposed} (B [n, k]). B itself when it already has that form.
+     */
+    static float[] padRanks(float[] b, boolean transposed, int n, int k, int block) {
+        int padded = (n + block - 1) / block * block;
+        if (padded == n && !transposed) {
+            return b;
+        }
+        float[] u = new float[k * padded];
+        for (int p = 0; p < k; p++) {
+            if (transposed) {
+                for (int j = 0; j < n; j++) {
+                    u[p * padded + j] = b[j * k + p];
                 }
+            } else {
+                System.arraycopy(b, p * n, u, p * padded, n);
             }
         }
-        for (; i < to; i++) {
-            for (int j = 0; j < n; j++) {
-                store(c, i * n + j, dot(a, i * k, b, j * k, k, kv), accumulate);
+        return u;
+    }
+
+    /**
+     * Rows [from, to) of C[m, n] (+)= A[m, k] · U for a narrow C (n a LoRA rank, say) and U = op(B)
+     * {@linkplain #padRanks padded} to whole vectors of {@link #RANK_LANES}: the vectors run along
+     * the ranks, so a row of U is one load and each element of A one broadcast, and no horizontal
+     * sums are needed (dot products along k would need one per output). Tiles of
+     * {@value #NARROW_ROWS} rows × one vector, then single rows; each sum starts from C (or zero)
+     * and runs over p in order with fused multiply-adds.
+     */
+    static void narrowColumns(float[] c, float[] a, float[] u, int n, int k, boolean accumulate, int from, int to) {
+        int ldu = (n + RANK_LANES - 1) / RANK_LANES * RANK_LANES;
+        float[] lanes = new float[RANK_LANES];
+        for (int j = 0; j < n; j += RANK_LANES) {
+            int width = Math.min(RANK_LANES, n - j);
+            int i = from;
+            for (; i + NARROW_ROWS <= to; i += NARROW_ROWS) {
+                narrowTile(c, a, u, n, k, ldu, i, j, width, accumulate, lanes);
+            }
+            for (; i < to; i++) {
+                FloatVector r0 = startRanks(c, i * n + j, width, accumulate, lanes);
+                for (int p = 0, a0 = i * k, up = j; p < k; p++, up += ldu) {
+                    r0 = FloatVector.broadcast(R, a[a0 + p]).fma(FloatVector.fromArray(R, u, up), r0);
+                }
+                finishRanks(r0, c, i * n + j, width, lanes);
             }
         }
     }
 
-    private static void dot4x4(float[] c, float[] a, float[] b, int n, int k, int kv, int i, int j, boolean accumulate) {
-        int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
-        int b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-        FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s03 = s00;
-        FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-        FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00;
-        FloatVector s30 = s00, s31 = s00, s32 = s00, s33 = s00;
-        for (int p = 0; p < kv; p += L) {
-            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p);
-            FloatVector x1 = FloatVector.fromArray(S, a, a1 + p);
-            FloatVector x2 = FloatVector.fromArray(S, a, a2 + p);
-            FloatVector x3 = FloatVector.fromArray(S, a, a3 + p);
-            FloatVector y = FloatVector.fromArray(S, b, b0 + p);
-            s00 = x0.fma(y, s00);
-            s10 = x1.fma(y, s10);
-            s20 = x2.fma(y, s20);
-            s30 = x3.fma(y, s30);
-            y = FloatVector.fromArray(S, b, b1 + p);
-            s01 = x0.fma(y, s01);
-            s11 = x1.fma(y, s11);
-            s21 = x2.fma(y, s21);
-            s31 = x3.fma(y, s31);
-            y = FloatVector.fromArray(S, b, b2 + p);
-            s02 = x0.fma(y, s02);
-            s12 = x1.fma(y, s12);
-            s22 = x2.fma(y, s22);
-            s32 = x3.fma(y, s32);
-            y = FloatVector.fromArray(S, b, b3 + p);
-            s03 = x0.fma(y, s03);
-            s13 = x1.fma(y, s13);
-            s23 = x2.fma(y, s23);
-            s33 = x3.fma(y, s33);
-        }
-        // No arrays of vectors here: they would force the vectors onto the heap and defeat the JIT.
-        float[] lanes = new float[L];
+    /** Rows [i, i + 8) of C at ranks [j, j + width): eight accumulators over all of k. */
+    private static void narrowTile(float[] c, float[] a, float[] u, int n, int k, int ldu, int i, int j, int width,
+            boolean accumulate, float[] lanes) {
         int c0 = i * n + j;
-        emit(c, c0, s00, a, a0, b, b0, kv, k, lanes, accumulate);
-        emit(c, c0 + 1, s01, a, a0, b, b1, kv, k, lanes, accumulate);
-        emit(c, c0 + 2, s02, a, a0, b, b2, kv, k, lanes, accumulate);
-        emit(c, c0 + 3, s03, a, a0, b, b3, kv, k, lanes, accumulate);
-        emit(c, c0 + n, s10, a, a1, b, b0, kv, k, lanes, accumulate);
-        emit(c, c0 + n + 1, s11, a, a1, b, b1, kv, k, lanes, accumulate);
-        emit(c, c0 + n + 2, s12, a, a1, b, b2, kv, k, lanes, accumulate);
-        emit(c, c0 + n + 3, s13, a, a1, b, b3, kv, k, lanes, accumulate);
-        emit(c, c0 + 2 * n, s20, a, a2, b, b0, kv, k, lanes, accumulate);
-        emit(c, c0 + 2 * n + 1, s21, a, a2, b, b1, kv, k, lanes, accumulate);
-        emit(c, c0 + 2 * n + 2, s22, a, a2, b, b2, kv, k, lanes, accumulate);
-        emit(c, c0 + 2 * n + 3, s23, a, a2, b, b3, kv, k, lanes, accumulate);
-        emit(c, c0 + 3 * n, s30, a, a3, b, b0, kv, k, lanes, accumulate);
-        emit(c, c0 + 3 * n + 1, s31, a, a3, b, b1, kv, k, lanes, accumulate);
-        emit(c, c0 + 3 * n + 2, s32, a, a3, b, b2, kv, k, lanes, accumulate);
-        emit(c, c0 + 3 * n + 3, s33, a, a3, b, b3, kv, k, lanes, accumulate);
-    }
-
-    /** Finishes one dot product: the lanes of {@code sum}, plus the scalar tail past {@code kv}. */
-    private static void emit(float[] c, int index, FloatVector sum, float[] a, int aBase, float[] b, int bBase, int kv,
-            int k, float[] lanes, boolean accumulate) {
-        float total = horizontalSum(sum, lanes);
-        for (int p = kv; p < k; p++) {
-            total += a[aBase + p] * b[bBase + p];
+        int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k, a6 = a5 + k, a7 = a6 + k;
+        FloatVector r0 = startRanks(c, c0, width, accumulate, lanes);
+        FloatVector r1 = startRanks(c, c0 + n, width, accumulate, lanes);
+        FloatVector r2 = startRanks(c, c0 + 2 * n, width, accumulate, lanes);
+        FloatVector r3 = startRanks(c, c0 + 3 * n, width, accumulate, lanes);
+        FloatVector r4 = startRanks(c, c0 + 4 * n, width, accumulate, lanes);
+        FloatVector r5 = startRanks(c, c0 + 5 * n, width, accumulate, lanes);
+        FloatVector r6 = startRanks(c, c0 + 6 * n, width, accumulate, lanes);
+        FloatVector r7 = startRanks(c, c0 + 7 * n, width, accumulate, lanes);
+        for (int p = 0, up = j; p < k; p++, up += ldu) {
+            FloatVector y = FloatVector.fromArray(R, u, up);
+            r0 = FloatVector.broadcast(R, a[a0 + p]).fma(y, r0);
+            r1 = FloatVector.broadcast(R, a[a1 + p]).fma(y, r1);
+            r2 = FloatVector.broadcast(R, a[a2 + p]).fma(y, r2);
+            r3 = FloatVector.broadcast(R, a[a3 + p]).fma(y, r3);
+            r4 = FloatVector.broadcast(R, a[a4 + p]).fma(y, r4);
+            r5 = FloatVector.broadcast(R, a[a5 + p]).fma(y, r5);
+            r6 = FloatVector.broadcast(R, a[a6 + p]).fma(y, r6);
+            r7 = FloatVector.broadcast(R, a[a7 + p]).fma(y, r7);
         }
-        store(c, index, total, accumulate);
-    }
-
-    private static float dot(float[] a, int aBase, float[] b, int bBase, int k, int kv) {
-        FloatVector acc = FloatVector.zero(S);
-        for (int p = 0; p < kv; p += L) {
-            acc = FloatVector.fromArray(S, a, aBase + p).fma(FloatVector.fromArray(S, b, bBase + p), acc);
-        }
-        float sum = horizontalSum(acc, new float[L]);
-        for (int p = kv; p < k; p++) {
-            sum += a[aBase + p] * b[bBase + p];
-        }
-        return sum;
+        finishRanks(r0, c, c0, width, lanes);
+        finishRanks(r1, c, c0 + n, width, lanes);
+        finishRanks(r2, c, c0 + 2 * n, width, lanes);
+        finishRanks(r3, c, c0 + 3 * n, width, lanes);
+        finishRanks(r4, c, c0 + 4 * n, width, lanes);
+        finishRanks(r5, c, c0 + 5 * n, width, lanes);
+        finishRanks(r6, c, c0 + 6 * n, width, lanes);
+        finishRanks(r7, c, c0 + 7 * n, width, lanes);
     }
 
     /**
-     * The sum of a vector's lanes, in lane order. Not {@code reduceLanes(ADD)}: its order of
-     * additions differs between the interpreter and compiled code, which would make results depend
-     * on JIT timing, and training runs must be exactly reproducible (checkpoint resume).
+     * Ranks (narrow columns) of {@link #atbNarrow} per pass over the wide operand: eight
+     * accumulators, the loaded vector and a broadcast are ten vector registers, which AVX2's sixteen
+     * hold as well as AVX-512's 32.
      */
-    private static float horizontalSum(FloatVector v, float[] lanes) {
-        v.intoArray(lanes, 0);
-        float sum = 0f;
-        for (float lane : lanes) {
-            sum += lane;
-        }
-        return sum;
-    }
+    static final int RANK_BLOCK = 8;
 
-    private static void store(float[] c, int index, float value, boolean accumulate) {
-        c[index] = accumulate ? c[index] + value : value;
+    /** n rounded up to whole {@link #RANK_BLOCK}s: the row length of {@link #atbNarrow}'s narrow operand. */
+    static int paddedRanks(int n) {
+        return (n + RANK_BLOCK - 1) / RANK_BLOCK * RANK_BLOCK;
     }
 
     /**
-     * Columns [from, to) of Cᵀ[n, m] (+)= Bᵀ·A for A [k, m] and a narrow B [k, n], with the vectors
-     * along m and the rows of A and B read in place (no packing): the Aᵀ·B products with one narrow
-     * side. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch array; with the
-     * roles swapped (A and B exchanged, m and n too) it computes a C [n, m] whose n rows are narrow
-     * (the gradient of a LoRA A) straight into C. Tiles of 4 rows of Cᵀ × 2 vectors; each sum runs
-     * over p in order with fused multiply-adds; a last strip narrower than {@link #NR} is masked.
+     * Columns [from, to) of Cᵀ[n, m] (+)= Bᵀ·A for A [k, m] and a narrow B [k, n] given
+     * {@linkplain #padRanks padded} to whole {@link #RANK_BLOCK}s: the Aᵀ·B products with one narrow side, with the vectors along m and A
+     * read in place. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch
+     * array; with the roles swapped (A and B exchanged, m and n too) it computes a C [n, m] whose n
+     * rows are narrow (the gradient of a LoRA A) straight into C. {@code from} is a multiple of the
+     * vector length. Tiles of {@link #RANK_BLOCK} rows of Cᵀ × one vector: each vector of A is
+     * loaded once per block of eight ranks, so at rank 8 A is read exactly once. The strips sweep
+     * one block of {@link #KC} rows of A at a time, which stays in L2 while they do (a LoRA input of
+     * 1024 × 344 floats does not: sweeping all of k per strip ran 5–8× slower); each sum runs over p
+     * in order with fused multiply-adds, resumed from C between blocks, whatever the blocking and
+     * the threads. A last strip narrower than a vector is copied into a zero-padded scratch first:
+     * no masked access (and none past the end of A) in the loop.
      */
-    static void atbNarrow(float[] ct, float[] a, float[] b, int m, int n, int k, boolean accumulate, int from, int to) {
-        for (int i = from; i < to; i += NR) {
-            // a last strip narrower than two vectors is masked, in A as in Cᵀ
-            VectorMask<Float> m0 = S.indexInRange(i, to);
-            VectorMask<Float> m1 = S.indexInRange(i + L, to);
-            int j = 0;
-            for (; j + 4 <= n; j += 4) {
-                int c0 = j * m + i, c1 = c0 + m, c2 = c1 + m, c3 = c2 + m;
-                FloatVector r00 = start(ct, c0, accumulate, m0), r01 = start(ct, c0 + L, accumulate, m1);
-                FloatVector r10 = start(ct, c1, accumulate, m0), r11 = start(ct, c1 + L, accumulate, m1);
-                FloatVector r20 = start(ct, c2, accumulate, m0), r21 = start(ct, c2 + L, accumulate, m1);
-                FloatVector r30 = start(ct, c3, accumulate, m0), r31 = start(ct, c3 + L, accumulate, m1);
-                for (int p = 0; p < k; p++) {
-                    FloatVector x0 = FloatVector.fromArray(S, a, p * m + i, m0);
-                    FloatVector x1 = FloatVector.fromArray(S, a, p * m + i + L, m1);
-                    int bp = p * n + j;
-                    FloatVector y = FloatVector.broadcast(S, b[bp]);
-                    r00 = y.fma(x0, r00);
-                    r01 = y.fma(x1, r01);
-                    y = FloatVector.broadcast(S, b[bp + 1]);
-                    r10 = y.fma(x0, r10);
-                    r11 = y.fma(x1, r11);
-                    y = FloatVector.broadcast(S, b[bp + 2]);
-                    r20 = y.fma(x0, r20);
-                    r21 = y.fma(x1, r21);
-                    y = FloatVector.broadcast(S, b[bp + 3]);
-                    r30 = y.fma(x0, r30);
-                    r31 = y.fma(x1, r31);
-                }
-                r00.intoArray(ct, c0, m0);
-                r01.intoArray(ct, c0 + L, m1);
-                r10.intoArray(ct, c1, m0);
-                r11.intoArray(ct, c1 + L, m1);
-                r20.intoArray(ct, c2, m0);
-                r21.intoArray(ct, c2 + L, m1);
-                r30.intoArray(ct, c3, m0);
-                r31.intoArray(ct, c3 + L, m1);
+    static void atbNarrow(float[] ct, float[] a, float[] paddedB, int m, int n, int k, boolean accumulate, int from,
+            int to) {
+        int ldu = paddedRanks(n);
+        float[] lanes = new float[L];
+        int whole = to - (to - from) % L;
+        float[] tail = null;
+        if (whole < to) {
+            tail = new float[k * L];
+            for (int p = 0; p < k; p++) {
+                System.arraycopy(a, p * m + whole, tail, p * L, to - whole);
             }
-            for (; j < n; j++) {
-                int c0 = j * m + i;
-                FloatVector r0 = start(ct, c0, accumulate, m0), r1 = start(ct, c0 + L, accumulate, m1);
-                for (int p = 0; p < k; p++) {
-                    FloatVector y = FloatVector.broadcast(S, b[p * n + j]);
-                    r0 = y.fma(FloatVector.fromArray(S, a, p * m + i, m0), r0);
-                    r1 = y.fma(FloatVector.fromArray(S, a, p * m + i + L, m1), r1);
+        }
+        for (int block = 0; block < k; block += KC) {
+            int kc = Math.min(KC, k - block);
+            boolean load = accumulate || block > 0;
+            for (int i = from; i < to; i += L) {
+                int width = Math.min(L, to - i);
+                for (int j = 0; j < n; j += RANK_BLOCK) {
+                    if (width == L) {
+                        rankTile(ct, m, a, m, block * m + i, paddedB, ldu, n, block, kc, i, j, width, load, lanes);
+                    } else {
+                        rankTile(ct, m, tail, L, block * L, paddedB, ldu, n, block, kc, i, j, width, load, lanes);
+                    }
                 }
-                r0.intoArray(ct, c0, m0);
-                r1.intoArray(ct, c0 + L, m1);
             }
         }
     }
 
-    /** The accumulator of a tile: zero, or what C holds already (in the lanes of {@code mask}). */
-    private static FloatVector start(float[] c, int index, boolean accumulate, VectorMask<Float> mask) {
-        return accumulate ? FloatVector.fromArray(S, c, index, mask) : FloatVector.zero(S);
+    /**
+     * Rows [j, j + 8) of Cᵀ (those below n) at columns [i, i + width): eight accumulators in
+     * registers over rows [block, block + kc) of the strip of A at {@code offset} (rows {@code lda}
+     * apart) and of the rank block of U (rows {@code ldu} apart).
+     */
+    private static void rankTile(float[] ct, int m, float[] a, int lda, int offset, float[] u, int ldu, int n,
+            int block, int kc, int i, int j, int width, boolean accumulate, float[] lanes) {
+        int c0 = j * m + i;
+        FloatVector r0 = start(ct, c0, widthOfRank(j, n, width), accumulate, lanes);
+        FloatVector r1 = start(ct, c0 + m, widthOfRank(j + 1, n, width), accumulate, lanes);
+        FloatVector r2 = start(ct, c0 + 2 * m, widthOfRank(j + 2, n, width), accumulate, lanes);
+        FloatVector r3 = start(ct, c0 + 3 * m, widthOfRank(j + 3, n, width), accumulate, lanes);
+        FloatVector r4 = start(ct, c0 + 4 * m, widthOfRank(j + 4, n, width), accumulate, lanes);
+        FloatVector r5 = start(ct, c0 + 5 * m, widthOfRank(j + 5, n, width), accumulate, lanes);
+        FloatVector r6 = start(ct, c0 + 6 * m, widthOfRank(j + 6, n, width), accumulate, lanes);
+        FloatVector r7 = start(ct, c0 + 7 * m, widthOfRank(j + 7, n, width), accumulate, lanes);
+        int q = offset;
+        int up = block * ldu + j;
+        for (int p = 0; p < kc; p++, q += lda, up += ldu) {
+            FloatVector x = FloatVector.fromArray(S, a, q);
+            r0 = FloatVector.broadcast(S, u[up]).fma(x, r0);
+            r1 = FloatVector.broadcast(S, u[up + 1]).fma(x, r1);
+            r2 = FloatVector.broadcast(S, u[up + 2]).fma(x, r2);
+            r3 = FloatVector.broadcast(S, u[up + 3]).fma(x, r3);
+            r4 = FloatVector.broadcast(S, u[up + 4]).fma(x, r4);
+            r5 = FloatVector.broadcast(S, u[up + 5]).fma(x, r5);
+            r6 = FloatVector.broadcast(S, u[up + 6]).fma(x, r6);
+            r7 = FloatVector.broadcast(S, u[up + 7]).fma(x, r7);
+        }
+        finish(r0, ct, c0, widthOfRank(j, n, width), lanes);
+        finish(r1, ct, c0 + m, widthOfRank(j + 1, n, width), lanes);
+        finish(r2, ct, c0 + 2 * m, widthOfRank(j + 2, n, width), lanes);
+        finish(r3, ct, c0 + 3 * m, widthOfRank(j + 3, n, width), lanes);
+        finish(r4, ct, c0 + 4 * m, widthOfRank(j + 4, n, width), lanes);
+        finish(r5, ct, c0 + 5 * m, widthOfRank(j + 5, n, width), lanes);
+        finish(r6, ct, c0 + 6 * m, widthOfRank(j + 6, n, width), lanes);
+        finish(r7, ct, c0 + 7 * m, widthOfRank(j + 7, n, width), lanes);
+    }
+
+    /*
+     * The accumulators' loads and stores, one pair per species: the Vector API compiles an
+     * operation to vector instructions only where its species is a constant, and a species passed
+     * as an argument made atbNarrow run 10–40 times slower (0.3–0.9 GFLOP/s).
+     */
+
+    /** An accumulator of {@link #atbNarrow}: zero, or (with {@code load}) the {@code width} values of C at {@code index}. */
+    private static FloatVector start(float[] c, int index, int width, boolean load, float[] lanes) {
+        if (!load || width == 0) {
+            return FloatVector.zero(S);
+        }
+        return width == L ? FloatVector.fromArray(S, c, index) : FloatVector.fromArray(S, partial(c, index, width, lanes), 0);
+    }
+
+    /** An accumulator of {@link #narrowColumns}, as {@link #start}. */
+    private static FloatVector startRanks(float[] c, int index, int width, boolean load, float[] lanes) {
+        if (!load) {
+            return FloatVector.zero(R);
+        }
+        return width == RANK_LANES ? FloatVector.fromArray(R, c, index)
+                : FloatVector.fromArray(R, partial(c, index, width, lanes), 0);
+    }
+
+    /** {@code lanes} holding the {@code width} values of C at {@code index}, then zeros. */
+    private static float[] partial(float[] c, int index, int width, float[] lanes) {
+        java.util.Arrays.fill(lanes, 0f);
+        System.arraycopy(c, index, lanes, 0, width);
+        return lanes;
+    }
+
+    /** Stores the first {@code width} lanes of an {@link #atbNarrow} accumulator at {@code index} of C. */
+    private static void finish(FloatVector sum, float[] c, int index, int width, float[] lanes) {
+        if (width == L) {
+            sum.intoArray(c, index);
+        } else if (width > 0) {
+            sum.intoArray(lanes, 0);
+            System.arraycopy(lanes, 0, c, index, width);
+        }
+    }
+
+    /** Stores the first {@code width} lanes of a {@link #narrowColumns} accumulator at {@code index} of C. */
+    private static void finishRanks(FloatVector sum, float[] c, int index, int width, float[] lanes) {
+        if (width == RANK_LANES) {
+            sum.intoArray(c, index);
+        } else {
+            sum.intoArray(lanes, 0);
+            System.arraycopy(lanes, 0, c, index, width);
+        }
+    }
+
+    /** The width of row {@code row} of a rank tile: all of {@code width}, or none for a padded rank past n. */
+    private static int widthOfRank(int row, int n, int width) {
+        return row < n ? width : 0;
     }
 
     /** Rows of B per block of the shared dimension: a packed panel of KC × 2L floats (32 KiB with AVX-512) stays in L1. */

@@ -24,31 +24,42 @@ final class KernelPaths {
         String name = layout.name();
         int lanes = VectorMatmul.NR / 2;
         if (layout == MatmulLayout.ATB && VectorMatmul.narrow(n)) {
-            // atbNarrow into a transposed scratch: strips of NR rows of C (the last one masked), 4 columns at a time.
-            atbNarrow(paths, name + " narrow", m, n);
+            // atbNarrow into a transposed scratch: strips of one vector of rows of C, 8 columns at a time.
+            atbNarrow(paths, name + " narrow", m, n, k);
         } else if (layout == MatmulLayout.ATB && VectorMatmul.narrow(m)) {
-            // atbNarrow with the operands exchanged: strips of NR columns of C, 4 rows at a time, straight into C.
-            atbNarrow(paths, name + " narrow rows", n, m);
+            // atbNarrow with the operands exchanged: strips of one vector of columns of C, 8 rows at a time, into C.
+            atbNarrow(paths, name + " narrow rows", n, m, k);
             paths.add(name + " narrow rows" + (accumulate ? ": accumulate" : ": overwrite"));
         } else if (VectorMatmul.narrow(n)) {
-            // abt: 4×4 dot products, then leftover rows and columns; vector then scalar along k.
-            when(paths, m >= 4 && n >= 4, name + " narrow: 4x4 dot products");
-            when(paths, m % 4 != 0, name + " narrow: leftover rows");
-            when(paths, n % 4 != 0, name + " narrow: leftover columns");
-            when(paths, k >= lanes, name + " narrow: vector dot products");
-            when(paths, k % lanes != 0, name + " narrow: scalar tail of k");
+            // narrowColumns: 8-row tiles, then leftover rows; vectors of ranks, the last one padded.
+            int tile = VectorMatmul.NARROW_ROWS;
+            long blockWork = (long) tile * n * k;
+            when(paths, m >= tile, name + " narrow: 8-row tiles");
+            when(paths, m % tile != 0, name + " narrow: leftover rows");
+            when(paths, n >= VectorMatmul.RANK_LANES, name + " narrow: whole vectors of ranks");
+            when(paths, n % VectorMatmul.RANK_LANES != 0, name + " narrow: a vector of ranks padded with zeros");
+            int blocks = (m + tile - 1) / tile;
+            when(paths, blocks > CpuKernelBackend.narrowBlock(blocks, blockWork),
+                    name + " narrow: rows on several threads");
         } else {
             paths.addAll(packed(name, m, n, k, accumulate));
         }
         return paths;
     }
 
-    /** The paths of {@link VectorMatmul#atbNarrow} over {@code wide} vector lanes and {@code narrow} broadcast values. */
-    private static void atbNarrow(Set<String> paths, String name, int wide, int narrow) {
-        when(paths, wide >= VectorMatmul.NR, name + ": whole strips");
-        when(paths, wide % VectorMatmul.NR != 0, name + ": a masked last strip");
-        when(paths, narrow >= 4, name + ": 4 at a time");
-        when(paths, narrow % 4 != 0, name + ": leftovers");
+    /**
+     * The paths of {@link VectorMatmul#atbNarrow} over {@code wide} vector lanes and {@code narrow}
+     * broadcast values (ranks) with shared dimension k, as {@link CpuKernelBackend} splits its strips.
+     */
+    private static void atbNarrow(Set<String> paths, String name, int wide, int narrow, int k) {
+        int lanes = VectorMatmul.NR / 2;
+        int strips = (wide + lanes - 1) / lanes;
+        long stripWork = (long) lanes * narrow * k;
+        when(paths, wide >= lanes, name + ": whole strips");
+        when(paths, wide % lanes != 0, name + ": a partial last strip, copied");
+        when(paths, narrow >= VectorMatmul.RANK_BLOCK, name + ": a whole block of ranks");
+        when(paths, narrow % VectorMatmul.RANK_BLOCK != 0, name + ": a block of ranks padded with zeros");
+        when(paths, strips > CpuKernelBackend.narrowBlock(strips, stripWork), name + ": strips on several threads");
     }
 
     /** The paths of {@link VectorMatmul#multiplyPacked} for a packed op(B) of n columns. */

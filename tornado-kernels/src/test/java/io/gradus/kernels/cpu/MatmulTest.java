@@ -30,6 +30,8 @@ class MatmulTest {
      * checks it against the kernels' constants): k = 531 is two whole blocks of 256 and a partial
      * one, n = 71 whole panels and a partial one, m = 23 three 6-row tiles and 5 rows over; 7
      * columns are narrower than two vectors everywhere, and so are 7 or 23 rows of Aᵀ·B (its narrow-rows path); 69 rows are not.
+     * 13 narrow columns (or rows of Aᵀ·B: a LoRA rank) are a whole block of eight ranks and a
+     * padded one, with vectors wide enough (AVX2 or AVX-512) for 13 to be narrow.
      */
     static List<Shape> shapes() {
         List<Shape> shapes = new ArrayList<>();
@@ -45,6 +47,17 @@ class MatmulTest {
         for (boolean accumulate : new boolean[] {false, true}) {
             shapes.add(new Shape(MatmulLayout.ATB, 69, 71, 531, accumulate)); // packed Aᵀ·B: every path
             shapes.add(new Shape(MatmulLayout.ATB, 7, 71, 37, accumulate));   // narrow rows: every leftover
+            // rank 13 = a whole block of 8 and one padded; 311 wide: a partial strip; 311·13·531 = 2.1 M
+            // multiply-adds: two narrow grains, so two blocks on the threads
+            shapes.add(new Shape(MatmulLayout.ATB, 311, 13, 531, accumulate));
+            shapes.add(new Shape(MatmulLayout.ATB, 13, 311, 531, accumulate));
+        }
+        shapes.add(new Shape(MatmulLayout.ATB, 8, 48, 300, true));            // rank 8 exactly, whole strips only
+        shapes.add(new Shape(MatmulLayout.ATB, 48, 8, 300, false));
+        for (MatmulLayout layout : new MatmulLayout[] {MatmulLayout.AB, MatmulLayout.ABT}) {
+            // 13 narrow columns: a whole vector of ranks and a padded one; 311 rows over several threads
+            shapes.add(new Shape(layout, 311, 13, 531, false));
+            shapes.add(new Shape(layout, 311, 13, 531, true));
         }
         shapes.add(new Shape(MatmulLayout.AB, 130, 8, 64, false));
         shapes.add(new Shape(MatmulLayout.ABT, 1, 33, 17, false));
@@ -60,15 +73,19 @@ class MatmulTest {
         Set<String> reached = new TreeSet<>();
         shapes().forEach(s -> reached.addAll(KernelPaths.matmul(s.layout(), s.m(), s.n(), s.k(), s.accumulate())));
         Set<String> every = new TreeSet<>();
+        int rank = VectorMatmul.RANK_BLOCK + 5;
+        int deep = 2 * VectorMatmul.KC + 1;
+        int wide = 20 * VectorMatmul.NR + 1; // wide · rank · deep: over two narrow grains
         for (MatmulLayout layout : MatmulLayout.values()) {
             every.addAll(KernelPaths.packed(layout.name(), 2 * VectorMatmul.MR + 1, 2 * VectorMatmul.NR + 1,
                     2 * VectorMatmul.KC + 1, true));
             every.add(layout + ": overwrite");
             every.addAll(KernelPaths.matmul(layout, VectorMatmul.NR + 1, 5, VectorMatmul.NR + 1, false));
+            every.addAll(KernelPaths.matmul(layout, wide, rank, deep, false));
         }
-        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, 5, VectorMatmul.NR + 1, 3, false));
-        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, 5, VectorMatmul.NR + 1, 3, true));
-        assertThat(every).as("every path").hasSize(3 * 8 + 5 + 5 + 4 + 6);
+        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, false));
+        every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, true));
+        assertThat(every).as("every path").hasSize(3 * 8 + 5 + 5 + 5 + 7);
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
 
