@@ -105,9 +105,7 @@ class TrainerTest {
         Run straight = newRun(hyper);
         straight.trainer().run(8, straight.metrics()::add);
 
-        Run first = newRun(hyper);
-        first.trainer().run(4, first.metrics()::add);
-        first.trainer().saveCheckpoint(dir.resolve("checkpoint"));
+        Run first = checkpointed(hyper, 4, dir.resolve("checkpoint"));
         Run resumed = newRun(hyper); // a fresh model and trainer, as after a restart
         resumed.trainer().resume(dir.resolve("checkpoint"));
         assertThat(resumed.trainer().step()).isEqualTo(4);
@@ -127,10 +125,8 @@ class TrainerTest {
     @DisplayName("a checkpoint of Gradus 0.1 (data in file order) is refused, naming its state file")
     void fileOrderCheckpointRefused(@TempDir Path dir) throws Exception {
         Hyperparameters hyper = hyper(8, 2, 2, "linear");
-        Run first = newRun(hyper);
-        first.trainer().run(2, first.metrics()::add);
         Path checkpoint = dir.resolve("checkpoint");
-        first.trainer().saveCheckpoint(checkpoint);
+        checkpointed(hyper, 2, checkpoint);
         Path state = checkpoint.resolve("trainer_state.json");
         // 0.1 wrote the same state with its position under another name and meaning
         Files.writeString(state, Files.readString(state).replace("\"data_taken\"", "\"data_position\""));
@@ -141,6 +137,14 @@ class TrainerTest {
                 .hasMessageContaining(state.toString())
                 .hasMessageContaining("Gradus 0.1")
                 .hasMessageContaining("--overwrite");
+    }
+
+    /** A new run trained for {@code steps} steps, its checkpoint written to {@code checkpoint}. */
+    private static Run checkpointed(Hyperparameters hyper, int steps, Path checkpoint) throws IOException {
+        Run run = newRun(hyper);
+        run.trainer().run(steps, run.metrics()::add);
+        run.trainer().saveCheckpoint(checkpoint);
+        return run;
     }
 
     @Test
