@@ -282,7 +282,7 @@ public final class Adapters {
             return null;
         }
         if (!task.isTextual() || !TASK_TYPES.contains(task.asText())) {
-            throw new IOException(configFile + ": task_type " + shortly(task) + " is not one Gradus loads: it loads adapters "
+            throw new IOException(configFile + ": task_type " + JsonFiles.shortly(task) + " is not one Gradus loads: it loads adapters "
                     + "of causal language models (CAUSAL_LM) and of sequence classifiers (SEQ_CLS)");
         }
         return task.asText();
@@ -298,7 +298,7 @@ public final class Adapters {
             boolean unused = value.isMissingNode() || value.isNull() || (value.isBoolean() && !value.asBoolean())
                     || (value.isContainerNode() && value.isEmpty());
             if (!unused) {
-                throw new IOException(configFile + ": " + unsupported.getKey() + " is " + shortly(value) + ": "
+                throw new IOException(configFile + ": " + unsupported.getKey() + " is " + JsonFiles.shortly(value) + ": "
                         + unsupported.getValue() + " is not supported; Gradus loads LoRA adapters with one rank and one "
                         + "alpha on every targeted module of every layer");
             }
@@ -322,7 +322,7 @@ public final class Adapters {
             for (JsonNode target : targets) {
                 if (!target.isTextual()) {
                     throw new IOException(configFile + ": target_modules holds " + JsonFiles.kind(target) + " ("
-                            + shortly(target) + "), not a module name");
+                            + JsonFiles.shortly(target) + "), not a module name");
                 }
                 // A list entry is a name or a name's ending, never a pattern: written as the tuner's
                 // pattern for exactly that when it holds characters the tuner would read as one.
@@ -357,7 +357,7 @@ public final class Adapters {
         }
         JsonNode name = config.path("name");
         if (!name.isTextual() || name.asText().isBlank()) {
-            throw new IOException(configFile + ": name is " + (name.isMissingNode() ? "missing" : shortly(name))
+            throw new IOException(configFile + ": name is " + (name.isMissingNode() ? "missing" : JsonFiles.shortly(name))
                     + ": the adapter's name, which its tensors' names hold, must be text");
         }
         JsonNode activation = settings.path("non_linearity");
@@ -366,11 +366,5 @@ public final class Adapters {
         }
         GRADUS_ONLY_BOTTLENECK_SETTINGS.forEach(settings::remove);
         return settings.put("adapter_name", name.asText());
-    }
-
-    /** A value as JSON, cut short when long. */
-    private static String shortly(JsonNode value) {
-        String text = value.toString();
-        return text.length() > 60 ? text.substring(0, 57) + "..." : text;
     }
 }

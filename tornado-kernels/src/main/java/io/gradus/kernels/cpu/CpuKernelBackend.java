@@ -344,12 +344,12 @@ public final class CpuKernelBackend implements KernelBackend {
      * hold up does not hold up the product.
      */
     private void parallelNarrow(int count, long workPerItem, RangeKernel kernel) {
-        runBlocks(count, narrowBlock(count, workPerItem), kernel);
+        runBlocks(count, block(count, workPerItem, NARROW_GRAIN), kernel);
     }
 
-    /** Items per block of {@link #parallelNarrow}. */
-    static int narrowBlock(int count, long workPerItem) {
-        return (int) Math.max(1, Math.min(count, NARROW_GRAIN / Math.max(1, workPerItem)));
+    /** Items per block when a block should hold about {@code grain} work (one item at least, all at most). */
+    static int block(int count, long workPerItem, long grain) {
+        return (int) Math.max(1, Math.min(count, grain / Math.max(1, workPerItem)));
     }
 
     /**
@@ -373,7 +373,7 @@ public final class CpuKernelBackend implements KernelBackend {
      * work (one item at least): enough per block that forking costs less than it saves.
      */
     private void parallel(int count, long workPerItem, RangeKernel kernel) {
-        runBlocks(count, (int) Math.max(1, Math.min(count, GRAIN / Math.max(1, workPerItem))), kernel);
+        runBlocks(count, block(count, workPerItem, GRAIN), kernel);
     }
 
     private void runBlocks(int count, int block, RangeKernel kernel) {

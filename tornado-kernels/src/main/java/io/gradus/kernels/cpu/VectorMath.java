@@ -69,7 +69,11 @@ final class VectorMath {
         return p * Float.intBitsToFloat(((int) n + 127) << 23);
     }
 
-    /** The sum of a vector's lanes in lane order (see {@code VectorMatmul.horizontalSum} for why). */
+    /**
+     * The sum of a vector's lanes, in lane order. Not {@code reduceLanes(ADD)}: its order of
+     * additions differs between the interpreter and compiled code, which would make results depend
+     * on JIT timing, and training runs must be exactly reproducible (checkpoint resume).
+     */
     static float sum(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
         float sum = 0f;

@@ -39,7 +39,7 @@ final class KernelPaths {
             when(paths, n >= VectorMatmul.RANK_LANES, name + " narrow: whole vectors of ranks");
             when(paths, n % VectorMatmul.RANK_LANES != 0, name + " narrow: a vector of ranks padded with zeros");
             int blocks = (m + tile - 1) / tile;
-            when(paths, blocks > CpuKernelBackend.narrowBlock(blocks, blockWork),
+            when(paths, blocks > CpuKernelBackend.block(blocks, blockWork, CpuKernelBackend.NARROW_GRAIN),
                     name + " narrow: rows on several threads");
         } else {
             paths.addAll(packed(name, m, n, k, accumulate));
@@ -59,7 +59,7 @@ final class KernelPaths {
         when(paths, wide % lanes != 0, name + ": a partial last strip, copied");
         when(paths, narrow >= VectorMatmul.RANK_BLOCK, name + ": a whole block of ranks");
         when(paths, narrow % VectorMatmul.RANK_BLOCK != 0, name + ": a block of ranks padded with zeros");
-        when(paths, strips > CpuKernelBackend.narrowBlock(strips, stripWork), name + ": strips on several threads");
+        when(paths, strips > CpuKernelBackend.block(strips, stripWork, CpuKernelBackend.NARROW_GRAIN), name + ": strips on several threads");
     }
 
     /** The paths of {@link VectorMatmul#multiplyPacked} for a packed op(B) of n columns. */

@@ -125,6 +125,12 @@ public final class JsonFiles {
         return "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": " + message;
     }
 
+    /** {@code value} as JSON text for a message, cut to 60 characters ("..." at the end when cut). */
+    public static String shortly(JsonNode value) {
+        String text = value.toString();
+        return text.length() > 60 ? text.substring(0, 57) + "..." : text;
+    }
+
     /** What kind of JSON value {@code node} is, in words. */
     public static String kind(JsonNode node) {
         if (node == null || node.isMissingNode()) {

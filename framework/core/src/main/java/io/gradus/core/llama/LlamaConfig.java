@@ -172,8 +172,8 @@ public record LlamaConfig(
             return null;
         }
         if (!ofType.test(node)) {
-            throw new IOException(file + ": field " + field + " must be " + type + ", found " + shortly(node) + " ("
-                    + JsonFiles.kind(node) + ")");
+            throw new IOException(file + ": field " + field + " must be " + type + ", found " + JsonFiles.shortly(node)
+                    + " (" + JsonFiles.kind(node) + ")");
         }
         return node;
     }
@@ -200,17 +200,12 @@ public record LlamaConfig(
         }
         if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 0) {
             throw new IOException(file + ": field " + field + " must be a token id (an integer from 0), or a list of them, found "
-                    + shortly(json.get(field)));
+                    + JsonFiles.shortly(json.get(field)));
         }
         return node.intValue();
     }
 
     /** A value as it stands in the file, cut short when long. */
-    private static String shortly(JsonNode node) {
-        String text = node.toString();
-        return text.length() > 60 ? text.substring(0, 60) + "..." : text;
-    }
-
     /** This configuration as a Hugging Face {@code config.json}. */
     public ObjectNode toJson() {
         ObjectNode json = JSON.createObjectNode();

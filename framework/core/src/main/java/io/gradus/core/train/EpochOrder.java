@@ -18,29 +18,20 @@ import java.util.SplittableRandom;
  */
 final class EpochOrder {
 
-    private final boolean shuffled;
+    private final int size;
     private final long seed;
-    /** Per place in {@link #epoch}, the item taken there. */
+    /** Per place in {@link #epoch}, the item taken there; null in the file's order, where it is the place. */
     private final int[] order;
     private long epoch = -1;
 
-    private EpochOrder(int size, boolean shuffled, long seed) {
+    /** Shuffled with {@code seed} when {@code shuffled}, else the file's order. */
+    EpochOrder(int size, boolean shuffled, long seed) {
         if (size < 1) {
             throw new IllegalArgumentException("no items to take");
         }
-        this.order = new int[size];
-        this.shuffled = shuffled;
+        this.size = size;
+        this.order = shuffled ? new int[size] : null;
         this.seed = seed;
-    }
-
-    /** A new order each epoch, drawn from {@code seed}. */
-    static EpochOrder shuffled(int size, long seed) {
-        return new EpochOrder(size, true, seed);
-    }
-
-    /** The file's order every epoch. */
-    static EpochOrder fileOrder(int size) {
-        return new EpochOrder(size, false, 0);
     }
 
     /** The item taken when {@code taken} items have been taken since the start. */
@@ -48,22 +39,23 @@ final class EpochOrder {
         if (taken < 0) {
             throw new IllegalArgumentException("position " + taken + " is negative: it counts the items taken");
         }
-        long wanted = taken / order.length;
+        if (order == null) {
+            return (int) (taken % size);
+        }
+        long wanted = taken / size;
         if (wanted != epoch) {
-            for (int i = 0; i < order.length; i++) {
+            for (int i = 0; i < size; i++) {
                 order[i] = i;
             }
-            if (shuffled) {
-                SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + wanted);
-                for (int i = order.length - 1; i > 0; i--) {
-                    int j = random.nextInt(i + 1);
-                    int swap = order[i];
-                    order[i] = order[j];
-                    order[j] = swap;
-                }
+            SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + wanted);
+            for (int i = size - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int swap = order[i];
+                order[i] = order[j];
+                order[j] = swap;
             }
             epoch = wanted;
         }
-        return order[(int) (taken % order.length)];
+        return order[(int) (taken % size)];
     }
 }

@@ -83,7 +83,7 @@ public final class GroupedExamples implements BatchSource {
             names.addAll(group.values().keySet());
         }
         this.valueNames = List.copyOf(names);
-        this.order = shuffled ? EpochOrder.shuffled(groups.size(), seed) : EpochOrder.fileOrder(groups.size());
+        this.order = new EpochOrder(groups.size(), shuffled, seed);
     }
 
     /** Groups in one pass over the data. */

@@ -32,10 +32,10 @@ public final class PackedTokens implements BatchSource {
 
     /** A stream in which every token is a target. */
     public PackedTokens(int[] tokens, int batchSize, int seqLen) {
-        this(tokens, all(tokens.length), batchSize, seqLen, null);
+        this(tokens, all(tokens.length), batchSize, seqLen, false, 0);
     }
 
-    private PackedTokens(int[] tokens, boolean[] targets, int batchSize, int seqLen, Long seed) {
+    private PackedTokens(int[] tokens, boolean[] targets, int batchSize, int seqLen, boolean shuffled, long seed) {
         if (tokens.length < seqLen + 1) {
             throw new IllegalArgumentException("the data has " + tokens.length + " tokens, fewer than one sequence of "
                     + (seqLen + 1) + " (seqLen + 1)");
@@ -44,12 +44,12 @@ public final class PackedTokens implements BatchSource {
         this.targets = targets;
         this.batchSize = batchSize;
         this.seqLen = seqLen;
-        this.windows = seed == null ? null : EpochOrder.shuffled((tokens.length - 1) / seqLen, seed);
+        this.windows = shuffled ? new EpochOrder((tokens.length - 1) / seqLen, true, seed) : null;
     }
 
     /** The examples, in order, joined into one stream; windows taken in the stream's order. */
     public static PackedTokens of(List<Example> examples, int batchSize, int seqLen) {
-        return joined(examples, batchSize, seqLen, null);
+        return joined(examples, batchSize, seqLen, false, 0);
     }
 
     /**
@@ -57,10 +57,10 @@ public final class PackedTokens implements BatchSource {
      * takes in an order of its own drawn from {@code seed} (a training job's data).
      */
     public static PackedTokens of(List<Example> examples, int batchSize, int seqLen, long seed) {
-        return joined(examples, batchSize, seqLen, seed);
+        return joined(examples, batchSize, seqLen, true, seed);
     }
 
-    private static PackedTokens joined(List<Example> examples, int batchSize, int seqLen, Long seed) {
+    private static PackedTokens joined(List<Example> examples, int batchSize, int seqLen, boolean shuffled, long seed) {
         int total = examples.stream().mapToInt(e -> e.ids().length).sum();
         int[] tokens = new int[total];
         boolean[] targets = new boolean[total];
@@ -70,7 +70,7 @@ public final class PackedTokens implements BatchSource {
             System.arraycopy(e.targets(), 0, targets, at, e.targets().length);
             at += e.ids().length;
         }
-        return new PackedTokens(tokens, targets, batchSize, seqLen, seed);
+        return new PackedTokens(tokens, targets, batchSize, seqLen, shuffled, seed);
     }
 
     private static boolean[] all(int n) {
@@ -108,7 +108,7 @@ public final class PackedTokens implements BatchSource {
     public Iterable<TokenBatch> pass() {
         int windows = Math.max(1, (tokens.length - 1) / seqLen);
         return () -> java.util.stream.IntStream.iterate(0, w -> w < windows, w -> w + batchSize).mapToObj(first -> {
-            PackedTokens rows = new PackedTokens(tokens, targets, Math.min(batchSize, windows - first), seqLen, null);
+            PackedTokens rows = new PackedTokens(tokens, targets, Math.min(batchSize, windows - first), seqLen, false, 0);
             rows.position = (long) first * seqLen;
             return rows.next();
         }).iterator();

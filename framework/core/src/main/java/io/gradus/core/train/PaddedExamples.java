@@ -26,15 +26,15 @@ public final class PaddedExamples implements BatchSource {
 
     /** Examples taken in the file's order every epoch. */
     public PaddedExamples(List<Example> examples, int batchSize, int seqLen, int padId) {
-        this(examples, batchSize, seqLen, padId, null);
+        this(examples, batchSize, seqLen, padId, false, 0);
     }
 
     /** Examples taken in an order of their own each epoch, drawn from {@code seed}. */
     public PaddedExamples(List<Example> examples, int batchSize, int seqLen, int padId, long seed) {
-        this(examples, batchSize, seqLen, padId, (Long) seed);
+        this(examples, batchSize, seqLen, padId, true, seed);
     }
 
-    private PaddedExamples(List<Example> examples, int batchSize, int seqLen, int padId, Long seed) {
+    private PaddedExamples(List<Example> examples, int batchSize, int seqLen, int padId, boolean shuffled, long seed) {
         if (examples.isEmpty()) {
             throw new IllegalArgumentException("no examples");
         }
@@ -42,7 +42,7 @@ public final class PaddedExamples implements BatchSource {
         this.batchSize = batchSize;
         this.seqLen = seqLen;
         this.padId = padId;
-        this.order = seed == null ? EpochOrder.fileOrder(examples.size()) : EpochOrder.shuffled(examples.size(), seed);
+        this.order = new EpochOrder(examples.size(), shuffled, seed);
     }
 
     @Override
