@@ -289,6 +289,14 @@ final class VectorMatmul {
     }
 
     /**
+     * Where the packed panel holding column {@code j} starts within the block of the shared dimension
+     * that begins at row {@code block} and holds {@code depth} rows ({@link #pack}'s layout).
+     */
+    private static int panelStart(int block, int columns, int j, int depth) {
+        return block * columns + (j / NR) * depth * NR;
+    }
+
+    /**
      * Packs rows [pFrom, pTo) of op(B) [k, n] for {@link #multiplyPacked}, where element (p, j) of
      * op(B) is {@code b[bBase + p·bStrideP + j·bStrideJ]}: strides (n, 1) for B [k, n], (1, k) for
      * B [n, k] read transposed; a base and other strides pick a block out of a larger tensor (one
@@ -319,7 +327,7 @@ final class VectorMatmul {
             int width = Math.min(NR, n - j);
             for (int p = pFrom; p < pTo; p++) {
                 int block = p - p % KC;
-                int target = block * columns + (j / NR) * Math.min(KC, k - block) * NR + (p - block) * NR;
+                int target = panelStart(block, columns, j, Math.min(KC, k - block)) + (p - block) * NR;
                 int source = bBase + p * bStrideP + j * bStrideJ;
                 for (int jj = 0; jj < width; jj++) {
                     packed[target + jj] = b[source + jj * bStrideJ];
@@ -353,7 +361,7 @@ final class VectorMatmul {
             int kc = Math.min(KC, k - block);
             boolean load = accumulate || block > 0;
             for (int panel = 0; panel < columns; panel += NR) {
-                int panelBase = block * columns + (panel / NR) * kc * NR;
+                int panelBase = panelStart(block, columns, panel, kc);
                 int i = from;
                 if (panel < full) {
                     for (; i + MR <= to; i += MR) {
@@ -383,7 +391,7 @@ final class VectorMatmul {
                 int row = (j0 + j) * strideJ;
                 for (int p = pFrom; p < pTo; p++) {
                     int block = p - p % KC;
-                    int target = block * columns + (j / NR) * Math.min(KC, k - block) * NR + (p - block) * NR + j % NR;
+                    int target = panelStart(block, columns, j, Math.min(KC, k - block)) + (p - block) * NR + j % NR;
                     packed[target] = j < n ? Nf4Kernels.weight(quantized, absmax, code, blockSize, row + p) : 0f;
                 }
             }
@@ -422,7 +430,7 @@ final class VectorMatmul {
             int kc = Math.min(block + depth, pTo) - first;
             boolean load = accumulate || first > pFrom;
             for (int panel = 0; panel < jTo; panel += NR) {
-                int panelBase = block * columns + (panel / NR) * depth * NR + (first - block) * NR;
+                int panelBase = panelStart(block, columns, panel, depth) + (first - block) * NR;
                 if (rows == MR && panel < full) {
                     tile6(c, ldc, a, aBase, aStrideI, aStrideP, packed, panelBase, i, cBase + panel, first, kc, load);
                     continue;
