@@ -12,9 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The main kernel ({@link #multiplyPacked}) follows the classic BLAS design: op(B) is packed
  * into panels of two vectors' width and blocks of {@value #KC} rows, so the micro-kernel streams it
- * from L1, and a tile of 6 rows × 2 vectors of C stays in 12 registers while each packed row of B
- * meets six broadcast elements of A. Strides let the same code read A or B transposed, which
- * covers all three layouts. Outputs narrower than two vectors run along vectors of eight ranks
+ * from L1; op(A) is copied into slivers of six rows, one shared index after another, so its
+ * broadcasts stream too; and a tile of 6 rows × 2 vectors of C stays in 12 registers while each
+ * packed row of B meets six broadcast elements of A. Strides let the same code read A or B
+ * transposed, which covers all three layouts. Outputs narrower than two vectors run along vectors of eight ranks
  * instead ({@link #narrowColumns}); Aᵀ·B with a narrow side (output columns or rows)
  * runs unpacked, with the vectors along the wide side and eight narrow columns per pass
  * ({@link #atbNarrow}).
@@ -357,15 +358,20 @@ final class VectorMatmul {
             int n, int k, boolean accumulate, int from, int to) {
         int columns = packedColumns(n);
         int full = n - n % NR;
+        int tiles = full > 0 ? (to - from) / MR : 0;
+        float[] slivers = new float[tiles * MR * Math.min(KC, k)];
         for (int block = 0; block < k; block += KC) {
             int kc = Math.min(KC, k - block);
             boolean load = accumulate || block > 0;
+            for (int t = 0; t < tiles; t++) {
+                packSliver(slivers, t * MR * kc, a, 0, aStrideI, aStrideP, from + t * MR, block, kc);
+            }
             for (int panel = 0; panel < columns; panel += NR) {
                 int panelBase = panelStart(block, columns, panel, kc);
                 int i = from;
                 if (panel < full) {
-                    for (; i + MR <= to; i += MR) {
-                        tile6(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load);
+                    for (int t = 0; t < tiles; t++, i += MR) {
+                        tile6(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, kc, load);
                     }
                 }
                 VectorMask<Float> m0 = S.indexInRange(panel, n);
@@ -373,6 +379,24 @@ final class VectorMatmul {
                 for (; i < to; i++) {
                     row(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load, m0, m1);
                 }
+            }
+        }
+    }
+
+    /**
+     * Copies rows [i, i + {@link #MR}) of op(A) at shared indices [p0, p0 + kc) into a sliver, one
+     * shared index after another: {@code sliver[base + p·MR + r]} = op(A)(i + r, p0 + p), with
+     * op(A)(i, p) = {@code a[aBase + i·aStrideI + p·aStrideP]}. {@link #tile6} then reads its six
+     * broadcasts from one sequential stream, at a constant distance per step: one address register
+     * instead of six, and bounds checks the compiler hoists out of the loop (they stayed in the loop
+     * with op(A) read in place, and the loop ran at two thirds of the speed).
+     */
+    static void packSliver(float[] sliver, int base, float[] a, int aBase, int aStrideI, int aStrideP, int i, int p0,
+            int kc) {
+        for (int r = 0; r < MR; r++) {
+            int source = aBase + (i + r) * aStrideI + p0 * aStrideP;
+            for (int p = 0, target = base + r; p < kc; p++, target += MR, source += aStrideP) {
+                sliver[target] = a[source];
             }
         }
     }
@@ -416,12 +440,14 @@ final class VectorMatmul {
      * One tile of rows, the way a causal product needs it: rows [i, i + rows) of C (rows ≤ {@link #MR}),
      * only the panels of op(B) that start below column {@code jTo}, only the shared indices
      * [pFrom, pTo): C (+)= op(A)·op(B) over those. C's element (i, j) is {@code c[cBase + i·ldc + j]};
-     * op(A) is read in place as in {@link #tile6}; op(B) [k, n] is {@linkplain #pack packed}. Whole
-     * panels of a whole tile run in {@link #tile6}, the rest row by row with masked stores past n.
-     * Each output is summed in order of p, as {@link #multiplyPacked} sums it.
+     * op(A)(i, p) is {@code a[aBase + i·aStrideI + p·aStrideP]}; op(B) [k, n] is {@linkplain #pack
+     * packed}. Whole panels of a whole tile run in {@link #tile6}, on the tile's rows of op(A) copied
+     * into {@code sliver} (at least {@link #MR} · {@link #KC} floats) once per block of the shared
+     * dimension; the rest run row by row with masked stores past n. Each output is summed in order
+     * of p, as {@link #multiplyPacked} sums it.
      */
     static void tile(float[] c, int cBase, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
-            int n, int k, int i, int rows, int jTo, int pFrom, int pTo, boolean accumulate) {
+            int n, int k, int i, int rows, int jTo, int pFrom, int pTo, boolean accumulate, float[] sliver) {
         int columns = packedColumns(n);
         int full = n - n % NR;
         for (int block = pFrom - pFrom % KC; block < pTo; block += KC) {
@@ -429,10 +455,14 @@ final class VectorMatmul {
             int first = Math.max(block, pFrom);
             int kc = Math.min(block + depth, pTo) - first;
             boolean load = accumulate || first > pFrom;
+            boolean whole = rows == MR && full > 0;
+            if (whole) {
+                packSliver(sliver, 0, a, aBase, aStrideI, aStrideP, i, first, kc);
+            }
             for (int panel = 0; panel < jTo; panel += NR) {
                 int panelBase = panelStart(block, columns, panel, depth) + (first - block) * NR;
-                if (rows == MR && panel < full) {
-                    tile6(c, ldc, a, aBase, aStrideI, aStrideP, packed, panelBase, i, cBase + panel, first, kc, load);
+                if (whole && panel < full) {
+                    tile6(c, ldc, sliver, 0, packed, panelBase, i, cBase + panel, kc, load);
                     continue;
                 }
                 VectorMask<Float> m0 = S.indexInRange(panel, n);
@@ -446,12 +476,13 @@ final class VectorMatmul {
     }
 
     /**
-     * C[i..i+5, j..j+2L) over rows [block, block + kc) of the shared dimension, whose first packed
-     * row is at {@code panelBase}: 12 accumulators in registers. Element (i, p) of op(A) is
-     * {@code a[aBase + i·aStrideI + p·aStrideP]}.
+     * C[i..i+5, j..j+2L) (+)= the {@linkplain #packSliver sliver} of op(A) at {@code sliverBase} times
+     * the kc packed rows of op(B) from {@code panelBase}: 12 accumulators in registers. Both indices
+     * are computed from p afresh, a constant times p plus an invariant, which is the form whose bounds
+     * checks C2 moves out of the loop.
      */
-    private static void tile6(float[] c, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
-            int panelBase, int i, int j, int block, int kc, boolean load) {
+    private static void tile6(float[] c, int ldc, float[] sliver, int sliverBase, float[] packed, int panelBase, int i,
+            int j, int kc, boolean load) {
         int c0 = i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
         FloatVector r00, r01, r10, r11, r20, r21, r30, r31, r40, r41, r50, r51;
         if (load) {
@@ -481,29 +512,27 @@ final class VectorMatmul {
             r50 = r00;
             r51 = r00;
         }
-        int a0 = aBase + i * aStrideI + block * aStrideP;
-        int a1 = a0 + aStrideI, a2 = a1 + aStrideI, a3 = a2 + aStrideI, a4 = a3 + aStrideI, a5 = a4 + aStrideI;
-        int q = panelBase;
-        for (int p = 0; p < kc; p++, q += NR) {
+        for (int p = 0; p < kc; p++) {
+            int q = panelBase + p * NR;
+            int s = sliverBase + p * MR;
             FloatVector y0 = FloatVector.fromArray(S, packed, q);
             FloatVector y1 = FloatVector.fromArray(S, packed, q + L);
-            int ap = p * aStrideP;
-            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
+            FloatVector x = FloatVector.broadcast(S, sliver[s]);
             r00 = x.fma(y0, r00);
             r01 = x.fma(y1, r01);
-            x = FloatVector.broadcast(S, a[a1 + ap]);
+            x = FloatVector.broadcast(S, sliver[s + 1]);
             r10 = x.fma(y0, r10);
             r11 = x.fma(y1, r11);
-            x = FloatVector.broadcast(S, a[a2 + ap]);
+            x = FloatVector.broadcast(S, sliver[s + 2]);
             r20 = x.fma(y0, r20);
             r21 = x.fma(y1, r21);
-            x = FloatVector.broadcast(S, a[a3 + ap]);
+            x = FloatVector.broadcast(S, sliver[s + 3]);
             r30 = x.fma(y0, r30);
             r31 = x.fma(y1, r31);
-            x = FloatVector.broadcast(S, a[a4 + ap]);
+            x = FloatVector.broadcast(S, sliver[s + 4]);
             r40 = x.fma(y0, r40);
             r41 = x.fma(y1, r41);
-            x = FloatVector.broadcast(S, a[a5 + ap]);
+            x = FloatVector.broadcast(S, sliver[s + 5]);
             r50 = x.fma(y0, r50);
             r51 = x.fma(y1, r51);
         }
