@@ -53,7 +53,7 @@ final class VectorAttention {
         float[] kt = new float[headDim * VectorMatmul.packedColumns(seq)];
         float[] vp = new float[seq * VectorMatmul.packedColumns(headDim)];
         float[] lanes = new float[VectorMath.S.length()];
-        float[] sliver = new float[VectorMatmul.MR * VectorMatmul.KC];
+        float[] sliver = VectorMatmul.tileScratch();
         for (int index = from; index < to; index++) {
             int b = index / (kvHeads * blocks);
             int g = index / blocks % kvHeads;
@@ -95,7 +95,7 @@ final class VectorAttention {
         float[] dOp = new float[rowsPacked];
         float[] dS = new float[seq * seq];
         float[] lanes = new float[VectorMath.S.length()];
-        float[] sliver = new float[VectorMatmul.MR * VectorMatmul.KC];
+        float[] sliver = VectorMatmul.tileScratch();
         for (int index = from; index < to; index++) {
             int b = index / kvHeads;
             int g = index % kvHeads;
