@@ -7,11 +7,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.gradus.cli.Gradus;
 import io.gradus.core.llama.LlamaConfig;
 import io.gradus.core.llama.LlamaModel;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -72,6 +75,7 @@ class DemoCommandTest {
         assertThat(summary.get("steps").asInt()).isEqualTo(3);
         assertThat(summary.get("wall_seconds").asDouble()).isPositive();
         assertThat(Path.of(summary.get("adapter").asText())).isDirectory();
+        assertShownAnswers(summary.get("answers"), cache.resolve("demos").resolve(technique), out.toString());
 
         LlamaConfig config = LlamaModel.load(cache.resolve("models/wordnet/model")).config();
         int c = config.hiddenSize();
@@ -94,6 +98,44 @@ class DemoCommandTest {
             assertThat(summary.get("nf4_bytes_per_weight").asDouble()).isCloseTo(0.516, within(0.01));
             assertThat(summary.at("/float_base/heldout_answer_loss").asDouble()).isCloseTo(before, within(0.1));
             assertThat(out.toString()).contains("bytes in float32", "in NF4");
+        }
+    }
+
+    /**
+     * summary.json's answers: five common words whose questions and definitions are among the job's
+     * training records, then the held-out file's first four, each with the answers the terminal printed.
+     */
+    private static void assertShownAnswers(JsonNode answers, Path demo, String terminal) throws Exception {
+        List<JsonNode> train = Files.readAllLines(demo.resolve("data/train.jsonl")).stream().map(DemoCommandTest::readTree)
+                .toList();
+        List<String> heldOut = Files.readAllLines(demo.resolve("data/heldout.jsonl"));
+        assertThat(answers).hasSize(9);
+        for (int i = 0; i < answers.size(); i++) {
+            JsonNode answer = answers.get(i);
+            String question = answer.get("question").asText();
+            assertThat(question).isEqualTo("What does the word '" + answer.get("word").asText() + "' mean (noun)?");
+            String record = RunningHost.JSON.writeValueAsString(Map.of("messages", List.of(
+                    Map.of("role", "user", "content", question),
+                    Map.of("role", "assistant", "content", answer.get("expected").asText()))));
+            boolean held = i >= 5;
+            assertThat(answer.get("held_out").asBoolean()).isEqualTo(held);
+            if (held) {
+                assertThat(readTree(heldOut.get(i - 5))).isEqualTo(readTree(record));
+            } else {
+                assertThat(train).contains(readTree(record));
+            }
+            assertThat(terminal).contains(String.join(System.lineSeparator(), "Q: " + question,
+                    "   expected: " + answer.get("expected").asText(), "   before:   " + answer.get("before").asText(),
+                    "   after:    " + answer.get("after").asText()));
+        }
+    }
+
+    /** A JSON line as a tree (records compare as trees: their key order is the writer's). */
+    private static JsonNode readTree(String json) {
+        try {
+            return RunningHost.JSON.readTree(json);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

@@ -41,9 +41,23 @@ public record DefinitionTask(List<Map<String, Object>> train, List<Map<String, O
                 Map.of("role", "assistant", "content", e.definition())));
     }
 
+    private static final String QUESTION_START = "What does the word '";
+    private static final String QUESTION_PART_OF_SPEECH = "' mean (";
+
     /** The user's question about {@code e}. */
     public static String questionText(WordNet.Entry e) {
-        return "What does the word '" + e.words().getFirst() + "' mean (" + e.partOfSpeech() + ")?";
+        return questionText(e.words().getFirst(), e.partOfSpeech());
+    }
+
+    /** The user's question about {@code word} as {@code partOfSpeech} ("noun", "verb", "adjective", "adverb"). */
+    public static String questionText(String word, String partOfSpeech) {
+        return QUESTION_START + word + QUESTION_PART_OF_SPEECH + partOfSpeech + ")?";
+    }
+
+    /** The word a chat record made by {@link #question} asks about (which may hold an apostrophe itself). */
+    public static String word(Map<String, Object> record) {
+        String question = userText(record);
+        return question.substring(QUESTION_START.length(), question.lastIndexOf(QUESTION_PART_OF_SPEECH));
     }
 
     /** The user's question of a chat record made by {@link #question}. */

@@ -47,18 +47,38 @@ final class DefinitionDemo {
 
     private static final int SEQ_LEN = 128;
 
+    /**
+     * Common nouns whose definitions are among the training questions (the only sense of each there;
+     * pre-training's text holds them too): shown beside the held-out words, whose answers a model this
+     * small cannot know, to show what the job made of words it did see.
+     */
+    private static final List<String> COMMON_WORDS = List.of("person", "animal", "bird", "food", "work");
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Demo.Context context;
     private final DefinitionTask task;
     private final Path data;
-    private final List<Map<String, Object>> shown;
+
+    /** The training questions shown: one for each of {@link #COMMON_WORDS}. */
+    private final List<Map<String, Object>> shownSeen;
+
+    /** The held-out questions shown: the first four. */
+    private final List<Map<String, Object>> shownHeldOut;
 
     private DefinitionDemo(Demo.Context context, DefinitionTask task, Path data) {
         this.context = context;
         this.task = task;
         this.data = data;
-        this.shown = task.heldOut().subList(0, 4);
+        this.shownSeen = COMMON_WORDS.stream().map(word -> trainingQuestion(task, word)).toList();
+        this.shownHeldOut = task.heldOut().subList(0, 4);
+    }
+
+    /** The training question about the noun {@code word}. */
+    private static Map<String, Object> trainingQuestion(DefinitionTask task, String word) {
+        String question = DefinitionTask.questionText(word, "noun");
+        return task.train().stream().filter(record -> DefinitionTask.userText(record).equals(question)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no training question \"" + question + "\""));
     }
 
     /** Loads the task and writes its training and held-out files into the demo's folder. */
@@ -70,8 +90,13 @@ final class DefinitionDemo {
         return new DefinitionDemo(context, task, data);
     }
 
-    /** Held-out answer loss of a model, and its sampled answers to the questions shown. */
-    record Measurement(double loss, List<String> answers) {}
+    /**
+     * Held-out answer loss of a model, and its sampled answers to the questions shown.
+     *
+     * @param seen answers to the training questions shown, in the order of {@link #COMMON_WORDS}
+     * @param heldOut answers to the held-out questions shown
+     */
+    record Measurement(double loss, List<String> seen, List<String> heldOut) {}
 
     /** Loads the base model as the technique's job trains it (in float, or quantized as it loads). */
     @FunctionalInterface
@@ -102,7 +127,7 @@ final class DefinitionDemo {
         Measurement after = measure(tuned);
         print(title + " SFT", before, after);
         context.out().println("adapter (" + layout + "): " + run.result());
-        return summary(before, after, run, untrained, extra);
+        return summary(before, after, run, untrained, shownAnswers(before, after), extra);
     }
 
     /**
@@ -125,8 +150,8 @@ final class DefinitionDemo {
 
     /**
      * The held-out answer loss of {@code model} (the SFT objective's loss on the answers, over the
-     * same held-out windows every time) and its answers to four held-out questions, sampled mildly
-     * with a fixed seed.
+     * same held-out windows every time) and its answers to the questions shown, sampled mildly with a
+     * fixed seed.
      */
     @SuppressWarnings("unchecked")
     Measurement measure(LlamaModel model) throws IOException {
@@ -142,50 +167,96 @@ final class DefinitionDemo {
                 examples.add(sft.encode(config, record, text));
             }
             double loss = Evaluation.loss(new LlamaEngine(model, kernels), examples, SEQ_LEN, HELD_OUT_WINDOWS).loss();
-            int stop = tokenizer.encodePlain(BpeTrainer.IM_END)[0];
-            List<String> answers = new ArrayList<>();
             Generator generator = new Generator(model, kernels, SEQ_LEN);
-            for (var record : shown) {
-                // The prompt as SFT encodes a conversation (one BOS whatever the template writes).
-                int[] ids = text.encodeChat(List.of(new ChatMessage("user", DefinitionTask.userText(record))), true);
-                // Mild, seeded sampling: greedy decoding of a model this small loops on its favourite phrase.
-                int[] answer = generator.generate(ids, new Sampling(0.7, 0, 0.9, 40, 1), stop, t -> {});
-                // One line each; a sample cut inside a multi-byte character decodes to U+FFFD: drop it.
-                answers.add(tokenizer.decode(answer, true).replace('\n', ' ').replace("\uFFFD", "").strip());
-            }
-            return new Measurement(loss, answers);
+            return new Measurement(loss, sample(shownSeen, generator, tokenizer, text),
+                    sample(shownHeldOut, generator, tokenizer, text));
         }
     }
 
-    /** Prints the held-out answer loss before and after {@code training}, and the answers to the questions shown. */
+    /** The model's answers to {@code questions}, sampled mildly with a fixed seed, one line each. */
+    private static List<String> sample(List<Map<String, Object>> questions, Generator generator, HfTokenizer tokenizer,
+            TokenizerAdapter text) {
+        int stop = tokenizer.encodePlain(BpeTrainer.IM_END)[0];
+        List<String> answers = new ArrayList<>();
+        for (var record : questions) {
+            // The prompt as SFT encodes a conversation (one BOS whatever the template writes).
+            int[] ids = text.encodeChat(List.of(new ChatMessage("user", DefinitionTask.userText(record))), true);
+            // Mild, seeded sampling: greedy decoding of a model this small loops on its favourite phrase.
+            int[] answer = generator.generate(ids, new Sampling(0.7, 0, 0.9, 40, 1), stop, t -> {});
+            // One line each; a sample cut inside a multi-byte character decodes to U+FFFD, and byte tokens
+            // sampled alone decode to control characters: drop both.
+            answers.add(tokenizer.decode(answer, true).replace('\n', ' ').replaceAll("[\\p{Cntrl}\uFFFD]", "").strip());
+        }
+        return answers;
+    }
+
+    /**
+     * Prints the held-out answer loss before and after {@code training}, and the answers to the
+     * questions shown: the held-out words', then the common words'.
+     */
     private void print(String training, Measurement before, Measurement after) {
         PrintWriter terminal = context.out();
         terminal.println("== before and after, on held-out words ==");
         terminal.printf("held-out answer loss: %.3f before, %.3f after %s (%s)%n", before.loss(), after.loss(), training,
                 after.loss() < before.loss() ? "lower" : "NOT lower");
-        for (int i = 0; i < shown.size(); i++) {
+        printAnswers(shownHeldOut, before.heldOut(), after.heldOut());
+        terminal.println("== before and after, on common words (seen in training: their definitions are training questions) ==");
+        printAnswers(shownSeen, before.seen(), after.seen());
+    }
+
+    /** Prints each question with its expected answer and the answers {@code before} and {@code after}. */
+    private void printAnswers(List<Map<String, Object>> questions, List<String> before, List<String> after) {
+        PrintWriter terminal = context.out();
+        for (int i = 0; i < questions.size(); i++) {
             terminal.println();
-            terminal.println("Q: " + DefinitionTask.userText(shown.get(i)));
-            terminal.println("   expected: " + DefinitionTask.answerText(shown.get(i)));
-            terminal.println("   before:   " + before.answers().get(i));
-            terminal.println("   after:    " + after.answers().get(i));
+            terminal.println("Q: " + DefinitionTask.userText(questions.get(i)));
+            terminal.println("   expected: " + DefinitionTask.answerText(questions.get(i)));
+            terminal.println("   before:   " + before.get(i));
+            terminal.println("   after:    " + after.get(i));
         }
         terminal.println();
     }
 
     /**
+     * The answers shown, for summary.json: the common words' first, then the held-out ones', each as
+     * {@code {"word", "held_out", "question", "expected", "before", "after"}}.
+     */
+    private List<Map<String, Object>> shownAnswers(Measurement before, Measurement after) {
+        List<Map<String, Object>> answers = new ArrayList<>();
+        for (int i = 0; i < shownSeen.size(); i++) {
+            answers.add(shownAnswer(shownSeen.get(i), false, before.seen().get(i), after.seen().get(i)));
+        }
+        for (int i = 0; i < shownHeldOut.size(); i++) {
+            answers.add(shownAnswer(shownHeldOut.get(i), true, before.heldOut().get(i), after.heldOut().get(i)));
+        }
+        return answers;
+    }
+
+    private static Map<String, Object> shownAnswer(Map<String, Object> question, boolean heldOut, String before, String after) {
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("word", DefinitionTask.word(question));
+        answer.put("held_out", heldOut);
+        answer.put("question", DefinitionTask.userText(question));
+        answer.put("expected", DefinitionTask.answerText(question));
+        answer.put("before", before);
+        answer.put("after", after);
+        return answer;
+    }
+
+    /**
      * The summary every technique's demo writes: the held-out answer loss before and after, the
      * job's adapter and output folders, its steps, the parameters it trained (every tensor the
-     * adapter holds) and the base model's parameters, plus {@code extra}.
+     * adapter holds), the base model's parameters and the answers shown, plus {@code extra}.
      */
-    private static Demo.Summary summary(Measurement before, Measurement after, JobInfo run, Model base, Map<String, Object> extra)
-            throws IOException {
+    private static Demo.Summary summary(Measurement before, Measurement after, JobInfo run, Model base,
+            List<Map<String, Object>> answers, Map<String, Object> extra) throws IOException {
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("adapter", run.result());
         fields.put("job_output", run.output());
         fields.put("steps", run.step());
         fields.put("parameters_trained", adapterParameters(Path.of(run.result())));
         fields.put("parameters_base", base.parameterCount());
+        fields.put("answers", answers);
         fields.putAll(extra);
         return new Demo.Summary(Map.of("heldout_answer_loss", before.loss()), Map.of("heldout_answer_loss", after.loss()),
                 fields);
