@@ -146,29 +146,29 @@ final class VectorAttention {
     private static void causalSoftmax(float[] s, int row, int count, int seq, float scale, float[] lanes) {
         int width = lanes.length;
         int vectorEnd = count - count % width;
-        FloatVector scales = FloatVector.broadcast(VectorMath.S, scale);
+        // max(s)·scale is max(s·scale) to the bit (scale > 0, and rounding keeps order), so the
+        // first pass only reads, and the scaling happens where the exponent needs it.
         FloatVector maxima = FloatVector.broadcast(VectorMath.S, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (; j < vectorEnd; j += width) {
-            FloatVector x = FloatVector.fromArray(VectorMath.S, s, row + j).mul(scales);
-            x.intoArray(s, row + j);
-            maxima = maxima.max(x);
+            maxima = maxima.max(FloatVector.fromArray(VectorMath.S, s, row + j));
         }
         float max = maxima.reduceLanes(VectorOperators.MAX); // exact in any order
         for (; j < count; j++) {
-            s[row + j] *= scale;
             max = Math.max(max, s[row + j]);
         }
+        max *= scale;
+        FloatVector scales = FloatVector.broadcast(VectorMath.S, scale);
         FloatVector shift = FloatVector.broadcast(VectorMath.S, max);
         FloatVector sums = FloatVector.zero(VectorMath.S);
         for (j = 0; j < vectorEnd; j += width) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.S, s, row + j).sub(shift));
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.S, s, row + j).mul(scales).sub(shift));
             e.intoArray(s, row + j);
             sums = sums.add(e);
         }
         float sum = VectorMath.sum(sums, lanes);
         for (; j < count; j++) {
-            float e = VectorMath.exp(s[row + j] - max);
+            float e = VectorMath.exp(s[row + j] * scale - max);
             s[row + j] = e;
             sum += e;
         }
