@@ -44,23 +44,24 @@ final class VectorMatmul {
     static final int NARROW_ROWS = 8;
 
     /**
-     * op(B) [k, n] with its rows padded by zeros to a multiple of {@code block} columns, for the
-     * narrow kernels; element (p, j) of op(B) is {@code b[p·n + j]} (B [k, n]), or {@code b[j·k + p]}
-     * with {@code transposed} (B [n, k]). B itself when it already has that form.
+     * op(B) [k, n] for the narrow kernels, in blocks of {@code block} columns (the last one padded
+     * with zeros), each block's k rows one after another: element (p, j) goes to
+     * {@code u[(j / block)·k·block + p·block + j % block]}; element (p, j) of op(B) is
+     * {@code b[p·n + j]} (B [k, n]), or {@code b[j·k + p]} with {@code transposed} (B [n, k]). B itself
+     * when it already has that form (one whole block). The kernels read a block's row p at
+     * {@code start + p·block}: a constant times p, so C2 moves the bounds checks out of their loops
+     * (with rows {@code n} apart it could not).
      */
     static float[] padRanks(float[] b, boolean transposed, int n, int k, int block) {
-        int padded = (n + block - 1) / block * block;
-        if (padded == n && !transposed) {
+        if (n == block && !transposed) {
             return b;
         }
+        int padded = (n + block - 1) / block * block;
         float[] u = new float[k * padded];
-        for (int p = 0; p < k; p++) {
-            if (transposed) {
-                for (int j = 0; j < n; j++) {
-                    u[p * padded + j] = b[j * k + p];
-                }
-            } else {
-                System.arraycopy(b, p * n, u, p * padded, n);
+        for (int j = 0; j < n; j++) {
+            int target = j / block * k * block + j % block;
+            for (int p = 0; p < k; p++, target += block) {
+                u[target] = transposed ? b[j * k + p] : b[p * n + j];
             }
         }
         return u;
@@ -68,25 +69,26 @@ final class VectorMatmul {
 
     /**
      * Rows [from, to) of C[m, n] (+)= A[m, k] · U for a narrow C (n a LoRA rank, say) and U = op(B)
-     * {@linkplain #padRanks padded} to whole vectors of {@link #RANK_LANES}: the vectors run along
+     * {@linkplain #padRanks in blocks} of {@link #RANK_LANES} columns: the vectors run along
      * the ranks, so a row of U is one load and each element of A one broadcast, and no horizontal
      * sums are needed (dot products along k would need one per output). Tiles of
      * {@value #NARROW_ROWS} rows × one vector, then single rows; each sum starts from C (or zero)
      * and runs over p in order with fused multiply-adds.
      */
     static void narrowColumns(float[] c, float[] a, float[] u, int n, int k, boolean accumulate, int from, int to) {
-        int ldu = (n + RANK_LANES - 1) / RANK_LANES * RANK_LANES;
         float[] lanes = new float[RANK_LANES];
         for (int j = 0; j < n; j += RANK_LANES) {
             int width = Math.min(RANK_LANES, n - j);
+            int ub = j * k; // the block of ranks [j, j + RANK_LANES) in U
             int i = from;
             for (; i + NARROW_ROWS <= to; i += NARROW_ROWS) {
-                narrowTile(c, a, u, n, k, ldu, i, j, width, accumulate, lanes);
+                narrowTile(c, a, u, ub, n, k, i, j, width, accumulate, lanes);
             }
             for (; i < to; i++) {
                 FloatVector r0 = startRanks(c, i * n + j, width, accumulate, lanes);
-                for (int p = 0, a0 = i * k, up = j; p < k; p++, up += ldu) {
-                    r0 = FloatVector.broadcast(R, a[a0 + p]).fma(FloatVector.fromArray(R, u, up), r0);
+                int a0 = i * k;
+                for (int p = 0; p < k; p++) {
+                    r0 = FloatVector.broadcast(R, a[a0 + p]).fma(FloatVector.fromArray(R, u, ub + p * RANK_LANES), r0);
                 }
                 finishRanks(r0, c, i * n + j, width, lanes);
             }
@@ -94,7 +96,7 @@ final class VectorMatmul {
     }
 
     /** Rows [i, i + 8) of C at ranks [j, j + width): eight accumulators over all of k. */
-    private static void narrowTile(float[] c, float[] a, float[] u, int n, int k, int ldu, int i, int j, int width,
+    private static void narrowTile(float[] c, float[] a, float[] u, int ub, int n, int k, int i, int j, int width,
             boolean accumulate, float[] lanes) {
         int c0 = i * n + j;
         int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k, a6 = a5 + k, a7 = a6 + k;
@@ -106,8 +108,8 @@ final class VectorMatmul {
         FloatVector r5 = startRanks(c, c0 + 5 * n, width, accumulate, lanes);
         FloatVector r6 = startRanks(c, c0 + 6 * n, width, accumulate, lanes);
         FloatVector r7 = startRanks(c, c0 + 7 * n, width, accumulate, lanes);
-        for (int p = 0, up = j; p < k; p++, up += ldu) {
-            FloatVector y = FloatVector.fromArray(R, u, up);
+        for (int p = 0; p < k; p++) {
+            FloatVector y = FloatVector.fromArray(R, u, ub + p * RANK_LANES);
             r0 = FloatVector.broadcast(R, a[a0 + p]).fma(y, r0);
             r1 = FloatVector.broadcast(R, a[a1 + p]).fma(y, r1);
             r2 = FloatVector.broadcast(R, a[a2 + p]).fma(y, r2);
@@ -134,14 +136,9 @@ final class VectorMatmul {
      */
     static final int RANK_BLOCK = 8;
 
-    /** n rounded up to whole {@link #RANK_BLOCK}s: the row length of {@link #atbNarrow}'s narrow operand. */
-    static int paddedRanks(int n) {
-        return (n + RANK_BLOCK - 1) / RANK_BLOCK * RANK_BLOCK;
-    }
-
     /**
      * Columns [from, to) of Cᵀ[n, m] (+)= Bᵀ·A for A [k, m] and a narrow B [k, n] given
-     * {@linkplain #padRanks padded} to whole {@link #RANK_BLOCK}s: the Aᵀ·B products with one narrow side, with the vectors along m and A
+     * {@linkplain #padRanks in blocks} of {@link #RANK_BLOCK} columns: the Aᵀ·B products with one narrow side, with the vectors along m and A
      * read in place. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch
      * array; with the roles swapped (A and B exchanged, m and n too) it computes a C [n, m] whose n
      * rows are narrow (the gradient of a LoRA A) straight into C. {@code from} is a multiple of the
@@ -155,7 +152,6 @@ final class VectorMatmul {
      */
     static void atbNarrow(float[] ct, float[] a, float[] paddedB, int m, int n, int k, boolean accumulate, int from,
             int to) {
-        int ldu = paddedRanks(n);
         float[] lanes = new float[L];
         int whole = to - (to - from) % L;
         float[] tail = null;
@@ -172,9 +168,9 @@ final class VectorMatmul {
                 int width = Math.min(L, to - i);
                 for (int j = 0; j < n; j += RANK_BLOCK) {
                     if (width == L) {
-                        rankTile(ct, m, a, m, block * m + i, paddedB, ldu, n, block, kc, i, j, width, load, lanes);
+                        rankTile(ct, m, a, m, block * m + i, paddedB, k, n, block, kc, i, j, width, load, lanes);
                     } else {
-                        rankTile(ct, m, tail, L, block * L, paddedB, ldu, n, block, kc, i, j, width, load, lanes);
+                        rankTile(ct, m, tail, L, block * L, paddedB, k, n, block, kc, i, j, width, load, lanes);
                     }
                 }
             }
@@ -184,9 +180,9 @@ final class VectorMatmul {
     /**
      * Rows [j, j + 8) of Cᵀ (those below n) at columns [i, i + width): eight accumulators in
      * registers over rows [block, block + kc) of the strip of A at {@code offset} (rows {@code lda}
-     * apart) and of the rank block of U (rows {@code ldu} apart).
+     * apart) and of the block of ranks [j, j + 8) of U ({@link #padRanks}'s layout: k rows of eight).
      */
-    private static void rankTile(float[] ct, int m, float[] a, int lda, int offset, float[] u, int ldu, int n,
+    private static void rankTile(float[] ct, int m, float[] a, int lda, int offset, float[] u, int k, int n,
             int block, int kc, int i, int j, int width, boolean accumulate, float[] lanes) {
         int c0 = j * m + i;
         FloatVector r0 = start(ct, c0, widthOfRank(j, n, width), accumulate, lanes);
@@ -198,8 +194,9 @@ final class VectorMatmul {
         FloatVector r6 = start(ct, c0 + 6 * m, widthOfRank(j + 6, n, width), accumulate, lanes);
         FloatVector r7 = start(ct, c0 + 7 * m, widthOfRank(j + 7, n, width), accumulate, lanes);
         int q = offset;
-        int up = block * ldu + j;
-        for (int p = 0; p < kc; p++, q += lda, up += ldu) {
+        int ub = j * k + block * RANK_BLOCK; // row `block` of the rank block [j, j + 8) in U
+        for (int p = 0; p < kc; p++, q += lda) {
+            int up = ub + p * RANK_BLOCK;
             FloatVector x = FloatVector.fromArray(S, a, q);
             r0 = FloatVector.broadcast(S, u[up]).fma(x, r0);
             r1 = FloatVector.broadcast(S, u[up + 1]).fma(x, r1);
