@@ -138,8 +138,8 @@ final class VectorMatmul {
 
     /**
      * Columns [from, to) of Cᵀ[n, m] (+)= Bᵀ·A for A [k, m] and a narrow B [k, n] given
-     * {@linkplain #padRanks in blocks} of {@link #RANK_BLOCK} columns: the Aᵀ·B products with one narrow side, with the vectors along m and A
-     * read in place. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch
+     * {@linkplain #padRanks in blocks} of {@link #RANK_BLOCK} columns: the Aᵀ·B products with one
+     * narrow side, with the vectors along m and A read in place. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch
      * array; with the roles swapped (A and B exchanged, m and n too) it computes a C [n, m] whose n
      * rows are narrow (the gradient of a LoRA A) straight into C. {@code from} is a multiple of the
      * vector length. Tiles of {@link #RANK_BLOCK} rows of Cᵀ × one vector: each vector of A is
@@ -416,8 +416,8 @@ final class VectorMatmul {
      * instead of six, and bounds checks the compiler hoists out of the loop (they stayed in the loop
      * with op(A) read in place, and the loop ran at two thirds of the speed).
      */
-    static void packSliver(float[] sliver, int base, float[] a, int aBase, int aStrideI, int aStrideP, int i, int p0,
-            int kc) {
+    private static void packSliver(float[] sliver, int base, float[] a, int aBase, int aStrideI, int aStrideP, int i,
+            int p0, int kc) {
         int a0 = aBase + i * aStrideI + p0 * aStrideP;
         int a1 = a0 + aStrideI, a2 = a1 + aStrideI, a3 = a2 + aStrideI, a4 = a3 + aStrideI, a5 = a4 + aStrideI;
         for (int p = 0; p < kc; p++) { // six rows side by side: a third faster than one row at a time
