@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * from L1; op(A) is copied into slivers of six rows, one shared index after another, so its
  * broadcasts stream too; and a tile of 6 rows × 2 vectors of C stays in 12 registers while each
  * packed row of B meets six broadcast elements of A. Strides let the same code read A or B
- * transposed, which covers all three layouts. Outputs narrower than two vectors run along vectors of eight ranks
- * instead ({@link #narrowColumns}); Aᵀ·B with a narrow side (output columns or rows)
+ * transposed, which covers all three layouts. Outputs narrower than two vectors run along vectors
+ * of eight ranks instead ({@link #narrowColumns}); Aᵀ·B with a narrow side (output columns or rows)
  * runs unpacked, with the vectors along the wide side and eight narrow columns per pass
  * ({@link #atbNarrow}).
  */
@@ -50,7 +50,7 @@ final class VectorMatmul {
      * {@code b[p·n + j]} (B [k, n]), or {@code b[j·k + p]} with {@code transposed} (B [n, k]). B itself
      * when it already has that form (one whole block). The kernels read a block's row p at
      * {@code start + p·block}: a constant times p, so C2 moves the bounds checks out of their loops
-     * (with rows {@code n} apart it could not).
+     * (with rows a padded n apart it could not).
      */
     static float[] padRanks(float[] b, boolean transposed, int n, int k, int block) {
         if (n == block && !transposed) {
@@ -58,10 +58,9 @@ final class VectorMatmul {
         }
         int padded = (n + block - 1) / block * block;
         float[] u = new float[k * padded];
-        for (int j = 0; j < n; j++) {
-            int target = j / block * k * block + j % block;
-            for (int p = 0; p < k; p++, target += block) {
-                u[target] = transposed ? b[j * k + p] : b[p * n + j];
+        for (int p = 0; p < k; p++) {
+            for (int j = 0; j < n; j++) {
+                u[j / block * k * block + p * block + j % block] = transposed ? b[j * k + p] : b[p * n + j];
             }
         }
         return u;
@@ -139,9 +138,9 @@ final class VectorMatmul {
     /**
      * Columns [from, to) of Cᵀ[n, m] (+)= Bᵀ·A for A [k, m] and a narrow B [k, n] given
      * {@linkplain #padRanks in blocks} of {@link #RANK_BLOCK} columns: the Aᵀ·B products with one
-     * narrow side, with the vectors along m and A read in place. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch
-     * array; with the roles swapped (A and B exchanged, m and n too) it computes a C [n, m] whose n
-     * rows are narrow (the gradient of a LoRA A) straight into C. {@code from} is a multiple of the
+     * narrow side, with the vectors along m and A read in place. With C [m, n] narrow (the gradient
+     * of a LoRA B, n = rank) Cᵀ is a scratch array; with the roles swapped (A and B exchanged, m
+     * and n too) it computes a C [n, m] whose n rows are narrow (the gradient of a LoRA A) straight into C. {@code from} is a multiple of the
      * vector length. Tiles of {@link #RANK_BLOCK} rows of Cᵀ × one vector: each vector of A is
      * loaded once per block of eight ranks, so at rank 8 A is read exactly once. The strips sweep
      * one block of {@link #KC} rows of A at a time, which stays in L2 while they do (a LoRA input of
@@ -150,7 +149,7 @@ final class VectorMatmul {
      * the threads. A last strip narrower than a vector is copied into a zero-padded scratch first:
      * no masked access (and none past the end of A) in the loop.
      */
-    static void atbNarrow(float[] ct, float[] a, float[] paddedB, int m, int n, int k, boolean accumulate, int from,
+    static void atbNarrow(float[] ct, float[] a, float[] blocksOfB, int m, int n, int k, boolean accumulate, int from,
             int to) {
         float[] lanes = new float[L];
         int whole = to - (to - from) % L;
@@ -168,9 +167,9 @@ final class VectorMatmul {
                 int width = Math.min(L, to - i);
                 for (int j = 0; j < n; j += RANK_BLOCK) {
                     if (width == L) {
-                        rankTile(ct, m, a, m, block * m + i, paddedB, k, n, block, kc, i, j, width, load, lanes);
+                        rankTile(ct, m, a, m, block * m + i, blocksOfB, k, n, block, kc, i, j, width, load, lanes);
                     } else {
-                        rankTile(ct, m, tail, L, block * L, paddedB, k, n, block, kc, i, j, width, load, lanes);
+                        rankTile(ct, m, tail, L, block * L, blocksOfB, k, n, block, kc, i, j, width, load, lanes);
                     }
                 }
             }
@@ -340,7 +339,7 @@ final class VectorMatmul {
      * (i, p) of op(A) is {@code a[i·aStrideI + p·aStrideP]}: strides (k, 1) for A [m, k], (1, m) for
      * A [k, m] read transposed. Each output is summed in order of p with fused multiply-adds, the
      * same arithmetic for every blocking and thread count. Whole 6-row tiles run in {@link #tile6},
-     * the last panel's too where it is narrower than {@link #NR} ({@link #partialTile6}); leftover
+     * the last panel's too where it is narrower than {@link #NR} ({@link #tile6Columns}); leftover
      * rows run one by one.
      */
     static void multiplyPacked(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int n, int k,
@@ -356,28 +355,27 @@ final class VectorMatmul {
             int n, int k, boolean accumulate, int from, int to) {
         int columns = packedColumns(n);
         int tiles = (to - from) / MR;
-        int partial = tiles * MR * Math.min(KC, k); // where the copy of a partial panel's tile goes
-        float[] slivers = new float[partial + MR * NR];
+        int scratchBase = tiles * MR * Math.min(KC, k); // after the slivers: a partial panel's tile of C
+        float[] slivers = new float[scratchBase + MR * NR];
         for (int block = 0; block < k; block += KC) {
             int kc = Math.min(KC, k - block);
             boolean load = accumulate || block > 0;
             packSlivers(slivers, a, aStrideI, aStrideP, from, tiles, block, kc);
             for (int panel = 0; panel < columns; panel += NR) {
                 int panelBase = panelStart(block, columns, panel, kc);
-                VectorMask<Float> m0 = S.indexInRange(panel, n);
-                VectorMask<Float> m1 = S.indexInRange(panel + L, n);
                 int width = Math.min(NR, n - panel);
                 int i = from;
                 for (int t = 0; t < tiles; t++, i += MR) {
-                    if (width == NR) {
-                        tile6(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, kc, load);
-                    } else {
-                        partialTile6(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, width, kc,
-                                load, slivers, partial);
-                    }
+                    tile6Columns(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, width, kc, load,
+                            scratchBase);
                 }
-                for (; i < to; i++) {
-                    row(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load, m0, m1);
+                if (i < to) {
+                    VectorMask<Float> m0 = S.indexInRange(panel, n);
+                    VectorMask<Float> m1 = S.indexInRange(panel + L, n);
+                    for (; i < to; i++) {
+                        row(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load,
+                                m0, m1);
+                    }
                 }
             }
         }
@@ -392,7 +390,7 @@ final class VectorMatmul {
      */
     private static void packSlivers(float[] slivers, float[] a, int aStrideI, int aStrideP, int from, int tiles, int p0,
             int kc) {
-        if (aStrideI >= aStrideP) { // A [m, k]: each tile's rows are contiguous runs along p
+        if (aStrideP == 1) { // A [m, k]: each tile's rows are contiguous runs along p
             for (int t = 0; t < tiles; t++) {
                 packSliver(slivers, t * MR * kc, a, 0, aStrideI, aStrideP, from + t * MR, p0, kc);
             }
@@ -467,7 +465,7 @@ final class VectorMatmul {
         }
     }
 
-    /** Scratch for {@link #tile}: a sliver of op(A), then a tile of C for a partial panel. */
+    /** Scratch for {@link #tile}: a sliver of op(A), then a tile of C for a partial panel ({@link #tile6Columns}). */
     static float[] tileScratch() {
         return new float[MR * KC + MR * NR];
     }
@@ -477,12 +475,13 @@ final class VectorMatmul {
      * only the panels of op(B) that start below column {@code jTo}, only the shared indices
      * [pFrom, pTo): C (+)= op(A)·op(B) over those. C's element (i, j) is {@code c[cBase + i·ldc + j]};
      * op(A)(i, p) is {@code a[aBase + i·aStrideI + p·aStrideP]}; op(B) [k, n] is {@linkplain #pack
-     * packed}. A whole tile runs in {@link #tile6}, on its rows of op(A) copied into {@code sliver}
-     * (a {@link #tileScratch}) once per block of the shared dimension; fewer rows run one by one.
+     * packed}. A whole tile runs in {@link #tile6}, on its rows of op(A) copied into {@code scratch}
+     * (a {@link #tileScratch}) once per block of the shared dimension, a partial last panel through
+     * a copy of its columns ({@link #tile6Columns}); fewer rows run one by one.
      * Each output is summed in order of p, as {@link #multiplyPacked} sums it.
      */
     static void tile(float[] c, int cBase, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
-            int n, int k, int i, int rows, int jTo, int pFrom, int pTo, boolean accumulate, float[] sliver) {
+            int n, int k, int i, int rows, int jTo, int pFrom, int pTo, boolean accumulate, float[] scratch) {
         int columns = packedColumns(n);
         for (int block = pFrom - pFrom % KC; block < pTo; block += KC) {
             int depth = Math.min(KC, k - block);
@@ -490,22 +489,17 @@ final class VectorMatmul {
             int kc = Math.min(block + depth, pTo) - first;
             boolean load = accumulate || first > pFrom;
             if (rows == MR) {
-                packSliver(sliver, 0, a, aBase, aStrideI, aStrideP, i, first, kc);
+                packSliver(scratch, 0, a, aBase, aStrideI, aStrideP, i, first, kc);
             }
             for (int panel = 0; panel < jTo; panel += NR) {
                 int panelBase = panelStart(block, columns, panel, depth) + (first - block) * NR;
+                if (rows == MR) {
+                    tile6Columns(c, ldc, scratch, 0, packed, panelBase, i, cBase + panel, Math.min(NR, n - panel), kc,
+                            load, MR * KC);
+                    continue;
+                }
                 VectorMask<Float> m0 = S.indexInRange(panel, n);
                 VectorMask<Float> m1 = S.indexInRange(panel + L, n);
-                int width = Math.min(NR, n - panel);
-                if (rows == MR && width == NR) {
-                    tile6(c, ldc, sliver, 0, packed, panelBase, i, cBase + panel, kc, load);
-                    continue;
-                }
-                if (rows == MR) {
-                    partialTile6(c, ldc, sliver, 0, packed, panelBase, i, cBase + panel, width, kc, load, sliver,
-                            MR * KC);
-                    continue;
-                }
                 for (int r = i; r < i + rows; r++) {
                     row(c, ldc, a, aBase, aStrideI, aStrideP, packed, panelBase, r, cBase + panel, first, kc, load, m0,
                             m1);
@@ -518,8 +512,10 @@ final class VectorMatmul {
      * C[i..i+5, j..j+2L) (+)= the {@linkplain #packSliver sliver} of op(A) at {@code sliverBase} times
      * the kc packed rows of op(B) from {@code panelBase}: 12 accumulators in registers. Both indices
      * are computed from p afresh, a constant times p plus an invariant, which is the form whose bounds
-     * checks C2 moves out of the loop. The masks say which columns of C exist: all of them but in
-     * a last, partial panel, whose packed columns past n are zeros.
+     * checks C2 moves out of the loop. It loads and stores all 2L columns at j, unmasked: masked, it
+     * grew too large for C1 ("out of virtual registers"), and a method C1 fails to compile at tier 3
+     * can stay at tier 2 for good, which left products running at 1 GFLOP/s. A partial panel comes
+     * through {@link #tile6Columns}' copy.
      */
     private static void tile6(float[] c, int ldc, float[] sliver, int sliverBase, float[] packed, int panelBase, int i,
             int j, int kc, boolean load) {
@@ -591,18 +587,25 @@ final class VectorMatmul {
     }
 
     /**
-     * {@link #tile6} for a last panel of only {@code width} columns (< {@link #NR}; its packed
-     * columns past them are zeros): the tile runs on a copy of those columns in {@code scratch}
-     * ({@link #MR} rows of {@link #NR} floats from {@code scratchBase}), which then goes back into C.
+     * {@link #tile6} on a panel of which only {@code width} columns exist in C: all {@link #NR}
+     * in place; fewer (a last panel, whose packed columns past them are zeros) on a copy of those
+     * columns in {@code sliver} from {@code scratchBase} ({@link #MR} rows of {@link #NR} floats),
+     * which then goes back into C. The copy keeps masked loads and stores out of {@link #tile6}.
      */
-    private static void partialTile6(float[] c, int ldc, float[] sliver, int sliverBase, float[] packed, int panelBase,
-            int i, int j, int width, int kc, boolean load, float[] scratch, int scratchBase) {
-        for (int r = 0; r < MR && load; r++) {
-            System.arraycopy(c, (i + r) * ldc + j, scratch, scratchBase + r * NR, width);
+    private static void tile6Columns(float[] c, int ldc, float[] sliver, int sliverBase, float[] packed,
+            int panelBase, int i, int j, int width, int kc, boolean load, int scratchBase) {
+        if (width == NR) {
+            tile6(c, ldc, sliver, sliverBase, packed, panelBase, i, j, kc, load);
+            return;
         }
-        tile6(scratch, NR, sliver, sliverBase, packed, panelBase, 0, scratchBase, kc, load);
+        if (load) {
+            for (int r = 0; r < MR; r++) {
+                System.arraycopy(c, (i + r) * ldc + j, sliver, scratchBase + r * NR, width);
+            }
+        }
+        tile6(sliver, NR, sliver, sliverBase, packed, panelBase, 0, scratchBase, kc, load);
         for (int r = 0; r < MR; r++) {
-            System.arraycopy(scratch, scratchBase + r * NR, c, (i + r) * ldc + j, width);
+            System.arraycopy(sliver, scratchBase + r * NR, c, (i + r) * ldc + j, width);
         }
     }
 
