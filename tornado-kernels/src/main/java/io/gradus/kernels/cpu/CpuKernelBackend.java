@@ -132,8 +132,8 @@ public final class CpuKernelBackend implements KernelBackend {
             return;
         }
         if (VectorMatmul.narrow(n)) {
-            // Outputs too narrow for the packed panels (a LoRA rank, say): op(B) as [k, n] rows padded
-            // to whole vectors of ranks, and blocks of whole 8-row tiles on the threads.
+            // Outputs too narrow for the packed panels (a LoRA rank, say): op(B) in blocks of a vector
+            // of ranks, k rows each, and blocks of whole 8-row tiles on the threads.
             float[] ranks = VectorMatmul.padRanks(b, layout == MatmulLayout.ABT, n, k, VectorMatmul.RANK_LANES);
             int tile = VectorMatmul.NARROW_ROWS;
             parallelNarrow((m + tile - 1) / tile, (long) tile * n * k, (from, to) -> VectorMatmul.narrowColumns(c, a,

@@ -53,7 +53,7 @@ final class VectorAttention {
         float[] kt = new float[headDim * VectorMatmul.packedColumns(seq)];
         float[] vp = new float[seq * VectorMatmul.packedColumns(headDim)];
         float[] lanes = new float[VectorMath.S.length()];
-        float[] sliver = VectorMatmul.tileScratch();
+        float[] scratch = VectorMatmul.tileScratch();
         for (int index = from; index < to; index++) {
             int b = index / (kvHeads * blocks);
             int g = index / blocks % kvHeads;
@@ -70,12 +70,12 @@ final class VectorAttention {
                     int rows = Math.min(VectorMatmul.MR, t1 - i);
                     int last = i + rows - 1;
                     VectorMatmul.tile(att, pBase, seq, q, qBase, qStride, 1, kt, keys, headDim, i, rows, last + 1, 0,
-                            headDim, false, sliver); // S = Q·Kᵀ
+                            headDim, false, scratch); // S = Q·Kᵀ
                     for (int t = i; t <= last; t++) {
                         causalSoftmax(att, pBase + t * seq, t + 1, seq, scale, lanes);
                     }
                     VectorMatmul.tile(out, qBase, qStride, att, pBase, seq, 1, vp, headDim, keys, i, rows, headDim, 0,
-                            last + 1, false, sliver); // O = P·V
+                            last + 1, false, scratch); // O = P·V
                 }
             }
         }
@@ -95,7 +95,7 @@ final class VectorAttention {
         float[] dOp = new float[rowsPacked];
         float[] dS = new float[seq * seq];
         float[] lanes = new float[VectorMath.S.length()];
-        float[] sliver = VectorMatmul.tileScratch();
+        float[] scratch = VectorMatmul.tileScratch();
         for (int index = from; index < to; index++) {
             int b = index / kvHeads;
             int g = index % kvHeads;
@@ -110,19 +110,19 @@ final class VectorAttention {
                     int rows = Math.min(VectorMatmul.MR, seq - i);
                     int last = i + rows - 1;
                     VectorMatmul.tile(dS, 0, seq, dOut, qBase, qStride, 1, vt, seq, headDim, i, rows, last + 1, 0,
-                            headDim, false, sliver); // dP = dO·Vᵀ
+                            headDim, false, scratch); // dP = dO·Vᵀ
                     for (int t = i; t <= last; t++) {
                         softmaxBackward(dS, t * seq, att, pBase + t * seq, t + 1, seq, scale, lanes);
                     }
                     VectorMatmul.tile(dq, qBase, qStride, dS, 0, seq, 1, kp, headDim, seq, i, rows, headDim, 0,
-                            last + 1, true, sliver); // dQ += dS·K
+                            last + 1, true, scratch); // dQ += dS·K
                 }
                 for (int s = 0; s < seq; s += VectorMatmul.MR) {
                     int rows = Math.min(VectorMatmul.MR, seq - s);
                     VectorMatmul.tile(dk, kvBase, kvStride, dS, 0, 1, seq, qp, headDim, seq, s, rows, headDim, s, seq,
-                            true, sliver); // dK += dSᵀ·Q
+                            true, scratch); // dK += dSᵀ·Q
                     VectorMatmul.tile(dv, kvBase, kvStride, att, pBase, 1, seq, dOp, headDim, seq, s, rows, headDim, s,
-                            seq, true, sliver); // dV += Pᵀ·dO
+                            seq, true, scratch); // dV += Pᵀ·dO
                 }
             }
         }
@@ -146,29 +146,29 @@ final class VectorAttention {
     private static void causalSoftmax(float[] s, int row, int count, int seq, float scale, float[] lanes) {
         int width = lanes.length;
         int vectorEnd = count - count % width;
-        FloatVector scales = FloatVector.broadcast(VectorMath.S, scale);
+        // max(s)·scale is max(s·scale) to the bit (scale > 0, and rounding keeps order), so the
+        // first pass only reads, and the scaling happens where the exponent needs it.
         FloatVector maxima = FloatVector.broadcast(VectorMath.S, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (; j < vectorEnd; j += width) {
-            FloatVector x = FloatVector.fromArray(VectorMath.S, s, row + j).mul(scales);
-            x.intoArray(s, row + j);
-            maxima = maxima.max(x);
+            maxima = maxima.max(FloatVector.fromArray(VectorMath.S, s, row + j));
         }
         float max = maxima.reduceLanes(VectorOperators.MAX); // exact in any order
         for (; j < count; j++) {
-            s[row + j] *= scale;
             max = Math.max(max, s[row + j]);
         }
+        max *= scale;
+        FloatVector scales = FloatVector.broadcast(VectorMath.S, scale);
         FloatVector shift = FloatVector.broadcast(VectorMath.S, max);
         FloatVector sums = FloatVector.zero(VectorMath.S);
         for (j = 0; j < vectorEnd; j += width) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.S, s, row + j).sub(shift));
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(VectorMath.S, s, row + j).mul(scales).sub(shift));
             e.intoArray(s, row + j);
             sums = sums.add(e);
         }
         float sum = VectorMath.sum(sums, lanes);
         for (; j < count; j++) {
-            float e = VectorMath.exp(s[row + j] - max);
+            float e = VectorMath.exp(s[row + j] * scale - max);
             s[row + j] = e;
             sum += e;
         }

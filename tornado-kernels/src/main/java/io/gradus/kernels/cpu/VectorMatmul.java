@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * from L1; op(A) is copied into slivers of six rows, one shared index after another, so its
  * broadcasts stream too; and a tile of 6 rows × 2 vectors of C stays in 12 registers while each
  * packed row of B meets six broadcast elements of A. Strides let the same code read A or B
- * transposed, which covers all three layouts. Outputs narrower than two vectors run along vectors of eight ranks
- * instead ({@link #narrowColumns}); Aᵀ·B with a narrow side (output columns or rows)
+ * transposed, which covers all three layouts. Outputs narrower than two vectors run along vectors
+ * of eight ranks instead ({@link #narrowColumns}); Aᵀ·B with a narrow side (output columns or rows)
  * runs unpacked, with the vectors along the wide side and eight narrow columns per pass
  * ({@link #atbNarrow}).
  */
@@ -44,23 +44,23 @@ final class VectorMatmul {
     static final int NARROW_ROWS = 8;
 
     /**
-     * op(B) [k, n] with its rows padded by zeros to a multiple of {@code block} columns, for the
-     * narrow kernels; element (p, j) of op(B) is {@code b[p·n + j]} (B [k, n]), or {@code b[j·k + p]}
-     * with {@code transposed} (B [n, k]). B itself when it already has that form.
+     * op(B) [k, n] for the narrow kernels, in blocks of {@code block} columns (the last one padded
+     * with zeros), each block's k rows one after another: element (p, j) goes to
+     * {@code u[(j / block)·k·block + p·block + j % block]}; element (p, j) of op(B) is
+     * {@code b[p·n + j]} (B [k, n]), or {@code b[j·k + p]} with {@code transposed} (B [n, k]). B itself
+     * when it already has that form (one whole block). The kernels read a block's row p at
+     * {@code start + p·block}: a constant times p, so C2 moves the bounds checks out of their loops
+     * (with rows a padded n apart it could not).
      */
     static float[] padRanks(float[] b, boolean transposed, int n, int k, int block) {
-        int padded = (n + block - 1) / block * block;
-        if (padded == n && !transposed) {
+        if (n == block && !transposed) {
             return b;
         }
+        int padded = (n + block - 1) / block * block;
         float[] u = new float[k * padded];
         for (int p = 0; p < k; p++) {
-            if (transposed) {
-                for (int j = 0; j < n; j++) {
-                    u[p * padded + j] = b[j * k + p];
-                }
-            } else {
-                System.arraycopy(b, p * n, u, p * padded, n);
+            for (int j = 0; j < n; j++) {
+                u[j / block * k * block + p * block + j % block] = transposed ? b[j * k + p] : b[p * n + j];
             }
         }
         return u;
@@ -68,25 +68,26 @@ final class VectorMatmul {
 
     /**
      * Rows [from, to) of C[m, n] (+)= A[m, k] · U for a narrow C (n a LoRA rank, say) and U = op(B)
-     * {@linkplain #padRanks padded} to whole vectors of {@link #RANK_LANES}: the vectors run along
+     * {@linkplain #padRanks in blocks} of {@link #RANK_LANES} columns: the vectors run along
      * the ranks, so a row of U is one load and each element of A one broadcast, and no horizontal
      * sums are needed (dot products along k would need one per output). Tiles of
      * {@value #NARROW_ROWS} rows × one vector, then single rows; each sum starts from C (or zero)
      * and runs over p in order with fused multiply-adds.
      */
     static void narrowColumns(float[] c, float[] a, float[] u, int n, int k, boolean accumulate, int from, int to) {
-        int ldu = (n + RANK_LANES - 1) / RANK_LANES * RANK_LANES;
         float[] lanes = new float[RANK_LANES];
         for (int j = 0; j < n; j += RANK_LANES) {
             int width = Math.min(RANK_LANES, n - j);
+            int ub = j * k; // the block of ranks [j, j + RANK_LANES) in U
             int i = from;
             for (; i + NARROW_ROWS <= to; i += NARROW_ROWS) {
-                narrowTile(c, a, u, n, k, ldu, i, j, width, accumulate, lanes);
+                narrowTile(c, a, u, ub, n, k, i, j, width, accumulate, lanes);
             }
             for (; i < to; i++) {
                 FloatVector r0 = startRanks(c, i * n + j, width, accumulate, lanes);
-                for (int p = 0, a0 = i * k, up = j; p < k; p++, up += ldu) {
-                    r0 = FloatVector.broadcast(R, a[a0 + p]).fma(FloatVector.fromArray(R, u, up), r0);
+                int a0 = i * k;
+                for (int p = 0; p < k; p++) {
+                    r0 = FloatVector.broadcast(R, a[a0 + p]).fma(FloatVector.fromArray(R, u, ub + p * RANK_LANES), r0);
                 }
                 finishRanks(r0, c, i * n + j, width, lanes);
             }
@@ -94,7 +95,7 @@ final class VectorMatmul {
     }
 
     /** Rows [i, i + 8) of C at ranks [j, j + width): eight accumulators over all of k. */
-    private static void narrowTile(float[] c, float[] a, float[] u, int n, int k, int ldu, int i, int j, int width,
+    private static void narrowTile(float[] c, float[] a, float[] u, int ub, int n, int k, int i, int j, int width,
             boolean accumulate, float[] lanes) {
         int c0 = i * n + j;
         int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k, a6 = a5 + k, a7 = a6 + k;
@@ -106,8 +107,8 @@ final class VectorMatmul {
         FloatVector r5 = startRanks(c, c0 + 5 * n, width, accumulate, lanes);
         FloatVector r6 = startRanks(c, c0 + 6 * n, width, accumulate, lanes);
         FloatVector r7 = startRanks(c, c0 + 7 * n, width, accumulate, lanes);
-        for (int p = 0, up = j; p < k; p++, up += ldu) {
-            FloatVector y = FloatVector.fromArray(R, u, up);
+        for (int p = 0; p < k; p++) {
+            FloatVector y = FloatVector.fromArray(R, u, ub + p * RANK_LANES);
             r0 = FloatVector.broadcast(R, a[a0 + p]).fma(y, r0);
             r1 = FloatVector.broadcast(R, a[a1 + p]).fma(y, r1);
             r2 = FloatVector.broadcast(R, a[a2 + p]).fma(y, r2);
@@ -134,17 +135,12 @@ final class VectorMatmul {
      */
     static final int RANK_BLOCK = 8;
 
-    /** n rounded up to whole {@link #RANK_BLOCK}s: the row length of {@link #atbNarrow}'s narrow operand. */
-    static int paddedRanks(int n) {
-        return (n + RANK_BLOCK - 1) / RANK_BLOCK * RANK_BLOCK;
-    }
-
     /**
      * Columns [from, to) of Cᵀ[n, m] (+)= Bᵀ·A for A [k, m] and a narrow B [k, n] given
-     * {@linkplain #padRanks padded} to whole {@link #RANK_BLOCK}s: the Aᵀ·B products with one narrow side, with the vectors along m and A
-     * read in place. With C [m, n] narrow (the gradient of a LoRA B, n = rank) Cᵀ is a scratch
-     * array; with the roles swapped (A and B exchanged, m and n too) it computes a C [n, m] whose n
-     * rows are narrow (the gradient of a LoRA A) straight into C. {@code from} is a multiple of the
+     * {@linkplain #padRanks in blocks} of {@link #RANK_BLOCK} columns: the Aᵀ·B products with one
+     * narrow side, with the vectors along m and A read in place. With C [m, n] narrow (the gradient
+     * of a LoRA B, n = rank) Cᵀ is a scratch array; with the roles swapped (A and B exchanged, m
+     * and n too) it computes a C [n, m] whose n rows are narrow (the gradient of a LoRA A) straight into C. {@code from} is a multiple of the
      * vector length. Tiles of {@link #RANK_BLOCK} rows of Cᵀ × one vector: each vector of A is
      * loaded once per block of eight ranks, so at rank 8 A is read exactly once. The strips sweep
      * one block of {@link #KC} rows of A at a time, which stays in L2 while they do (a LoRA input of
@@ -153,9 +149,8 @@ final class VectorMatmul {
      * the threads. A last strip narrower than a vector is copied into a zero-padded scratch first:
      * no masked access (and none past the end of A) in the loop.
      */
-    static void atbNarrow(float[] ct, float[] a, float[] paddedB, int m, int n, int k, boolean accumulate, int from,
+    static void atbNarrow(float[] ct, float[] a, float[] blocksOfB, int m, int n, int k, boolean accumulate, int from,
             int to) {
-        int ldu = paddedRanks(n);
         float[] lanes = new float[L];
         int whole = to - (to - from) % L;
         float[] tail = null;
@@ -172,9 +167,9 @@ final class VectorMatmul {
                 int width = Math.min(L, to - i);
                 for (int j = 0; j < n; j += RANK_BLOCK) {
                     if (width == L) {
-                        rankTile(ct, m, a, m, block * m + i, paddedB, ldu, n, block, kc, i, j, width, load, lanes);
+                        rankTile(ct, m, a, m, block * m + i, blocksOfB, k, n, block, kc, i, j, width, load, lanes);
                     } else {
-                        rankTile(ct, m, tail, L, block * L, paddedB, ldu, n, block, kc, i, j, width, load, lanes);
+                        rankTile(ct, m, tail, L, block * L, blocksOfB, k, n, block, kc, i, j, width, load, lanes);
                     }
                 }
             }
@@ -184,9 +179,9 @@ final class VectorMatmul {
     /**
      * Rows [j, j + 8) of Cᵀ (those below n) at columns [i, i + width): eight accumulators in
      * registers over rows [block, block + kc) of the strip of A at {@code offset} (rows {@code lda}
-     * apart) and of the rank block of U (rows {@code ldu} apart).
+     * apart) and of the block of ranks [j, j + 8) of U ({@link #padRanks}'s layout: k rows of eight).
      */
-    private static void rankTile(float[] ct, int m, float[] a, int lda, int offset, float[] u, int ldu, int n,
+    private static void rankTile(float[] ct, int m, float[] a, int lda, int offset, float[] u, int k, int n,
             int block, int kc, int i, int j, int width, boolean accumulate, float[] lanes) {
         int c0 = j * m + i;
         FloatVector r0 = start(ct, c0, widthOfRank(j, n, width), accumulate, lanes);
@@ -198,8 +193,9 @@ final class VectorMatmul {
         FloatVector r6 = start(ct, c0 + 6 * m, widthOfRank(j + 6, n, width), accumulate, lanes);
         FloatVector r7 = start(ct, c0 + 7 * m, widthOfRank(j + 7, n, width), accumulate, lanes);
         int q = offset;
-        int up = block * ldu + j;
-        for (int p = 0; p < kc; p++, q += lda, up += ldu) {
+        int ub = j * k + block * RANK_BLOCK; // row `block` of the rank block [j, j + 8) in U
+        for (int p = 0; p < kc; p++, q += lda) {
+            int up = ub + p * RANK_BLOCK;
             FloatVector x = FloatVector.fromArray(S, a, q);
             r0 = FloatVector.broadcast(S, u[up]).fma(x, r0);
             r1 = FloatVector.broadcast(S, u[up + 1]).fma(x, r1);
@@ -343,7 +339,7 @@ final class VectorMatmul {
      * (i, p) of op(A) is {@code a[i·aStrideI + p·aStrideP]}: strides (k, 1) for A [m, k], (1, m) for
      * A [k, m] read transposed. Each output is summed in order of p with fused multiply-adds, the
      * same arithmetic for every blocking and thread count. Whole 6-row tiles run in {@link #tile6},
-     * the last panel's too where it is narrower than {@link #NR} ({@link #partialTile6}); leftover
+     * the last panel's too where it is narrower than {@link #NR} ({@link #tile6Columns}); leftover
      * rows run one by one.
      */
     static void multiplyPacked(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int n, int k,
@@ -359,30 +355,52 @@ final class VectorMatmul {
             int n, int k, boolean accumulate, int from, int to) {
         int columns = packedColumns(n);
         int tiles = (to - from) / MR;
-        int partial = tiles * MR * Math.min(KC, k); // where the copy of a partial panel's tile goes
-        float[] slivers = new float[partial + MR * NR];
+        int scratchBase = tiles * MR * Math.min(KC, k); // after the slivers: a partial panel's tile of C
+        float[] slivers = new float[scratchBase + MR * NR];
         for (int block = 0; block < k; block += KC) {
             int kc = Math.min(KC, k - block);
             boolean load = accumulate || block > 0;
-            for (int t = 0; t < tiles; t++) {
-                packSliver(slivers, t * MR * kc, a, 0, aStrideI, aStrideP, from + t * MR, block, kc);
-            }
+            packSlivers(slivers, a, aStrideI, aStrideP, from, tiles, block, kc);
             for (int panel = 0; panel < columns; panel += NR) {
                 int panelBase = panelStart(block, columns, panel, kc);
-                VectorMask<Float> m0 = S.indexInRange(panel, n);
-                VectorMask<Float> m1 = S.indexInRange(panel + L, n);
                 int width = Math.min(NR, n - panel);
                 int i = from;
                 for (int t = 0; t < tiles; t++, i += MR) {
-                    if (width == NR) {
-                        tile6(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, kc, load);
-                    } else {
-                        partialTile6(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, width, kc,
-                                load, slivers, partial);
+                    tile6Columns(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, width, kc, load,
+                            scratchBase);
+                }
+                if (i < to) {
+                    VectorMask<Float> m0 = S.indexInRange(panel, n);
+                    VectorMask<Float> m1 = S.indexInRange(panel + L, n);
+                    for (; i < to; i++) {
+                        row(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load,
+                                m0, m1);
                     }
                 }
-                for (; i < to; i++) {
-                    row(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load, m0, m1);
+            }
+        }
+    }
+
+    /**
+     * The {@linkplain #packSliver slivers} of {@code tiles} tiles of op(A) from row {@code from}, at
+     * shared indices [p0, p0 + kc), one after another ({@code MR · kc} floats each). Where op(A) is
+     * A [k, m] read transposed (its rows lie side by side in memory), each row of A is read once
+     * for all tiles: one tile at a time read a new cache line per shared index and six floats of
+     * it, and such packing took a fifth of a small model's training step.
+     */
+    private static void packSlivers(float[] slivers, float[] a, int aStrideI, int aStrideP, int from, int tiles, int p0,
+            int kc) {
+        if (aStrideP == 1) { // A [m, k]: each tile's rows are contiguous runs along p
+            for (int t = 0; t < tiles; t++) {
+                packSliver(slivers, t * MR * kc, a, 0, aStrideI, aStrideP, from + t * MR, p0, kc);
+            }
+            return;
+        }
+        for (int p = 0; p < kc; p++) {
+            int source = (p0 + p) * aStrideP + from * aStrideI;
+            for (int t = 0, target = p * MR; t < tiles; t++, target += MR * kc, source += MR * aStrideI) {
+                for (int r = 0; r < MR; r++) {
+                    slivers[target + r] = a[source + r * aStrideI];
                 }
             }
         }
@@ -396,8 +414,8 @@ final class VectorMatmul {
      * instead of six, and bounds checks the compiler hoists out of the loop (they stayed in the loop
      * with op(A) read in place, and the loop ran at two thirds of the speed).
      */
-    static void packSliver(float[] sliver, int base, float[] a, int aBase, int aStrideI, int aStrideP, int i, int p0,
-            int kc) {
+    private static void packSliver(float[] sliver, int base, float[] a, int aBase, int aStrideI, int aStrideP, int i,
+            int p0, int kc) {
         int a0 = aBase + i * aStrideI + p0 * aStrideP;
         int a1 = a0 + aStrideI, a2 = a1 + aStrideI, a3 = a2 + aStrideI, a4 = a3 + aStrideI, a5 = a4 + aStrideI;
         for (int p = 0; p < kc; p++) { // six rows side by side: a third faster than one row at a time
@@ -447,7 +465,7 @@ final class VectorMatmul {
         }
     }
 
-    /** Scratch for {@link #tile}: a sliver of op(A), then a tile of C for a partial panel. */
+    /** Scratch for {@link #tile}: a sliver of op(A), then a tile of C for a partial panel ({@link #tile6Columns}). */
     static float[] tileScratch() {
         return new float[MR * KC + MR * NR];
     }
@@ -457,12 +475,13 @@ final class VectorMatmul {
      * only the panels of op(B) that start below column {@code jTo}, only the shared indices
      * [pFrom, pTo): C (+)= op(A)·op(B) over those. C's element (i, j) is {@code c[cBase + i·ldc + j]};
      * op(A)(i, p) is {@code a[aBase + i·aStrideI + p·aStrideP]}; op(B) [k, n] is {@linkplain #pack
-     * packed}. A whole tile runs in {@link #tile6}, on its rows of op(A) copied into {@code sliver}
-     * (a {@link #tileScratch}) once per block of the shared dimension; fewer rows run one by one.
+     * packed}. A whole tile runs in {@link #tile6}, on its rows of op(A) copied into {@code scratch}
+     * (a {@link #tileScratch}) once per block of the shared dimension, a partial last panel through
+     * a copy of its columns ({@link #tile6Columns}); fewer rows run one by one.
      * Each output is summed in order of p, as {@link #multiplyPacked} sums it.
      */
     static void tile(float[] c, int cBase, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
-            int n, int k, int i, int rows, int jTo, int pFrom, int pTo, boolean accumulate, float[] sliver) {
+            int n, int k, int i, int rows, int jTo, int pFrom, int pTo, boolean accumulate, float[] scratch) {
         int columns = packedColumns(n);
         for (int block = pFrom - pFrom % KC; block < pTo; block += KC) {
             int depth = Math.min(KC, k - block);
@@ -470,22 +489,17 @@ final class VectorMatmul {
             int kc = Math.min(block + depth, pTo) - first;
             boolean load = accumulate || first > pFrom;
             if (rows == MR) {
-                packSliver(sliver, 0, a, aBase, aStrideI, aStrideP, i, first, kc);
+                packSliver(scratch, 0, a, aBase, aStrideI, aStrideP, i, first, kc);
             }
             for (int panel = 0; panel < jTo; panel += NR) {
                 int panelBase = panelStart(block, columns, panel, depth) + (first - block) * NR;
+                if (rows == MR) {
+                    tile6Columns(c, ldc, scratch, 0, packed, panelBase, i, cBase + panel, Math.min(NR, n - panel), kc,
+                            load, MR * KC);
+                    continue;
+                }
                 VectorMask<Float> m0 = S.indexInRange(panel, n);
                 VectorMask<Float> m1 = S.indexInRange(panel + L, n);
-                int width = Math.min(NR, n - panel);
-                if (rows == MR && width == NR) {
-                    tile6(c, ldc, sliver, 0, packed, panelBase, i, cBase + panel, kc, load);
-                    continue;
-                }
-                if (rows == MR) {
-                    partialTile6(c, ldc, sliver, 0, packed, panelBase, i, cBase + panel, width, kc, load, sliver,
-                            MR * KC);
-                    continue;
-                }
                 for (int r = i; r < i + rows; r++) {
                     row(c, ldc, a, aBase, aStrideI, aStrideP, packed, panelBase, r, cBase + panel, first, kc, load, m0,
                             m1);
@@ -498,8 +512,10 @@ final class VectorMatmul {
      * C[i..i+5, j..j+2L) (+)= the {@linkplain #packSliver sliver} of op(A) at {@code sliverBase} times
      * the kc packed rows of op(B) from {@code panelBase}: 12 accumulators in registers. Both indices
      * are computed from p afresh, a constant times p plus an invariant, which is the form whose bounds
-     * checks C2 moves out of the loop. The masks say which columns of C exist: all of them but in
-     * a last, partial panel, whose packed columns past n are zeros.
+     * checks C2 moves out of the loop. It loads and stores all 2L columns at j, unmasked: masked, it
+     * grew too large for C1 ("out of virtual registers"), and a method C1 fails to compile at tier 3
+     * can stay at tier 2 for good, which left products running at 1 GFLOP/s. A partial panel comes
+     * through {@link #tile6Columns}' copy.
      */
     private static void tile6(float[] c, int ldc, float[] sliver, int sliverBase, float[] packed, int panelBase, int i,
             int j, int kc, boolean load) {
@@ -571,18 +587,25 @@ final class VectorMatmul {
     }
 
     /**
-     * {@link #tile6} for a last panel of only {@code width} columns (< {@link #NR}; its packed
-     * columns past them are zeros): the tile runs on a copy of those columns in {@code scratch}
-     * ({@link #MR} rows of {@link #NR} floats from {@code scratchBase}), which then goes back into C.
+     * {@link #tile6} on a panel of which only {@code width} columns exist in C: all {@link #NR}
+     * in place; fewer (a last panel, whose packed columns past them are zeros) on a copy of those
+     * columns in {@code sliver} from {@code scratchBase} ({@link #MR} rows of {@link #NR} floats),
+     * which then goes back into C. The copy keeps masked loads and stores out of {@link #tile6}.
      */
-    private static void partialTile6(float[] c, int ldc, float[] sliver, int sliverBase, float[] packed, int panelBase,
-            int i, int j, int width, int kc, boolean load, float[] scratch, int scratchBase) {
-        for (int r = 0; r < MR && load; r++) {
-            System.arraycopy(c, (i + r) * ldc + j, scratch, scratchBase + r * NR, width);
+    private static void tile6Columns(float[] c, int ldc, float[] sliver, int sliverBase, float[] packed,
+            int panelBase, int i, int j, int width, int kc, boolean load, int scratchBase) {
+        if (width == NR) {
+            tile6(c, ldc, sliver, sliverBase, packed, panelBase, i, j, kc, load);
+            return;
         }
-        tile6(scratch, NR, sliver, sliverBase, packed, panelBase, 0, scratchBase, kc, load);
+        if (load) {
+            for (int r = 0; r < MR; r++) {
+                System.arraycopy(c, (i + r) * ldc + j, sliver, scratchBase + r * NR, width);
+            }
+        }
+        tile6(sliver, NR, sliver, sliverBase, packed, panelBase, 0, scratchBase, kc, load);
         for (int r = 0; r < MR; r++) {
-            System.arraycopy(scratch, scratchBase + r * NR, c, (i + r) * ldc + j, width);
+            System.arraycopy(sliver, scratchBase + r * NR, c, (i + r) * ldc + j, width);
         }
     }
 

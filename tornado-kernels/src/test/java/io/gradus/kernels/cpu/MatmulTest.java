@@ -38,6 +38,7 @@ class MatmulTest {
         for (MatmulLayout layout : MatmulLayout.values()) {
             for (boolean accumulate : new boolean[] {false, true}) {
                 shapes.add(new Shape(layout, 23, 71, 531, accumulate));   // packed: partial block, panel, tile
+                shapes.add(new Shape(layout, 37, 71, 531, accumulate));   // and several tiles in one call
                 shapes.add(new Shape(layout, 69, 7, 37, accumulate));     // narrow: every leftover
             }
             shapes.add(new Shape(layout, 12, 64, 512, true));             // packed: whole blocks, panels, tiles
@@ -85,7 +86,7 @@ class MatmulTest {
         }
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, false));
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, true));
-        assertThat(every).as("every path").hasSize(3 * 8 + 5 + 5 + 5 + 7);
+        assertThat(every).as("every path").hasSize(3 * 9 + 5 + 5 + 5 + 7);
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
 

@@ -94,7 +94,7 @@ class Nf4Test {
                     VectorMatmul.KC + 1, true));
             every.add("NF4 " + layout + ": overwrite");
         }
-        assertThat(every).as("every path").hasSize(2 * 10);
+        assertThat(every).as("every path").hasSize(2 * 11);
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
 
