@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The main kernel ({@link #multiplyPacked}) follows the classic BLAS design: op(B) is packed
  * into panels of two vectors' width and blocks of {@value #KC} rows, so the micro-kernel streams it
  * from L1; op(A) is copied into slivers of six rows, one shared index after another, so its
- * broadcasts stream too; and a tile of 6 rows × 2 vectors of C stays in 12 registers while each
+ * broadcasts stream too (in products of {@value #SLIVER_COLUMNS} columns or more); and a tile of 6 rows × 2 vectors of C stays in 12 registers while each
  * packed row of B meets six broadcast elements of A. Strides let the same code read A or B
  * transposed, which covers all three layouts. Outputs narrower than two vectors run along vectors
  * of eight ranks instead ({@link #narrowColumns}); Aᵀ·B with a narrow side (output columns or rows)
@@ -280,6 +280,15 @@ final class VectorMatmul {
     /** Width of a packed panel of B: two vectors. */
     static final int NR = 2 * L;
 
+    /**
+     * Columns of op(B) from which op(A) is copied into slivers ({@link #packSliver}): eight panels.
+     * A row of A meets every panel, so the copy pays where there are many; with fewer, the tile
+     * reads A in place ({@link #tile6InPlace}). On SMALL's products (n = 64 to 512 with AVX-512) the
+     * slivers everywhere made a training step about 10% slower than reading A in place, while
+     * 1024³ ran 25% faster with them (docs/DESIGN.md, "The micro-kernel's compiled loop, read").
+     */
+    static final int SLIVER_COLUMNS = 8 * NR;
+
     /** Width of op(B) once packed: n rounded up to whole panels (the last one padded with zeros). */
     static int packedColumns(int n) {
         return (n + NR - 1) / NR * NR;
@@ -338,9 +347,10 @@ final class VectorMatmul {
      * Rows [from, to) of C[m,n] (+)= op(A) · op(B), with op(B) {@linkplain #pack packed}; element
      * (i, p) of op(A) is {@code a[i·aStrideI + p·aStrideP]}: strides (k, 1) for A [m, k], (1, m) for
      * A [k, m] read transposed. Each output is summed in order of p with fused multiply-adds, the
-     * same arithmetic for every blocking and thread count. Whole 6-row tiles run in {@link #tile6},
-     * the last panel's too where it is narrower than {@link #NR} ({@link #tile6Columns}); leftover
-     * rows run one by one.
+     * same arithmetic for every blocking and thread count. Over at least {@link #SLIVER_COLUMNS}
+     * columns, whole 6-row tiles run in {@link #tile6}, the last panel's too where it is narrower
+     * than {@link #NR} ({@link #tile6Columns}); over fewer, whole tiles of whole panels run in
+     * {@link #tile6InPlace}. The rest runs row by row.
      */
     static void multiplyPacked(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int n, int k,
             boolean accumulate, int from, int to) {
@@ -355,19 +365,29 @@ final class VectorMatmul {
             int n, int k, boolean accumulate, int from, int to) {
         int columns = packedColumns(n);
         int tiles = (to - from) / MR;
-        int scratchBase = tiles * MR * Math.min(KC, k); // after the slivers: a partial panel's tile of C
-        float[] slivers = new float[scratchBase + MR * NR];
+        boolean slivered = columns >= SLIVER_COLUMNS;
+        int scratchBase = slivered ? tiles * MR * Math.min(KC, k) : 0; // then a partial panel's tile of C
+        float[] slivers = slivered ? new float[scratchBase + MR * NR] : null;
         for (int block = 0; block < k; block += KC) {
             int kc = Math.min(KC, k - block);
             boolean load = accumulate || block > 0;
-            packSlivers(slivers, a, aStrideI, aStrideP, from, tiles, block, kc);
+            if (slivered) {
+                packSlivers(slivers, a, aStrideI, aStrideP, from, tiles, block, kc);
+            }
             for (int panel = 0; panel < columns; panel += NR) {
                 int panelBase = panelStart(block, columns, panel, kc);
                 int width = Math.min(NR, n - panel);
                 int i = from;
-                for (int t = 0; t < tiles; t++, i += MR) {
-                    tile6Columns(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, width, kc, load,
-                            scratchBase);
+                if (slivered) {
+                    for (int t = 0; t < tiles; t++, i += MR) {
+                        tile6Columns(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, width, kc,
+                                load, scratchBase);
+                    }
+                } else if (width == NR) {
+                    for (int t = 0; t < tiles; t++, i += MR) {
+                        tile6InPlace(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block,
+                                kc, load);
+                    }
                 }
                 if (i < to) {
                     VectorMask<Float> m0 = S.indexInRange(panel, n);
@@ -475,27 +495,34 @@ final class VectorMatmul {
      * only the panels of op(B) that start below column {@code jTo}, only the shared indices
      * [pFrom, pTo): C (+)= op(A)·op(B) over those. C's element (i, j) is {@code c[cBase + i·ldc + j]};
      * op(A)(i, p) is {@code a[aBase + i·aStrideI + p·aStrideP]}; op(B) [k, n] is {@linkplain #pack
-     * packed}. A whole tile runs in {@link #tile6}, on its rows of op(A) copied into {@code scratch}
-     * (a {@link #tileScratch}) once per block of the shared dimension, a partial last panel through
-     * a copy of its columns ({@link #tile6Columns}); fewer rows run one by one.
+     * packed}. A whole tile over at least {@link #SLIVER_COLUMNS} columns runs in {@link #tile6}, on
+     * its rows of op(A) copied into {@code scratch} (a {@link #tileScratch}) once per block of the
+     * shared dimension, a partial last panel through a copy of its columns ({@link #tile6Columns});
+     * over fewer columns its whole panels run in {@link #tile6InPlace}; the rest runs row by row.
      * Each output is summed in order of p, as {@link #multiplyPacked} sums it.
      */
     static void tile(float[] c, int cBase, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
             int n, int k, int i, int rows, int jTo, int pFrom, int pTo, boolean accumulate, float[] scratch) {
         int columns = packedColumns(n);
+        boolean slivered = rows == MR && jTo >= SLIVER_COLUMNS;
         for (int block = pFrom - pFrom % KC; block < pTo; block += KC) {
             int depth = Math.min(KC, k - block);
             int first = Math.max(block, pFrom);
             int kc = Math.min(block + depth, pTo) - first;
             boolean load = accumulate || first > pFrom;
-            if (rows == MR) {
+            if (slivered) {
                 packSliver(scratch, 0, a, aBase, aStrideI, aStrideP, i, first, kc);
             }
             for (int panel = 0; panel < jTo; panel += NR) {
                 int panelBase = panelStart(block, columns, panel, depth) + (first - block) * NR;
-                if (rows == MR) {
+                if (slivered) {
                     tile6Columns(c, ldc, scratch, 0, packed, panelBase, i, cBase + panel, Math.min(NR, n - panel), kc,
                             load, MR * KC);
+                    continue;
+                }
+                if (rows == MR && panel + NR <= n) {
+                    tile6InPlace(c, ldc, a, aBase, aStrideI, aStrideP, packed, panelBase, i, cBase + panel, first, kc,
+                            load);
                     continue;
                 }
                 VectorMask<Float> m0 = S.indexInRange(panel, n);
@@ -585,6 +612,86 @@ final class VectorMatmul {
         r50.intoArray(c, c5);
         r51.intoArray(c, c5 + L);
     }
+
+    /**
+     * {@link #tile6} reading op(A) in place, for products too narrow to repay its slivers
+     * ({@link #SLIVER_COLUMNS}): C[i..i+5, j..j+2L) over rows [block, block + kc) of the shared
+     * dimension, whose first packed row is at {@code panelBase}; element (i, p) of op(A) is
+     * {@code a[aBase + i·aStrideI + p·aStrideP]}. Its loop keeps six row offsets and a bounds check
+     * per row (the stride is not a constant); its start and end are {@link #tile6}'s, written out
+     * again because the twelve accumulators must stay in registers.
+     */
+    private static void tile6InPlace(float[] c, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
+            int panelBase, int i, int j, int block, int kc, boolean load) {
+        int c0 = i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
+        FloatVector r00, r01, r10, r11, r20, r21, r30, r31, r40, r41, r50, r51;
+        if (load) {
+            r00 = FloatVector.fromArray(S, c, c0);
+            r01 = FloatVector.fromArray(S, c, c0 + L);
+            r10 = FloatVector.fromArray(S, c, c1);
+            r11 = FloatVector.fromArray(S, c, c1 + L);
+            r20 = FloatVector.fromArray(S, c, c2);
+            r21 = FloatVector.fromArray(S, c, c2 + L);
+            r30 = FloatVector.fromArray(S, c, c3);
+            r31 = FloatVector.fromArray(S, c, c3 + L);
+            r40 = FloatVector.fromArray(S, c, c4);
+            r41 = FloatVector.fromArray(S, c, c4 + L);
+            r50 = FloatVector.fromArray(S, c, c5);
+            r51 = FloatVector.fromArray(S, c, c5 + L);
+        } else {
+            r00 = FloatVector.zero(S);
+            r01 = r00;
+            r10 = r00;
+            r11 = r00;
+            r20 = r00;
+            r21 = r00;
+            r30 = r00;
+            r31 = r00;
+            r40 = r00;
+            r41 = r00;
+            r50 = r00;
+            r51 = r00;
+        }
+        int a0 = aBase + i * aStrideI + block * aStrideP;
+        int a1 = a0 + aStrideI, a2 = a1 + aStrideI, a3 = a2 + aStrideI, a4 = a3 + aStrideI, a5 = a4 + aStrideI;
+        int q = panelBase;
+        for (int p = 0; p < kc; p++, q += NR) {
+            FloatVector y0 = FloatVector.fromArray(S, packed, q);
+            FloatVector y1 = FloatVector.fromArray(S, packed, q + L);
+            int ap = p * aStrideP;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
+            r00 = x.fma(y0, r00);
+            r01 = x.fma(y1, r01);
+            x = FloatVector.broadcast(S, a[a1 + ap]);
+            r10 = x.fma(y0, r10);
+            r11 = x.fma(y1, r11);
+            x = FloatVector.broadcast(S, a[a2 + ap]);
+            r20 = x.fma(y0, r20);
+            r21 = x.fma(y1, r21);
+            x = FloatVector.broadcast(S, a[a3 + ap]);
+            r30 = x.fma(y0, r30);
+            r31 = x.fma(y1, r31);
+            x = FloatVector.broadcast(S, a[a4 + ap]);
+            r40 = x.fma(y0, r40);
+            r41 = x.fma(y1, r41);
+            x = FloatVector.broadcast(S, a[a5 + ap]);
+            r50 = x.fma(y0, r50);
+            r51 = x.fma(y1, r51);
+        }
+        r00.intoArray(c, c0);
+        r01.intoArray(c, c0 + L);
+        r10.intoArray(c, c1);
+        r11.intoArray(c, c1 + L);
+        r20.intoArray(c, c2);
+        r21.intoArray(c, c2 + L);
+        r30.intoArray(c, c3);
+        r31.intoArray(c, c3 + L);
+        r40.intoArray(c, c4);
+        r41.intoArray(c, c4 + L);
+        r50.intoArray(c, c5);
+        r51.intoArray(c, c5 + L);
+    }
+
 
     /**
      * {@link #tile6} on a panel of which only {@code width} columns exist in C: all {@link #NR}

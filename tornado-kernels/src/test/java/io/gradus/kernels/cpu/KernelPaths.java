@@ -71,7 +71,10 @@ final class KernelPaths {
         when(paths, n % VectorMatmul.NR != 0, name + ": a partial last panel");
         when(paths, m >= VectorMatmul.MR, name + ": 6-row tiles");
         when(paths, m % VectorMatmul.MR != 0, name + ": leftover rows");
-        when(paths, m >= VectorMatmul.MR && n % VectorMatmul.NR != 0 && accumulate,
+        boolean slivered = VectorMatmul.packedColumns(n) >= VectorMatmul.SLIVER_COLUMNS;
+        when(paths, m >= VectorMatmul.MR && slivered, name + ": 6-row tiles on slivers of A");
+        when(paths, m >= VectorMatmul.MR && !slivered && n >= VectorMatmul.NR, name + ": 6-row tiles reading A in place");
+        when(paths, m >= VectorMatmul.MR && slivered && n % VectorMatmul.NR != 0 && accumulate,
                 name + ": a partial last panel in 6-row tiles, accumulating (tile6Columns' copy)");
         paths.add(name + (accumulate ? ": accumulate" : ": overwrite"));
         return paths;

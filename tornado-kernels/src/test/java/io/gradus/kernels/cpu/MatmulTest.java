@@ -38,7 +38,7 @@ class MatmulTest {
         for (MatmulLayout layout : MatmulLayout.values()) {
             for (boolean accumulate : new boolean[] {false, true}) {
                 shapes.add(new Shape(layout, 23, 71, 531, accumulate));   // packed: partial block, panel, tile
-                shapes.add(new Shape(layout, 37, 71, 531, accumulate));   // and several tiles in one call
+                shapes.add(new Shape(layout, 37, 271, 531, accumulate));  // slivers: several tiles a call
                 shapes.add(new Shape(layout, 69, 7, 37, accumulate));     // narrow: every leftover
             }
             shapes.add(new Shape(layout, 12, 64, 512, true));             // packed: whole blocks, panels, tiles
@@ -80,13 +80,15 @@ class MatmulTest {
         for (MatmulLayout layout : MatmulLayout.values()) {
             every.addAll(KernelPaths.packed(layout.name(), 2 * VectorMatmul.MR + 1, 2 * VectorMatmul.NR + 1,
                     2 * VectorMatmul.KC + 1, true));
+            every.addAll(KernelPaths.packed(layout.name(), 2 * VectorMatmul.MR + 1, VectorMatmul.SLIVER_COLUMNS + 1,
+                    2 * VectorMatmul.KC + 1, true));
             every.add(layout + ": overwrite");
             every.addAll(KernelPaths.matmul(layout, VectorMatmul.NR + 1, 5, VectorMatmul.NR + 1, false));
             every.addAll(KernelPaths.matmul(layout, wide, rank, deep, false));
         }
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, false));
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, true));
-        assertThat(every).as("every path").hasSize(3 * 9 + 5 + 5 + 5 + 7);
+        assertThat(every).as("every path").hasSize(3 * 11 + 5 + 5 + 5 + 7);
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
 
