@@ -205,7 +205,6 @@ public record LlamaConfig(
         return node.intValue();
     }
 
-    /** A value as it stands in the file, cut short when long. */
     /** This configuration as a Hugging Face {@code config.json}. */
     public ObjectNode toJson() {
         ObjectNode json = JSON.createObjectNode();
