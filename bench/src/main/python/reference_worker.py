@@ -2,7 +2,7 @@
 timed step per request, so that the Java side can alternate Gradus and PyTorch step by step.
 
     reference_worker.py train CONFIG MODE THREADS     CONFIG small|medium, MODE full|lora|dpo|dpo_lora|infer
-    reference_worker.py matmul N THREADS              C = A B, all N x N, fp32 (torch.mm)
+    reference_worker.py matmul LAYOUT M N K THREADS   C[M,N] = op(A) op(B), LAYOUT AB|ABT|ATB, fp32 (torch.mm)
 
 Protocol (one JSON object per line on stdout): first {"event": "ready", ...} with what the process
 runs on (PyTorch's version and build, the BLAS library mapped into this process, its kernel, the
@@ -165,12 +165,20 @@ def train_step(config, mode):
     return train_dpo, 2 * shape.batch * shape.seq, params
 
 
-def matmul_step(n):
+def matmul_step(layout, m, n, k):
+    """C[m,n] = op(A)·op(B) as Gradus' MatmulLayout names it: AB, ABT (A·Bᵀ, B stored [n,k], a linear
+    layer's forward) or ATB (Aᵀ·B, A stored [k,m], its weight gradient); the transposes are views, so
+    OpenBLAS gets the same transpose flags a PyTorch model's products give it."""
     generator = torch.Generator().manual_seed(0)
-    a = torch.rand(n, n, generator=generator) - 0.5
-    b = torch.rand(n, n, generator=generator) - 0.5
-    c = torch.empty(n, n)
-    return lambda: torch.mm(a, b, out=c), {"flops": 2.0 * n ** 3}
+    shapes = {"AB": ((m, k), (k, n)), "ABT": ((m, k), (n, k)), "ATB": ((k, m), (k, n))}
+    if layout not in shapes:
+        raise SystemExit(f"unknown layout {layout}: AB, ABT or ATB")
+    a = torch.rand(*shapes[layout][0], generator=generator) - 0.5
+    b = torch.rand(*shapes[layout][1], generator=generator) - 0.5
+    left = a.t() if layout == "ATB" else a
+    right = b.t() if layout == "ABT" else b
+    c = torch.empty(m, n)
+    return lambda: torch.mm(left, right, out=c), {"flops": 2.0 * m * n * k}
 
 
 def main(argv):
@@ -180,8 +188,9 @@ def main(argv):
         step, tokens, info = train_step(argv[2], argv[3])
         info.update(config=argv[2], mode=argv[3], tokens_per_step=tokens)
     elif kind == "matmul":
-        step, info = matmul_step(int(argv[2]))
-        info.update(n=int(argv[2]))
+        m, n, k = (int(v) for v in argv[3:6])
+        step, info = matmul_step(argv[2], m, n, k)
+        info.update(layout=argv[2], m=m, n=n, k=k)
     else:
         raise SystemExit(f"unknown workload {kind}: train or matmul")
     step()  # loads and initializes everything the step touches, before the BLAS is identified

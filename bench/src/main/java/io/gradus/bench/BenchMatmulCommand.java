@@ -22,8 +22,10 @@ import picocli.CommandLine.Spec;
 /**
  * {@code gradus bench matmul}: fp32 matrix-product GFLOP/s of a kernel backend, the median of
  * timed repetitions after warm-up; with {@code --reference}, PyTorch's torch.mm (OpenBLAS, with both
- * OpenMP wait policies) multiplies the same square shape in turn with Gradus, one product each, and
- * the ratio is taken per round against the faster of the two (by median).
+ * OpenMP wait policies) multiplies the same shape and layout in turn with Gradus, one product each, and
+ * the ratio is taken per round against the faster of the two (by median). The engine's own shapes
+ * (a layer's forward is ABT, its weight gradient ATB; attention's k is a head's width) are what the
+ * step's time is made of, so the reference takes any of them, not only a square.
  */
 @Command(
         name = "matmul",
@@ -57,13 +59,13 @@ final class BenchMatmulCommand implements Callable<Integer> {
     BackendOption backend;
 
     @Option(names = "--reference",
-            description = "With m = n = k: also multiply with PyTorch (OpenBLAS) on --threads, in turn with Gradus, and print the ratio per round.")
+            description = "Also multiply with PyTorch (OpenBLAS) on --threads, the same shape and layout, in turn with Gradus, and print the ratio per round.")
     boolean reference;
 
     @Override
     public Integer call() throws Exception {
-        if (reference && (m != n || n != k)) {
-            throw new ParameterException(spec.commandLine(), "--reference: the reference multiplies square matrices; use --m = --n = --k");
+        if (m < 1 || n < 1 || k < 1) {
+            throw new ParameterException(spec.commandLine(), "--m, --n and --k must be at least 1 (got " + shape() + ")");
         }
         System.setProperty("gradus.kernel.threads", Integer.toString(threads));
         Random random = new Random(1);
@@ -83,7 +85,8 @@ final class BenchMatmulCommand implements Callable<Integer> {
         List<Alternation.Timings> timed;
         try (EmbeddedHost quiet = new EmbeddedHost()) {
             if (reference) {
-                ReferenceWorker.startEachPolicy(references, json, threads, "matmul", Integer.toString(n));
+                ReferenceWorker.startEachPolicy(references, json, threads, "matmul", layout.name(),
+                        Integer.toString(m), Integer.toString(n), Integer.toString(k));
             }
             KernelBackend kernels = quiet.kernels(backend.name);
             description = kernels.description();
@@ -105,10 +108,15 @@ final class BenchMatmulCommand implements Callable<Integer> {
         PrintWriter writer = spec.commandLine().getOut();
         writer.println(json.writeValueAsString(out));
         if (reference) {
-            Comparison.print(writer, json, String.format(Locale.ROOT, "%d³ %s, %d threads", n, layout, threads), 
+            Comparison.print(writer, json, String.format(Locale.ROOT, "%s %s, %d threads", shape(), layout, threads), 
                     references.stream().map(ReferenceWorker::described).toList(), timed, flops / 1e9, "gflops", loadBefore);
         }
         writer.flush();
         return 0;
+    }
+
+    /** "1024³" for a cube, else "m×n×k". */
+    private String shape() {
+        return m == n && n == k ? m + "³" : m + "×" + n + "×" + k;
     }
 }

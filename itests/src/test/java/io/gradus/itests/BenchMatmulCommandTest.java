@@ -45,6 +45,36 @@ class BenchMatmulCommandTest {
         assertThat(output.toString()).contains("1024³ AB, 2 threads: 3 rounds, each a step of Gradus then of PyTorch");
     }
 
+    @Test
+    @DisplayName("--reference at one of the engine's shapes: a layer's weight gradient (ATB), not square")
+    void referenceAtAnEngineShape() throws Exception {
+        Processes.requireTorch();
+        System.setProperty("gradus.home", System.getProperty("gradus.distribution"));
+        StringWriter output = new StringWriter();
+        StringWriter errors = new StringWriter();
+        int exit = Gradus.commandLine().setOut(new PrintWriter(output)).setErr(new PrintWriter(errors)).execute(
+                "bench", "matmul", "--m", "96", "--n", "64", "--k", "40", "--layout", "ATB", "--threads", "2", "--reps", "3",
+                "--reference");
+        assertThat(exit).as(errors.toString()).isZero();
+        List<JsonNode> lines = output.toString().lines().filter(l -> l.startsWith("{")).map(BenchMatmulCommandTest::json).toList();
+        assertThat(lines.getFirst().get("layout").asText()).isEqualTo("ATB");
+        List<JsonNode> references = lines.stream().filter(l -> l.path("impl").asText().equals("reference")).toList();
+        assertThat(references).hasSize(2).allSatisfy(r -> {
+            assertThat(r.get("layout").asText()).isEqualTo("ATB");
+            assertThat(List.of(r.get("m").asInt(), r.get("n").asInt(), r.get("k").asInt())).containsExactly(96, 64, 40);
+        });
+        assertThat(output.toString()).contains("96×64×40 ATB, 2 threads: 3 rounds");
+    }
+
+    @Test
+    @DisplayName("a shape with no rows: refused with the option named")
+    void emptyShape() {
+        StringWriter errors = new StringWriter();
+        int exit = Gradus.commandLine().setErr(new PrintWriter(errors)).execute("bench", "matmul", "--m", "0");
+        assertThat(exit).isNotZero();
+        assertThat(errors.toString()).contains("--m, --n and --k must be at least 1 (got 0×1024×1024)");
+    }
+
     private static JsonNode json(String line) {
         try {
             return RunningHost.JSON.readTree(line);

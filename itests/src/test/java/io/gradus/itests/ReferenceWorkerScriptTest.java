@@ -26,7 +26,7 @@ class ReferenceWorkerScriptTest {
 
     /** Runs the worker on a tiny product, asks for one step and the end; exit code and everything it printed. */
     private static Processes.Result worker(Map<String, String> environment) throws Exception {
-        return worker(environment, "matmul", "64");
+        return worker(environment, "matmul", "AB", "64", "64", "64");
     }
 
     /** Runs the worker on {@code workload}, asks for one step and the end; exit code and everything it printed. */
@@ -73,7 +73,7 @@ class ReferenceWorkerScriptTest {
         assertThat(result.exit()).as(result.output()).isZero();
         assertThat(result.output().lines().toList()).satisfiesExactly(
                 ready -> assertThat(ready).contains("\"event\": \"ready\"", "\"vendor\": \"OpenBLAS\"",
-                        "\"core\": \"" + (avx512 ? "SkylakeX" : "Haswell") + "\"", "\"symbol\": \"sgemm_\"", "\"n\": 64"),
+                        "\"core\": \"" + (avx512 ? "SkylakeX" : "Haswell") + "\"", "\"symbol\": \"sgemm_\"", "\"layout\": \"AB\"", "\"n\": 64"),
                 step -> assertThat(step).startsWith("{\"s\": "),
                 end -> assertThat(end).startsWith("{\"event\": \"end\", \"peak_rss_mib\": "));
     }
@@ -99,5 +99,23 @@ class ReferenceWorkerScriptTest {
                     step -> assertThat(step).startsWith("{\"s\": "),
                     end -> assertThat(end).startsWith("{\"event\": \"end\", \"peak_rss_mib\": "));
         }
+    }
+
+    @Test
+    @DisplayName("matmul in each layout, any shape: C[m,n] from A and B stored as Gradus' MatmulLayout stores them")
+    void layouts() throws Exception {
+        boolean avx512 = Files.readString(Path.of("/proc/cpuinfo")).contains(" avx512f");
+        for (String layout : List.of("AB", "ABT", "ATB")) {
+            Processes.Result result = worker(Map.of("OPENBLAS_CORETYPE", avx512 ? "SkylakeX" : "Haswell", "OMP_WAIT_POLICY",
+                    "PASSIVE"), "matmul", layout, "48", "32", "16");
+            assertThat(result.exit()).as(result.output()).isZero();
+            var ready = RunningHost.JSON.readTree(result.output().lines().findFirst().orElseThrow());
+            assertThat(ready.get("layout").asText()).isEqualTo(layout);
+            assertThat(List.of(ready.get("m").asInt(), ready.get("n").asInt(), ready.get("k").asInt())).containsExactly(48, 32, 16);
+            assertThat(ready.get("flops").asDouble()).isEqualTo(2.0 * 48 * 32 * 16);
+        }
+        Processes.Result unknown = worker(Map.of(), "matmul", "BA", "4", "4", "4");
+        assertThat(unknown.exit()).isNotZero();
+        assertThat(unknown.output()).contains("unknown layout BA: AB, ABT or ATB");
     }
 }
