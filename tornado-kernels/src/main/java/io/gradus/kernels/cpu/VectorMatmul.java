@@ -14,7 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
  * into panels of two vectors' width and blocks of {@value #KC} rows, so the micro-kernel streams it
  * from L1; op(A) is copied into slivers of six rows, one shared index after another, so its
  * broadcasts stream too (in products of {@value #SLIVER_COLUMNS} columns or more); and a tile of 6 rows × 2 vectors of C stays in 12 registers while each
- * packed row of B meets six broadcast elements of A. Strides let the same code read A or B
+ * packed row of B meets six broadcast elements of A. Narrower products read A in place, with
+ * 512-bit vectors two panels at a time (6 × 4 vectors in 24 registers) so that each broadcast, which
+ * costs most there, feeds four multiply-adds. Strides let the same code read A or B
  * transposed, which covers all three layouts. Outputs narrower than two vectors run along vectors
  * of eight ranks instead ({@link #narrowColumns}); Aᵀ·B with a narrow side (output columns or rows)
  * runs unpacked, with the vectors along the wide side and eight narrow columns per pass
@@ -289,6 +291,14 @@ final class VectorMatmul {
      */
     static final int SLIVER_COLUMNS = 8 * NR;
 
+    /**
+     * Whether products that read op(A) in place take two panels per tile ({@link #tile6PairInPlace}):
+     * only with 512-bit vectors, whose 32 registers hold its 24 accumulators. With 256-bit vectors
+     * (AVX2: 16 registers, {@code -XX:UseAVX=2} here) the wide tile gained nothing at 1024 × 128 × 128
+     * and lost 20% at 1024 × 64 × 128, one thread, alternating in one JVM.
+     */
+    static final boolean PANEL_PAIRS = L >= 16;
+
     /** Width of op(B) once packed: n rounded up to whole panels (the last one padded with zeros). */
     static int packedColumns(int n) {
         return (n + NR - 1) / NR * NR;
@@ -349,8 +359,9 @@ final class VectorMatmul {
      * A [k, m] read transposed. Each output is summed in order of p with fused multiply-adds, the
      * same arithmetic for every blocking and thread count. Over at least {@link #SLIVER_COLUMNS}
      * columns, whole 6-row tiles run in {@link #tile6}, the last panel's too where it is narrower
-     * than {@link #NR} ({@link #tile6Columns}); over fewer, whole tiles of whole panels run in
-     * {@link #tile6InPlace}. The rest runs row by row.
+     * than {@link #NR} ({@link #tile6Columns}); over fewer, whole tiles run in
+     * {@link #tile6PairInPlace} on pairs of whole panels and in {@link #tile6InPlace} on a whole
+     * panel left over. The rest runs row by row.
      */
     static void multiplyPacked(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int n, int k,
             boolean accumulate, int from, int to) {
@@ -374,14 +385,21 @@ final class VectorMatmul {
             if (slivered) {
                 packSlivers(slivers, a, aStrideI, aStrideP, from, tiles, block, kc);
             }
-            for (int panel = 0; panel < columns; panel += NR) {
+            for (int panel = 0, span; panel < columns; panel += span) {
                 int panelBase = panelStart(block, columns, panel, kc);
                 int width = Math.min(NR, n - panel);
                 int i = from;
+                span = NR;
                 if (slivered) {
                     for (int t = 0; t < tiles; t++, i += MR) {
                         tile6Columns(c, ldc, slivers, t * MR * kc, packed, panelBase, i, cOffset + panel, width, kc,
                                 load, scratchBase);
+                    }
+                } else if (PANEL_PAIRS && panel + 2 * NR <= n) {
+                    span = 2 * NR;
+                    for (int t = 0; t < tiles; t++, i += MR) {
+                        tile6PairInPlace(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, kc * NR, i,
+                                cOffset + panel, block, kc, load);
                     }
                 } else if (width == NR) {
                     for (int t = 0; t < tiles; t++, i += MR) {
@@ -389,11 +407,12 @@ final class VectorMatmul {
                                 kc, load);
                     }
                 }
-                if (i < to) {
-                    VectorMask<Float> m0 = S.indexInRange(panel, n);
-                    VectorMask<Float> m1 = S.indexInRange(panel + L, n);
-                    for (; i < to; i++) {
-                        row(c, ldc, a, 0, aStrideI, aStrideP, packed, panelBase, i, cOffset + panel, block, kc, load,
+                for (int part = panel; part < panel + span && i < to; part += NR) { // rows past the whole tiles
+                    VectorMask<Float> m0 = S.indexInRange(part, n);
+                    VectorMask<Float> m1 = S.indexInRange(part + L, n);
+                    int partBase = panelStart(block, columns, part, kc);
+                    for (int r = i; r < to; r++) {
+                        row(c, ldc, a, 0, aStrideI, aStrideP, packed, partBase, r, cOffset + part, block, kc, load,
                                 m0, m1);
                     }
                 }
@@ -498,7 +517,8 @@ final class VectorMatmul {
      * packed}. A whole tile over at least {@link #SLIVER_COLUMNS} columns runs in {@link #tile6}, on
      * its rows of op(A) copied into {@code scratch} (a {@link #tileScratch}) once per block of the
      * shared dimension, a partial last panel through a copy of its columns ({@link #tile6Columns});
-     * over fewer columns its whole panels run in {@link #tile6InPlace}; the rest runs row by row.
+     * over fewer columns its whole panels run in pairs in {@link #tile6PairInPlace} (both below
+     * {@code jTo}), one left over in {@link #tile6InPlace}; the rest runs row by row.
      * Each output is summed in order of p, as {@link #multiplyPacked} sums it.
      */
     static void tile(float[] c, int cBase, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,
@@ -513,11 +533,18 @@ final class VectorMatmul {
             if (slivered) {
                 packSliver(scratch, 0, a, aBase, aStrideI, aStrideP, i, first, kc);
             }
-            for (int panel = 0; panel < jTo; panel += NR) {
+            for (int panel = 0, span; panel < jTo; panel += span) {
                 int panelBase = panelStart(block, columns, panel, depth) + (first - block) * NR;
+                span = NR;
                 if (slivered) {
                     tile6Columns(c, ldc, scratch, 0, packed, panelBase, i, cBase + panel, Math.min(NR, n - panel), kc,
                             load, MR * KC);
+                    continue;
+                }
+                if (PANEL_PAIRS && rows == MR && panel + NR < jTo && panel + 2 * NR <= n) {
+                    tile6PairInPlace(c, ldc, a, aBase, aStrideI, aStrideP, packed, panelBase, depth * NR, i,
+                            cBase + panel, first, kc, load);
+                    span = 2 * NR;
                     continue;
                 }
                 if (rows == MR && panel + NR <= n) {
@@ -692,6 +719,139 @@ final class VectorMatmul {
         r51.intoArray(c, c5 + L);
     }
 
+
+    /**
+     * {@link #tile6InPlace} over two adjacent whole panels at once: C[i..i+5, j..j+4L), 24
+     * accumulators. Reading op(A) in place costs per shared index six scalar loads with their bounds
+     * checks and the row offsets' bookkeeping (docs/DESIGN.md, "The micro-kernel's compiled loop,
+     * read"), about 28 instructions beside the multiply-adds; here each broadcast feeds four
+     * multiply-adds instead of two, so that cost is spread over 24 of them instead of 12. The second
+     * panel starts {@code second} floats after the first: the block's depth times {@link #NR} in
+     * {@link #pack}'s layout. Each output is summed in order of p, as in every other tile, so the
+     * results are the same bits. Written out in full like the other tiles: the 24 accumulators must
+     * stay in registers (AVX-512's 32 vector registers hold them, four for B and one broadcast:
+     * {@link #PANEL_PAIRS}).
+     */
+    private static void tile6PairInPlace(float[] c, int ldc, float[] a, int aBase, int aStrideI, int aStrideP,
+            float[] packed, int panelBase, int second, int i, int j, int block, int kc, boolean load) {
+        int c0 = i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
+        FloatVector r00, r01, r02, r03, r10, r11, r12, r13, r20, r21, r22, r23, r30, r31, r32, r33, r40, r41, r42, r43, r50, r51, r52, r53;
+        if (load) {
+            r00 = FloatVector.fromArray(S, c, c0);
+            r01 = FloatVector.fromArray(S, c, c0 + L);
+            r02 = FloatVector.fromArray(S, c, c0 + 2 * L);
+            r03 = FloatVector.fromArray(S, c, c0 + 3 * L);
+            r10 = FloatVector.fromArray(S, c, c1);
+            r11 = FloatVector.fromArray(S, c, c1 + L);
+            r12 = FloatVector.fromArray(S, c, c1 + 2 * L);
+            r13 = FloatVector.fromArray(S, c, c1 + 3 * L);
+            r20 = FloatVector.fromArray(S, c, c2);
+            r21 = FloatVector.fromArray(S, c, c2 + L);
+            r22 = FloatVector.fromArray(S, c, c2 + 2 * L);
+            r23 = FloatVector.fromArray(S, c, c2 + 3 * L);
+            r30 = FloatVector.fromArray(S, c, c3);
+            r31 = FloatVector.fromArray(S, c, c3 + L);
+            r32 = FloatVector.fromArray(S, c, c3 + 2 * L);
+            r33 = FloatVector.fromArray(S, c, c3 + 3 * L);
+            r40 = FloatVector.fromArray(S, c, c4);
+            r41 = FloatVector.fromArray(S, c, c4 + L);
+            r42 = FloatVector.fromArray(S, c, c4 + 2 * L);
+            r43 = FloatVector.fromArray(S, c, c4 + 3 * L);
+            r50 = FloatVector.fromArray(S, c, c5);
+            r51 = FloatVector.fromArray(S, c, c5 + L);
+            r52 = FloatVector.fromArray(S, c, c5 + 2 * L);
+            r53 = FloatVector.fromArray(S, c, c5 + 3 * L);
+        } else {
+            r00 = FloatVector.zero(S);
+            r01 = r00;
+            r02 = r00;
+            r03 = r00;
+            r10 = r00;
+            r11 = r00;
+            r12 = r00;
+            r13 = r00;
+            r20 = r00;
+            r21 = r00;
+            r22 = r00;
+            r23 = r00;
+            r30 = r00;
+            r31 = r00;
+            r32 = r00;
+            r33 = r00;
+            r40 = r00;
+            r41 = r00;
+            r42 = r00;
+            r43 = r00;
+            r50 = r00;
+            r51 = r00;
+            r52 = r00;
+            r53 = r00;
+        }
+        int a0 = aBase + i * aStrideI + block * aStrideP;
+        int a1 = a0 + aStrideI, a2 = a1 + aStrideI, a3 = a2 + aStrideI, a4 = a3 + aStrideI, a5 = a4 + aStrideI;
+        int q = panelBase;
+        for (int p = 0; p < kc; p++, q += NR) {
+            FloatVector y0 = FloatVector.fromArray(S, packed, q);
+            FloatVector y1 = FloatVector.fromArray(S, packed, q + L);
+            FloatVector y2 = FloatVector.fromArray(S, packed, q + second);
+            FloatVector y3 = FloatVector.fromArray(S, packed, q + second + L);
+            int ap = p * aStrideP;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
+            r00 = x.fma(y0, r00);
+            r01 = x.fma(y1, r01);
+            r02 = x.fma(y2, r02);
+            r03 = x.fma(y3, r03);
+            x = FloatVector.broadcast(S, a[a1 + ap]);
+            r10 = x.fma(y0, r10);
+            r11 = x.fma(y1, r11);
+            r12 = x.fma(y2, r12);
+            r13 = x.fma(y3, r13);
+            x = FloatVector.broadcast(S, a[a2 + ap]);
+            r20 = x.fma(y0, r20);
+            r21 = x.fma(y1, r21);
+            r22 = x.fma(y2, r22);
+            r23 = x.fma(y3, r23);
+            x = FloatVector.broadcast(S, a[a3 + ap]);
+            r30 = x.fma(y0, r30);
+            r31 = x.fma(y1, r31);
+            r32 = x.fma(y2, r32);
+            r33 = x.fma(y3, r33);
+            x = FloatVector.broadcast(S, a[a4 + ap]);
+            r40 = x.fma(y0, r40);
+            r41 = x.fma(y1, r41);
+            r42 = x.fma(y2, r42);
+            r43 = x.fma(y3, r43);
+            x = FloatVector.broadcast(S, a[a5 + ap]);
+            r50 = x.fma(y0, r50);
+            r51 = x.fma(y1, r51);
+            r52 = x.fma(y2, r52);
+            r53 = x.fma(y3, r53);
+        }
+        r00.intoArray(c, c0);
+        r01.intoArray(c, c0 + L);
+        r02.intoArray(c, c0 + 2 * L);
+        r03.intoArray(c, c0 + 3 * L);
+        r10.intoArray(c, c1);
+        r11.intoArray(c, c1 + L);
+        r12.intoArray(c, c1 + 2 * L);
+        r13.intoArray(c, c1 + 3 * L);
+        r20.intoArray(c, c2);
+        r21.intoArray(c, c2 + L);
+        r22.intoArray(c, c2 + 2 * L);
+        r23.intoArray(c, c2 + 3 * L);
+        r30.intoArray(c, c3);
+        r31.intoArray(c, c3 + L);
+        r32.intoArray(c, c3 + 2 * L);
+        r33.intoArray(c, c3 + 3 * L);
+        r40.intoArray(c, c4);
+        r41.intoArray(c, c4 + L);
+        r42.intoArray(c, c4 + 2 * L);
+        r43.intoArray(c, c4 + 3 * L);
+        r50.intoArray(c, c5);
+        r51.intoArray(c, c5 + L);
+        r52.intoArray(c, c5 + 2 * L);
+        r53.intoArray(c, c5 + 3 * L);
+    }
 
     /**
      * {@link #tile6} on a panel of which only {@code width} columns exist in C: all {@link #NR}

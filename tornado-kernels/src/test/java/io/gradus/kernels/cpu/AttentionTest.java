@@ -57,7 +57,8 @@ class AttentionTest {
         shapes().forEach(s -> reached.addAll(KernelPaths.attention(s.batch(), s.seq(), s.heads(), s.kvHeads(), s.headDim())));
         Set<String> every = KernelPaths.attention(2, 2 * VectorMatmul.KC + 1, 3, 1, VectorMatmul.KC + 1);
         every.addAll(KernelPaths.attention(1, 1, 1, 1, 1));
-        assertThat(every).as("every path").hasSize(14);
+        every.addAll(KernelPaths.attention(1, 2 * VectorMatmul.NR, 1, 1, 2 * VectorMatmul.NR));
+        assertThat(every).as("every path").hasSize(VectorMatmul.PANEL_PAIRS ? 16 : 14);
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
 

@@ -73,7 +73,11 @@ final class KernelPaths {
         when(paths, m % VectorMatmul.MR != 0, name + ": leftover rows");
         boolean slivered = VectorMatmul.packedColumns(n) >= VectorMatmul.SLIVER_COLUMNS;
         when(paths, m >= VectorMatmul.MR && slivered, name + ": 6-row tiles on slivers of A");
-        when(paths, m >= VectorMatmul.MR && !slivered && n >= VectorMatmul.NR, name + ": 6-row tiles reading A in place");
+        boolean inPlace = m >= VectorMatmul.MR && !slivered;
+        boolean pairs = VectorMatmul.PANEL_PAIRS;
+        when(paths, inPlace && pairs && n >= 2 * VectorMatmul.NR, name + ": 6-row tiles on pairs of panels, reading A in place");
+        when(paths, inPlace && (pairs ? n / VectorMatmul.NR % 2 == 1 : n >= VectorMatmul.NR),
+                name + ": 6-row tiles on a lone whole panel, reading A in place");
         when(paths, m >= VectorMatmul.MR && slivered && n % VectorMatmul.NR != 0 && accumulate,
                 name + ": a partial last panel in 6-row tiles, accumulating (tile6Columns' copy)");
         paths.add(name + (accumulate ? ": accumulate" : ": overwrite"));
@@ -111,6 +115,13 @@ final class KernelPaths {
         when(paths, seq % VectorMatmul.NR != 0, "attention: a partial key panel");
         when(paths, headDim >= VectorMatmul.NR, "attention: whole head panels");
         when(paths, headDim % VectorMatmul.NR != 0, "attention: a partial head panel");
+        // pairs of panels, A in place (with 512-bit vectors): the key panels of a query tile that sees fewer keys than the
+        // products that copy A ({@link VectorMatmul#SLIVER_COLUMNS}), and heads of at least two panels
+        // but fewer columns than that
+        boolean pairs = VectorMatmul.PANEL_PAIRS && seq >= VectorMatmul.MR;
+        when(paths, pairs && seq >= 2 * VectorMatmul.NR, "attention: pairs of key panels");
+        when(paths, pairs && headDim >= 2 * VectorMatmul.NR && headDim < VectorMatmul.SLIVER_COLUMNS,
+                "attention: pairs of head panels");
         when(paths, seq > VectorMatmul.KC, "attention: several blocks of keys");
         when(paths, headDim > VectorMatmul.KC, "attention: several blocks of the head size");
         when(paths, seq >= lanes, "attention: softmax vectors");

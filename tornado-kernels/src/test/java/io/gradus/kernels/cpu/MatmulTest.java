@@ -43,6 +43,7 @@ class MatmulTest {
             }
             shapes.add(new Shape(layout, 12, 64, 512, true));             // packed: whole blocks, panels, tiles
             shapes.add(new Shape(layout, 37, 45, 29, false));
+            shapes.add(new Shape(layout, 23, 3 * VectorMatmul.NR + 1, 300, false)); // in place: a pair, a lone panel, a partial one
             shapes.add(new Shape(layout, 3, 5, 7, true));                 // less than one of everything
         }
         for (boolean accumulate : new boolean[] {false, true}) {
@@ -78,7 +79,7 @@ class MatmulTest {
         int deep = 2 * VectorMatmul.KC + 1;
         int wide = 20 * VectorMatmul.NR + 1; // wide · rank · deep: over two narrow grains
         for (MatmulLayout layout : MatmulLayout.values()) {
-            every.addAll(KernelPaths.packed(layout.name(), 2 * VectorMatmul.MR + 1, 2 * VectorMatmul.NR + 1,
+            every.addAll(KernelPaths.packed(layout.name(), 2 * VectorMatmul.MR + 1, 3 * VectorMatmul.NR + 1,
                     2 * VectorMatmul.KC + 1, true));
             every.addAll(KernelPaths.packed(layout.name(), 2 * VectorMatmul.MR + 1, VectorMatmul.SLIVER_COLUMNS + 1,
                     2 * VectorMatmul.KC + 1, true));
@@ -88,7 +89,7 @@ class MatmulTest {
         }
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, false));
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, true));
-        assertThat(every).as("every path").hasSize(3 * 11 + 5 + 5 + 5 + 7);
+        assertThat(every).as("every path").hasSize(3 * (VectorMatmul.PANEL_PAIRS ? 12 : 11) + 5 + 5 + 5 + 7);
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
 
