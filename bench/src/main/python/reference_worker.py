@@ -178,7 +178,10 @@ def matmul_step(layout, m, n, k):
     left = a.t() if layout == "ATB" else a
     right = b.t() if layout == "ABT" else b
     c = torch.empty(m, n)
-    return lambda: torch.mm(left, right, out=c), {"flops": 2.0 * m * n * k}
+    # the operands' strides as torch.mm sees them: (1, rows) is a transposed view, which OpenBLAS
+    # gets as a transpose flag rather than a copy
+    strides = {"left_strides": list(left.stride()), "right_strides": list(right.stride())}
+    return lambda: torch.mm(left, right, out=c), {"flops": 2.0 * m * n * k, **strides}
 
 
 def main(argv):
@@ -188,6 +191,8 @@ def main(argv):
         step, tokens, info = train_step(argv[2], argv[3])
         info.update(config=argv[2], mode=argv[3], tokens_per_step=tokens)
     elif kind == "matmul":
+        if len(argv) != 7 or not all(v.isdigit() and int(v) > 0 for v in argv[3:6]):
+            raise SystemExit("usage: reference_worker.py matmul LAYOUT M N K THREADS (M, N, K positive integers)")
         m, n, k = (int(v) for v in argv[3:6])
         step, info = matmul_step(argv[2], m, n, k)
         info.update(layout=argv[2], m=m, n=n, k=k)

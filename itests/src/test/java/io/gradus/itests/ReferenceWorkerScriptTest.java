@@ -113,9 +113,16 @@ class ReferenceWorkerScriptTest {
             assertThat(ready.get("layout").asText()).isEqualTo(layout);
             assertThat(List.of(ready.get("m").asInt(), ready.get("n").asInt(), ready.get("k").asInt())).containsExactly(48, 32, 16);
             assertThat(ready.get("flops").asDouble()).isEqualTo(2.0 * 48 * 32 * 16);
+            // op(A) [48, 16] and op(B) [16, 32]: a transposed operand is a view with strides (1, rows),
+            // so OpenBLAS gets a transpose flag as it does from a model's products
+            assertThat(ready.get("left_strides").toString()).isEqualTo(layout.equals("ATB") ? "[1,48]" : "[16,1]");
+            assertThat(ready.get("right_strides").toString()).isEqualTo(layout.equals("ABT") ? "[1,16]" : "[32,1]");
         }
         Processes.Result unknown = worker(Map.of(), "matmul", "BA", "4", "4", "4");
         assertThat(unknown.exit()).isNotZero();
         assertThat(unknown.output()).contains("unknown layout BA: AB, ABT or ATB");
+        Processes.Result old = worker(Map.of(), "matmul", "64");
+        assertThat(old.exit()).isNotZero();
+        assertThat(old.output()).contains("usage: reference_worker.py matmul LAYOUT M N K THREADS");
     }
 }

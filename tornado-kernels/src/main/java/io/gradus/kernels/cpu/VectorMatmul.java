@@ -285,7 +285,7 @@ final class VectorMatmul {
     /**
      * Columns of op(B) from which op(A) is copied into slivers ({@link #packSliver}): eight panels.
      * A row of A meets every panel, so the copy pays where there are many; with fewer, the tile
-     * reads A in place ({@link #tile6InPlace}). On SMALL's products (n = 64 to 512 with AVX-512) the
+     * reads A in place ({@link #tile6PairInPlace}, {@link #tile6InPlace}). On SMALL's products (n = 64 to 512 with AVX-512) the
      * slivers everywhere made a training step about 10% slower than reading A in place, while
      * 1024³ ran 25% faster with them (docs/DESIGN.md, "The micro-kernel's compiled loop, read").
      */
@@ -360,8 +360,8 @@ final class VectorMatmul {
      * same arithmetic for every blocking and thread count. Over at least {@link #SLIVER_COLUMNS}
      * columns, whole 6-row tiles run in {@link #tile6}, the last panel's too where it is narrower
      * than {@link #NR} ({@link #tile6Columns}); over fewer, whole tiles run in
-     * {@link #tile6PairInPlace} on pairs of whole panels and in {@link #tile6InPlace} on a whole
-     * panel left over. The rest runs row by row.
+     * {@link #tile6PairInPlace} on pairs of whole panels where {@link #PANEL_PAIRS}, and in
+     * {@link #tile6InPlace} on the other whole panels. The rest runs row by row.
      */
     static void multiplyPacked(float[] c, float[] a, int aStrideI, int aStrideP, float[] packed, int n, int k,
             boolean accumulate, int from, int to) {
@@ -518,7 +518,8 @@ final class VectorMatmul {
      * its rows of op(A) copied into {@code scratch} (a {@link #tileScratch}) once per block of the
      * shared dimension, a partial last panel through a copy of its columns ({@link #tile6Columns});
      * over fewer columns its whole panels run in pairs in {@link #tile6PairInPlace} (both below
-     * {@code jTo}), one left over in {@link #tile6InPlace}; the rest runs row by row.
+     * {@code jTo}) where {@link #PANEL_PAIRS}, the others in {@link #tile6InPlace}; the rest runs
+     * row by row.
      * Each output is summed in order of p, as {@link #multiplyPacked} sums it.
      */
     static void tile(float[] c, int cBase, int ldc, float[] a, int aBase, int aStrideI, int aStrideP, float[] packed,

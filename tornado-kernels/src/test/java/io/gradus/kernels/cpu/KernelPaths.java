@@ -115,9 +115,9 @@ final class KernelPaths {
         when(paths, seq % VectorMatmul.NR != 0, "attention: a partial key panel");
         when(paths, headDim >= VectorMatmul.NR, "attention: whole head panels");
         when(paths, headDim % VectorMatmul.NR != 0, "attention: a partial head panel");
-        // pairs of panels, A in place (with 512-bit vectors): the key panels of a query tile that sees fewer keys than the
-        // products that copy A ({@link VectorMatmul#SLIVER_COLUMNS}), and heads of at least two panels
-        // but fewer columns than that
+        // Pairs of panels read A in place (512-bit vectors only). Key panels: a query tile that sees
+        // fewer keys than SLIVER_COLUMNS but at least two panels of them. Head panels: a head of at
+        // least two panels but fewer than SLIVER_COLUMNS columns.
         boolean pairs = VectorMatmul.PANEL_PAIRS && seq >= VectorMatmul.MR;
         when(paths, pairs && seq >= 2 * VectorMatmul.NR, "attention: pairs of key panels");
         when(paths, pairs && headDim >= 2 * VectorMatmul.NR && headDim < VectorMatmul.SLIVER_COLUMNS,

@@ -43,7 +43,8 @@ class MatmulTest {
             }
             shapes.add(new Shape(layout, 12, 64, 512, true));             // packed: whole blocks, panels, tiles
             shapes.add(new Shape(layout, 37, 45, 29, false));
-            shapes.add(new Shape(layout, 23, 3 * VectorMatmul.NR + 1, 300, false)); // in place: a pair, a lone panel, a partial one
+            // in place: a pair of panels, a lone one, a partial one; 37 rows, not narrow for Aᵀ·B either
+            shapes.add(new Shape(layout, 37, 3 * VectorMatmul.NR + 1, 300, false));
             shapes.add(new Shape(layout, 3, 5, 7, true));                 // less than one of everything
         }
         for (boolean accumulate : new boolean[] {false, true}) {

@@ -75,6 +75,8 @@ class Nf4Test {
             shapes.add(new Shape(layout, 9, 1061, 296, false));
             shapes.add(new Shape(layout, 9, 1061, 296, true));
             shapes.add(new Shape(layout, 12, 1024, 256, layout == MatmulLayout.AB)); // whole groups, blocks, tiles
+            // a last group read in place: a pair of panels, a lone one and a partial one, from column 512
+            shapes.add(new Shape(layout, 9, CpuKernelBackend.NF4_GROUP + 3 * VectorMatmul.NR + 1, 296, true));
         }
         shapes.add(new Shape(MatmulLayout.ABT, 37, 150, 96, false));
         shapes.add(new Shape(MatmulLayout.ABT, 5, 64, 200, true));
@@ -92,9 +94,11 @@ class Nf4Test {
         for (MatmulLayout layout : new MatmulLayout[] {MatmulLayout.ABT, MatmulLayout.AB}) {
             every.addAll(KernelPaths.nf4Matmul(layout, VectorMatmul.MR + 1, 2 * CpuKernelBackend.NF4_GROUP + 1,
                     VectorMatmul.KC + 1, true));
+            every.addAll(KernelPaths.nf4Matmul(layout, VectorMatmul.MR + 1, CpuKernelBackend.NF4_GROUP + 3 * VectorMatmul.NR + 1,
+                    VectorMatmul.KC + 1, true));
             every.add("NF4 " + layout + ": overwrite");
         }
-        assertThat(every).as("every path").hasSize(2 * 11);
+        assertThat(every).as("every path").hasSize(2 * (VectorMatmul.PANEL_PAIRS ? 13 : 12));
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
 
