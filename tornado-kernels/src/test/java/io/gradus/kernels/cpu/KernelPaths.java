@@ -43,7 +43,22 @@ final class KernelPaths {
                     name + " narrow: rows on several threads");
         } else {
             paths.addAll(packed(name, m, n, k, accumulate));
+            if (layout == MatmulLayout.ABT) {
+                paths.addAll(transposedPack(n, k));
+            }
         }
+        return paths;
+    }
+
+    /** The paths of {@link VectorMatmul#pack} for an op(B) that is B [n, k] read transposed (A·Bᵀ). */
+    static Set<String> transposedPack(int n, int k) {
+        Set<String> paths = new TreeSet<>();
+        int lanes = VectorMatmul.NR / 2;
+        when(paths, VectorMatmul.TRANSPOSE && n >= VectorMatmul.NR && k >= lanes,
+                "A·Bᵀ pack: whole panels in 16 × 16 squares transposed in registers");
+        when(paths, n >= VectorMatmul.NR && (!VectorMatmul.TRANSPOSE || k % lanes != 0),
+                "A·Bᵀ pack: whole panels' shared indices past the squares, one at a time");
+        when(paths, n % VectorMatmul.NR != 0, "A·Bᵀ pack: a partial panel, one shared index at a time");
         return paths;
     }
 

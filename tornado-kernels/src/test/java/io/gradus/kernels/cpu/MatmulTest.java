@@ -90,7 +90,9 @@ class MatmulTest {
         }
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, false));
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, true));
-        assertThat(every).as("every path").hasSize(3 * (VectorMatmul.PANEL_PAIRS ? 12 : 11) + 5 + 5 + 5 + 7);
+        every.addAll(KernelPaths.transposedPack(3 * VectorMatmul.NR + 1, 2 * VectorMatmul.KC + 1));
+        assertThat(every).as("every path").hasSize(3 * (VectorMatmul.PANEL_PAIRS ? 12 : 11) + 5 + 5 + 5 + 7
+                + (VectorMatmul.TRANSPOSE ? 3 : 2));
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
     }
 
