@@ -146,7 +146,12 @@ public final class CpuKernelBackend implements KernelBackend {
         int aStrideI = layout == MatmulLayout.ATB ? 1 : k;
         int aStrideP = layout == MatmulLayout.ATB ? m : 1;
         float[] packed = new float[k * VectorMatmul.packedColumns(n)];
-        parallel(k, n, (from, to) -> VectorMatmul.pack(packed, b, 0, bStrideP, bStrideJ, n, k, from, to));
+        // Rows of op(B) on the threads in runs of whole squares, so that pack's transposed squares
+        // start where a thread's range starts (a split into 12 or 24 rows left a third to all of
+        // them to the scalar copy).
+        int square = VectorMatmul.SQUARE;
+        parallel((k + square - 1) / square, (long) square * n, (from, to) -> VectorMatmul.pack(packed, b, 0, bStrideP,
+                bStrideJ, n, k, from * square, Math.min(k, to * square)));
         parallelTiles(m, (long) n * k, (from, to) -> VectorMatmul.multiplyPacked(c, a, aStrideI, aStrideP, packed, n, k,
                 accumulate, from, to));
     }

@@ -346,10 +346,10 @@ final class VectorMatmul {
                 int block = p - p % KC;
                 int target = panelStart(block, columns, j, Math.min(KC, k - block)) + (p - block) * NR;
                 int source = bBase + p * bStrideP + j * bStrideJ;
-                if (squares && p + L <= pTo && p - block + L <= KC) {
+                if (squares && p + SQUARE <= pTo && p - block + SQUARE <= KC) {
                     transpose16(packed, target, b, source, bStrideJ);
-                    transpose16(packed, target + L, b, source + L * bStrideJ, bStrideJ);
-                    p += L;
+                    transpose16(packed, target + SQUARE, b, source + SQUARE * bStrideJ, bStrideJ);
+                    p += SQUARE;
                     continue;
                 }
                 for (int jj = 0; jj < width; jj++) {
@@ -370,6 +370,12 @@ final class VectorMatmul {
      * at SMALL's and MEDIUM's shapes ran 3–6% faster on two threads.
      */
     static final boolean TRANSPOSE = L == 16;
+
+    /**
+     * Rows of op(B) per square of {@link #transpose16}. {@link #KC} is a multiple of it, so a range
+     * of rows that starts at a multiple of it holds whole squares up to its last partial one.
+     */
+    static final int SQUARE = 16;
 
     /**
      * Permutation indices of {@link #transpose16}'s four stages. Stage d (1, 2, 4, 8) pairs rows r and
@@ -396,8 +402,9 @@ final class VectorMatmul {
     /**
      * Packs a 16 × 16 square of B [n, k] read transposed: rows source + r·stride (r &lt; 16) of 16
      * contiguous floats each become packed rows target + q·{@link #NR} (q &lt; 16), element (r, q) at
-     * lane r of packed row q. Sixteen loads, the four stages of {@link #SWAP_LOW_1}'s permutes (64
-     * two-source permutes) and sixteen stores, instead of 256 scalar loads and stores with a stride.
+     * lane r of packed row q. Sixteen loads, four stages of 16 two-source permutes
+     * ({@code SWAP_LOW_d}, {@code SWAP_HIGH_d}) and sixteen stores, instead of 256 scalar loads and
+     * stores with a stride.
      */
     private static void transpose16(float[] packed, int target, float[] b, int source, int stride) {
         FloatVector v0 = FloatVector.fromArray(S, b, source);

@@ -50,13 +50,16 @@ final class KernelPaths {
         return paths;
     }
 
-    /** The paths of {@link VectorMatmul#pack} for an op(B) that is B [n, k] read transposed (A·Bᵀ). */
+    /**
+     * The paths of {@link VectorMatmul#pack} for an op(B) that is B [n, k] read transposed (A·Bᵀ),
+     * whose rows the backend splits over the threads in runs of {@link VectorMatmul#SQUARE}.
+     */
     static Set<String> transposedPack(int n, int k) {
         Set<String> paths = new TreeSet<>();
-        int lanes = VectorMatmul.NR / 2;
-        when(paths, VectorMatmul.TRANSPOSE && n >= VectorMatmul.NR && k >= lanes,
+        int square = VectorMatmul.SQUARE;
+        when(paths, VectorMatmul.TRANSPOSE && n >= VectorMatmul.NR && k >= square,
                 "A·Bᵀ pack: whole panels in 16 × 16 squares transposed in registers");
-        when(paths, n >= VectorMatmul.NR && (!VectorMatmul.TRANSPOSE || k % lanes != 0),
+        when(paths, n >= VectorMatmul.NR && (!VectorMatmul.TRANSPOSE || k % square != 0),
                 "A·Bᵀ pack: whole panels' shared indices past the squares, one at a time");
         when(paths, n % VectorMatmul.NR != 0, "A·Bᵀ pack: a partial panel, one shared index at a time");
         return paths;

@@ -91,6 +91,7 @@ class MatmulTest {
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, false));
         every.addAll(KernelPaths.matmul(MatmulLayout.ATB, rank, wide, deep, true));
         every.addAll(KernelPaths.transposedPack(3 * VectorMatmul.NR + 1, 2 * VectorMatmul.KC + 1));
+        assertThat(VectorMatmul.KC % VectorMatmul.SQUARE).as("blocks of k hold whole transposed squares").isZero();
         assertThat(every).as("every path").hasSize(3 * (VectorMatmul.PANEL_PAIRS ? 12 : 11) + 5 + 5 + 5 + 7
                 + (VectorMatmul.TRANSPOSE ? 3 : 2));
         assertThat(reached).as("paths reached by the test shapes").containsAll(every);
