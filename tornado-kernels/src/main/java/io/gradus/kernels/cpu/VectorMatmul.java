@@ -13,11 +13,11 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The main kernel ({@link #multiplyPacked}) follows the classic BLAS design: op(B) is packed
  * into panels of two vectors' width and blocks of {@value #KC} rows, so the micro-kernel streams it
  * from L1; op(A) is copied into slivers of six rows, one shared index after another, so its
- * broadcasts stream too (in products of {@value #SLIVER_COLUMNS} columns or more); and a tile of 6 rows × 2 vectors of C stays in 12 registers while each
- * packed row of B meets six broadcast elements of A. Narrower products read A in place, with
- * 512-bit vectors two panels at a time (6 × 4 vectors in 24 registers) so that each broadcast, which
- * costs most there, feeds four multiply-adds. Strides let the same code read A or B
- * transposed, which covers all three layouts. Outputs narrower than two vectors run along vectors
+ * broadcasts stream too (in products of {@value #SLIVER_COLUMNS} columns or more); and a tile of
+ * 6 rows × 2 vectors of C stays in 12 registers while each packed row of B meets six broadcast
+ * elements of A. Narrower products read A in place, with 512-bit vectors two panels at a time
+ * (6 × 4 vectors in 24 registers) so that each broadcast, which costs most there, feeds four
+ * multiply-adds. Strides let the same code read A or B transposed, which covers all three layouts. Outputs narrower than two vectors run along vectors
  * of eight ranks instead ({@link #narrowColumns}); Aᵀ·B with a narrow side (output columns or rows)
  * runs unpacked, with the vectors along the wide side and eight narrow columns per pass
  * ({@link #atbNarrow}).
@@ -285,9 +285,9 @@ final class VectorMatmul {
     /**
      * Columns of op(B) from which op(A) is copied into slivers ({@link #packSliver}): eight panels.
      * A row of A meets every panel, so the copy pays where there are many; with fewer, the tile
-     * reads A in place ({@link #tile6PairInPlace}, {@link #tile6InPlace}). On SMALL's products (n = 64 to 512 with AVX-512) the
-     * slivers everywhere made a training step about 10% slower than reading A in place, while
-     * 1024³ ran 25% faster with them (docs/DESIGN.md, "The micro-kernel's compiled loop, read").
+     * reads A in place ({@link #tile6PairInPlace}, {@link #tile6InPlace}). On SMALL's products
+     * (n = 64 to 512 with AVX-512) the slivers everywhere made a training step about 10% slower than
+     * reading A in place, while 1024³ ran 25% faster with them (docs/DESIGN.md, "The micro-kernel's compiled loop, read").
      */
     static final int SLIVER_COLUMNS = 8 * NR;
 
@@ -904,7 +904,6 @@ final class VectorMatmul {
         r50.intoArray(c, c5);
         r51.intoArray(c, c5 + L);
     }
-
 
     /**
      * {@link #tile6InPlace} over two adjacent whole panels at once: C[i..i+5, j..j+4L), 24
